@@ -1,0 +1,1 @@
+//! The `mend` command line library: command implementations the binary dispatches to.

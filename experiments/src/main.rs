@@ -1,0 +1,2 @@
+//! `mend`: the command line.
+fn main() {}
