@@ -1,1 +1,7 @@
-//! Telemetry types, streaming anomaly detectors, feature extraction, failure prediction, federated training and NAB scoring. Pure computation.
+//! Telemetry types, streaming anomaly detectors, feature extraction, failure prediction,
+//! federated training and NAB scoring. Pure computation.
+
+pub mod detectors;
+pub mod features;
+pub mod nab;
+pub mod telemetry;
