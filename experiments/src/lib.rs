@@ -1,1 +1,9 @@
-//! The `mend` command line library: command implementations the binary dispatches to.
+//! The `mend` command line as a library: flag definitions ([`cli`]), one module per command
+//! ([`commands`]), and the shared plumbing every command uses (atomic output files, progress bars,
+//! scenario lookup). The binary in `main.rs` only parses and dispatches.
+
+pub mod cli;
+pub mod commands;
+pub mod output;
+pub mod progress;
+pub mod scenarios;

@@ -1,2 +1,31 @@
-//! `mend`: the command line.
-fn main() {}
+//! `mend`: the command line. A thin binary over the library crates: configure threads, parse the
+//! flags, dispatch to a command in `mend_experiments::commands`, print errors with their causes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use mend_experiments::cli::Cli;
+
+fn main() -> ExitCode {
+    configure_thread_count_for_candle();
+    let cli = Cli::parse();
+    match mend_experiments::commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// candle 0.11 re-reads /proc/cpuinfo on every matmul unless `RAYON_NUM_THREADS` is set, which makes
+/// small networks about 20x slower (../shared/CRATES.md). Set it before any thread exists.
+#[allow(unsafe_code)]
+fn configure_thread_count_for_candle() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        // SAFETY: called first thing in `main`, before any other thread is spawned, so no other
+        // thread can be reading the environment concurrently (the condition `set_var` requires).
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+    }
+}

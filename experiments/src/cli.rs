@@ -1,0 +1,164 @@
+//! Flag definitions for every `mend` command (clap derive). Parsing only: commands validate their
+//! arguments into typed settings before any work starts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// mend: a research simulator for self-healing multi-cloud systems.
+#[derive(Debug, Parser)]
+#[command(name = "mend", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  mend simulate                          run the built-in `default` scenario with no agent
+  mend simulate tiny --seed 7 --trace t.jsonl
+  mend scenario validate scenarios/*.toml
+  mend scenario show default
+  mend bench renewal --components 100000
+  mend detect nab --data ../shared/data/nab
+  mend audit verify audit.jsonl";
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario with no agent (the no-op policy) and print the ground-truth summary.
+    Simulate(SimulateArgs),
+    /// Check or print scenario files.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
+    /// Time the simulator's workloads and print the figures.
+    Bench(BenchArgs),
+    /// Run streaming anomaly detectors on benchmark data.
+    #[command(subcommand)]
+    Detect(DetectCommand),
+    /// Work with hash-chained audit logs.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Flags common to commands that do long work.
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// Master seed: one seed gives byte-identical results.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `mend simulate`.
+#[derive(Debug, Args)]
+#[command(after_help = "SCENARIO is a file path or the name of a built-in scenario: tiny, default, large, renewal.")]
+pub struct SimulateArgs {
+    /// Scenario file or built-in name.
+    #[arg(default_value = "default")]
+    pub scenario: String,
+    /// Write every exogenous event and action as JSON Lines to this file.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// Replay the exogenous events of this trace instead of drawing them.
+    #[arg(long)]
+    pub replay: Option<PathBuf>,
+    /// Print the summary as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Common flags.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `mend scenario ...`.
+#[derive(Debug, Subcommand)]
+pub enum ScenarioCommand {
+    /// Validate scenario files; prints every error with its file, field and line.
+    Validate {
+        /// Files (or built-in names) to check.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Print a scenario (file or built-in) as resolved TOML text.
+    Show {
+        /// File or built-in name.
+        scenario: String,
+    },
+    /// List the built-in scenarios.
+    List,
+}
+
+/// `mend bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which workload.
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
+
+/// Workloads `mend bench` can time.
+#[derive(Debug, Subcommand)]
+pub enum BenchWhat {
+    /// The renewal model (N components, one simulated year): events per second.
+    Renewal {
+        /// Component counts to run.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
+        components: Vec<u64>,
+    },
+    /// The event queue in a hold model: push/pop pairs per second at several queue sizes.
+    Queue {
+        /// Pending-event counts.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000,1000000")]
+        pending: Vec<u64>,
+    },
+    /// Whole scenarios: simulated seconds per wall second.
+    Scenario {
+        /// Scenarios (files or built-in names).
+        #[arg(default_values_t = vec!["default".to_string(), "large".to_string()])]
+        scenarios: Vec<String>,
+    },
+}
+
+/// `mend detect ...`.
+#[derive(Debug, Subcommand)]
+pub enum DetectCommand {
+    /// Score detectors on a NAB-layout folder with NAB's own rules; print the three profile scores.
+    Nab(NabArgs),
+}
+
+/// `mend detect nab`.
+#[derive(Debug, Args)]
+pub struct NabArgs {
+    /// NAB folder: one sub-folder per category of CSV files (`timestamp,value`).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Anomaly windows JSON (NAB's combined_windows.json). Default: DATA/combined_windows.json.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Detector name; repeat or omit for all.
+    #[arg(long = "detector")]
+    pub detectors: Vec<String>,
+    /// Folder for per-file results (CSV).
+    #[arg(long, default_value = "results/nab")]
+    pub out: PathBuf,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `mend audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check a hash-chained audit log; exits non-zero naming the first bad record.
+    Verify {
+        /// The audit log (JSON Lines).
+        file: PathBuf,
+    },
+}
