@@ -7,3 +7,7 @@ pub mod queue;
 pub mod renewal;
 pub mod rng;
 pub mod time;
+
+pub mod error;
+pub mod scenario;
+pub mod topology;
