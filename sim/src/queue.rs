@@ -3,11 +3,17 @@
 //! Events at equal times pop in the order they were scheduled (FIFO), so runs are deterministic.
 //! Cancellation is lazy: a cancelled event stays stored until it reaches the front, where it is
 //! dropped; the set of cancelled ids therefore never holds more than the pending events.
+//!
+//! Storage is a radix heap ([`radix`]) keyed by `time << 64 | sequence`: simulated time never
+//! goes back, which a radix heap exploits. Measured against `std::collections::BinaryHeap` in
+//! `benches/benches/event_queue.rs` (figures in the module doc of that file).
 
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+mod radix;
+
+use std::collections::BTreeSet;
 
 use crate::time::{SimDuration, SimTime};
+use radix::RadixHeap;
 
 /// Identifies a scheduled event, for [`EventQueue::cancel`]. Ids order like their events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -20,34 +26,32 @@ struct Key {
     seq: u64,
 }
 
-#[derive(Debug)]
-struct Entry<E> {
-    key: Key,
-    event: E,
-}
+impl Key {
+    /// `time << 64 | seq`: orders exactly as (time, seq).
+    #[inline]
+    fn packed(self) -> u128 {
+        (u128::from(self.time) << 64) | u128::from(self.seq)
+    }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key.cmp(&other.key)
+    #[inline]
+    fn unpack(packed: u128) -> Key {
+        Key {
+            time: (packed >> 64) as u64,
+            seq: packed as u64,
+        }
     }
 }
 
 /// A priority queue of events of type `E` in simulated time.
 #[derive(Debug)]
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Reverse<Entry<E>>>,
-    cancelled: BTreeSet<u64>,
+    heap: RadixHeap<E>,
+    /// Cancelled events still stored in `heap`.
+    cancelled: BTreeSet<Key>,
+    /// Cancelled events already dropped from `heap` but later than `last_popped`: an event can
+    /// still be scheduled before them, so `last_popped` alone cannot tell that they are gone.
+    /// Pruned as pops pass them.
+    dropped: BTreeSet<Key>,
     next_seq: u64,
     now: SimTime,
     last_popped: Option<Key>,
@@ -68,8 +72,9 @@ impl<E> EventQueue<E> {
     /// An empty queue with room for `n` pending events.
     pub fn with_capacity(n: usize) -> Self {
         EventQueue {
-            heap: BinaryHeap::with_capacity(n),
+            heap: RadixHeap::with_capacity(n),
             cancelled: BTreeSet::new(),
+            dropped: BTreeSet::new(),
             next_seq: 0,
             now: SimTime::ZERO,
             last_popped: None,
@@ -90,7 +95,7 @@ impl<E> EventQueue<E> {
             seq: self.next_seq,
         };
         self.next_seq += 1;
-        self.heap.push(Reverse(Entry { key, event }));
+        self.heap.push(key.packed(), event);
         EventId(key)
     }
 
@@ -104,18 +109,22 @@ impl<E> EventQueue<E> {
         if !self.is_pending(id.0) {
             return false;
         }
-        self.cancelled.insert(id.0.seq);
+        self.cancelled.insert(id.0);
         self.drop_cancelled_front();
         true
     }
 
     /// Removes and returns the next event, advancing [`EventQueue::now`] to its time.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let Reverse(entry) = self.heap.pop()?;
-        self.last_popped = Some(entry.key);
-        self.now = SimTime(entry.key.time);
+        let (packed, event) = self.heap.pop()?;
+        let key = Key::unpack(packed);
+        self.last_popped = Some(key);
+        self.now = SimTime(key.time);
+        while self.dropped.first().is_some_and(|&dropped| dropped <= key) {
+            self.dropped.pop_first();
+        }
         self.drop_cancelled_front();
-        Some((self.now, entry.event))
+        Some((self.now, event))
     }
 
     /// Like [`EventQueue::pop`], but only if the next event's time is `<= limit`.
@@ -128,12 +137,14 @@ impl<E> EventQueue<E> {
 
     /// The time of the next live event.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|Reverse(entry)| SimTime(entry.key.time))
+        self.heap
+            .peek_key()
+            .map(|packed| SimTime(Key::unpack(packed).time))
     }
 
     /// Number of live (scheduled, not cancelled, not popped) events.
     pub fn len(&self) -> usize {
-        self.heap.len() - self.cancelled.len()
+        self.heap.len().saturating_sub(self.cancelled.len())
     }
 
     /// Whether no live event is pending.
@@ -145,19 +156,21 @@ impl<E> EventQueue<E> {
     fn is_pending(&self, key: Key) -> bool {
         let scheduled = key.seq < self.next_seq;
         let not_popped = self.last_popped.is_none_or(|last| key > last);
-        scheduled && not_popped && !self.cancelled.contains(&key.seq)
+        scheduled && not_popped && !self.cancelled.contains(&key) && !self.dropped.contains(&key)
     }
 
     /// Keeps the invariant that the front of the heap is a live event.
     fn drop_cancelled_front(&mut self) {
         while !self.cancelled.is_empty() {
-            let Some(Reverse(front)) = self.heap.peek() else {
+            let Some(front) = self.heap.peek_key() else {
                 return;
             };
-            if !self.cancelled.remove(&front.key.seq) {
+            let front = Key::unpack(front);
+            if !self.cancelled.remove(&front) {
                 return;
             }
             self.heap.pop();
+            self.dropped.insert(front);
         }
     }
 }
