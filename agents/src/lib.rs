@@ -1,1 +1,42 @@
-//! Policies and agents: tabular Q-learning, DQN, PPO (candle-nn), hand-written baselines and versioned policy files.
+//! Policies and agents for `mend`: the [`Policy`] and [`Agent`] traits, PPO ([`ppo`]) and DQN ([`dqn`])
+//! on candle-nn, and versioned policy files ([`policy_file`]).
+//!
+//! ```text
+//!   VectorEnv (mend-envs contract) ──obs, masks, rewards──▶ Agent::learn (ppo.rs / dqn.rs)
+//!        ▲                                                   │  rollouts: nn::plain forward
+//!        │ actions                                           │  updates:  nn::candle_mlp + optim::Adam
+//!        └──────────── Policy::predict ◀── MlpPolicy ◀───────┘
+//!                                            │ ▲
+//!                                  policy_file (safetensors + JSON manifest)
+//! ```
+//!
+//! Determinism: all randomness comes from ChaCha8 streams seeded by the run's seed; no clock is read;
+//! only ordered collections are iterated. Same seed, same build: byte-identical policy files whatever the
+//! thread count.
+//!
+//! Not here yet (they need the cluster env): tabular Q-learning, entity networks, baselines.
+
+pub mod agent;
+pub mod checkpoint;
+pub mod distribution;
+pub mod dqn;
+pub mod error;
+pub mod eval;
+pub mod gae;
+pub mod nn;
+pub mod obs;
+pub mod optim;
+pub mod policy;
+pub mod policy_file;
+pub mod ppo;
+pub mod replay_buffer;
+pub mod rollout_buffer;
+pub mod schedule;
+pub mod store;
+
+pub use agent::{Agent, MetricSink, NullSink, TrainSummary, VecSink};
+pub use dqn::{Dqn, DqnConfig};
+pub use error::{AgentError, PolicyFileError};
+pub use policy::{ActionScores, MlpPolicy, Policy};
+pub use policy_file::{FeatureSchema, Manifest, PolicyFile};
+pub use ppo::{Ppo, PpoConfig};

@@ -1,0 +1,271 @@
+//! Policy files (BRIEF §7, invariant 5): one safetensors file holding the network's tensors, with a JSON
+//! [`Manifest`] under the metadata key [`MANIFEST_KEY`]. Loading checks, in order: the file is whole and
+//! is safetensors, carries our manifest, has our format version, reads the caller's feature schema, and
+//! holds finite weights of the shapes the manifest declares. Each failure has its own error variant.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::agent::TrainSummary;
+use crate::error::PolicyFileError;
+use crate::nn::{MlpParams, MlpSpec};
+use crate::policy::{MlpPolicy, Normalisation, OutputKind};
+use crate::store::{self, TensorMap};
+
+/// Version of the policy file layout this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// The safetensors metadata key that holds the manifest JSON.
+pub const MANIFEST_KEY: &str = "mend.manifest";
+/// This crate's version, written into every manifest.
+pub const CODE_VERSION: &str = concat!("mend-agents ", env!("CARGO_PKG_VERSION"));
+
+/// The names of the features a policy reads, in order, and their SHA-256 (hex of the names joined by
+/// newlines), so a loader compares one string.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureSchema {
+    /// Feature names, in observation order.
+    pub names: Vec<String>,
+    /// Hex SHA-256 of `names.join("\n")`.
+    pub hash: String,
+}
+
+impl FeatureSchema {
+    /// The schema of the given names.
+    pub fn new<S: AsRef<str>>(names: &[S]) -> Self {
+        let names: Vec<String> = names.iter().map(|n| n.as_ref().to_string()).collect();
+        let digest = Sha256::digest(names.join("\n").as_bytes());
+        let hash = digest.iter().map(|b| format!("{b:02x}")).collect();
+        Self { names, hash }
+    }
+
+    /// Gymnasium CartPole-v1's observation (`gymnasium/envs/classic_control/cartpole.py` docstring).
+    pub fn cartpole() -> Self {
+        Self::new(&[
+            "cart_position",
+            "cart_velocity",
+            "pole_angle",
+            "pole_angular_velocity",
+        ])
+    }
+}
+
+/// Where and how the policy was trained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    /// Environment id (`"CartPole-v1"`, `"mend/Cluster-v0"`).
+    pub env_id: String,
+    /// Scenario family for the cluster env; `None` for reference tasks.
+    pub scenario_family: Option<String>,
+    /// The run's master seed.
+    pub seed: u64,
+    /// What training did.
+    pub summary: TrainSummary,
+    /// The agent's configuration, as JSON.
+    pub config: serde_json::Value,
+}
+
+/// Everything needed to use a policy, stored as JSON in the file's metadata.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Layout version ([`FORMAT_VERSION`] when written by this build).
+    pub format_version: u32,
+    /// `"ppo"`, `"dqn"`.
+    pub algorithm: String,
+    /// What the network outputs.
+    pub output: OutputKind,
+    /// The network's shape.
+    pub network: MlpSpec,
+    /// The features it reads.
+    pub feature_schema: FeatureSchema,
+    /// Observation normalisation, if any.
+    pub normalisation: Option<Normalisation>,
+    /// Action kinds, one name per action index.
+    pub action_kinds: Vec<String>,
+    /// Number of actions.
+    pub action_count: usize,
+    /// Training provenance.
+    pub training: TrainingInfo,
+    /// Version of the code that wrote the file ([`CODE_VERSION`]).
+    pub code_version: String,
+}
+
+/// A policy together with its manifest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyFile {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The policy, ready to act.
+    pub policy: MlpPolicy,
+}
+
+impl PolicyFile {
+    /// Bundles `policy` with the provenance the caller knows; the network, output kind, algorithm and
+    /// normalisation are taken from the policy itself.
+    pub fn new(
+        policy: MlpPolicy,
+        feature_schema: FeatureSchema,
+        action_kinds: Vec<String>,
+        training: TrainingInfo,
+    ) -> Self {
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            algorithm: policy.algorithm.clone(),
+            output: policy.output,
+            network: policy.net.spec.clone(),
+            feature_schema,
+            normalisation: policy.normalisation.clone(),
+            action_count: policy.net.spec.output,
+            action_kinds,
+            training,
+            code_version: CODE_VERSION.to_string(),
+        };
+        Self { manifest, policy }
+    }
+
+    /// The file's bytes (deterministic: same policy and manifest, same bytes).
+    pub fn to_bytes(&self, path: &Path) -> Result<Vec<u8>, PolicyFileError> {
+        let json =
+            serde_json::to_string(&self.manifest).map_err(|e| PolicyFileError::Manifest {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            })?;
+        let metadata = BTreeMap::from([(MANIFEST_KEY.to_string(), json)]);
+        store::to_bytes(path, &params_to_tensors(&self.policy.net), &metadata)
+    }
+
+    /// Writes the file atomically.
+    pub fn save(&self, path: &Path) -> Result<(), PolicyFileError> {
+        store::write_atomic(path, &self.to_bytes(path)?)
+    }
+
+    /// Reads only the manifest (for `mend policy inspect`), after the same format checks as [`load`].
+    ///
+    /// [`load`]: PolicyFile::load
+    pub fn inspect(path: &Path) -> Result<Manifest, PolicyFileError> {
+        let (metadata, _) = store::read_file(path)?;
+        parse_manifest(path, &metadata)
+    }
+
+    /// Reads and checks a policy file. With `expected_schema`, the file must read exactly those features.
+    pub fn load(
+        path: &Path,
+        expected_schema: Option<&FeatureSchema>,
+    ) -> Result<Self, PolicyFileError> {
+        let (metadata, tensors) = store::read_file(path)?;
+        let manifest = parse_manifest(path, &metadata)?;
+        if let Some(expected) = expected_schema
+            && expected.hash != manifest.feature_schema.hash
+        {
+            return Err(PolicyFileError::SchemaMismatch {
+                path: path.to_path_buf(),
+                found: manifest.feature_schema.hash.clone(),
+                found_names: manifest.feature_schema.names.clone(),
+                expected: expected.hash.clone(),
+                expected_names: expected.names.clone(),
+            });
+        }
+        store::check_finite(path, &tensors)?;
+        let net = tensors_to_params(path, &manifest.network, &tensors)?;
+        let policy = MlpPolicy {
+            algorithm: manifest.algorithm.clone(),
+            output: manifest.output,
+            net,
+            exploration_eps: 0.0,
+            normalisation: manifest.normalisation.clone(),
+        };
+        Ok(Self { manifest, policy })
+    }
+}
+
+fn parse_manifest(
+    path: &Path,
+    metadata: &BTreeMap<String, String>,
+) -> Result<Manifest, PolicyFileError> {
+    let json = metadata.get(MANIFEST_KEY).ok_or(PolicyFileError::Foreign {
+        path: path.to_path_buf(),
+        key: MANIFEST_KEY,
+    })?;
+    // Check the version before the full parse, so a future layout reports its version, not a missing field.
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| PolicyFileError::Manifest {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    let found = value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| PolicyFileError::Manifest {
+            path: path.to_path_buf(),
+            detail: "field `format_version`: expected an unsigned integer".into(),
+        })?;
+    if found != u64::from(FORMAT_VERSION) {
+        return Err(PolicyFileError::FormatVersion {
+            path: path.to_path_buf(),
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            expected: FORMAT_VERSION,
+        });
+    }
+    serde_json::from_value(value).map_err(|e| PolicyFileError::Manifest {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })
+}
+
+/// The tensors of an MLP under the names of [`MlpParams::tensor_names_and_shapes`], with `prefix`.
+pub fn params_to_tensors(params: &MlpParams) -> TensorMap {
+    params_to_tensors_prefixed(params, "")
+}
+
+/// As [`params_to_tensors`], every name prefixed (checkpoints hold several networks).
+pub fn params_to_tensors_prefixed(params: &MlpParams, prefix: &str) -> TensorMap {
+    params
+        .tensor_names_and_shapes()
+        .into_iter()
+        .zip(params.tensors())
+        .map(|((name, shape), values)| (format!("{prefix}{name}"), (shape, values.to_vec())))
+        .collect()
+}
+
+/// Rebuilds an MLP of shape `spec` from `tensors`, checking every name and shape.
+pub fn tensors_to_params(
+    path: &Path,
+    spec: &MlpSpec,
+    tensors: &TensorMap,
+) -> Result<MlpParams, PolicyFileError> {
+    tensors_to_params_prefixed(path, spec, tensors, "")
+}
+
+/// As [`tensors_to_params`], reading names with `prefix`.
+pub fn tensors_to_params_prefixed(
+    path: &Path,
+    spec: &MlpSpec,
+    tensors: &TensorMap,
+    prefix: &str,
+) -> Result<MlpParams, PolicyFileError> {
+    let mut params = MlpParams::zeros(spec);
+    let names = params.tensor_names_and_shapes();
+    for ((name, shape), slot) in names.into_iter().zip(params.tensors_mut()) {
+        let full = format!("{prefix}{name}");
+        match tensors.get(&full) {
+            Some((s, values)) if *s == shape => slot.copy_from_slice(values),
+            Some((s, _)) => {
+                return Err(PolicyFileError::Tensor {
+                    path: path.to_path_buf(),
+                    tensor: full,
+                    detail: format!("shape {s:?}, expected {shape:?}"),
+                });
+            }
+            None => {
+                return Err(PolicyFileError::Tensor {
+                    path: path.to_path_buf(),
+                    tensor: full,
+                    detail: format!("missing, expected shape {shape:?}"),
+                });
+            }
+        }
+    }
+    Ok(params)
+}

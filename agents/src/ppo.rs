@@ -1,0 +1,887 @@
+//! Proximal Policy Optimization (Schulman et al. 2017), one file that reads top to bottom as CleanRL's
+//! `ppo.py`: the config, the agent's state and construction, the training loop (rollout, GAE, minibatch
+//! epochs), then the loss pieces and checkpointing. Implementation details follow CleanRL and "The 37
+//! Implementation Details of PPO" (Huang et al., ICLR blog track 2022); time-limit truncation is
+//! bootstrapped from `info["final_obs"]` as SB3 does. Actor and critic are separate MLPs (SB3's default
+//! `MlpPolicy` for PPO) updated by one Adam over both, with one joint gradient-norm clip.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use candle_core::{D, DType, Device, Tensor};
+use mend_envs::{AutoresetMode, VectorEnv};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::agent::{Agent, EpisodeTracker, MetricSink, TrainSummary};
+use crate::checkpoint::{self, AdamScalars, CHECKPOINT_KEY, RngState};
+use crate::distribution::{check_mask, log_softmax, masked_logits, sample};
+use crate::error::{AgentError, PolicyFileError};
+use crate::gae::{GaeInput, compute_gae};
+use crate::nn::candle_mlp::CandleMlp;
+use crate::nn::init::{InitScheme, init_mlp};
+use crate::nn::{Activation, MlpParams, MlpSpec, plain};
+use crate::obs::{discrete_actions, final_obs, flatten_into, vector_obs_dim};
+use crate::optim::{Adam, clip_grad_norm};
+use crate::policy::{MlpPolicy, OutputKind, Policy};
+use crate::rollout_buffer::RolloutBuffer;
+use crate::store;
+
+// ---------------------------------------------------------------------------------------------------
+// Config
+// ---------------------------------------------------------------------------------------------------
+
+/// PPO hyperparameters, with CleanRL's names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PpoConfig {
+    /// Master seed: network init, action sampling, minibatch shuffles, env reset seeds.
+    pub seed: u64,
+    /// Planned training budget in env steps; the learning-rate and clip schedules run over it.
+    pub total_timesteps: u64,
+    /// Adam learning rate (initial value when annealed).
+    pub learning_rate: f64,
+    /// Anneal the learning rate linearly to 0 over `total_timesteps`.
+    pub anneal_lr: bool,
+    /// Parallel envs the vector env must have.
+    pub num_envs: usize,
+    /// Steps per env per rollout.
+    pub num_steps: usize,
+    /// Discount factor.
+    pub gamma: f64,
+    /// GAE lambda.
+    pub gae_lambda: f64,
+    /// Minibatches per epoch (minibatch size = num_envs * num_steps / num_minibatches).
+    pub num_minibatches: usize,
+    /// Epochs over each rollout.
+    pub update_epochs: usize,
+    /// Normalise advantages per minibatch.
+    pub norm_adv: bool,
+    /// Surrogate clipping coefficient (initial value when annealed).
+    pub clip_coef: f64,
+    /// Anneal the clip coefficient linearly to 0, as rl-baselines3-zoo's `lin_0.2`.
+    pub anneal_clip: bool,
+    /// Clip the value loss around the old values with `clip_coef` (CleanRL default true; SB3 default false).
+    pub clip_vloss: bool,
+    /// Entropy bonus coefficient.
+    pub ent_coef: f64,
+    /// Value loss coefficient (the value loss is CleanRL's `0.5 * mean((V - R)^2)`).
+    pub vf_coef: f64,
+    /// Maximum global gradient norm.
+    pub max_grad_norm: f64,
+    /// Stop the epochs of an update early once the approximate KL exceeds this.
+    pub target_kl: Option<f64>,
+    /// Hidden layer widths of actor and critic.
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Adam epsilon (CleanRL and SB3 PPO: 1e-5).
+    pub adam_eps: f64,
+}
+
+impl Default for PpoConfig {
+    /// CleanRL's `ppo.py` defaults.
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            total_timesteps: 500_000,
+            learning_rate: 2.5e-4,
+            anneal_lr: true,
+            num_envs: 4,
+            num_steps: 128,
+            gamma: 0.99,
+            gae_lambda: 0.95,
+            num_minibatches: 4,
+            update_epochs: 4,
+            norm_adv: true,
+            clip_coef: 0.2,
+            anneal_clip: false,
+            clip_vloss: true,
+            ent_coef: 0.01,
+            vf_coef: 0.5,
+            max_grad_norm: 0.5,
+            target_kl: None,
+            hidden: vec![64, 64],
+            activation: Activation::Tanh,
+            adam_eps: 1e-5,
+        }
+    }
+}
+
+impl PpoConfig {
+    /// rl-baselines3-zoo's `hyperparams/ppo.yml` for CartPole-v1: 8 envs, n_steps 32, batch 256,
+    /// gae_lambda 0.8, gamma 0.98, 20 epochs, lr and clip `lin_1e-3` / `lin_0.2`, ent_coef 0, 1e5 steps;
+    /// other values SB3's defaults (no value clipping, vf_coef 0.5 on a plain MSE, which is CleanRL's
+    /// `0.5 * MSE` with vf_coef 1.0).
+    pub fn cartpole_zoo(seed: u64) -> Self {
+        Self {
+            seed,
+            total_timesteps: 100_000,
+            learning_rate: 1e-3,
+            anneal_lr: true,
+            num_envs: 8,
+            num_steps: 32,
+            gamma: 0.98,
+            gae_lambda: 0.8,
+            num_minibatches: 1,
+            update_epochs: 20,
+            norm_adv: true,
+            clip_coef: 0.2,
+            anneal_clip: true,
+            clip_vloss: false,
+            ent_coef: 0.0,
+            vf_coef: 1.0,
+            max_grad_norm: 0.5,
+            target_kl: None,
+            hidden: vec![64, 64],
+            activation: Activation::Tanh,
+            adam_eps: 1e-5,
+        }
+    }
+
+    /// Transitions per rollout.
+    pub fn batch_size(&self) -> usize {
+        self.num_envs * self.num_steps
+    }
+
+    fn validate(&self) -> Result<(), AgentError> {
+        let bad = |field, expected, got: String| {
+            Err(AgentError::InvalidConfig {
+                field,
+                expected,
+                got,
+            })
+        };
+        if self.num_envs == 0 {
+            return bad("num_envs", "must be at least 1", self.num_envs.to_string());
+        }
+        if self.num_steps == 0 {
+            return bad(
+                "num_steps",
+                "must be at least 1",
+                self.num_steps.to_string(),
+            );
+        }
+        if self.num_minibatches == 0 || !self.batch_size().is_multiple_of(self.num_minibatches) {
+            return bad(
+                "num_minibatches",
+                "must divide num_envs * num_steps",
+                self.num_minibatches.to_string(),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.gamma) {
+            return bad("gamma", "must be in [0, 1]", self.gamma.to_string());
+        }
+        if !(0.0..=1.0).contains(&self.gae_lambda) {
+            return bad(
+                "gae_lambda",
+                "must be in [0, 1]",
+                self.gae_lambda.to_string(),
+            );
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad(
+                "learning_rate",
+                "must be finite and positive",
+                self.learning_rate.to_string(),
+            );
+        }
+        if !(self.clip_coef.is_finite() && self.clip_coef > 0.0) {
+            return bad(
+                "clip_coef",
+                "must be finite and positive",
+                self.clip_coef.to_string(),
+            );
+        }
+        if self.max_grad_norm.is_nan() || self.max_grad_norm <= 0.0 {
+            return bad(
+                "max_grad_norm",
+                "must be positive",
+                self.max_grad_norm.to_string(),
+            );
+        }
+        if self.hidden.contains(&0) {
+            return bad(
+                "hidden",
+                "widths must be positive",
+                format!("{:?}", self.hidden),
+            );
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Agent state and construction
+// ---------------------------------------------------------------------------------------------------
+
+/// A PPO agent over vector observations and discrete actions.
+#[derive(Debug)]
+pub struct Ppo {
+    config: PpoConfig,
+    obs_dim: usize,
+    n_actions: usize,
+    actor: MlpParams,
+    critic: MlpParams,
+    adam: Adam,
+    rng: ChaCha8Rng,
+    num_timesteps: u64,
+    iteration: u64,
+    gradient_steps: u64,
+}
+
+impl Ppo {
+    /// A fresh agent for envs with `obs_dim` features and `n_actions` actions; weights drawn from the
+    /// config's seed (orthogonal init, gains sqrt(2) / 0.01 actor / 1.0 critic, as CleanRL and SB3).
+    pub fn new(config: PpoConfig, obs_dim: usize, n_actions: usize) -> Result<Self, AgentError> {
+        config.validate()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let spec = |output| MlpSpec {
+            input: obs_dim,
+            hidden: config.hidden.clone(),
+            output,
+            activation: config.activation,
+        };
+        let root2 = std::f64::consts::SQRT_2;
+        let actor = init_mlp(
+            &spec(n_actions),
+            InitScheme::Orthogonal {
+                hidden_gain: root2,
+                output_gain: 0.01,
+            },
+            &mut rng,
+        );
+        let critic = init_mlp(
+            &spec(1),
+            InitScheme::Orthogonal {
+                hidden_gain: root2,
+                output_gain: 1.0,
+            },
+            &mut rng,
+        );
+        let lengths: Vec<usize> = actor
+            .tensors()
+            .iter()
+            .chain(&critic.tensors())
+            .map(|t| t.len())
+            .collect();
+        let adam = Adam::new(&lengths, config.adam_eps);
+        Ok(Self {
+            config,
+            obs_dim,
+            n_actions,
+            actor,
+            critic,
+            adam,
+            rng,
+            num_timesteps: 0,
+            iteration: 0,
+            gradient_steps: 0,
+        })
+    }
+
+    /// A fresh agent sized from `env`'s spaces (Box observations, Discrete actions).
+    pub fn for_env(config: PpoConfig, env: &dyn VectorEnv) -> Result<Self, AgentError> {
+        let obs_dim = vector_obs_dim(&env.single_observation_space())?;
+        let n_actions = discrete_actions(&env.single_action_space())?;
+        Self::new(config, obs_dim, n_actions)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PpoConfig {
+        &self.config
+    }
+
+    /// The actor as an inference policy.
+    pub fn mlp_policy(&self) -> MlpPolicy {
+        MlpPolicy {
+            algorithm: "ppo".into(),
+            output: OutputKind::Logits,
+            net: self.actor.clone(),
+            exploration_eps: 0.0,
+            normalisation: None,
+        }
+    }
+
+    /// The critic's parameters.
+    pub fn critic(&self) -> &MlpParams {
+        &self.critic
+    }
+
+    fn check_env(&self, env: &dyn VectorEnv) -> Result<(), AgentError> {
+        if env.num_envs() != self.config.num_envs {
+            return Err(AgentError::InvalidConfig {
+                field: "num_envs",
+                expected: "must equal the vector env's num_envs",
+                got: format!("{} (env has {})", self.config.num_envs, env.num_envs()),
+            });
+        }
+        if env.autoreset_mode() != AutoresetMode::SameStep {
+            return Err(AgentError::UnsupportedAutoreset {
+                got: format!("{:?}", env.autoreset_mode()),
+            });
+        }
+        let obs_dim = vector_obs_dim(&env.single_observation_space())?;
+        let n_actions = discrete_actions(&env.single_action_space())?;
+        if (obs_dim, n_actions) != (self.obs_dim, self.n_actions) {
+            return Err(AgentError::ObservationMismatch {
+                expected: format!("{} features and {} actions", self.obs_dim, self.n_actions),
+                got: format!("{obs_dim} features and {n_actions} actions"),
+            });
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Training loop
+// ---------------------------------------------------------------------------------------------------
+
+/// Means over the minibatches of one update.
+#[derive(Clone, Copy, Debug, Default)]
+struct UpdateStats {
+    policy_loss: f64,
+    value_loss: f64,
+    entropy: f64,
+    old_approx_kl: f64,
+    approx_kl: f64,
+    clipfrac: f64,
+    minibatches: usize,
+}
+
+impl Agent for Ppo {
+    fn learn(
+        &mut self,
+        env: &mut dyn VectorEnv,
+        total_timesteps: u64,
+        sink: &mut dyn MetricSink,
+    ) -> Result<TrainSummary, AgentError> {
+        self.check_env(env)?;
+        let cfg = self.config.clone();
+        let (n, dim) = (cfg.num_envs, self.obs_dim);
+        let num_iterations = (cfg.total_timesteps / cfg.batch_size() as u64).max(1);
+        let mut tracker = EpisodeTracker::new(n);
+        let mut buf = RolloutBuffer::new(cfg.num_steps, n, dim, self.n_actions);
+
+        let (first_obs, _) = env.reset(Some(cfg.seed.wrapping_add(self.num_timesteps)))?;
+        let mut next_obs = Vec::with_capacity(n * dim);
+        flatten_into(&first_obs, dim, &mut next_obs)?;
+
+        while self.num_timesteps < total_timesteps {
+            self.iteration += 1;
+            // Annealing (CleanRL: frac = 1 - (iteration - 1) / num_iterations).
+            let frac = (1.0 - (self.iteration - 1) as f64 / num_iterations as f64).max(0.0);
+            let lr = if cfg.anneal_lr {
+                cfg.learning_rate * frac
+            } else {
+                cfg.learning_rate
+            };
+            let clip = if cfg.anneal_clip {
+                cfg.clip_coef * frac
+            } else {
+                cfg.clip_coef
+            };
+
+            // --- Rollout: act with the plain-matrix forward on all envs at once ----------------------
+            buf.clear();
+            for _ in 0..cfg.num_steps {
+                let masks = env.action_masks();
+                let logits = plain::forward(&self.actor, &next_obs);
+                let values = plain::forward(&self.critic, &next_obs);
+                let mut actions = Vec::with_capacity(n);
+                for (e, mask) in masks.iter().enumerate() {
+                    let mask = mask.as_deref();
+                    check_mask(mask, self.n_actions)?;
+                    let lp = log_softmax(&masked_logits(
+                        &logits[e * self.n_actions..(e + 1) * self.n_actions],
+                        mask,
+                    ));
+                    let a = sample(&lp, &mut self.rng);
+                    actions.push(a);
+                    buf.logprobs.push(lp[a]);
+                    match mask {
+                        Some(m) => {
+                            buf.any_masked |= m.iter().any(|&v| !v);
+                            buf.masks.extend_from_slice(m);
+                        }
+                        None => buf.masks.extend(std::iter::repeat_n(true, self.n_actions)),
+                    }
+                }
+                buf.obs.extend_from_slice(&next_obs);
+                buf.values.extend_from_slice(&values);
+                buf.actions.extend_from_slice(&actions);
+
+                let step = env.step(&actions)?;
+                self.num_timesteps += n as u64;
+                let done: Vec<bool> = step
+                    .terminated
+                    .iter()
+                    .zip(&step.truncated)
+                    .map(|(a, b)| *a || *b)
+                    .collect();
+                tracker.step(&step.rewards, &done, self.num_timesteps, sink);
+                // Truncated (not terminated) envs: bootstrap from V(final_obs), read from info.
+                let mut finals = vec![0.0f32; n];
+                for (e, value) in finals.iter_mut().enumerate() {
+                    if step.truncated[e] && !step.terminated[e] {
+                        let fo = final_obs(&step.infos[e], e, dim)?;
+                        *value = plain::forward(&self.critic, &fo)[0];
+                    }
+                }
+                buf.rewards.extend(step.rewards.iter().map(|&r| r as f32));
+                buf.terminated.extend_from_slice(&step.terminated);
+                buf.truncated.extend_from_slice(&step.truncated);
+                buf.final_values.extend_from_slice(&finals);
+                next_obs.clear();
+                flatten_into(&step.obs, dim, &mut next_obs)?;
+            }
+
+            // --- Advantages ------------------------------------------------------------------------
+            let last_values = plain::forward(&self.critic, &next_obs);
+            let (advantages, returns) = compute_gae(
+                GaeInput {
+                    rewards: &buf.rewards,
+                    values: &buf.values,
+                    terminated: &buf.terminated,
+                    truncated: &buf.truncated,
+                    final_values: &buf.final_values,
+                    last_values: &last_values,
+                },
+                n,
+                cfg.gamma as f32,
+                cfg.gae_lambda as f32,
+            );
+
+            // --- Update: epochs of shuffled minibatches ---------------------------------------------
+            let batch = cfg.batch_size();
+            let minibatch = batch / cfg.num_minibatches;
+            let mut indices: Vec<usize> = (0..batch).collect();
+            let mut stats = UpdateStats::default();
+            'epochs: for _ in 0..cfg.update_epochs {
+                indices.shuffle(&mut self.rng);
+                let mut epoch_kl = 0.0;
+                for mb in indices.chunks(minibatch) {
+                    let s = self.minibatch_step(&buf, &advantages, &returns, mb, clip, lr)?;
+                    epoch_kl = s.approx_kl;
+                    stats.policy_loss += s.policy_loss;
+                    stats.value_loss += s.value_loss;
+                    stats.entropy += s.entropy;
+                    stats.old_approx_kl += s.old_approx_kl;
+                    stats.approx_kl += s.approx_kl;
+                    stats.clipfrac += s.clipfrac;
+                    stats.minibatches += 1;
+                }
+                if cfg.target_kl.is_some_and(|t| epoch_kl > t) {
+                    break 'epochs;
+                }
+            }
+
+            // --- Logging (CleanRL names) --------------------------------------------------------------
+            let k = stats.minibatches.max(1) as f64;
+            let step = self.num_timesteps;
+            sink.record(step, "charts/global_step", step as f64);
+            sink.record(step, "charts/learning_rate", lr);
+            sink.record(step, "charts/clip_coef", clip);
+            sink.record(step, "losses/policy_loss", stats.policy_loss / k);
+            sink.record(step, "losses/value_loss", stats.value_loss / k);
+            sink.record(step, "losses/entropy", stats.entropy / k);
+            sink.record(step, "losses/old_approx_kl", stats.old_approx_kl / k);
+            sink.record(step, "losses/approx_kl", stats.approx_kl / k);
+            sink.record(step, "losses/clipfrac", stats.clipfrac / k);
+            sink.record(
+                step,
+                "losses/explained_variance",
+                explained_variance(&buf.values, &returns),
+            );
+            if !(stats.policy_loss.is_finite() && stats.value_loss.is_finite()) {
+                return Err(AgentError::NonFinite {
+                    what: "loss",
+                    update: self.iteration,
+                });
+            }
+        }
+        Ok(TrainSummary {
+            num_timesteps: self.num_timesteps,
+            episodes: tracker.finished.len() as u64,
+            mean_return_last_100: tracker.mean_last_100(),
+            gradient_steps: self.gradient_steps,
+        })
+    }
+
+    fn num_timesteps(&self) -> u64 {
+        self.num_timesteps
+    }
+
+    fn policy(&self) -> Box<dyn Policy> {
+        Box::new(self.mlp_policy())
+    }
+
+    fn save_checkpoint(&self, path: &Path) -> Result<(), AgentError> {
+        let mut tensors = crate::policy_file::params_to_tensors_prefixed(&self.actor, "actor.");
+        tensors.extend(crate::policy_file::params_to_tensors_prefixed(
+            &self.critic,
+            "critic.",
+        ));
+        let adam = checkpoint::adam_to_tensors(&self.adam, "adam.", &mut tensors);
+        let state = PpoCheckpoint {
+            algorithm: "ppo".into(),
+            config: self.config.clone(),
+            obs_dim: self.obs_dim,
+            n_actions: self.n_actions,
+            num_timesteps: self.num_timesteps,
+            iteration: self.iteration,
+            gradient_steps: self.gradient_steps,
+            rng: RngState::capture(&self.rng),
+            adam,
+        };
+        let json = serde_json::to_string(&state).map_err(|e| PolicyFileError::Manifest {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        store::write_file(
+            path,
+            &tensors,
+            &BTreeMap::from([(CHECKPOINT_KEY.to_string(), json)]),
+        )?;
+        Ok(())
+    }
+
+    fn load_checkpoint(&mut self, path: &Path) -> Result<(), AgentError> {
+        let (metadata, tensors) = store::read_file(path)?;
+        let json = metadata
+            .get(CHECKPOINT_KEY)
+            .ok_or(PolicyFileError::Foreign {
+                path: path.to_path_buf(),
+                key: CHECKPOINT_KEY,
+            })?;
+        let state: PpoCheckpoint =
+            serde_json::from_str(json).map_err(|e| PolicyFileError::Manifest {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            })?;
+        if state.config != self.config
+            || (state.obs_dim, state.n_actions) != (self.obs_dim, self.n_actions)
+        {
+            return Err(PolicyFileError::Manifest {
+                path: path.to_path_buf(),
+                detail: "field `config`: the checkpoint was written by an agent with another configuration".into(),
+            }
+            .into());
+        }
+        store::check_finite(path, &tensors)?;
+        let actor = crate::policy_file::tensors_to_params_prefixed(
+            path,
+            &self.actor.spec,
+            &tensors,
+            "actor.",
+        )?;
+        let critic = crate::policy_file::tensors_to_params_prefixed(
+            path,
+            &self.critic.spec,
+            &tensors,
+            "critic.",
+        )?;
+        checkpoint::adam_from_tensors(path, &mut self.adam, state.adam, "adam.", &tensors)?;
+        self.actor = actor;
+        self.critic = critic;
+        self.rng = state.rng.restore(path)?;
+        self.num_timesteps = state.num_timesteps;
+        self.iteration = state.iteration;
+        self.gradient_steps = state.gradient_steps;
+        Ok(())
+    }
+}
+
+/// What a PPO checkpoint stores besides tensors.
+#[derive(Serialize, Deserialize)]
+struct PpoCheckpoint {
+    algorithm: String,
+    config: PpoConfig,
+    obs_dim: usize,
+    n_actions: usize,
+    num_timesteps: u64,
+    iteration: u64,
+    gradient_steps: u64,
+    rng: RngState,
+    adam: AdamScalars,
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One minibatch gradient step
+// ---------------------------------------------------------------------------------------------------
+
+/// Large negative logit for masked actions in the differentiable path: `exp` of it is exactly 0, and
+/// unlike `-inf` it keeps `p * log p` at 0 rather than NaN (Huang & Ontañón 2022 use -1e8 likewise).
+const MASKED_LOGIT: f32 = -1e8;
+
+impl Ppo {
+    fn minibatch_step(
+        &mut self,
+        buf: &RolloutBuffer,
+        advantages: &[f32],
+        returns: &[f32],
+        idx: &[usize],
+        clip: f64,
+        lr: f64,
+    ) -> Result<UpdateStats, AgentError> {
+        let dev = Device::Cpu;
+        let (b, dim, na) = (idx.len(), self.obs_dim, self.n_actions);
+        let mut obs = Vec::with_capacity(b * dim);
+        let mut mask_bias = Vec::with_capacity(if buf.any_masked { b * na } else { 0 });
+        for &i in idx {
+            obs.extend_from_slice(&buf.obs[i * dim..(i + 1) * dim]);
+            if buf.any_masked {
+                mask_bias.extend(
+                    buf.masks[i * na..(i + 1) * na]
+                        .iter()
+                        .map(|&ok| if ok { 0.0 } else { MASKED_LOGIT }),
+                );
+            }
+        }
+        let mut adv: Vec<f32> = idx.iter().map(|&i| advantages[i]).collect();
+        if self.config.norm_adv {
+            normalise(&mut adv);
+        }
+        let gather = |src: &[f32]| idx.iter().map(|&i| src[i]).collect::<Vec<f32>>();
+        let actions: Vec<u32> = idx.iter().map(|&i| buf.actions[i] as u32).collect();
+
+        let actor = CandleMlp::from_params(&self.actor, &dev)?;
+        let critic = CandleMlp::from_params(&self.critic, &dev)?;
+        let x = Tensor::from_vec(obs, (b, dim), &dev)?;
+        let mut logits = actor.forward(&x)?;
+        if buf.any_masked {
+            logits = logits.add(&Tensor::from_vec(mask_bias, (b, na), &dev)?)?;
+        }
+        let logp_all = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+        let new_logp = logp_all
+            .gather(&Tensor::from_vec(actions, (b, 1), &dev)?, 1)?
+            .squeeze(1)?;
+        let old_logp = Tensor::from_vec(gather(&buf.logprobs), b, &dev)?;
+        let adv_t = Tensor::from_vec(adv, b, &dev)?;
+        let (pg_loss, logratio) = loss::clipped_policy_loss(&new_logp, &old_logp, &adv_t, clip)?;
+        let entropy = loss::entropy(&logp_all)?;
+        let new_values = critic.forward(&x)?.squeeze(1)?;
+        let old_values = Tensor::from_vec(gather(&buf.values), b, &dev)?;
+        let returns_t = Tensor::from_vec(gather(returns), b, &dev)?;
+        let v_loss = loss::value_loss(
+            &new_values,
+            &old_values,
+            &returns_t,
+            self.config.clip_vloss.then_some(clip),
+        )?;
+        let total =
+            ((&pg_loss - (&entropy * self.config.ent_coef)?)? + (&v_loss * self.config.vf_coef)?)?;
+
+        let grads = total.backward()?;
+        let mut flat = actor.flat_grads(&grads)?;
+        flat.extend(critic.flat_grads(&grads)?);
+        clip_grad_norm(&mut flat, self.config.max_grad_norm);
+        let params: Vec<&mut [f32]> = self
+            .actor
+            .tensors_mut()
+            .into_iter()
+            .chain(self.critic.tensors_mut())
+            .collect();
+        self.adam.step(params, &flat, lr);
+        self.gradient_steps += 1;
+
+        let (old_approx_kl, approx_kl, clipfrac) =
+            loss::kl_and_clipfrac(&logratio.to_vec1::<f32>()?, clip);
+        Ok(UpdateStats {
+            policy_loss: f64::from(pg_loss.to_dtype(DType::F32)?.to_scalar::<f32>()?),
+            value_loss: f64::from(v_loss.to_scalar::<f32>()?),
+            entropy: f64::from(entropy.to_scalar::<f32>()?),
+            old_approx_kl,
+            approx_kl,
+            clipfrac,
+            minibatches: 1,
+        })
+    }
+}
+
+/// `(x - mean) / (std + 1e-8)` with the unbiased standard deviation (`torch.Tensor.std`), as CleanRL.
+fn normalise(x: &mut [f32]) {
+    let n = x.len();
+    if n < 2 {
+        return;
+    }
+    let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
+    let var = x
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / (n - 1) as f64;
+    let denom = var.sqrt() + 1e-8;
+    x.iter_mut()
+        .for_each(|v| *v = ((f64::from(*v) - mean) / denom) as f32);
+}
+
+/// `1 - Var(returns - values) / Var(returns)` (CleanRL; NaN when returns are constant).
+pub fn explained_variance(values: &[f32], returns: &[f32]) -> f64 {
+    let var = |x: &mut dyn Iterator<Item = f64>| {
+        let v: Vec<f64> = x.collect();
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / v.len() as f64
+    };
+    let var_y = var(&mut returns.iter().map(|&r| f64::from(r)));
+    if var_y == 0.0 {
+        return f64::NAN;
+    }
+    1.0 - var(&mut returns
+        .iter()
+        .zip(values)
+        .map(|(&r, &v)| f64::from(r) - f64::from(v)))
+        / var_y
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Loss pieces (CleanRL ppo.py, lines "Policy loss", "Value loss", "approx_kl")
+// ---------------------------------------------------------------------------------------------------
+
+/// The PPO loss terms, on candle tensors so they can be differentiated.
+pub mod loss {
+    use candle_core::{D, Tensor};
+
+    /// Clipped surrogate: `mean(max(-A * r, -A * clip(r, 1 - c, 1 + c)))` with `r = exp(new - old)`.
+    /// Returns the loss and the log-ratio (for the KL and clip-fraction diagnostics).
+    pub fn clipped_policy_loss(
+        new_logp: &Tensor,
+        old_logp: &Tensor,
+        advantages: &Tensor,
+        clip: f64,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let logratio = (new_logp - old_logp)?;
+        let ratio = logratio.exp()?;
+        let pg1 = (advantages.neg()? * &ratio)?;
+        let pg2 = (advantages.neg()? * ratio.clamp(1.0 - clip, 1.0 + clip)?)?;
+        Ok((pg1.maximum(&pg2)?.mean_all()?, logratio))
+    }
+
+    /// `0.5 * mean((V - R)^2)`, or with `clip = Some(c)` CleanRL's clipped form
+    /// `0.5 * mean(max((V - R)^2, (V_old + clip(V - V_old, -c, c) - R)^2))`.
+    pub fn value_loss(
+        new_values: &Tensor,
+        old_values: &Tensor,
+        returns: &Tensor,
+        clip: Option<f64>,
+    ) -> candle_core::Result<Tensor> {
+        let unclipped = (new_values - returns)?.sqr()?;
+        let per_sample = match clip {
+            None => unclipped,
+            Some(c) => {
+                let clipped = (old_values + (new_values - old_values)?.clamp(-c, c)?)?;
+                unclipped.maximum(&(clipped - returns)?.sqr()?)?
+            }
+        };
+        per_sample.mean_all()? * 0.5
+    }
+
+    /// Mean entropy `-sum(p log p)` of the rows of `log_probs` (masked entries must have `p = 0`
+    /// and a finite log-probability).
+    pub fn entropy(log_probs: &Tensor) -> candle_core::Result<Tensor> {
+        (log_probs.exp()? * log_probs)?
+            .sum(D::Minus1)?
+            .neg()?
+            .mean_all()
+    }
+
+    /// `(old_approx_kl, approx_kl, clipfrac)` from the log-ratios: `mean(-logr)`, `mean((r - 1) - logr)`
+    /// (Schulman's "Approximating KL divergence" k3 estimator) and the share with `|r - 1| > clip`.
+    pub fn kl_and_clipfrac(logratio: &[f32], clip: f64) -> (f64, f64, f64) {
+        let n = logratio.len().max(1) as f64;
+        let mut old = 0.0;
+        let mut kl = 0.0;
+        let mut clipped = 0.0;
+        for &lr in logratio {
+            let lr = f64::from(lr);
+            let r = lr.exp();
+            old += -lr;
+            kl += (r - 1.0) - lr;
+            if (r - 1.0).abs() > clip {
+                clipped += 1.0;
+            }
+        }
+        (old / n, kl / n, clipped / n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loss::*;
+    use super::*;
+
+    fn t(v: &[f32]) -> Tensor {
+        Tensor::from_slice(v, v.len(), &Device::Cpu).unwrap()
+    }
+    fn scalar(x: &Tensor) -> f32 {
+        x.to_scalar::<f32>().unwrap()
+    }
+
+    #[test]
+    fn clipped_policy_loss_matches_hand_values() {
+        // ratios e^{ln 1.5} = 1.5 (A = +1) and e^{ln 0.5} = 0.5 (A = -2) with clip 0.2:
+        // sample 1: max(-1.5, -1.2) = -1.2; sample 2: max(1.0, 1.6) = 1.6; mean = 0.2.
+        let new = t(&[1.5f32.ln(), 0.5f32.ln()]);
+        let old = t(&[0.0, 0.0]);
+        let (loss, logratio) = clipped_policy_loss(&new, &old, &t(&[1.0, -2.0]), 0.2).unwrap();
+        assert!((scalar(&loss) - 0.2).abs() < 1e-6);
+        let (_, _, clipfrac) = kl_and_clipfrac(&logratio.to_vec1::<f32>().unwrap(), 0.2);
+        assert_eq!(clipfrac, 1.0);
+    }
+
+    #[test]
+    fn value_loss_matches_hand_values_with_and_without_clipping() {
+        // V = [2, 0], R = [0, 0], V_old = [1, 0]: unclipped 0.5 * mean(4, 0) = 1.
+        // clip 0.5: V_clipped = [1.5, 0] -> (1.5)^2 = 2.25 < 4, so max keeps 4: still 1.
+        // V = [0.6, 0], V_old = [2, 0], R = [1, 0], clip .5: unclipped (0.6 - 1)^2 = .16; clipped
+        // V = 2 + clip(-1.4, -.5, .5) = 1.5 -> (0.5)^2 = .25 > .16; loss 0.5 * mean(.25, 0) = .0625.
+        let l = value_loss(&t(&[2.0, 0.0]), &t(&[1.0, 0.0]), &t(&[0.0, 0.0]), None).unwrap();
+        assert!((scalar(&l) - 1.0).abs() < 1e-6);
+        let l = value_loss(&t(&[2.0, 0.0]), &t(&[1.0, 0.0]), &t(&[0.0, 0.0]), Some(0.5)).unwrap();
+        assert!((scalar(&l) - 1.0).abs() < 1e-6);
+        let l = value_loss(&t(&[0.6, 0.0]), &t(&[2.0, 0.0]), &t(&[1.0, 0.0]), Some(0.5)).unwrap();
+        assert!((scalar(&l) - 0.0625).abs() < 1e-6);
+    }
+
+    #[test]
+    fn entropy_matches_hand_values_and_ignores_masked_actions() {
+        // Uniform over 2 valid actions (third masked with a -1e8 logit): entropy ln 2.
+        let logits =
+            Tensor::from_slice(&[0.0f32, 0.0, MASKED_LOGIT], (1, 3), &Device::Cpu).unwrap();
+        let lp = candle_nn::ops::log_softmax(&logits, D::Minus1).unwrap();
+        assert!((scalar(&entropy(&lp).unwrap()) - 2f32.ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn approx_kl_matches_hand_values() {
+        // logr = ln 2: (2 - 1) - ln 2 = 0.30685; logr = 0: 0. Mean 0.153426. old_approx_kl = -ln2/2.
+        let (old, kl, frac) = kl_and_clipfrac(&[2f32.ln(), 0.0], 0.2);
+        assert!((kl - 0.153_426).abs() < 1e-5);
+        assert!((old + 2f64.ln() / 2.0).abs() < 1e-6);
+        assert_eq!(frac, 0.5);
+    }
+
+    #[test]
+    fn normalise_gives_zero_mean_unit_unbiased_std() {
+        let mut x = [1.0f32, 2.0, 3.0];
+        normalise(&mut x);
+        assert!((x[0] + 1.0).abs() < 1e-6 && x[1].abs() < 1e-6 && (x[2] - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn explained_variance_is_one_for_perfect_values_and_zero_for_mean() {
+        assert!((explained_variance(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]) - 1.0).abs() < 1e-12);
+        assert!(explained_variance(&[2.0, 2.0, 2.0], &[1.0, 2.0, 3.0]).abs() < 1e-12);
+    }
+
+    #[test]
+    fn invalid_config_names_the_field() {
+        let cfg = PpoConfig {
+            num_minibatches: 3,
+            ..PpoConfig::cartpole_zoo(0)
+        };
+        let err = Ppo::new(cfg, 4, 2).unwrap_err().to_string();
+        assert!(err.contains("num_minibatches"), "{err}");
+    }
+}
