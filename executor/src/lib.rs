@@ -14,8 +14,10 @@
 //! Modules:
 //! - [`decision`]: the [`decision::Action`] and [`decision::Decision`] records shared by all parts;
 //! - [`audit`]: the JSON Lines audit log, hash-chained and optionally signed, and its verifier;
-//! - [`demo`]: the demo HTTP workload with fault switches (binary `mend-demo-service`).
+//! - [`demo`]: the demo HTTP workload with fault switches (binary `mend-demo-service`);
+//! - [`metrics`]: metric sources (Prometheus HTTP API, exposition-format scrape).
 
 pub mod audit;
 pub mod decision;
 pub mod demo;
+pub mod metrics;
