@@ -179,10 +179,9 @@ impl Env for CartPole {
             theta_dot + TAU * thetaacc,
         ];
         let [x, _, theta, _] = self.state;
-        let terminated = x < -X_THRESHOLD
-            || x > X_THRESHOLD
-            || theta < -THETA_THRESHOLD_RADIANS
-            || theta > THETA_THRESHOLD_RADIANS;
+        // Gymnasium: x < -x_threshold or x > x_threshold or theta < -theta_threshold or theta > theta_threshold.
+        let terminated = !(-X_THRESHOLD..=X_THRESHOLD).contains(&x)
+            || !(-THETA_THRESHOLD_RADIANS..=THETA_THRESHOLD_RADIANS).contains(&theta);
         self.terminated = Some(terminated);
         Ok(Step {
             obs: self.observation(),

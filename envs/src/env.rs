@@ -36,11 +36,7 @@ pub struct EntityObs {
 impl EntityObs {
     /// Number of entity rows (`rows.len() / width`; 0 when `width` is 0).
     pub fn n_entities(&self) -> usize {
-        if self.width == 0 {
-            0
-        } else {
-            self.rows.len() / self.width
-        }
+        self.rows.len().checked_div(self.width).unwrap_or(0)
     }
 
     /// Row `i` (panics if `i >= n_entities()`, as slice indexing does).

@@ -50,7 +50,7 @@ impl EntitySet {
         if w == 0 {
             return x.rows.is_empty();
         }
-        if x.rows.len() % w != 0 {
+        if !x.rows.len().is_multiple_of(w) {
             return false;
         }
         if self.max_entities.is_some_and(|m| x.n_entities() > m) {

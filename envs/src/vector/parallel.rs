@@ -74,8 +74,8 @@ impl VectorEnv for ParallelVectorEnv {
     }
 
     fn step(&mut self, actions: &[Action]) -> Result<VecStep, EnvError> {
-        slot::check_count(self.slots.len(), actions.len())?;
         let mode = self.mode;
+        slot::precheck_all(&self.slots, actions, mode)?;
         let results = self
             .slots
             .par_iter_mut()

@@ -33,6 +33,28 @@ impl Slot {
         self.env.reset(seed, None)
     }
 
+    /// Checks, without changing anything, that `step(action, mode)` would be accepted: the action is
+    /// in range and unmasked (unless this step is a NextStep reset, which ignores it), and a Disabled
+    /// sub-env is not finished. Vector envs check every sub-env first so a refused vector step
+    /// advances none of them.
+    pub(crate) fn precheck(&self, action: Action, mode: AutoresetMode) -> Result<(), EnvError> {
+        match mode {
+            AutoresetMode::NextStep if self.done => Ok(()),
+            AutoresetMode::Disabled if self.done => Err(EnvError::EpisodeOver {
+                env: self.env.id().to_owned(),
+            }),
+            _ => {
+                let n = self.env.action_space().n().unwrap_or(usize::MAX);
+                crate::env::validate_action(
+                    self.env.id(),
+                    action,
+                    n,
+                    self.env.action_mask().as_deref(),
+                )
+            }
+        }
+    }
+
     /// One step under `mode`.
     pub(crate) fn step(
         &mut self,
@@ -91,6 +113,23 @@ impl Slot {
             }
         }
     }
+}
+
+/// Checks there is one action per sub-env and that every sub-env would accept its action
+/// ([`Slot::precheck`]); the lowest-index refusal wins.
+pub(crate) fn precheck_all(
+    slots: &[Slot],
+    actions: &[Action],
+    mode: AutoresetMode,
+) -> Result<(), EnvError> {
+    check_count(slots.len(), actions.len())?;
+    for (index, (slot, &a)) in slots.iter().zip(actions).enumerate() {
+        slot.precheck(a, mode).map_err(|e| EnvError::SubEnv {
+            index,
+            source: Box::new(e),
+        })?;
+    }
+    Ok(())
 }
 
 /// Checks that there is one action per sub-env.

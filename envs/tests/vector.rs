@@ -1,0 +1,224 @@
+//! Vector env tests: each autoreset mode step by step (Gymnasium 1.1 semantics), seeding `seed + i`,
+//! error cases, and SyncVectorEnv == ParallelVectorEnv byte for byte under 1, 2 and 4 rayon threads.
+
+mod common;
+
+use common::CountEnv;
+use mend_envs::wrappers::RecordEpisodeStatistics;
+use mend_envs::{
+    AutoresetMode, Env, EnvError, Observation, ParallelVectorEnv, SyncVectorEnv, VectorEnv,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+fn v(o: &Observation) -> Vec<f32> {
+    o.as_vector().unwrap().to_vec()
+}
+
+/// Sub-env 0 ends after 2 steps (terminated), sub-env 1 after 3 (truncated).
+fn count_envs() -> Vec<Box<dyn Env>> {
+    vec![
+        Box::new(CountEnv::new(2, false)),
+        Box::new(CountEnv::new(3, true)),
+    ]
+}
+
+fn both(mode: AutoresetMode) -> [Box<dyn VectorEnv>; 2] {
+    [
+        Box::new(SyncVectorEnv::new(count_envs(), mode).unwrap()),
+        Box::new(ParallelVectorEnv::new(count_envs(), mode).unwrap()),
+    ]
+}
+
+#[test]
+fn reset_seeds_sub_env_i_with_seed_plus_i_and_none_keeps_generators() {
+    for mut venv in both(AutoresetMode::NextStep) {
+        let (obs, infos) = venv.reset(Some(10)).unwrap();
+        assert_eq!(v(&obs[0]), [0.0, 10.0, 0.0]);
+        assert_eq!(v(&obs[1]), [0.0, 11.0, 0.0]);
+        assert_eq!(infos[1]["reset"], json!(0));
+        let (obs, _) = venv.reset(None).unwrap();
+        assert_eq!(
+            v(&obs[1]),
+            [0.0, 11.0, 1.0],
+            "no seed keeps the previous seeding"
+        );
+        assert_eq!(venv.num_envs(), 2);
+        assert_eq!(venv.action_masks(), vec![Some(vec![true, true, false]); 2]);
+    }
+}
+
+#[test]
+fn next_step_mode_resets_on_the_step_after_done_with_reward_zero() {
+    for mut venv in both(AutoresetMode::NextStep) {
+        venv.reset(Some(0)).unwrap();
+        let s1 = venv.step(&[0, 0]).unwrap();
+        assert_eq!(
+            (v(&s1.obs[0]), s1.rewards.clone()),
+            (vec![1.0, 0.0, 0.0], vec![1.0, 1.0])
+        );
+        let s2 = venv.step(&[0, 0]).unwrap();
+        assert_eq!(s2.terminated, [true, false]);
+        assert_eq!(
+            v(&s2.obs[0]),
+            [2.0, 0.0, 0.0],
+            "the final observation is returned as is"
+        );
+        assert!(!s2.infos[0].contains_key("final_obs"));
+        let s3 = venv.step(&[1, 1]).unwrap();
+        // Sub-env 0 resets: reset obs, reward 0, flags false, reset info; its action is ignored.
+        assert_eq!(v(&s3.obs[0]), [0.0, 0.0, 1.0]);
+        assert_eq!(
+            (s3.rewards[0], s3.terminated[0], s3.truncated[0]),
+            (0.0, false, false)
+        );
+        assert_eq!(s3.infos[0]["reset"], json!(1));
+        // Sub-env 1 truncates on its third step.
+        assert_eq!(
+            (s3.truncated[1], s3.terminated[1], s3.rewards[1]),
+            (true, false, 3.0)
+        );
+        let s4 = venv.step(&[0, 0]).unwrap();
+        assert_eq!(v(&s4.obs[0]), [1.0, 0.0, 1.0]);
+        assert_eq!((v(&s4.obs[1]), s4.rewards[1]), (vec![0.0, 1.0, 1.0], 0.0));
+    }
+}
+
+#[test]
+fn same_step_mode_resets_in_the_done_step_with_final_obs_in_info() {
+    for mut venv in both(AutoresetMode::SameStep) {
+        venv.reset(Some(0)).unwrap();
+        venv.step(&[0, 0]).unwrap();
+        let s2 = venv.step(&[0, 0]).unwrap();
+        assert_eq!((s2.terminated[0], s2.rewards[0]), (true, 2.0));
+        assert_eq!(
+            v(&s2.obs[0]),
+            [0.0, 0.0, 1.0],
+            "the returned observation is the reset one"
+        );
+        assert_eq!(s2.infos[0]["final_obs"], json!([2.0, 0.0, 0.0]));
+        assert_eq!(s2.infos[0]["final_info"], json!({"step": 2}));
+        assert_eq!(s2.infos[0]["reset"], json!(1));
+        assert!(!s2.infos[1].contains_key("final_obs"));
+        let s3 = venv.step(&[0, 0]).unwrap();
+        assert_eq!(
+            (v(&s3.obs[0]), s3.rewards[0]),
+            (vec![1.0, 0.0, 1.0], 1.0),
+            "no reward-0 step in SameStep"
+        );
+        assert_eq!(
+            (s3.truncated[1], v(&s3.obs[1])),
+            (true, vec![0.0, 1.0, 1.0])
+        );
+        assert_eq!(s3.infos[1]["final_obs"], json!([3.0, 1.0, 0.0]));
+    }
+}
+
+#[test]
+fn disabled_mode_refuses_finished_sub_envs_until_reset_where() {
+    for mut venv in both(AutoresetMode::Disabled) {
+        venv.reset(Some(0)).unwrap();
+        venv.step(&[0, 0]).unwrap();
+        let s2 = venv.step(&[0, 0]).unwrap();
+        assert_eq!(s2.terminated, [true, false]);
+        let err = venv.step(&[0, 0]).unwrap_err();
+        assert!(matches!(err, EnvError::SubEnv { index: 0, .. }), "{err}");
+        let (obs, _) = venv.reset_where(&[true, false], Some(20)).unwrap();
+        assert_eq!(v(&obs[0]), [0.0, 20.0, 1.0]);
+        assert_eq!(
+            v(&obs[1]),
+            Vec::<f32>::new(),
+            "untouched sub-envs return an empty observation"
+        );
+        let s = venv.step(&[0, 0]).unwrap();
+        assert_eq!((v(&s.obs[0]), s.truncated[1]), (vec![1.0, 20.0, 1.0], true));
+    }
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    for mut venv in both(AutoresetMode::NextStep) {
+        venv.reset(Some(0)).unwrap();
+        assert!(matches!(
+            venv.step(&[0]),
+            Err(EnvError::WrongActionCount {
+                expected: 2,
+                got: 1
+            })
+        ));
+        assert!(
+            matches!(venv.step(&[0, 2]), Err(EnvError::SubEnv { index: 1, .. })),
+            "masked action"
+        );
+        assert!(
+            matches!(venv.step(&[7, 0]), Err(EnvError::SubEnv { index: 0, .. })),
+            "out of range"
+        );
+        assert!(venv.reset_where(&[true], None).is_err());
+    }
+    assert!(SyncVectorEnv::new(vec![], AutoresetMode::NextStep).is_err());
+    let mixed: Vec<Box<dyn Env>> = vec![
+        Box::new(CountEnv::new(2, false)),
+        mend_envs::make("CartPole-v1").unwrap(),
+    ];
+    assert!(ParallelVectorEnv::new(mixed, AutoresetMode::NextStep).is_err());
+}
+
+fn cartpoles(n: usize) -> Vec<Box<dyn Env>> {
+    (0..n)
+        .map(|_| {
+            Box::new(RecordEpisodeStatistics::new(
+                mend_envs::make("CartPole-v1").unwrap(),
+            )) as Box<dyn Env>
+        })
+        .collect()
+}
+
+/// A full transcript of a run: every observation, reward, flag and info, as text (exact floats).
+fn transcript(venv: &mut dyn VectorEnv, steps: usize) -> String {
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    let mut out = format!("{:?}\n", venv.reset(Some(1234)).unwrap());
+    for _ in 0..steps {
+        let actions: Vec<usize> = (0..venv.num_envs())
+            .map(|_| rng.random_range(0..2))
+            .collect();
+        let s = venv.step(&actions).unwrap();
+        out += &format!(
+            "{:?} {:?} {:?} {:?} {}\n",
+            s.obs,
+            s.rewards,
+            s.terminated,
+            s.truncated,
+            serde_json::to_string(&s.infos).unwrap()
+        );
+    }
+    out
+}
+
+#[test]
+fn parallel_equals_sync_byte_for_byte_under_1_2_and_4_threads() {
+    for mode in [AutoresetMode::NextStep, AutoresetMode::SameStep] {
+        let reference = transcript(&mut SyncVectorEnv::new(cartpoles(7), mode).unwrap(), 400);
+        assert!(
+            reference.contains("\"episode\""),
+            "the run should span several episodes"
+        );
+        for threads in [1, 2, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let got = pool.install(|| {
+                transcript(
+                    &mut ParallelVectorEnv::new(cartpoles(7), mode).unwrap(),
+                    400,
+                )
+            });
+            assert!(
+                got == reference,
+                "{mode:?}: ParallelVectorEnv on {threads} threads differs from SyncVectorEnv"
+            );
+        }
+    }
+}
