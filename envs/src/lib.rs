@@ -9,6 +9,7 @@
 //! Semantics follow Gymnasium 1.x (`gymnasium/core.py`, `gymnasium/vector/`, `gymnasium/spaces/`).
 
 pub mod cartpole;
+pub mod checker;
 pub mod env;
 pub mod error;
 pub mod registry;
@@ -17,6 +18,7 @@ pub mod vector;
 pub mod wrappers;
 
 pub use cartpole::CartPole;
+pub use checker::{CheckConfig, CheckError, CheckReport, check_env, check_env_with};
 pub use env::{Action, EntityObs, Env, Info, Observation, Step};
 pub use error::EnvError;
 pub use registry::make;

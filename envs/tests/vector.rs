@@ -125,14 +125,14 @@ fn disabled_mode_refuses_finished_sub_envs_until_reset_where() {
         let err = venv.step(&[0, 0]).unwrap_err();
         assert!(matches!(err, EnvError::SubEnv { index: 0, .. }), "{err}");
         let (obs, _) = venv.reset_where(&[true, false], Some(20)).unwrap();
-        assert_eq!(v(&obs[0]), [0.0, 20.0, 1.0]);
+        assert_eq!(v(&obs[0]), [0.0, 20.0, 0.0]);
         assert_eq!(
             v(&obs[1]),
             Vec::<f32>::new(),
             "untouched sub-envs return an empty observation"
         );
         let s = venv.step(&[0, 0]).unwrap();
-        assert_eq!((v(&s.obs[0]), s.truncated[1]), (vec![1.0, 20.0, 1.0], true));
+        assert_eq!((v(&s.obs[0]), s.truncated[1]), (vec![1.0, 20.0, 0.0], true));
     }
 }
 

@@ -61,8 +61,8 @@ impl BoxSpace {
                 .all(|(&v, (&lo, &hi))| v >= lo && v <= hi)
     }
 
-    /// Lengths match, no NaN bound, `low <= high`.
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// Lengths match, no NaN bound, `low <= high`; the reason if not.
+    pub fn validate(&self) -> Result<(), String> {
         if self.low.len() != self.high.len() {
             return Err(format!(
                 "Box low has {} entries and high has {}: expected equal lengths",

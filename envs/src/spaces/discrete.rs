@@ -25,8 +25,8 @@ impl Discrete {
         x >= self.start && x - self.start < self.n
     }
 
-    /// Non-empty?
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// Non-empty? The reason if not.
+    pub fn validate(&self) -> Result<(), String> {
         if self.n == 0 {
             Err("Discrete space has n = 0: expected n >= 1".into())
         } else {

@@ -59,8 +59,8 @@ impl EntitySet {
         x.rows.chunks_exact(w).all(|r| self.row.contains(r))
     }
 
-    /// Both boxes valid and rows at least one feature wide.
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// Both boxes valid and rows at least one feature wide; the reason if not.
+    pub fn validate(&self) -> Result<(), String> {
         self.global
             .validate()
             .map_err(|e| format!("EntitySet global: {e}"))?;

@@ -27,8 +27,8 @@ impl MultiDiscrete {
         x.len() == self.nvec.len() && x.iter().zip(&self.nvec).all(|(&v, &n)| v < n)
     }
 
-    /// Every size positive?
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// Every size positive? The reason if not.
+    pub fn validate(&self) -> Result<(), String> {
         match self.nvec.iter().position(|&n| n == 0) {
             Some(i) => Err(format!(
                 "MultiDiscrete nvec[{i}] = 0: expected every entry >= 1"

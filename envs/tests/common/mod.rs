@@ -4,7 +4,7 @@
 use mend_envs::{Action, BoxSpace, Discrete, Env, EnvError, Info, Observation, Space, Step};
 use serde_json::json;
 
-/// A transparent env: observation `[steps, seed_tag, episode]`; reward = steps after the action;
+/// A transparent env: observation `[steps, seed_tag, episode since the last seeded reset]`; reward = steps after the action;
 /// terminates after `len` steps, or truncates instead when `truncate` is set. Action 2 is masked.
 #[derive(Debug, Clone)]
 pub(crate) struct CountEnv {
@@ -38,10 +38,11 @@ impl Env for CountEnv {
         seed: Option<u64>,
         _options: Option<&Info>,
     ) -> Result<(Observation, Info), EnvError> {
+        // A seed restarts the episode count (so reset(seed) is reproducible); no seed continues it.
         if let Some(s) = seed {
             self.seed_tag = s as f32;
-        }
-        if self.started {
+            self.episode = 0;
+        } else if self.started {
             self.episode += 1;
         }
         self.started = true;
