@@ -13,10 +13,12 @@
 //!
 //! Modules:
 //! - [`decision`]: the [`decision::Action`] and [`decision::Decision`] records shared by all parts;
+//! - [`actuator`]: the [`actuator::Actuator`] trait, local processes and dry run;
 //! - [`audit`]: the JSON Lines audit log, hash-chained and optionally signed, and its verifier;
 //! - [`demo`]: the demo HTTP workload with fault switches (binary `mend-demo-service`);
 //! - [`metrics`]: metric sources (Prometheus HTTP API, exposition-format scrape).
 
+pub mod actuator;
 pub mod audit;
 pub mod decision;
 pub mod demo;
