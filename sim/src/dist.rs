@@ -82,7 +82,9 @@ impl DurationDist {
             DurationDist::Lognormal { median, sigma } => {
                 positive("lognormal", "median", median)?;
                 if !(sigma.is_finite() && sigma >= 0.0) {
-                    return Err(format!("lognormal sigma must be >= 0 and finite, got {sigma}"));
+                    return Err(format!(
+                        "lognormal sigma must be >= 0 and finite, got {sigma}"
+                    ));
                 }
                 if !self.mean_secs().is_finite() {
                     return Err(format!(
@@ -92,7 +94,9 @@ impl DurationDist {
             }
             DurationDist::Uniform { min, max } => {
                 if min > max {
-                    return Err(format!("uniform min must be <= max, got min {min} > max {max}"));
+                    return Err(format!(
+                        "uniform min must be <= max, got min {min} > max {max}"
+                    ));
                 }
             }
         }

@@ -89,7 +89,11 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `at`. Scheduling in the past is a logic error: it panics in debug
     /// builds and is clamped to [`EventQueue::now`] in release builds.
     pub fn schedule(&mut self, at: SimTime, event: E) -> EventId {
-        debug_assert!(at >= self.now, "event scheduled at {at} before now {}", self.now);
+        debug_assert!(
+            at >= self.now,
+            "event scheduled at {at} before now {}",
+            self.now
+        );
         let key = Key {
             time: at.max(self.now).millis(),
             seq: self.next_seq,

@@ -155,7 +155,9 @@ impl SimDuration {
         let mut rest = trimmed;
         while !rest.is_empty() {
             let (term_ms, after) = parse_term(rest, trimmed)?;
-            total = total.checked_add(term_ms).ok_or_else(|| overflow(trimmed))?;
+            total = total
+                .checked_add(term_ms)
+                .ok_or_else(|| overflow(trimmed))?;
             rest = after.trim_start();
         }
         Ok(SimDuration(total))
@@ -196,7 +198,8 @@ fn parse_term<'a>(rest: &'a str, whole: &str) -> Result<(u64, &'a str), String> 
 /// Exact value of the decimal `number` times `unit_ms`, rounded half up to a whole millisecond.
 fn decimal_times_unit(number: &str, unit_ms: u64, whole: &str) -> Result<u64, String> {
     let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
-    let malformed = || format!("bad duration \"{whole}\": malformed number \"{number}\"; {EXPECTED}");
+    let malformed =
+        || format!("bad duration \"{whole}\": malformed number \"{number}\"; {EXPECTED}");
     if frac_part.contains('.') || (int_part.is_empty() && frac_part.is_empty()) {
         return Err(malformed());
     }
@@ -361,7 +364,18 @@ mod tests {
 
     #[test]
     fn display_round_trips_through_parse() {
-        for ms in [0, 1, 250, 999, 1_000, 3_500, 61_001, 3_723_500, 90_061_001, u64::MAX] {
+        for ms in [
+            0,
+            1,
+            250,
+            999,
+            1_000,
+            3_500,
+            61_001,
+            3_723_500,
+            90_061_001,
+            u64::MAX,
+        ] {
             let text = SimDuration(ms).to_string();
             assert_eq!(SimDuration::parse(&text), Ok(SimDuration(ms)), "{text}");
         }
