@@ -11,3 +11,15 @@ pub mod time;
 pub mod error;
 pub mod scenario;
 pub mod topology;
+pub mod actions;
+pub mod behaviour;
+pub mod faults;
+pub mod telemetry;
+pub mod trace;
+pub mod traffic;
+pub mod truth;
+pub mod world;
+
+pub use actions::{Action, ActionError, ActionId, ActionKind};
+pub use scenario::Scenario;
+pub use world::Simulation;

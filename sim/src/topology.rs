@@ -354,6 +354,20 @@ impl Topology {
         Ok(topology)
     }
 
+    /// A topology with nothing in it (the renewal model has no cluster).
+    pub fn empty() -> Topology {
+        Topology {
+            providers: Vec::new(),
+            regions: Vec::new(),
+            zones: Vec::new(),
+            nodes: Vec::new(),
+            services: Vec::new(),
+            replicas: Vec::new(),
+            topo_order: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
     /// The zones to try, in order, for the `k`th replica of a service under its spread rule.
     pub fn placement_order(&self, service: ServiceId, k: usize) -> Vec<ZoneId> {
         let s = &self.services[service.index()];

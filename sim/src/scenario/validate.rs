@@ -167,7 +167,7 @@ fn renewal(spec: &ScenarioSpec) -> Check {
 }
 
 fn multiple_of_tick(path: &str, value: SimDuration, tick: SimDuration) -> Check {
-    if value.0 == 0 || value.0 % tick.0 != 0 {
+    if value.0 == 0 || !value.0.is_multiple_of(tick.0) {
         return Err(Issue::new(
             path,
             format!(
