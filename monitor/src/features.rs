@@ -1,1 +1,765 @@
-//! (being written)
+//! Feature extraction: a telemetry [`Snapshot`] becomes per-entity feature rows plus global
+//! features, under a fixed, versioned [`FeatureSchema`]. It works on metric *names* only, so the
+//! cluster env (simulated telemetry) and the live executor (Prometheus samples) call this same code
+//! and a policy sees the same features in both. A policy file records [`FeatureSchema::hash`].
+//!
+//! # Schema v1
+//! Entities: every service, then every node, each sorted by name (replicas are folded into their
+//! service through the `service` label). One row per entity, width 17; a row's columns for the other
+//! kind are 0. Columns (`name`: source, transform):
+//!
+//! | # | name | source | transform |
+//! |---|------|--------|-----------|
+//! | 0 | `is_service` | entity kind | 1 or 0 |
+//! | 1 | `is_node` | entity kind | 1 or 0 |
+//! | 2 | `svc_request_rate` | service `request_rate` | ln(1 + x) |
+//! | 3 | `svc_error_ratio` | service `error_ratio` | clamp [0, 1] |
+//! | 4 | `svc_latency_p99` | service `latency_p99_seconds` | ln(1 + x) |
+//! | 5 | `svc_replicas_in_rotation` | service `replicas_in_rotation` | ln(1 + x) |
+//! | 6 | `svc_replication_lag` | service `replication_lag_seconds` | ln(1 + x) |
+//! | 7 | `svc_replicas_up_ratio` | mean of its replicas' `up` | clamp [0, 1] |
+//! | 8 | `svc_replica_cpu_mean` | mean of its replicas' `cpu_utilization` | clamp [0, 10] |
+//! | 9 | `svc_replica_cpu_max` | max of its replicas' `cpu_utilization` | clamp [0, 10] |
+//! | 10 | `svc_replica_memory_max` | max of its replicas' `memory_utilization` | clamp [0, 10] |
+//! | 11 | `svc_replica_error_max` | max of its replicas' `error_ratio` | clamp [0, 1] |
+//! | 12 | `svc_replica_count` | number of its replicas | ln(1 + x) |
+//! | 13 | `node_up` | node `up` | clamp [0, 1] |
+//! | 14 | `node_cpu_utilization` | node `cpu_utilization` | clamp [0, 10] |
+//! | 15 | `node_memory_utilization` | node `memory_utilization` | clamp [0, 10] |
+//! | 16 | `node_disk_utilization` | node `disk_utilization` | clamp [0, 1] |
+//!
+//! Global features (11): `n_services` and `n_nodes` (ln(1 + count)); `svc_error_ratio_mean`,
+//! `svc_error_ratio_max`, `svc_latency_p99_max`, `svc_replicas_up_ratio_min`, `node_up_ratio`
+//! (mean of `node_up`), `svc_request_rate_total` (ln(1 + sum of raw service request rates)),
+//! `node_cpu_max`, `node_memory_max`, `node_disk_max` (maxima of the row features; 0 when there are
+//! no entities of the kind).
+//!
+//! A metric that is absent or not finite counts as 0 and is listed in [`Features::missing`] (the
+//! executor refuses to act on stale or missing metrics). Every feature lies in its column's bounds.
+
+use std::collections::BTreeMap;
+
+use crate::telemetry::{EntityKind, EntityRef, Snapshot};
+
+/// Version of the built-in schema; bump it whenever a column, its order or its transform changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How a raw value becomes a feature.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Transform {
+    /// `ln(1 + max(x, 0))`: rates, counts and durations spanning orders of magnitude.
+    Log1p,
+    /// `x` clamped to `[0, hi]`.
+    Clamp(f64),
+}
+
+impl Transform {
+    /// Applies the transform; the result is finite and within [`Transform::bounds`].
+    pub fn apply(self, x: f64) -> f32 {
+        let y = match self {
+            Transform::Log1p => x.max(0.0).ln_1p(),
+            Transform::Clamp(hi) => x.clamp(0.0, hi),
+        };
+        (y as f32).min(f32::MAX)
+    }
+
+    /// Bounds of the transformed value.
+    pub fn bounds(self) -> (f32, f32) {
+        match self {
+            Transform::Log1p => (0.0, f32::MAX),
+            Transform::Clamp(hi) => (0.0, hi as f32),
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Transform::Log1p => "log1p".into(),
+            Transform::Clamp(hi) => format!("clamp0:{hi}"),
+        }
+    }
+}
+
+/// Where a row column's raw value comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// 1 if the entity is of this kind, else 0.
+    IsKind(EntityKind),
+    /// A metric of the entity itself (only for entities of `kind`).
+    Metric {
+        /// Entity kind the column applies to.
+        kind: EntityKind,
+        /// Metric name.
+        metric: String,
+    },
+    /// An aggregate over a service's replicas of a replica metric.
+    Replicas {
+        /// Aggregation.
+        agg: Agg,
+        /// Replica metric name.
+        metric: String,
+    },
+    /// The number of a service's replicas.
+    ReplicaCount,
+}
+
+/// An aggregation over a set of values (0 when the set is empty).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Agg {
+    /// Mean.
+    Mean,
+    /// Maximum.
+    Max,
+    /// Minimum.
+    Min,
+}
+
+/// One column of an entity row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// Column name (stable; baselines look columns up by name).
+    pub name: String,
+    /// Raw value source.
+    pub source: Source,
+    /// Transform into the feature.
+    pub transform: Transform,
+}
+
+/// The feature schema: row columns, global feature names, version and hash.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeatureSchema {
+    /// Schema version ([`SCHEMA_VERSION`] for the built-in one).
+    pub version: u32,
+    /// Entity row columns, in order.
+    pub columns: Vec<Column>,
+    /// Global feature names, in order (computed as documented in the module doc).
+    pub global: Vec<String>,
+}
+
+const GLOBAL_V1: [&str; 11] = [
+    "n_services",
+    "n_nodes",
+    "svc_error_ratio_mean",
+    "svc_error_ratio_max",
+    "svc_latency_p99_max",
+    "svc_replicas_up_ratio_min",
+    "node_up_ratio",
+    "svc_request_rate_total",
+    "node_cpu_max",
+    "node_memory_max",
+    "node_disk_max",
+];
+
+impl FeatureSchema {
+    /// The built-in schema v1 (see the module documentation).
+    pub fn v1() -> Self {
+        use EntityKind::{Node, Service};
+        let metric = |name: &str, kind, m: &str, t| Column {
+            name: name.into(),
+            source: Source::Metric {
+                kind,
+                metric: m.into(),
+            },
+            transform: t,
+        };
+        let replicas = |name: &str, agg, m: &str, t| Column {
+            name: name.into(),
+            source: Source::Replicas {
+                agg,
+                metric: m.into(),
+            },
+            transform: t,
+        };
+        let clamp1 = Transform::Clamp(1.0);
+        let clamp10 = Transform::Clamp(10.0);
+        let columns = vec![
+            Column {
+                name: "is_service".into(),
+                source: Source::IsKind(Service),
+                transform: clamp1,
+            },
+            Column {
+                name: "is_node".into(),
+                source: Source::IsKind(Node),
+                transform: clamp1,
+            },
+            metric(
+                "svc_request_rate",
+                Service,
+                "request_rate",
+                Transform::Log1p,
+            ),
+            metric("svc_error_ratio", Service, "error_ratio", clamp1),
+            metric(
+                "svc_latency_p99",
+                Service,
+                "latency_p99_seconds",
+                Transform::Log1p,
+            ),
+            metric(
+                "svc_replicas_in_rotation",
+                Service,
+                "replicas_in_rotation",
+                Transform::Log1p,
+            ),
+            metric(
+                "svc_replication_lag",
+                Service,
+                "replication_lag_seconds",
+                Transform::Log1p,
+            ),
+            replicas("svc_replicas_up_ratio", Agg::Mean, "up", clamp1),
+            replicas(
+                "svc_replica_cpu_mean",
+                Agg::Mean,
+                "cpu_utilization",
+                clamp10,
+            ),
+            replicas("svc_replica_cpu_max", Agg::Max, "cpu_utilization", clamp10),
+            replicas(
+                "svc_replica_memory_max",
+                Agg::Max,
+                "memory_utilization",
+                clamp10,
+            ),
+            replicas("svc_replica_error_max", Agg::Max, "error_ratio", clamp1),
+            Column {
+                name: "svc_replica_count".into(),
+                source: Source::ReplicaCount,
+                transform: Transform::Log1p,
+            },
+            metric("node_up", Node, "up", clamp1),
+            metric("node_cpu_utilization", Node, "cpu_utilization", clamp10),
+            metric(
+                "node_memory_utilization",
+                Node,
+                "memory_utilization",
+                clamp10,
+            ),
+            metric("node_disk_utilization", Node, "disk_utilization", clamp1),
+        ];
+        Self {
+            version: SCHEMA_VERSION,
+            columns,
+            global: GLOBAL_V1.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    /// Row width.
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Index of the row column called `name`.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// Index of the global feature called `name`.
+    pub fn global_index(&self, name: &str) -> Option<usize> {
+        self.global.iter().position(|c| c == name)
+    }
+
+    /// Bounds of each row column, `(low, high)`.
+    pub fn row_bounds(&self) -> Vec<(f32, f32)> {
+        self.columns.iter().map(|c| c.transform.bounds()).collect()
+    }
+
+    /// Bounds of each global feature (all are >= 0; counts, rates and latencies are unbounded above).
+    pub fn global_bounds(&self) -> Vec<(f32, f32)> {
+        vec![(0.0, f32::MAX); self.global.len()]
+    }
+
+    /// The canonical text the hash is computed over: version, then each column and global name.
+    pub fn canonical(&self) -> String {
+        let mut s = format!("mend-features v{}\n", self.version);
+        for c in &self.columns {
+            s += &format!("row {} {:?} {}\n", c.name, c.source, c.transform.describe());
+        }
+        for g in &self.global {
+            s += &format!("global {g}\n");
+        }
+        s
+    }
+
+    /// A stable identifier of the schema: `v<version>-<16 hex digits>`, the FNV-1a 64-bit hash of
+    /// [`Self::canonical`] (FNV parameters from <http://www.isthe.com/chongo/tech/comp/fnv/>).
+    pub fn hash(&self) -> String {
+        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let h = self
+            .canonical()
+            .bytes()
+            .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+        format!("v{}-{h:016x}", self.version)
+    }
+}
+
+/// The features of one snapshot.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Features {
+    /// The entities, in row order (services, then nodes, each by name).
+    pub entities: Vec<EntityRef>,
+    /// Row width.
+    pub width: usize,
+    /// `entities.len() x width` features, row-major.
+    pub rows: Vec<f32>,
+    /// Global features, in schema order.
+    pub global: Vec<f32>,
+    /// `kind/name:metric` of each metric the schema wanted but the snapshot lacked (or had non-finite).
+    pub missing: Vec<String>,
+}
+
+impl Features {
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.rows[i * self.width..(i + 1) * self.width]
+    }
+}
+
+/// Turns snapshots into [`Features`] under one schema.
+#[derive(Clone, Debug)]
+pub struct FeatureExtractor {
+    schema: FeatureSchema,
+}
+
+/// Running aggregates of one replica metric for one service.
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    sum: f64,
+    n: usize,
+    min: f64,
+    max: f64,
+}
+
+impl Acc {
+    fn add(&mut self, x: f64) {
+        if self.n == 0 {
+            (self.min, self.max) = (x, x);
+        } else {
+            self.min = self.min.min(x);
+            self.max = self.max.max(x);
+        }
+        self.sum += x;
+        self.n += 1;
+    }
+    fn get(&self, agg: Agg) -> f64 {
+        match (self.n, agg) {
+            (0, _) => 0.0,
+            (n, Agg::Mean) => self.sum / n as f64,
+            (_, Agg::Max) => self.max,
+            (_, Agg::Min) => self.min,
+        }
+    }
+}
+
+/// A schema the extractor cannot compute.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeatureSchemaError {
+    /// A global feature name is not one the extractor knows.
+    #[error(
+        "feature schema v{version}: global feature \"{name}\" is unknown: expected one of {known}"
+    )]
+    UnknownGlobal {
+        /// Schema version.
+        version: u32,
+        /// The unknown name.
+        name: String,
+        /// Known names, comma separated.
+        known: String,
+    },
+    /// A clamp bound is not a finite positive number.
+    #[error(
+        "feature schema v{version}: column \"{column}\" has clamp bound {hi}: expected a finite number > 0"
+    )]
+    BadClamp {
+        /// Schema version.
+        version: u32,
+        /// Column name.
+        column: String,
+        /// The bound.
+        hi: f64,
+    },
+}
+
+impl FeatureExtractor {
+    /// An extractor for `schema`; refuses global names it cannot compute and bad clamp bounds.
+    pub fn new(schema: FeatureSchema) -> Result<Self, FeatureSchemaError> {
+        if let Some(name) = schema
+            .global
+            .iter()
+            .find(|g| !GLOBAL_V1.contains(&g.as_str()))
+        {
+            return Err(FeatureSchemaError::UnknownGlobal {
+                version: schema.version,
+                name: name.clone(),
+                known: GLOBAL_V1.join(", "),
+            });
+        }
+        for c in &schema.columns {
+            if let Transform::Clamp(hi) = c.transform
+                && !(hi.is_finite() && hi > 0.0)
+            {
+                return Err(FeatureSchemaError::BadClamp {
+                    version: schema.version,
+                    column: c.name.clone(),
+                    hi,
+                });
+            }
+        }
+        Ok(Self { schema })
+    }
+
+    /// An extractor for the built-in schema v1.
+    pub fn v1() -> Self {
+        Self {
+            schema: FeatureSchema::v1(),
+        }
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &FeatureSchema {
+        &self.schema
+    }
+
+    /// Extracts the features of `snapshot`.
+    pub fn extract(&self, snapshot: &Snapshot) -> Features {
+        let mut out = Features::default();
+        self.extract_into(snapshot, &mut out);
+        out
+    }
+
+    /// Extracts into `out`, reusing its buffers.
+    pub fn extract_into(&self, snapshot: &Snapshot, out: &mut Features) {
+        let width = self.schema.width();
+        out.entities.clear();
+        out.rows.clear();
+        out.global.clear();
+        out.missing.clear();
+        out.width = width;
+
+        // Replica aggregates per (service, replica metric) and replica counts per service.
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut accs: BTreeMap<(&str, &str), Acc> = BTreeMap::new();
+        for (entity, m) in snapshot
+            .entities()
+            .filter(|(e, _)| e.kind == EntityKind::Replica)
+        {
+            let Some(service) = m.service.as_deref() else {
+                continue;
+            };
+            *counts.entry(service).or_default() += 1;
+            for c in &self.schema.columns {
+                if let Source::Replicas { metric, .. } = &c.source {
+                    match m.values.get(metric).copied().filter(|v| v.is_finite()) {
+                        Some(v) => accs.entry((service, metric.as_str())).or_default().add(v),
+                        None => out
+                            .missing
+                            .push(format!("replica/{}:{metric}", entity.name)),
+                    }
+                }
+            }
+        }
+
+        let mut request_total = 0.0;
+        for (entity, m) in snapshot
+            .entities()
+            .filter(|(e, _)| e.kind != EntityKind::Replica)
+        {
+            out.entities.push(entity.clone());
+            for c in &self.schema.columns {
+                let raw = match &c.source {
+                    Source::IsKind(k) => f64::from(u8::from(*k == entity.kind)),
+                    Source::Metric { kind, metric } if *kind == entity.kind => {
+                        match m.values.get(metric).copied().filter(|v| v.is_finite()) {
+                            Some(v) => v,
+                            None => {
+                                out.missing.push(format!(
+                                    "{}/{}:{metric}",
+                                    entity.kind.as_str(),
+                                    entity.name
+                                ));
+                                0.0
+                            }
+                        }
+                    }
+                    Source::Replicas { agg, metric } if entity.kind == EntityKind::Service => accs
+                        .get(&(entity.name.as_str(), metric.as_str()))
+                        .map_or(0.0, |a| a.get(*agg)),
+                    Source::ReplicaCount if entity.kind == EntityKind::Service => {
+                        counts.get(entity.name.as_str()).copied().unwrap_or(0) as f64
+                    }
+                    _ => 0.0,
+                };
+                out.rows.push(c.transform.apply(raw));
+            }
+            if entity.kind == EntityKind::Service {
+                request_total += m
+                    .values
+                    .get("request_rate")
+                    .copied()
+                    .filter(|v| v.is_finite())
+                    .unwrap_or(0.0)
+                    .max(0.0);
+            }
+        }
+        self.globals(out, request_total);
+    }
+
+    /// Global features from the rows (schema v1's list; see the module doc).
+    fn globals(&self, out: &mut Features, request_total: f64) {
+        let s = &self.schema;
+        let col = |name: &str| s.column_index(name);
+        let rows_of = |kind: EntityKind, c: Option<usize>| -> Vec<f32> {
+            match c {
+                Some(c) => out
+                    .entities
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.kind == kind)
+                    .map(|(i, _)| out.rows[i * out.width + c])
+                    .collect(),
+                None => Vec::new(),
+            }
+        };
+        let mean = |v: &[f32]| {
+            if v.is_empty() {
+                0.0
+            } else {
+                v.iter().sum::<f32>() / v.len() as f32
+            }
+        };
+        let max = |v: &[f32]| v.iter().copied().fold(0.0f32, f32::max);
+        let min = |v: &[f32]| {
+            if v.is_empty() {
+                0.0
+            } else {
+                v.iter().copied().fold(f32::MAX, f32::min)
+            }
+        };
+        let n_services = out
+            .entities
+            .iter()
+            .filter(|e| e.kind == EntityKind::Service)
+            .count();
+        let n_nodes = out
+            .entities
+            .iter()
+            .filter(|e| e.kind == EntityKind::Node)
+            .count();
+        let errors = rows_of(EntityKind::Service, col("svc_error_ratio"));
+        let mut global = Vec::with_capacity(s.global.len());
+        for name in &s.global {
+            let v = match name.as_str() {
+                "n_services" => Transform::Log1p.apply(n_services as f64),
+                "n_nodes" => Transform::Log1p.apply(n_nodes as f64),
+                "svc_error_ratio_mean" => mean(&errors),
+                "svc_error_ratio_max" => max(&errors),
+                "svc_latency_p99_max" => max(&rows_of(EntityKind::Service, col("svc_latency_p99"))),
+                "svc_replicas_up_ratio_min" => {
+                    min(&rows_of(EntityKind::Service, col("svc_replicas_up_ratio")))
+                }
+                "node_up_ratio" => mean(&rows_of(EntityKind::Node, col("node_up"))),
+                "svc_request_rate_total" => Transform::Log1p.apply(request_total),
+                "node_cpu_max" => max(&rows_of(EntityKind::Node, col("node_cpu_utilization"))),
+                "node_memory_max" => {
+                    max(&rows_of(EntityKind::Node, col("node_memory_utilization")))
+                }
+                "node_disk_max" => max(&rows_of(EntityKind::Node, col("node_disk_utilization"))),
+                _ => 0.0,
+            };
+            global.push(v);
+        }
+        out.global = global;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::MetricSample;
+
+    fn sample(
+        kind: EntityKind,
+        name: &str,
+        service: Option<&str>,
+        metric: &str,
+        value: f64,
+    ) -> MetricSample {
+        MetricSample {
+            metric: metric.into(),
+            entity: EntityRef::new(kind, name),
+            service: service.map(str::to_owned),
+            value,
+            timestamp: 30.0,
+        }
+    }
+
+    /// Two services (api with two replicas, db with one), two nodes; db lacks `error_ratio`.
+    fn samples() -> Vec<MetricSample> {
+        use EntityKind::*;
+        let mut v = vec![
+            sample(Service, "api", None, "request_rate", 120.0),
+            sample(Service, "api", None, "error_ratio", 0.25),
+            sample(Service, "api", None, "latency_p99_seconds", 0.8),
+            sample(Service, "api", None, "replicas_in_rotation", 1.0),
+            sample(Service, "api", None, "replication_lag_seconds", 0.0),
+            sample(Service, "db", None, "request_rate", 40.0),
+            sample(Service, "db", None, "latency_p99_seconds", 0.05),
+            sample(Service, "db", None, "replicas_in_rotation", 1.0),
+            sample(Service, "db", None, "replication_lag_seconds", 2.0),
+            sample(Node, "n2", None, "up", 1.0),
+            sample(Node, "n2", None, "cpu_utilization", 0.5),
+            sample(Node, "n2", None, "memory_utilization", 0.4),
+            sample(Node, "n2", None, "disk_utilization", 0.9),
+            sample(Node, "n1", None, "up", 0.0),
+            sample(Node, "n1", None, "cpu_utilization", 0.0),
+            sample(Node, "n1", None, "memory_utilization", 0.0),
+            sample(Node, "n1", None, "disk_utilization", 0.1),
+        ];
+        for (name, svc, up, cpu, mem, err) in [
+            ("api-0", "api", 1.0, 0.9, 0.5, 0.1),
+            ("api-1", "api", 0.0, 0.3, 0.7, 0.6),
+            ("db-0", "db", 1.0, 0.2, 0.3, 0.0),
+        ] {
+            for (m, x) in [
+                ("up", up),
+                ("cpu_utilization", cpu),
+                ("memory_utilization", mem),
+                ("error_ratio", err),
+            ] {
+                v.push(sample(Replica, name, Some(svc), m, x));
+            }
+        }
+        v
+    }
+
+    fn col(f: &Features, row: usize, name: &str) -> f32 {
+        f.row(row)[FeatureSchema::v1().column_index(name).unwrap()]
+    }
+
+    #[test]
+    fn rows_follow_the_documented_schema() {
+        let f = FeatureExtractor::v1().extract(&Snapshot::from_samples(samples()));
+        let names: Vec<String> = f
+            .entities
+            .iter()
+            .map(|e| format!("{}/{}", e.kind.as_str(), e.name))
+            .collect();
+        assert_eq!(names, ["service/api", "service/db", "node/n1", "node/n2"]);
+        assert_eq!((f.width, f.rows.len(), f.global.len()), (17, 4 * 17, 11));
+        assert_eq!(
+            (
+                col(&f, 0, "is_service"),
+                col(&f, 0, "is_node"),
+                col(&f, 2, "is_node")
+            ),
+            (1.0, 0.0, 1.0)
+        );
+        assert_eq!(col(&f, 0, "svc_request_rate"), 120f64.ln_1p() as f32);
+        assert_eq!(col(&f, 0, "svc_error_ratio"), 0.25);
+        assert_eq!(
+            col(&f, 0, "svc_replicas_up_ratio"),
+            0.5,
+            "mean of api's replicas' up"
+        );
+        assert_eq!(col(&f, 0, "svc_replica_cpu_mean"), 0.6);
+        assert_eq!(col(&f, 0, "svc_replica_cpu_max"), 0.9);
+        assert_eq!(col(&f, 0, "svc_replica_memory_max"), 0.7);
+        assert_eq!(col(&f, 0, "svc_replica_error_max"), 0.6);
+        assert_eq!(col(&f, 0, "svc_replica_count"), 2f64.ln_1p() as f32);
+        assert_eq!(col(&f, 1, "svc_replication_lag"), 2f64.ln_1p() as f32);
+        assert_eq!(col(&f, 3, "node_disk_utilization"), 0.9);
+        assert_eq!(
+            col(&f, 2, "svc_request_rate"),
+            0.0,
+            "service columns are 0 on node rows"
+        );
+        assert_eq!(
+            col(&f, 0, "node_up"),
+            0.0,
+            "node columns are 0 on service rows"
+        );
+        assert_eq!(f.missing, ["service/db:error_ratio"]);
+        let g = |name: &str| f.global[FeatureSchema::v1().global_index(name).unwrap()];
+        assert_eq!(g("n_services"), 2f64.ln_1p() as f32);
+        assert_eq!(g("svc_error_ratio_max"), 0.25);
+        assert_eq!(g("svc_error_ratio_mean"), 0.125);
+        assert_eq!(g("node_up_ratio"), 0.5);
+        assert_eq!(g("svc_replicas_up_ratio_min"), 0.5);
+        assert_eq!(g("svc_request_rate_total"), 160f64.ln_1p() as f32);
+        assert_eq!(g("node_disk_max"), 0.9);
+    }
+
+    #[test]
+    fn features_do_not_depend_on_sample_order_and_buffers_are_reusable() {
+        let forward = FeatureExtractor::v1().extract(&Snapshot::from_samples(samples()));
+        let mut reversed = samples();
+        reversed.reverse();
+        let snapshot = Snapshot::from_samples(reversed);
+        let mut reused = FeatureExtractor::v1().extract(&Snapshot::new(0.0));
+        FeatureExtractor::v1().extract_into(&snapshot, &mut reused);
+        assert_eq!(forward, reused);
+        assert_eq!(
+            Snapshot::from_samples(snapshot.samples()),
+            snapshot,
+            "samples() round-trips"
+        );
+        assert_eq!(snapshot.len(), samples().len());
+    }
+
+    #[test]
+    fn hostile_values_stay_within_column_bounds() {
+        let schema = FeatureSchema::v1();
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -5.0, 1e300] {
+            let hostile: Vec<MetricSample> = samples()
+                .into_iter()
+                .map(|mut s| {
+                    s.value = bad;
+                    s
+                })
+                .collect();
+            let f = FeatureExtractor::v1().extract(&Snapshot::from_samples(hostile));
+            for (i, &x) in f.rows.iter().enumerate() {
+                let (lo, hi) = schema.row_bounds()[i % f.width];
+                assert!(
+                    x.is_finite() && x >= lo && x <= hi,
+                    "value {bad}: column {} = {x}",
+                    schema.columns[i % f.width].name
+                );
+            }
+            assert!(
+                f.global.iter().all(|x| x.is_finite() && *x >= 0.0),
+                "value {bad}: {:?}",
+                f.global
+            );
+            if !bad.is_finite() {
+                assert!(
+                    f.missing.len() > 10,
+                    "non-finite values are reported missing"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn schema_hash_is_stable_and_changes_with_the_schema() {
+        let a = FeatureSchema::v1();
+        assert_eq!(a.hash(), FeatureSchema::v1().hash());
+        assert!(a.hash().starts_with("v1-") && a.hash().len() == 19);
+        let mut b = a.clone();
+        b.columns[3].transform = Transform::Clamp(2.0);
+        assert_ne!(a.hash(), b.hash());
+        let mut c = a.clone();
+        c.columns.swap(2, 3);
+        assert_ne!(a.hash(), c.hash());
+        let mut d = a.clone();
+        d.global.push("unknown_feature".into());
+        assert!(matches!(
+            FeatureExtractor::new(d),
+            Err(FeatureSchemaError::UnknownGlobal { .. })
+        ));
+        b.columns[3].transform = Transform::Clamp(f64::NAN);
+        assert!(FeatureExtractor::new(b).is_err());
+    }
+}
