@@ -1,10 +1,128 @@
-//! Streaming anomaly detectors (being written).
+//! Streaming anomaly detectors behind one trait, [`Detector`]: feed a timestamped value (or a
+//! vector of values), get an anomaly score in [0, 1] and an alert decision. Every detector starts
+//! cold, sees only the past (no look-ahead, no labels) and costs O(1) or O(window) per sample,
+//! exactly as it would live; the same code runs on simulated telemetry, live metrics and NAB.
+//!
+//! ```text
+//!  value ─► Univariate state (one per channel) ─► Detection { score ∈ [0,1], alert }
+//!   ├ static_threshold  Prometheus alert rule: value > threshold held `for` a duration
+//!   ├ ewma              EWMA mean/variance z-score (adaptive threshold)
+//!   ├ median_mad        rolling median / MAD robust z-score
+//!   ├ holt_winters      additive Holt-Winters forecast residual z-score (daily seasonality)
+//!   └ ensemble          several of the above, scores combined, alert by vote
+//! ```
+//! [`by_name`] builds any of them from its name and an optional [`DetectorConfig`], for the CLI.
+//! A multivariate autoencoder (candle-nn) is the next detector to add (issue 5, item 2): it will
+//! implement [`Detector::update_vector`] natively instead of per channel.
+
+mod channels;
+mod ensemble;
+mod ewma;
+mod holt_winters;
+mod median_mad;
+mod registry;
+mod score;
+mod static_threshold;
+
+pub use channels::{Channels, Univariate};
+pub use ensemble::{Combine, Ensemble, EnsembleConfig};
+pub use ewma::{Ewma, EwmaConfig};
+pub use holt_winters::{HoltWinters, HoltWintersConfig};
+pub use median_mad::{MedianMad, MedianMadConfig};
+pub use registry::{DETECTOR_NAMES, DetectorConfig, by_name};
+pub use score::{gaussian_two_sided_tail, score_from_z};
+pub use static_threshold::{StaticThreshold, StaticThresholdConfig};
+
+/// The output of a detector for one sample.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct Detection {
+    /// Anomaly score in [0, 1]; higher is more anomalous. NAB thresholds this.
+    pub score: f64,
+    /// The detector's own alert decision (its configured threshold, duration or vote).
+    pub alert: bool,
+}
+
+/// A streaming anomaly detector.
+pub trait Detector: std::fmt::Debug + Send {
+    /// The registry name (`ewma`, `median_mad`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Feeds one value observed at `timestamp` (seconds; non-decreasing). A non-finite value is
+    /// treated as missing: state is unchanged and the result is a zero score without alert.
+    fn update(&mut self, timestamp: f64, value: f64) -> Detection;
+
+    /// Feeds one vector (one value per channel, e.g. an entity's metrics) observed at
+    /// `timestamp`. The first call fixes the dimension; the score is the highest channel score
+    /// and the alert is raised when any channel alerts.
+    fn update_vector(&mut self, timestamp: f64, values: &[f64])
+    -> Result<Detection, DetectorError>;
+
+    /// Forgets everything: the detector is cold again.
+    fn reset(&mut self);
+}
 
 /// Errors of detector construction and feeding.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DetectorError {
     /// No detector has this name.
-    #[error("unknown detector `{0}`")]
-    UnknownDetector(String),
+    #[error("unknown detector `{name}` (expected one of: {expected})")]
+    UnknownDetector {
+        /// The name asked for.
+        name: String,
+        /// The known names, comma-separated.
+        expected: String,
+    },
+    /// The configuration given is for another detector.
+    #[error("detector `{name}` was given a `{config}` configuration")]
+    ConfigMismatch {
+        /// The detector asked for.
+        name: String,
+        /// The configuration's detector.
+        config: String,
+    },
+    /// A configuration field is out of range.
+    #[error("detector `{detector}`: field `{field}` = {value}: expected {expected}")]
+    InvalidConfig {
+        /// The detector.
+        detector: &'static str,
+        /// The field.
+        field: &'static str,
+        /// The value given, as text.
+        value: String,
+        /// The valid range.
+        expected: &'static str,
+    },
+    /// A vector's length differs from the dimension fixed by the first sample.
+    #[error(
+        "detector `{detector}`: vector of {found} values, expected {expected} (fixed by the first sample)"
+    )]
+    DimensionMismatch {
+        /// The detector.
+        detector: &'static str,
+        /// The dimension fixed at the first sample.
+        expected: usize,
+        /// The dimension given.
+        found: usize,
+    },
+}
+
+/// Checks a configuration field, for the `validate` methods of the configs.
+pub(crate) fn check(
+    ok: bool,
+    detector: &'static str,
+    field: &'static str,
+    value: f64,
+    expected: &'static str,
+) -> Result<(), DetectorError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(DetectorError::InvalidConfig {
+            detector,
+            field,
+            value: value.to_string(),
+            expected,
+        })
+    }
 }

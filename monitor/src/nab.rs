@@ -14,6 +14,7 @@
 
 mod error;
 mod loader;
+mod runner;
 mod scoring;
 mod sweeper;
 mod timestamp;
@@ -23,6 +24,9 @@ pub use loader::{
     CostMatrix, LabelledSeries, NabCorpus, NabSeries, Profile, RawWindow, WindowSpan,
     list_csv_files, load_corpus, load_detector_scores, load_profiles, load_series, load_windows,
     resolve_windows,
+};
+pub use runner::{
+    NabRunOptions, detector_scores, run_nab, run_nab_with, score_reference, write_file_results_csv,
 };
 pub use scoring::{
     FileResult, NabReport, ProfileScore, null_score, optimize_threshold, score_detector,

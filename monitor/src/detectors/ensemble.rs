@@ -1,0 +1,141 @@
+//! An ensemble of detectors fed the same samples: the score combines the members' scores (mean
+//! or max), the alert is raised when at least `min_votes` members alert.
+
+use serde::{Deserialize, Serialize};
+
+use super::registry::DetectorConfig;
+use super::{Detection, Detector, DetectorError, check};
+
+/// How member scores combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Combine {
+    /// Arithmetic mean of the member scores (rewards agreement).
+    Mean,
+    /// Highest member score (the most sensitive member decides).
+    Max,
+}
+
+/// Configuration of [`Ensemble`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnsembleConfig {
+    /// The members. Default: `ewma`, `median_mad` and `holt_winters` with their defaults.
+    pub members: Vec<DetectorConfig>,
+    /// Score combination. Default [`Combine::Mean`].
+    pub combine: Combine,
+    /// Members that must alert for the ensemble to alert; 0 means a strict majority. Default 0.
+    pub min_votes: usize,
+}
+
+impl Default for EnsembleConfig {
+    fn default() -> Self {
+        EnsembleConfig {
+            members: vec![
+                DetectorConfig::Ewma(Default::default()),
+                DetectorConfig::MedianMad(Default::default()),
+                DetectorConfig::HoltWinters(Default::default()),
+            ],
+            combine: Combine::Mean,
+            min_votes: 0,
+        }
+    }
+}
+
+impl EnsembleConfig {
+    /// Checks the vote count and every member's configuration.
+    pub fn validate(&self) -> Result<(), DetectorError> {
+        let n = self.members.len();
+        check(n > 0, "ensemble", "members", 0.0, "at least one member")?;
+        check(
+            self.min_votes <= n,
+            "ensemble",
+            "min_votes",
+            self.min_votes as f64,
+            "at most the number of members (0 = majority)",
+        )?;
+        self.members.iter().try_for_each(DetectorConfig::validate)
+    }
+}
+
+/// Several detectors combined.
+#[derive(Debug)]
+pub struct Ensemble {
+    members: Vec<Box<dyn Detector>>,
+    combine: Combine,
+    votes_needed: usize,
+}
+
+impl Ensemble {
+    /// Builds the members after validating the configuration.
+    pub fn from_config(config: &EnsembleConfig) -> Result<Self, DetectorError> {
+        config.validate()?;
+        let members = config
+            .members
+            .iter()
+            .map(DetectorConfig::build)
+            .collect::<Result<Vec<_>, _>>()?;
+        let votes_needed = if config.min_votes == 0 {
+            members.len() / 2 + 1
+        } else {
+            config.min_votes
+        };
+        Ok(Ensemble {
+            members,
+            combine: config.combine,
+            votes_needed,
+        })
+    }
+
+    fn fold(&self, detections: impl Iterator<Item = Detection>) -> Detection {
+        let (mut sum, mut max, mut votes) = (0.0, 0.0f64, 0usize);
+        for d in detections {
+            sum += d.score;
+            max = max.max(d.score);
+            votes += usize::from(d.alert);
+        }
+        let score = match self.combine {
+            Combine::Mean => sum / self.members.len() as f64,
+            Combine::Max => max,
+        };
+        Detection {
+            score,
+            alert: votes >= self.votes_needed,
+        }
+    }
+}
+
+impl Detector for Ensemble {
+    fn name(&self) -> &'static str {
+        "ensemble"
+    }
+
+    fn update(&mut self, timestamp: f64, value: f64) -> Detection {
+        if !value.is_finite() {
+            return Detection::default();
+        }
+        let ds: Vec<Detection> = self
+            .members
+            .iter_mut()
+            .map(|m| m.update(timestamp, value))
+            .collect();
+        self.fold(ds.into_iter())
+    }
+
+    fn update_vector(
+        &mut self,
+        timestamp: f64,
+        values: &[f64],
+    ) -> Result<Detection, DetectorError> {
+        let ds = self
+            .members
+            .iter_mut()
+            .map(|m| m.update_vector(timestamp, values))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.fold(ds.into_iter()))
+    }
+
+    fn reset(&mut self) {
+        self.members.iter_mut().for_each(|m| m.reset());
+    }
+}

@@ -1,0 +1,147 @@
+//! EWMA mean/variance z-score: the adaptive-threshold detector. The threshold follows the
+//! signal: a sample alerts when it lies more than `z_threshold` exponentially weighted standard
+//! deviations from the exponentially weighted mean of the samples before it.
+//! Update rule: T. Finch, "Incremental calculation of weighted mean and variance" (2009), §9:
+//! `d = x - m; m += a d; v = (1 - a)(v + a d^2)`. During warm-up `a = max(alpha, 1/n)`, which
+//! makes the first estimates the plain running mean and variance (no cold-start bias).
+
+use serde::{Deserialize, Serialize};
+
+use super::channels::{Channels, Univariate};
+use super::score::score_from_z;
+use super::{Detection, DetectorError, check};
+
+/// Configuration of [`Ewma`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EwmaConfig {
+    /// Smoothing factor of the mean and variance, in (0, 1]. Default 0.05 (weights halve every
+    /// 13.5 samples: about an hour at a 5-minute scrape).
+    pub alpha: f64,
+    /// Alert when `|z| >= z_threshold`; the score is 0.5 there. Default 4.0: on Gaussian noise
+    /// with a known variance, a per-sample false-alarm rate of 6.3e-5.
+    pub z_threshold: f64,
+    /// Samples observed before the first score (cold start). Default 30.
+    pub warmup: u32,
+    /// Floor on the standard deviation, relative to `|mean|`, so that a flat signal does not
+    /// turn its first wiggle into an infinite z. Default 0.01.
+    pub min_std_relative: f64,
+    /// Absolute floor on the standard deviation. Default 1e-6.
+    pub min_std_absolute: f64,
+}
+
+impl Default for EwmaConfig {
+    fn default() -> Self {
+        EwmaConfig {
+            alpha: 0.05,
+            z_threshold: 4.0,
+            warmup: 30,
+            min_std_relative: 0.01,
+            min_std_absolute: 1e-6,
+        }
+    }
+}
+
+impl EwmaConfig {
+    /// Checks every field's range.
+    pub fn validate(&self) -> Result<(), DetectorError> {
+        let n = EwmaState::NAME;
+        check(
+            self.alpha > 0.0 && self.alpha <= 1.0,
+            n,
+            "alpha",
+            self.alpha,
+            "0 < alpha <= 1",
+        )?;
+        check(
+            self.z_threshold > 0.0 && self.z_threshold.is_finite(),
+            n,
+            "z_threshold",
+            self.z_threshold,
+            "a positive number",
+        )?;
+        check(
+            self.min_std_relative >= 0.0 && self.min_std_relative.is_finite(),
+            n,
+            "min_std_relative",
+            self.min_std_relative,
+            ">= 0",
+        )?;
+        check(
+            self.min_std_absolute > 0.0 && self.min_std_absolute.is_finite(),
+            n,
+            "min_std_absolute",
+            self.min_std_absolute,
+            "> 0",
+        )
+    }
+}
+
+/// One channel of the EWMA detector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EwmaState {
+    config: EwmaConfig,
+    seen: u64,
+    mean: f64,
+    var: f64,
+}
+
+impl EwmaState {
+    /// A cold channel.
+    pub fn new(config: EwmaConfig) -> Self {
+        EwmaState {
+            config,
+            seen: 0,
+            mean: 0.0,
+            var: 0.0,
+        }
+    }
+
+    /// Current mean estimate.
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    /// Current standard-deviation estimate (before flooring).
+    pub fn std(&self) -> f64 {
+        self.var.sqrt()
+    }
+}
+
+impl Univariate for EwmaState {
+    const NAME: &'static str = "ewma";
+
+    #[inline]
+    fn step(&mut self, _timestamp: f64, x: f64) -> Detection {
+        let c = &self.config;
+        let d = x - self.mean;
+        let out = if self.seen >= u64::from(c.warmup) {
+            let floor = (c.min_std_relative * self.mean.abs()).max(c.min_std_absolute);
+            let std = self.var.sqrt().max(floor);
+            let z = d / std;
+            Detection {
+                score: score_from_z(z, c.z_threshold),
+                alert: z.abs() >= c.z_threshold,
+            }
+        } else {
+            Detection::default()
+        };
+        self.seen += 1;
+        let a = c.alpha.max(1.0 / self.seen as f64);
+        let incr = a * d;
+        self.mean += incr;
+        self.var = (1.0 - a) * (self.var + d * incr);
+        out
+    }
+}
+
+/// The EWMA z-score detector (one [`EwmaState`] per channel).
+pub type Ewma = Channels<EwmaState>;
+
+impl Ewma {
+    /// Builds a cold detector after validating the configuration.
+    pub fn from_config(config: EwmaConfig) -> Result<Self, DetectorError> {
+        config.validate()?;
+        Ok(Channels::new(EwmaState::new(config)))
+    }
+}

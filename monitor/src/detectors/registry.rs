@@ -1,0 +1,108 @@
+//! Detectors by name, for the CLI (`--detector ewma`) and for configuration files: every
+//! detector's configuration is one variant of [`DetectorConfig`], tagged by the detector's name.
+
+use serde::{Deserialize, Serialize};
+
+use super::ensemble::{Ensemble, EnsembleConfig};
+use super::ewma::{Ewma, EwmaConfig};
+use super::holt_winters::{HoltWinters, HoltWintersConfig};
+use super::median_mad::{MedianMad, MedianMadConfig};
+use super::static_threshold::{StaticThreshold, StaticThresholdConfig};
+use super::{Detector, DetectorError};
+
+/// Every registered detector name, in documentation order.
+pub const DETECTOR_NAMES: [&str; 5] = [
+    "static_threshold",
+    "ewma",
+    "median_mad",
+    "holt_winters",
+    "ensemble",
+];
+
+/// The configuration of any detector; in TOML or JSON, `detector = "<name>"` plus its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "detector", rename_all = "snake_case")]
+pub enum DetectorConfig {
+    /// [`StaticThreshold`]'s.
+    StaticThreshold(StaticThresholdConfig),
+    /// [`Ewma`]'s.
+    Ewma(EwmaConfig),
+    /// [`MedianMad`]'s.
+    MedianMad(MedianMadConfig),
+    /// [`HoltWinters`]'s.
+    HoltWinters(HoltWintersConfig),
+    /// [`Ensemble`]'s.
+    Ensemble(EnsembleConfig),
+}
+
+impl DetectorConfig {
+    /// The default configuration of the named detector.
+    pub fn default_for(name: &str) -> Result<Self, DetectorError> {
+        Ok(match name {
+            "static_threshold" => DetectorConfig::StaticThreshold(Default::default()),
+            "ewma" => DetectorConfig::Ewma(Default::default()),
+            "median_mad" => DetectorConfig::MedianMad(Default::default()),
+            "holt_winters" => DetectorConfig::HoltWinters(Default::default()),
+            "ensemble" => DetectorConfig::Ensemble(Default::default()),
+            _ => {
+                return Err(DetectorError::UnknownDetector {
+                    name: name.to_string(),
+                    expected: DETECTOR_NAMES.join(", "),
+                });
+            }
+        })
+    }
+
+    /// The name of the detector this configures.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DetectorConfig::StaticThreshold(_) => "static_threshold",
+            DetectorConfig::Ewma(_) => "ewma",
+            DetectorConfig::MedianMad(_) => "median_mad",
+            DetectorConfig::HoltWinters(_) => "holt_winters",
+            DetectorConfig::Ensemble(_) => "ensemble",
+        }
+    }
+
+    /// Checks every field's range.
+    pub fn validate(&self) -> Result<(), DetectorError> {
+        match self {
+            DetectorConfig::StaticThreshold(c) => c.validate(),
+            DetectorConfig::Ewma(c) => c.validate(),
+            DetectorConfig::MedianMad(c) => c.validate(),
+            DetectorConfig::HoltWinters(c) => c.validate(),
+            DetectorConfig::Ensemble(c) => c.validate(),
+        }
+    }
+
+    /// Builds a cold detector.
+    pub fn build(&self) -> Result<Box<dyn Detector>, DetectorError> {
+        Ok(match self {
+            DetectorConfig::StaticThreshold(c) => Box::new(StaticThreshold::from_config(*c)?),
+            DetectorConfig::Ewma(c) => Box::new(Ewma::from_config(*c)?),
+            DetectorConfig::MedianMad(c) => Box::new(MedianMad::from_config(*c)?),
+            DetectorConfig::HoltWinters(c) => Box::new(HoltWinters::from_config(*c)?),
+            DetectorConfig::Ensemble(c) => Box::new(Ensemble::from_config(c)?),
+        })
+    }
+}
+
+/// Builds the named detector, from `config` when given (it must be that detector's), else from
+/// its defaults.
+pub fn by_name(
+    name: &str,
+    config: Option<&DetectorConfig>,
+) -> Result<Box<dyn Detector>, DetectorError> {
+    match config {
+        None => DetectorConfig::default_for(name)?.build(),
+        Some(c) if c.name() == name => c.build(),
+        Some(c) => {
+            // Unknown names are reported as such before the mismatch.
+            DetectorConfig::default_for(name)?;
+            Err(DetectorError::ConfigMismatch {
+                name: name.to_string(),
+                config: c.name().to_string(),
+            })
+        }
+    }
+}

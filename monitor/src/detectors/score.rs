@@ -1,0 +1,63 @@
+//! Turning a standardised deviation into a score in [0, 1], and the Gaussian tail probability
+//! that relates a z threshold to a false-alarm rate.
+
+/// Score of a deviation of `z` standard deviations for an alert threshold of `z_alert`:
+/// `z^2 / (z^2 + z_alert^2)`. It is 0 at no deviation, exactly 0.5 at the alert threshold, and
+/// keeps ranking large deviations (it reaches 1 only at infinity), which NAB's threshold sweep
+/// needs.
+#[inline]
+pub fn score_from_z(z: f64, z_alert: f64) -> f64 {
+    let z2 = z * z;
+    if z2.is_nan() {
+        return 0.0;
+    }
+    if z2.is_infinite() {
+        return 1.0;
+    }
+    z2 / (z2 + z_alert * z_alert)
+}
+
+/// `P(|Z| >= z)` for a standard normal `Z`: the false-alarm rate per sample of a z-score alert
+/// at `z` on Gaussian noise. Uses `erfc` by the Chebyshev fit of Numerical Recipes in C, 2nd ed.,
+/// §6.2 (`erfcc`, fractional error below 1.2e-7).
+pub fn gaussian_two_sided_tail(z: f64) -> f64 {
+    erfc(z.abs() / std::f64::consts::SQRT_2)
+}
+
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let ans = t * poly.exp();
+    if x >= 0.0 { ans } else { 2.0 - ans }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn score_is_half_at_the_alert_threshold_and_monotone() {
+        assert_eq!(score_from_z(4.0, 4.0), 0.5);
+        assert_eq!(score_from_z(0.0, 4.0), 0.0);
+        assert!(score_from_z(100.0, 4.0) > score_from_z(10.0, 4.0));
+        assert!(score_from_z(100.0, 4.0) < 1.0);
+        assert_eq!(score_from_z(f64::INFINITY, 4.0), 1.0);
+        assert_eq!(score_from_z(f64::NAN, 4.0), 0.0);
+    }
+
+    #[test]
+    fn gaussian_tail_matches_tables() {
+        // Standard normal table values: P(|Z| >= 1.96) = 0.05, P(|Z| >= 3) = 0.0026998.
+        assert!((gaussian_two_sided_tail(1.959_964) - 0.05).abs() < 1e-6);
+        assert!((gaussian_two_sided_tail(3.0) - 0.002_699_8).abs() < 1e-6);
+        assert!((gaussian_two_sided_tail(0.0) - 1.0).abs() < 1e-6);
+    }
+}
