@@ -16,10 +16,12 @@
 //! - [`actuator`]: the [`actuator::Actuator`] trait, local processes and dry run;
 //! - [`audit`]: the JSON Lines audit log, hash-chained and optionally signed, and its verifier;
 //! - [`demo`]: the demo HTTP workload with fault switches (binary `mend-demo-service`);
+//! - [`guards`]: the safety guards, pure functions of a proposal and the state;
 //! - [`metrics`]: metric sources (Prometheus HTTP API, exposition-format scrape).
 
 pub mod actuator;
 pub mod audit;
 pub mod decision;
 pub mod demo;
+pub mod guards;
 pub mod metrics;
