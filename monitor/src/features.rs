@@ -432,7 +432,7 @@ impl FeatureExtractor {
     /// Extracts into `out`, reusing its buffers.
     pub fn extract_into(&self, snapshot: &Snapshot, out: &mut Features) {
         let width = self.schema.width();
-        out.entities.clear();
+        // `entities` is kept when unchanged from the previous call (no allocation); see the loop.
         out.rows.clear();
         out.global.clear();
         out.missing.clear();
@@ -441,10 +441,7 @@ impl FeatureExtractor {
         // Replica aggregates per (service, replica metric) and replica counts per service.
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         let mut accs: BTreeMap<(&str, &str), Acc> = BTreeMap::new();
-        for (entity, m) in snapshot
-            .entities()
-            .filter(|(e, _)| e.kind == EntityKind::Replica)
-        {
+        for (replica, m) in snapshot.entities_of(EntityKind::Replica) {
             let Some(service) = m.service.as_deref() else {
                 continue;
             };
@@ -453,47 +450,51 @@ impl FeatureExtractor {
                 if let Source::Replicas { metric, .. } = &c.source {
                     match m.values.get(metric).copied().filter(|v| v.is_finite()) {
                         Some(v) => accs.entry((service, metric.as_str())).or_default().add(v),
-                        None => out
-                            .missing
-                            .push(format!("replica/{}:{metric}", entity.name)),
+                        None => out.missing.push(format!("replica/{replica}:{metric}")),
                     }
                 }
             }
         }
 
         let mut request_total = 0.0;
-        for (entity, m) in snapshot
+        let mut row = 0;
+        for (kind, name, m) in snapshot
             .entities()
-            .filter(|(e, _)| e.kind != EntityKind::Replica)
+            .filter(|(k, _, _)| *k != EntityKind::Replica)
         {
-            out.entities.push(entity.clone());
+            if out
+                .entities
+                .get(row)
+                .is_none_or(|e| e.kind != kind || e.name != name)
+            {
+                out.entities.truncate(row);
+                out.entities.push(EntityRef::new(kind, name));
+            }
+            row += 1;
             for c in &self.schema.columns {
                 let raw = match &c.source {
-                    Source::IsKind(k) => f64::from(u8::from(*k == entity.kind)),
-                    Source::Metric { kind, metric } if *kind == entity.kind => {
+                    Source::IsKind(k) => f64::from(u8::from(*k == kind)),
+                    Source::Metric { kind: k, metric } if *k == kind => {
                         match m.values.get(metric).copied().filter(|v| v.is_finite()) {
                             Some(v) => v,
                             None => {
-                                out.missing.push(format!(
-                                    "{}/{}:{metric}",
-                                    entity.kind.as_str(),
-                                    entity.name
-                                ));
+                                out.missing
+                                    .push(format!("{}/{name}:{metric}", kind.as_str()));
                                 0.0
                             }
                         }
                     }
-                    Source::Replicas { agg, metric } if entity.kind == EntityKind::Service => accs
-                        .get(&(entity.name.as_str(), metric.as_str()))
+                    Source::Replicas { agg, metric } if kind == EntityKind::Service => accs
+                        .get(&(name, metric.as_str()))
                         .map_or(0.0, |a| a.get(*agg)),
-                    Source::ReplicaCount if entity.kind == EntityKind::Service => {
-                        counts.get(entity.name.as_str()).copied().unwrap_or(0) as f64
+                    Source::ReplicaCount if kind == EntityKind::Service => {
+                        counts.get(name).copied().unwrap_or(0) as f64
                     }
                     _ => 0.0,
                 };
                 out.rows.push(c.transform.apply(raw));
             }
-            if entity.kind == EntityKind::Service {
+            if kind == EntityKind::Service {
                 request_total += m
                     .values
                     .get("request_rate")
@@ -503,6 +504,7 @@ impl FeatureExtractor {
                     .max(0.0);
             }
         }
+        out.entities.truncate(row);
         self.globals(out, request_total);
     }
 

@@ -74,12 +74,14 @@ pub struct EntityMetrics {
 }
 
 /// One scrape: every entity's metrics at (about) one time. Entities and metrics are kept sorted, so
-/// iteration order, and everything computed from it, is deterministic.
+/// iteration order, and everything computed from it, is deterministic. Updating a metric that is
+/// already present allocates nothing, so a producer can refill one snapshot scrape after scrape.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
     /// Time of the scrape, seconds.
     pub timestamp: f64,
-    entities: BTreeMap<EntityRef, EntityMetrics>,
+    /// Entities by kind, then by name.
+    entities: BTreeMap<EntityKind, BTreeMap<String, EntityMetrics>>,
 }
 
 impl Snapshot {
@@ -102,62 +104,92 @@ impl Snapshot {
         s
     }
 
+    fn entity_mut(&mut self, kind: EntityKind, name: &str) -> &mut EntityMetrics {
+        let by_name = self.entities.entry(kind).or_default();
+        if !by_name.contains_key(name) {
+            by_name.insert(name.to_owned(), EntityMetrics::default());
+        }
+        by_name.get_mut(name).expect("inserted above")
+    }
+
     /// Adds (or replaces) one sample. The snapshot's timestamp is left as is.
     pub fn push(&mut self, sample: MetricSample) {
-        let e = self.entities.entry(sample.entity).or_default();
+        let e = self.entity_mut(sample.entity.kind, &sample.entity.name);
         if sample.service.is_some() {
             e.service = sample.service;
         }
         e.values.insert(sample.metric, sample.value);
     }
 
-    /// Sets `metric` of the entity `kind`/`name` to `value` (the entity is created if new).
+    /// Sets `metric` of the entity `kind`/`name` to `value` (the entity and metric are created if
+    /// new; no allocation otherwise).
     pub fn set(&mut self, kind: EntityKind, name: &str, metric: &str, value: f64) {
-        let e = self.entities.entry(EntityRef::new(kind, name)).or_default();
-        e.values.insert(metric.to_owned(), value);
+        let e = self.entity_mut(kind, name);
+        match e.values.get_mut(metric) {
+            Some(v) => *v = value,
+            None => {
+                e.values.insert(metric.to_owned(), value);
+            }
+        }
     }
 
     /// Records that replica `name` belongs to `service`.
     pub fn set_replica_service(&mut self, name: &str, service: &str) {
+        let e = self.entity_mut(EntityKind::Replica, name);
+        if e.service.as_deref() != Some(service) {
+            e.service = Some(service.to_owned());
+        }
+    }
+
+    /// Removes an entity (e.g. a replica that no longer exists); true if it was there.
+    pub fn remove(&mut self, kind: EntityKind, name: &str) -> bool {
         self.entities
-            .entry(EntityRef::new(EntityKind::Replica, name))
-            .or_default()
-            .service = Some(service.to_owned());
+            .get_mut(&kind)
+            .is_some_and(|m| m.remove(name).is_some())
     }
 
     /// The value of `metric` for the entity `kind`/`name`, if present.
     pub fn get(&self, kind: EntityKind, name: &str, metric: &str) -> Option<f64> {
-        // BTreeMap lookups need an owned key; entity names are short.
         self.entities
-            .get(&EntityRef::new(kind, name))
-            .and_then(|e| e.values.get(metric).copied())
+            .get(&kind)?
+            .get(name)?
+            .values
+            .get(metric)
+            .copied()
     }
 
     /// Every entity with its metrics, sorted by kind then name.
-    pub fn entities(&self) -> impl Iterator<Item = (&EntityRef, &EntityMetrics)> {
-        self.entities.iter()
+    pub fn entities(&self) -> impl Iterator<Item = (EntityKind, &str, &EntityMetrics)> {
+        self.entities
+            .iter()
+            .flat_map(|(&kind, m)| m.iter().map(move |(name, e)| (kind, name.as_str(), e)))
+    }
+
+    /// The entities of one kind with their metrics, sorted by name.
+    pub fn entities_of(&self, kind: EntityKind) -> impl Iterator<Item = (&str, &EntityMetrics)> {
+        self.entities
+            .get(&kind)
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(n, e)| (n.as_str(), e)))
     }
 
     /// Names of the entities of one kind, sorted.
     pub fn names(&self, kind: EntityKind) -> impl Iterator<Item = &str> {
-        self.entities
-            .keys()
-            .filter(move |e| e.kind == kind)
-            .map(|e| e.name.as_str())
+        self.entities_of(kind).map(|(n, _)| n)
     }
 
     /// Number of entities of one kind.
     pub fn count(&self, kind: EntityKind) -> usize {
-        self.names(kind).count()
+        self.entities.get(&kind).map_or(0, BTreeMap::len)
     }
 
     /// Every sample in the snapshot (entity order, then metric name order), stamped with the
     /// snapshot's timestamp.
     pub fn samples(&self) -> impl Iterator<Item = MetricSample> + '_ {
-        self.entities.iter().flat_map(move |(entity, m)| {
+        self.entities().flat_map(move |(kind, name, m)| {
             m.values.iter().map(move |(metric, &value)| MetricSample {
                 metric: metric.clone(),
-                entity: entity.clone(),
+                entity: EntityRef::new(kind, name),
                 service: m.service.clone(),
                 value,
                 timestamp: self.timestamp,
@@ -167,7 +199,7 @@ impl Snapshot {
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.entities.values().map(|e| e.values.len()).sum()
+        self.entities().map(|(_, _, e)| e.values.len()).sum()
     }
 
     /// No samples?
