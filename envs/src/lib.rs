@@ -10,6 +10,7 @@
 
 pub mod cartpole;
 pub mod checker;
+pub mod cluster;
 pub mod env;
 pub mod error;
 pub mod registry;
@@ -19,6 +20,7 @@ pub mod wrappers;
 
 pub use cartpole::CartPole;
 pub use checker::{CheckConfig, CheckError, CheckReport, check_env, check_env_with};
+pub use cluster::{ClusterAction, ClusterConfig, ClusterEnv, MaskedActionPolicy};
 pub use env::{Action, EntityObs, Env, Info, Observation, Step};
 pub use error::EnvError;
 pub use registry::make;

@@ -1,0 +1,388 @@
+//! `mend/Cluster-v0`: the self-healing environment over the `sim` world (issue 3, item 7).
+//!
+//! - Observation: `Observation::Entities`, one row per service and node plus global features, built
+//!   by `mend_monitor::features` (schema v1) from the scraped telemetry only; ground truth (active
+//!   faults) is reported in `info["truth"]`, never in the observation.
+//! - Action: flat Discrete `0 = no-op, 1 + entity * N_KINDS + kind` ([`layout`]), with a mask of
+//!   what the simulator accepts now; [`ClusterAction`] is the structured form.
+//! - Time: each step advances the world by the scenario's `decision_interval`; the episode is
+//!   truncated at the scenario's horizon (a time limit, not a true end state, so never
+//!   `terminated`).
+//! - Reward: minus the weighted costs of the step (SLO-violating requests, infrastructure, actions,
+//!   data lost; weights from the scenario's `[reward]`), plus any masked-action penalty; the terms
+//!   are in `info["reward_terms"]` and sum to the reward, the raw quantities in
+//!   `info["reward_components"]`.
+//! - Replay: with [`ClusterConfig::replay`] every episode takes its faults from a recorded trace,
+//!   so two policies face identical exogenous events.
+//! - Seeding: `reset(Some(s))` runs the simulator with master seed `s`; `reset(None)` draws the
+//!   next master seed from the env's generator (seeded by the last `s`, or [`DEFAULT_SEED`]).
+
+pub mod layout;
+mod observe;
+
+use std::sync::Arc;
+
+use mend_monitor::features::{FeatureExtractor, FeatureSchema, Features};
+use mend_monitor::telemetry::Snapshot;
+use mend_sim::scenario::ModelKind;
+use mend_sim::time::SimDuration;
+use mend_sim::trace::TraceRecord;
+use mend_sim::truth::RewardComponents;
+use mend_sim::{ActionKind, Scenario, Simulation};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+pub use layout::{ActionLayout, ClusterAction, N_KINDS, Target};
+
+use crate::env::{Action, EntityObs, Env, Info, Observation, Step};
+use crate::error::EnvError;
+use crate::spaces::{BoxSpace, Discrete, EntitySet, Space};
+
+/// The env id.
+pub const CLUSTER_ID: &str = "mend/Cluster-v0";
+/// Generator seed of a fresh env whose first reset has no seed.
+pub const DEFAULT_SEED: u64 = 0;
+
+/// What `step` does with an action the mask forbids.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum MaskedActionPolicy {
+    /// Refuse it with `EnvError::MaskedAction` (state unchanged).
+    #[default]
+    Error,
+    /// Treat it as a no-op and subtract `penalty` from the reward (`info["masked_action"] = true`).
+    NoOpWithPenalty {
+        /// Penalty, in reward units (>= 0).
+        penalty: f64,
+    },
+}
+
+/// How the cluster env is set up.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterConfig {
+    /// What to do with masked actions.
+    pub masked_actions: MaskedActionPolicy,
+    /// Replay the fault onsets of this trace instead of drawing faults.
+    pub replay: Option<Arc<Vec<TraceRecord>>>,
+}
+
+/// The cluster environment.
+#[derive(Debug)]
+pub struct ClusterEnv {
+    scenario: Arc<Scenario>,
+    config: ClusterConfig,
+    decision_interval: SimDuration,
+    extractor: FeatureExtractor,
+    rng: ChaCha8Rng,
+    sim: Option<Simulation>,
+    layout: Option<ActionLayout>,
+    snapshot: Snapshot,
+    features: Features,
+    /// Resolved simulator action per flat index (None = masked), for the current state.
+    resolved: Vec<Option<mend_sim::Action>>,
+    last_components: RewardComponents,
+    n_entities: usize,
+}
+
+impl ClusterEnv {
+    /// A cluster env over `scenario` (must be a cluster-model scenario).
+    pub fn new(scenario: Arc<Scenario>, config: ClusterConfig) -> Result<Self, EnvError> {
+        let bad = |field: &str, expected: &str| EnvError::InvalidConfig {
+            env: format!("{CLUSTER_ID} ({})", scenario.origin()),
+            field: field.into(),
+            expected: expected.into(),
+        };
+        if scenario.model() != ModelKind::Cluster {
+            return Err(bad(
+                "scenario.model",
+                "\"cluster\" (renewal scenarios have no cluster to act on)",
+            ));
+        }
+        if let MaskedActionPolicy::NoOpWithPenalty { penalty } = config.masked_actions
+            && !(penalty.is_finite() && penalty >= 0.0)
+        {
+            return Err(bad("masked_actions.penalty", "a finite number >= 0"));
+        }
+        let decision_interval = scenario.spec().scenario.decision_interval;
+        // The entity set is fixed by the topology: count it once from a throwaway world.
+        let probe = Simulation::new(&scenario, DEFAULT_SEED);
+        let n_entities = ActionLayout::new(&probe).n_entities();
+        Ok(Self {
+            scenario,
+            config,
+            decision_interval,
+            extractor: FeatureExtractor::v1(),
+            rng: ChaCha8Rng::seed_from_u64(DEFAULT_SEED),
+            sim: None,
+            layout: None,
+            snapshot: Snapshot::default(),
+            features: Features::default(),
+            resolved: Vec::new(),
+            last_components: RewardComponents::default(),
+            n_entities,
+        })
+    }
+
+    /// A cluster env over a built-in scenario (`tiny`, `default`, `large`).
+    pub fn builtin(name: &str, config: ClusterConfig) -> Result<Self, EnvError> {
+        let scenario = Scenario::builtin(name).map_err(|e| EnvError::InvalidConfig {
+            env: CLUSTER_ID.into(),
+            field: "scenario".into(),
+            expected: e.to_string(),
+        })?;
+        Self::new(Arc::new(scenario), config)
+    }
+
+    /// The feature schema of the observations (record its `hash()` in policy files).
+    pub fn feature_schema(&self) -> &FeatureSchema {
+        self.extractor.schema()
+    }
+
+    /// The action layout (after the first reset).
+    pub fn layout(&self) -> Option<&ActionLayout> {
+        self.layout.as_ref()
+    }
+
+    /// Flat index of a structured action.
+    pub fn encode(&self, action: ClusterAction) -> Option<Action> {
+        self.layout.as_ref()?.encode(action)
+    }
+
+    /// Structured form of a flat action.
+    pub fn decode(&self, action: Action) -> Option<ClusterAction> {
+        self.layout.as_ref()?.decode(action)
+    }
+
+    /// The simulation (after the first reset), e.g. for its summary.
+    pub fn simulation(&self) -> Option<&Simulation> {
+        self.sim.as_ref()
+    }
+
+    /// Drains the trace records the current episode produced since the last call.
+    pub fn take_trace(&mut self) -> Vec<TraceRecord> {
+        self.sim
+            .as_mut()
+            .map(Simulation::take_trace)
+            .unwrap_or_default()
+    }
+
+    fn n_actions(&self) -> usize {
+        1 + self.n_entities * N_KINDS
+    }
+
+    /// Recomputes the snapshot, features and resolved actions after the world moved.
+    fn observe(&mut self) -> Result<Observation, EnvError> {
+        let (Some(sim), Some(layout)) = (&self.sim, &self.layout) else {
+            return Err(EnvError::NotReset {
+                env: CLUSTER_ID.into(),
+            });
+        };
+        observe::refresh_snapshot(sim, &mut self.snapshot);
+        self.extractor
+            .extract_into(&self.snapshot, &mut self.features);
+        let names_match = self.features.entities.len() == layout.n_entities()
+            && self
+                .features
+                .entities
+                .iter()
+                .zip(layout.names())
+                .all(|(e, n)| &e.name == n);
+        if !names_match {
+            return Err(EnvError::Sim {
+                env: CLUSTER_ID.into(),
+                message: format!(
+                    "telemetry lists {} services and nodes but the topology has {}: expected one telemetry entity per row",
+                    self.features.entities.len(),
+                    layout.n_entities()
+                ),
+            });
+        }
+        self.resolved.clear();
+        self.resolved.push(None); // no-op: handled separately, always valid
+        for entity in 0..layout.n_entities() {
+            for kind in ActionKind::ALL {
+                self.resolved.push(if sim.is_finished() {
+                    None
+                } else {
+                    layout.resolve(sim, entity, kind)
+                });
+            }
+        }
+        Ok(Observation::Entities(EntityObs {
+            global: self.features.global.clone(),
+            width: self.features.width,
+            rows: self.features.rows.clone(),
+        }))
+    }
+
+    fn truth_info(sim: &Simulation) -> serde_json::Value {
+        let faults: Vec<serde_json::Value> = sim
+            .active_faults()
+            .map(|(kind, target)| json!([kind.name(), target]))
+            .collect();
+        json!({ "active_faults": faults, "incidents_so_far": sim.truth().incidents.len() })
+    }
+}
+
+/// The step's reward terms (each already signed; they sum to the reward).
+fn reward_terms(
+    d: &RewardComponents,
+    w: &mend_sim::scenario::schema::RewardSpec,
+    penalty: f64,
+) -> serde_json::Value {
+    json!({
+        "slo": -d.slo_violating_requests * w.slo_violation_usd_per_request,
+        "infra": -d.infra_cost_usd * w.infra_cost_weight,
+        "action": -d.action_cost_usd * w.action_cost_weight,
+        "data_loss": -d.data_lost_writes * w.data_loss_usd_per_write,
+        "masked_penalty": -penalty,
+    })
+}
+
+impl Env for ClusterEnv {
+    fn reset(
+        &mut self,
+        seed: Option<u64>,
+        _options: Option<&Info>,
+    ) -> Result<(Observation, Info), EnvError> {
+        let sim_seed = match seed {
+            Some(s) => {
+                self.rng = ChaCha8Rng::seed_from_u64(s);
+                s
+            }
+            None => self.rng.next_u64(),
+        };
+        let sim = match &self.config.replay {
+            Some(records) => Simulation::replay(&self.scenario, sim_seed, records),
+            None => Simulation::new(&self.scenario, sim_seed),
+        };
+        if self.layout.is_none() {
+            self.layout = Some(ActionLayout::new(&sim));
+        }
+        self.last_components = sim.truth().reward;
+        self.snapshot = Snapshot::default();
+        self.sim = Some(sim);
+        let obs = self.observe()?;
+        let layout = self.layout.as_ref().expect("set above");
+        let mut info = Info::new();
+        info.insert("sim_seed".into(), json!(sim_seed));
+        info.insert("scenario".into(), json!(self.scenario.name()));
+        info.insert(
+            "feature_schema".into(),
+            json!(self.extractor.schema().hash()),
+        );
+        info.insert("entities".into(), json!(layout.names()));
+        info.insert(
+            "action_kinds".into(),
+            json!(ActionKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>()),
+        );
+        Ok((obs, info))
+    }
+
+    fn step(&mut self, action: Action) -> Result<Step, EnvError> {
+        let n = self.n_actions();
+        if action >= n {
+            return Err(EnvError::InvalidAction {
+                env: CLUSTER_ID.into(),
+                action,
+                n,
+            });
+        }
+        let sim = self.sim.as_mut().ok_or_else(|| EnvError::NotReset {
+            env: CLUSTER_ID.into(),
+        })?;
+        if sim.is_finished() {
+            return Err(EnvError::EpisodeOver {
+                env: CLUSTER_ID.into(),
+            });
+        }
+        let mut penalty = 0.0;
+        let mut applied = serde_json::Value::Null;
+        if action != 0 {
+            match (self.resolved[action], self.config.masked_actions) {
+                (Some(a), _) => {
+                    sim.apply(a).map_err(|e| EnvError::Sim {
+                        env: CLUSTER_ID.into(),
+                        message: e.to_string(),
+                    })?;
+                    applied = json!({ "kind": a.kind().name(), "entity": (action - 1) / N_KINDS });
+                }
+                (None, MaskedActionPolicy::Error) => {
+                    return Err(EnvError::MaskedAction {
+                        env: CLUSTER_ID.into(),
+                        action,
+                    });
+                }
+                (None, MaskedActionPolicy::NoOpWithPenalty { penalty: p }) => penalty = p,
+            }
+        }
+        let until = sim.now() + self.decision_interval;
+        sim.run_until(until);
+        let components = sim.truth().reward;
+        let delta = components.since(&self.last_components);
+        self.last_components = components;
+        let reward = delta.reward(sim.reward_weights()) - penalty;
+        let truncated = sim.is_finished();
+        let mut info = Info::new();
+        info.insert(
+            "reward_terms".into(),
+            reward_terms(&delta, sim.reward_weights(), penalty),
+        );
+        info.insert(
+            "reward_components".into(),
+            json!({
+                "slo_violating_requests": delta.slo_violating_requests,
+                "infra_cost_usd": delta.infra_cost_usd,
+                "action_cost_usd": delta.action_cost_usd,
+                "data_lost_writes": delta.data_lost_writes,
+            }),
+        );
+        info.insert("applied".into(), applied);
+        info.insert(
+            "masked_action".into(),
+            json!(penalty > 0.0 || (action != 0 && self.resolved[action].is_none())),
+        );
+        info.insert("sim_time_s".into(), json!(sim.now().as_secs_f64()));
+        info.insert("truth".into(), Self::truth_info(sim));
+        let obs = self.observe()?;
+        Ok(Step {
+            obs,
+            reward,
+            terminated: false,
+            truncated,
+            info,
+        })
+    }
+
+    fn observation_space(&self) -> Space {
+        let s = self.extractor.schema();
+        let (glo, ghi): (Vec<f32>, Vec<f32>) = s.global_bounds().into_iter().unzip();
+        let (rlo, rhi): (Vec<f32>, Vec<f32>) = s.row_bounds().into_iter().unzip();
+        Space::EntitySet(EntitySet {
+            global: BoxSpace::new(glo, ghi),
+            row: BoxSpace::new(rlo, rhi),
+            max_entities: Some(self.n_entities),
+        })
+    }
+
+    fn action_space(&self) -> Space {
+        Space::Discrete(Discrete::new(self.n_actions()))
+    }
+
+    fn action_mask(&self) -> Option<Vec<bool>> {
+        if self.sim.is_none() {
+            return None;
+        }
+        Some(
+            self.resolved
+                .iter()
+                .enumerate()
+                .map(|(i, r)| i == 0 || r.is_some())
+                .collect(),
+        )
+    }
+
+    fn id(&self) -> &str {
+        CLUSTER_ID
+    }
+}
