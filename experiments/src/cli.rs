@@ -58,7 +58,9 @@ pub struct CommonArgs {
 
 /// `mend simulate`.
 #[derive(Debug, Args)]
-#[command(after_help = "SCENARIO is a file path or the name of a built-in scenario: tiny, default, large, renewal.")]
+#[command(
+    after_help = "SCENARIO is a file path or the name of a built-in scenario: tiny, default, large, renewal."
+)]
 pub struct SimulateArgs {
     /// Scenario file or built-in name.
     #[arg(default_value = "default")]
@@ -115,7 +117,11 @@ pub enum BenchWhat {
     /// The event queue in a hold model: push/pop pairs per second at several queue sizes.
     Queue {
         /// Pending-event counts.
-        #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000,1000000")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "1000,10000,100000,1000000"
+        )]
         pending: Vec<u64>,
     },
     /// Whole scenarios: simulated seconds per wall second.

@@ -7,3 +7,4 @@ pub mod commands;
 pub mod output;
 pub mod progress;
 pub mod scenarios;
+pub mod traces;

@@ -19,10 +19,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let file_name = path
         .file_name()
         .with_context(|| format!("{} is not a file path", path.display()))?;
-    let temp = parent.join(format!(".{}.tmp-{}", file_name.to_string_lossy(), std::process::id()));
+    let temp = parent.join(format!(
+        ".{}.tmp-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| -> Result<()> {
-        let mut file = fs::File::create(&temp)
-            .with_context(|| format!("cannot create {}", temp.display()))?;
+        let mut file =
+            fs::File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
         file.write_all(bytes)
             .with_context(|| format!("cannot write {}", temp.display()))?;
         file.sync_all()
@@ -64,7 +68,10 @@ mod tests {
         fs::create_dir_all(target.join("inside")).unwrap();
         assert!(write_atomic(&target, b"x").is_err());
         assert!(target.join("inside").is_dir());
-        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "temporary file removed: {names:?}");
         fs::remove_dir_all(&dir).unwrap();
     }
