@@ -3,6 +3,7 @@
 //! `max_episode_steps=500`).
 
 use crate::cartpole::{CARTPOLE_ID, CartPole};
+use crate::cluster::{CLUSTER_ID, ClusterConfig, ClusterEnv};
 use crate::env::Env;
 use crate::error::EnvError;
 use crate::wrappers::TimeLimit;
