@@ -21,7 +21,7 @@ Examples:
   mend scenario validate scenarios/*.toml
   mend scenario show default
   mend bench renewal --components 100000
-  mend detect nab --data ../shared/data/nab
+  mend detect nab --data ../shared/data/nab --reference ../shared/data/nab/reference/numenta
   mend audit verify audit.jsonl";
 
 /// The commands.
@@ -151,7 +151,14 @@ pub struct NabArgs {
     /// Detector name; repeat or omit for all.
     #[arg(long = "detector")]
     pub detectors: Vec<String>,
-    /// Folder for per-file results (CSV).
+    /// Also score a detector's published result files with our scorer (NAB `results/` layout:
+    /// `DIR/<category>/<name>_<file>.csv` with an `anomaly_score` column), e.g. Numenta HTM's.
+    #[arg(long)]
+    pub reference: Option<PathBuf>,
+    /// Detector name of the reference results (the file-name prefix).
+    #[arg(long, default_value = "numenta")]
+    pub reference_name: String,
+    /// Folder for per-file results (CSV) and the summary (JSON).
     #[arg(long, default_value = "results/nab")]
     pub out: PathBuf,
     /// No progress bars.
