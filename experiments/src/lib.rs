@@ -7,4 +7,5 @@ pub mod commands;
 pub mod output;
 pub mod progress;
 pub mod scenarios;
+pub mod stats;
 pub mod traces;
