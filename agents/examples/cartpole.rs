@@ -1,0 +1,153 @@
+//! The full CartPole-v1 proof runs of issue 4: PPO and DQN with the rl-baselines3-zoo settings, trained
+//! per seed, each evaluated on 100 deterministic episodes; prints a table.
+//!
+//! ```text
+//! cargo run --release -p mend-agents --example cartpole -- [ppo|dqn|both] [SEEDS...] [--out DIR]
+//! ```
+//! Defaults: both algorithms, seeds 1-5. Pass criterion (issue 4): mean return >= 475 in >= 4 of 5
+//! seeds. With `--out DIR`, each run's policy file is written to `DIR/{algo}-seed{seed}.safetensors`.
+//! Wall-clock timing lives here, not in the library (which reads no clock).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use mend_agents::eval::{evaluate, mean};
+use mend_agents::policy_file::TrainingInfo;
+use mend_agents::{Agent, Dqn, DqnConfig, FeatureSchema, NullSink, PolicyFile, Ppo, PpoConfig};
+use mend_envs::{AutoresetMode, SyncVectorEnv};
+
+const ENV_ID: &str = "CartPole-v1";
+const EVAL_EPISODES: usize = 100;
+
+fn vec_env(n: usize) -> anyhow::Result<SyncVectorEnv> {
+    let envs = (0..n)
+        .map(|_| mend_envs::make(ENV_ID))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SyncVectorEnv::new(envs, AutoresetMode::SameStep)?)
+}
+
+struct Row {
+    algo: &'static str,
+    seed: u64,
+    seconds: f64,
+    steps: u64,
+    train_return: Option<f64>,
+    eval_mean: f64,
+    eval_min: f64,
+}
+
+fn run(algo: &'static str, seed: u64, out: Option<&PathBuf>) -> anyhow::Result<Row> {
+    let (config, total, num_envs) = match algo {
+        "ppo" => {
+            let c = PpoConfig::cartpole_zoo(seed);
+            (serde_json::to_value(&c)?, c.total_timesteps, c.num_envs)
+        }
+        _ => {
+            let c = DqnConfig::cartpole_zoo(seed);
+            (serde_json::to_value(&c)?, c.total_timesteps, c.num_envs)
+        }
+    };
+    let mut env = vec_env(num_envs)?;
+    let start = Instant::now();
+    let (summary, policy) = match algo {
+        "ppo" => {
+            let mut agent = Ppo::for_env(PpoConfig::cartpole_zoo(seed), &env)?;
+            (
+                agent.learn(&mut env, total, &mut NullSink)?,
+                agent.mlp_policy(),
+            )
+        }
+        _ => {
+            let mut agent = Dqn::for_env(DqnConfig::cartpole_zoo(seed), &env)?;
+            (
+                agent.learn(&mut env, total, &mut NullSink)?,
+                agent.mlp_policy(),
+            )
+        }
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    let mut eval_env = mend_envs::make(ENV_ID)?;
+    // Evaluation seeds are disjoint from training seeds (training envs use seed + i).
+    let returns = evaluate(
+        &policy,
+        eval_env.as_mut(),
+        EVAL_EPISODES,
+        1_000_000 + seed,
+        true,
+    )?;
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir)?;
+        let training = TrainingInfo {
+            env_id: ENV_ID.into(),
+            scenario_family: None,
+            seed,
+            summary: summary.clone(),
+            config,
+        };
+        let file = PolicyFile::new(
+            policy,
+            FeatureSchema::cartpole(),
+            vec!["push_left".into(), "push_right".into()],
+            training,
+        );
+        file.save(&dir.join(format!("{algo}-seed{seed}.safetensors")))?;
+    }
+    Ok(Row {
+        algo,
+        seed,
+        seconds,
+        steps: summary.num_timesteps,
+        train_return: summary.mean_return_last_100,
+        eval_mean: mean(&returns),
+        eval_min: returns.iter().copied().fold(f64::INFINITY, f64::min),
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut algos = vec!["ppo", "dqn"];
+    let mut seeds = Vec::new();
+    let mut out = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "ppo" => algos = vec!["ppo"],
+            "dqn" => algos = vec!["dqn"],
+            "both" => algos = vec!["ppo", "dqn"],
+            "--out" => out = args.next().map(PathBuf::from),
+            s => seeds.push(s.parse::<u64>().map_err(|e| {
+                anyhow::anyhow!("argument `{s}`: expected ppo|dqn|both, --out DIR or a seed ({e})")
+            })?),
+        }
+    }
+    if seeds.is_empty() {
+        seeds = (1..=5).collect();
+    }
+    println!(
+        "| algo | seed | train s | steps/s | train return (last 100) | eval mean (100 det.) | eval min | >= 475 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for algo in algos {
+        let mut passed = 0;
+        for &seed in &seeds {
+            let r = run(algo, seed, out.as_ref())?;
+            let ok = r.eval_mean >= 475.0;
+            passed += usize::from(ok);
+            println!(
+                "| {} | {} | {:.1} | {:.0} | {} | {:.1} | {:.0} | {} |",
+                r.algo,
+                r.seed,
+                r.seconds,
+                r.steps as f64 / r.seconds,
+                r.train_return.map_or("-".into(), |x| format!("{x:.1}")),
+                r.eval_mean,
+                r.eval_min,
+                if ok { "yes" } else { "no" }
+            );
+        }
+        println!(
+            "{algo}: {passed} of {} seeds reach a mean of 475",
+            seeds.len()
+        );
+    }
+    Ok(())
+}

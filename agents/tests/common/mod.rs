@@ -1,0 +1,99 @@
+//! Helpers shared by the integration tests: CartPole vector envs and a small env with action masks.
+#![allow(dead_code, unreachable_pub)]
+
+use mend_envs::{
+    Action, AutoresetMode, BoxSpace, Discrete, Env, EnvError, Info, Observation, Space, Step,
+    SyncVectorEnv,
+};
+
+/// `n` CartPole-v1 envs (TimeLimit 500) in a SameStep-autoreset vector env.
+pub fn cartpole(n: usize) -> SyncVectorEnv {
+    let envs = (0..n)
+        .map(|_| mend_envs::make("CartPole-v1").unwrap())
+        .collect();
+    SyncVectorEnv::new(envs, AutoresetMode::SameStep).unwrap()
+}
+
+/// A 4-action env whose valid actions change every step: on even steps only actions 0 and 1 are valid,
+/// on odd steps only 2 and 3. Action 0 and 3 pay 1, the others 0, so a learner can improve; taking a
+/// masked action is an error (as a real cluster env refuses it). Episodes last 20 steps (truncated).
+#[derive(Debug, Default)]
+pub struct MaskedEnv {
+    t: usize,
+    started: bool,
+}
+
+impl MaskedEnv {
+    pub const N_ACTIONS: usize = 4;
+
+    fn obs(&self) -> Observation {
+        Observation::Vector(vec![(self.t % 2) as f32, self.t as f32 / 20.0])
+    }
+
+    fn mask_at(t: usize) -> Vec<bool> {
+        if t.is_multiple_of(2) {
+            vec![true, true, false, false]
+        } else {
+            vec![false, false, true, true]
+        }
+    }
+}
+
+impl Env for MaskedEnv {
+    fn reset(
+        &mut self,
+        _seed: Option<u64>,
+        _options: Option<&Info>,
+    ) -> Result<(Observation, Info), EnvError> {
+        self.t = 0;
+        self.started = true;
+        Ok((self.obs(), Info::new()))
+    }
+
+    fn step(&mut self, action: Action) -> Result<Step, EnvError> {
+        if !self.started {
+            return Err(EnvError::NotReset {
+                env: self.id().into(),
+            });
+        }
+        if !Self::mask_at(self.t)[action] {
+            return Err(EnvError::MaskedAction {
+                env: self.id().into(),
+                action,
+            });
+        }
+        let reward = if action == 0 || action == 3 { 1.0 } else { 0.0 };
+        self.t += 1;
+        Ok(Step {
+            obs: self.obs(),
+            reward,
+            terminated: false,
+            truncated: self.t >= 20,
+            info: Info::new(),
+        })
+    }
+
+    fn observation_space(&self) -> Space {
+        Space::Box(BoxSpace::new(vec![0.0, 0.0], vec![1.0, 1.0]))
+    }
+
+    fn action_space(&self) -> Space {
+        Space::Discrete(Discrete::new(Self::N_ACTIONS))
+    }
+
+    fn action_mask(&self) -> Option<Vec<bool>> {
+        Some(Self::mask_at(self.t))
+    }
+
+    fn id(&self) -> &str {
+        "test/Masked-v0"
+    }
+}
+
+/// `n` masked envs in a SameStep vector env.
+pub fn masked(n: usize) -> SyncVectorEnv {
+    let envs: Vec<Box<dyn Env>> = (0..n)
+        .map(|_| Box::new(MaskedEnv::default()) as Box<dyn Env>)
+        .collect();
+    SyncVectorEnv::new(envs, AutoresetMode::SameStep).unwrap()
+}

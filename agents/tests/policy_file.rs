@@ -1,0 +1,180 @@
+//! Policy files: a round trip keeps the policy and manifest exactly, and each kind of bad file is
+//! rejected with its own error variant.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use mend_agents::nn::init::{InitScheme, init_mlp};
+use mend_agents::nn::{Activation, MlpSpec};
+use mend_agents::policy::OutputKind;
+use mend_agents::policy_file::{FORMAT_VERSION, TrainingInfo};
+use mend_agents::{FeatureSchema, MlpPolicy, Policy, PolicyFile, PolicyFileError, TrainSummary};
+use mend_envs::Observation;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn sample_file() -> PolicyFile {
+    let spec = MlpSpec {
+        input: 4,
+        hidden: vec![16, 16],
+        output: 2,
+        activation: Activation::Tanh,
+    };
+    let net = init_mlp(
+        &spec,
+        InitScheme::Orthogonal {
+            hidden_gain: 1.4,
+            output_gain: 1.0,
+        },
+        &mut ChaCha8Rng::seed_from_u64(1),
+    );
+    let policy = MlpPolicy {
+        algorithm: "ppo".into(),
+        output: OutputKind::Logits,
+        net,
+        exploration_eps: 0.0,
+        normalisation: None,
+    };
+    let training = TrainingInfo {
+        env_id: "CartPole-v1".into(),
+        scenario_family: None,
+        seed: 1,
+        summary: TrainSummary {
+            num_timesteps: 100,
+            episodes: 3,
+            mean_return_last_100: Some(20.0),
+            gradient_steps: 20,
+        },
+        config: serde_json::json!({"learning_rate": 0.001}),
+    };
+    PolicyFile::new(
+        policy,
+        FeatureSchema::cartpole(),
+        vec!["push_left".into(), "push_right".into()],
+        training,
+    )
+}
+
+fn saved(file: &PolicyFile) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.safetensors");
+    file.save(&path).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn round_trip_keeps_manifest_weights_and_actions() {
+    let file = sample_file();
+    let (_dir, path) = saved(&file);
+    let loaded = PolicyFile::load(&path, Some(&FeatureSchema::cartpole())).unwrap();
+    assert_eq!(loaded, file);
+    assert_eq!(PolicyFile::inspect(&path).unwrap(), file.manifest);
+    assert_eq!(loaded.manifest.format_version, FORMAT_VERSION);
+    let obs = Observation::Vector(vec![0.1, -0.2, 0.03, 0.5]);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    assert_eq!(
+        loaded.policy.action_scores(&obs, None).unwrap(),
+        file.policy.action_scores(&obs, None).unwrap()
+    );
+    assert_eq!(
+        loaded.policy.predict(&obs, None, true, &mut rng).unwrap(),
+        file.policy.predict(&obs, None, true, &mut rng).unwrap()
+    );
+    // No temporary file is left beside the policy (written by temp + rename).
+    assert_eq!(
+        std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+        1
+    );
+}
+
+#[test]
+fn wrong_format_version_is_rejected() {
+    let mut file = sample_file();
+    file.manifest.format_version = FORMAT_VERSION + 1;
+    let (_dir, path) = saved(&file);
+    match PolicyFile::load(&path, None) {
+        Err(PolicyFileError::FormatVersion {
+            found, expected, ..
+        }) => assert_eq!((found, expected), (FORMAT_VERSION + 1, FORMAT_VERSION)),
+        other => panic!("expected FormatVersion, got {other:?}"),
+    }
+}
+
+#[test]
+fn feature_schema_mismatch_is_rejected() {
+    let (_dir, path) = saved(&sample_file());
+    let expected = FeatureSchema::new(&[
+        "cart_position",
+        "cart_velocity",
+        "pole_angle",
+        "pole_tip_velocity",
+    ]);
+    match PolicyFile::load(&path, Some(&expected)) {
+        Err(e @ PolicyFileError::SchemaMismatch { .. }) => {
+            assert!(e.to_string().contains("pole_tip_velocity"))
+        }
+        other => panic!("expected SchemaMismatch, got {other:?}"),
+    }
+}
+
+#[test]
+fn non_finite_weights_are_rejected() {
+    for bad in [f32::NAN, f32::INFINITY] {
+        let mut file = sample_file();
+        file.policy.net.layers[1].weight[7] = bad;
+        let (_dir, path) = saved(&file);
+        match PolicyFile::load(&path, None) {
+            Err(PolicyFileError::NonFinite { tensor, index, .. }) => {
+                assert_eq!((tensor.as_str(), index), ("layers.1.weight", 7))
+            }
+            other => panic!("expected NonFinite, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn truncated_file_is_rejected() {
+    let (_dir, path) = saved(&sample_file());
+    let bytes = std::fs::read(&path).unwrap();
+    for keep in [bytes.len() - 1, bytes.len() / 2, 20, 4] {
+        std::fs::write(&path, &bytes[..keep]).unwrap();
+        match PolicyFile::load(&path, None) {
+            Err(PolicyFileError::Truncated { .. }) => {}
+            other => panic!("keeping {keep} bytes: expected Truncated, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn foreign_safetensors_file_is_rejected() {
+    let data: Vec<u8> = [1.0f32, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &data).unwrap();
+    let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
+    let bytes = safetensors::serialize([("weight", view)], Some(meta)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    std::fs::write(&path, bytes).unwrap();
+    assert!(matches!(
+        PolicyFile::load(&path, None),
+        Err(PolicyFileError::Foreign { .. })
+    ));
+}
+
+#[test]
+fn non_safetensors_and_missing_files_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    // A header length that fits in the file, followed by text that is not JSON.
+    let mut bytes = 16u64.to_le_bytes().to_vec();
+    bytes.extend(b"this is not json");
+    std::fs::write(&path, bytes).unwrap();
+    assert!(matches!(
+        PolicyFile::load(&path, None),
+        Err(PolicyFileError::NotSafetensors { .. })
+    ));
+    assert!(matches!(
+        PolicyFile::load(Path::new("/nonexistent/p.safetensors"), None),
+        Err(PolicyFileError::Io { .. })
+    ));
+}

@@ -1,0 +1,116 @@
+//! Agents benchmarks (issue 4 "Speed"): PPO training throughput on CartPole-v1 with the
+//! rl-baselines3-zoo settings (env steps per second; Stable-Baselines3 2.9.2 runs 826 steps/s on the
+//! project machine, the target is 16,000), DQN training throughput with its zoo settings, and the
+//! inference cost of one CartPole decision.
+//!
+//! Run: `cargo bench -p mend-benches --bench agents` (RAYON_NUM_THREADS comes from .cargo/config.toml;
+//! candle is about 20x slower without it, see CRATES.md). Criterion prints throughput in elements/s,
+//! where one element is one env step.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mend_agents::{Agent, Dqn, DqnConfig, NullSink, Policy, Ppo, PpoConfig};
+use mend_envs::{AutoresetMode, Observation, SyncVectorEnv};
+use rand::RngCore;
+
+fn cartpole(n: usize) -> SyncVectorEnv {
+    let envs = (0..n)
+        .map(|_| mend_envs::make("CartPole-v1").expect("CartPole-v1 is registered"))
+        .collect();
+    SyncVectorEnv::new(envs, AutoresetMode::SameStep).expect("valid vector env")
+}
+
+/// PPO with the zoo settings: each iteration trains 8 rollouts (2,048 env steps, 160 gradient steps).
+fn ppo_training(c: &mut Criterion) {
+    let steps = 2_048u64;
+    let mut group = c.benchmark_group("ppo_cartpole_zoo");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10))
+        .warm_up_time(Duration::from_secs(1));
+    group.throughput(Throughput::Elements(steps));
+    group.bench_function("train_2048_steps", |b| {
+        b.iter(|| {
+            let config = PpoConfig::cartpole_zoo(1);
+            let mut env = cartpole(config.num_envs);
+            let mut agent = Ppo::for_env(config, &env).expect("valid config");
+            black_box(
+                agent
+                    .learn(&mut env, steps, &mut NullSink)
+                    .expect("training runs"),
+            )
+        })
+    });
+    group.finish();
+}
+
+/// DQN with the zoo settings from learning_starts: 2,048 env steps after the 1,000 random ones, i.e.
+/// 8 gradient phases of 128 steps on batches of 64 with a [256, 256] network.
+fn dqn_training(c: &mut Criterion) {
+    let steps = 3_048u64;
+    let mut group = c.benchmark_group("dqn_cartpole_zoo");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10))
+        .warm_up_time(Duration::from_secs(1));
+    group.throughput(Throughput::Elements(steps));
+    group.bench_function("train_3048_steps", |b| {
+        b.iter(|| {
+            let config = DqnConfig::cartpole_zoo(1);
+            let mut env = cartpole(config.num_envs);
+            let mut agent = Dqn::for_env(config, &env).expect("valid config");
+            black_box(
+                agent
+                    .learn(&mut env, steps, &mut NullSink)
+                    .expect("training runs"),
+            )
+        })
+    });
+    group.finish();
+}
+
+/// One deterministic decision of a CartPole MLP policy (PPO actor 4-64-64-2, DQN 4-256-256-2).
+fn inference(c: &mut Criterion) {
+    let ppo = Ppo::new(PpoConfig::cartpole_zoo(1), 4, 2)
+        .expect("valid config")
+        .mlp_policy();
+    let dqn = Dqn::new(DqnConfig::cartpole_zoo(1), 4, 2)
+        .expect("valid config")
+        .mlp_policy();
+    let obs = Observation::Vector(vec![0.01, -0.2, 0.03, 0.1]);
+    let mut rng = UnusedRng;
+    let mut group = c.benchmark_group("policy_predict");
+    group.bench_function("ppo_64x64", |b| {
+        b.iter(|| {
+            ppo.predict(black_box(&obs), None, true, &mut rng)
+                .expect("acts")
+        })
+    });
+    group.bench_function("dqn_256x256", |b| {
+        b.iter(|| {
+            dqn.predict(black_box(&obs), None, true, &mut rng)
+                .expect("acts")
+        })
+    });
+    group.finish();
+}
+
+/// Deterministic prediction draws no random numbers; this generator only satisfies the signature.
+struct UnusedRng;
+
+impl RngCore for UnusedRng {
+    fn next_u32(&mut self) -> u32 {
+        0
+    }
+    fn next_u64(&mut self) -> u64 {
+        0
+    }
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        dst.fill(0);
+    }
+}
+
+criterion_group!(benches, ppo_training, dqn_training, inference);
+criterion_main!(benches);
