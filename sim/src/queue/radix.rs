@@ -26,12 +26,37 @@ fn highest_differing_bit(a: u128, b: u128) -> usize {
     127 - (a ^ b).leading_zeros() as usize
 }
 
+/// One stored entry. The key is kept as two `u64` halves rather than a `u128` so that the entry
+/// is 8-byte aligned: 24 bytes with a `u32` or `u64` payload instead of 32.
+#[derive(Debug)]
+struct Entry<T> {
+    high: u64,
+    low: u64,
+    value: T,
+}
+
+impl<T> Entry<T> {
+    #[inline]
+    fn new(key: u128, value: T) -> Self {
+        Entry {
+            high: (key >> 64) as u64,
+            low: key as u64,
+            value,
+        }
+    }
+
+    #[inline]
+    fn key(&self) -> u128 {
+        (u128::from(self.high) << 64) | u128::from(self.low)
+    }
+}
+
 /// A min-heap of `(key, value)` pairs with unique keys, for monotone workloads.
 #[derive(Debug)]
 pub(super) struct RadixHeap<T> {
-    front: Option<(u128, T)>,
+    front: Option<Entry<T>>,
     last: u128,
-    buckets: Vec<Vec<(u128, T)>>,
+    buckets: Vec<Vec<Entry<T>>>,
     nonempty: u128,
     len: usize,
 }
@@ -39,7 +64,7 @@ pub(super) struct RadixHeap<T> {
 impl<T> RadixHeap<T> {
     /// An empty heap; `capacity` pre-sizes the highest buckets, where pushes land first.
     pub(super) fn with_capacity(capacity: usize) -> Self {
-        let mut buckets: Vec<Vec<(u128, T)>> = (0..BUCKETS).map(|_| Vec::new()).collect();
+        let mut buckets: Vec<Vec<Entry<T>>> = (0..BUCKETS).map(|_| Vec::new()).collect();
         // Events ahead of now differ from it in the time half (bits 64..128); most land in the
         // top buckets.
         for bucket in buckets.iter_mut().skip(64 + 16) {
@@ -63,7 +88,7 @@ impl<T> RadixHeap<T> {
     /// The smallest key.
     #[inline]
     pub(super) fn peek_key(&self) -> Option<u128> {
-        self.front.as_ref().map(|(key, _)| *key)
+        self.front.as_ref().map(Entry::key)
     }
 
     /// Adds an entry. `key` must differ from every key in the heap.
@@ -71,7 +96,7 @@ impl<T> RadixHeap<T> {
     pub(super) fn push(&mut self, key: u128, value: T) {
         self.len += 1;
         if self.front.is_none() {
-            self.front = Some((key, value));
+            self.front = Some(Entry::new(key, value));
             self.last = key;
             return;
         }
@@ -81,7 +106,7 @@ impl<T> RadixHeap<T> {
         }
         debug_assert_ne!(key, self.last, "radix heap keys must be unique");
         let bucket = highest_differing_bit(key, self.last);
-        self.buckets[bucket].push((key, value));
+        self.buckets[bucket].push(Entry::new(key, value));
         self.nonempty |= 1 << bucket;
     }
 
@@ -91,7 +116,7 @@ impl<T> RadixHeap<T> {
         let popped = self.front.take()?;
         self.len -= 1;
         self.settle();
-        Some(popped)
+        Some((popped.key(), popped.value))
     }
 
     /// Moves the minimum of the lowest non-empty bucket to `front`, redistributing the rest.
@@ -105,21 +130,22 @@ impl<T> RadixHeap<T> {
         let min_position = bucket
             .iter()
             .enumerate()
-            .min_by_key(|(_, (key, _))| *key)
+            .min_by_key(|(_, entry)| entry.key())
             .map(|(position, _)| position)
             .unwrap_or(0);
-        let (min_key, min_value) = bucket.swap_remove(min_position);
+        let min = bucket.swap_remove(min_position);
+        let min_key = min.key();
         self.last = min_key;
-        for (key, value) in bucket.drain(..) {
+        for entry in bucket.drain(..) {
             // Every entry of the bucket agrees with the new `last` above `bucket_index`, so it
             // lands strictly lower.
-            let lower = highest_differing_bit(key, min_key);
-            self.buckets[lower].push((key, value));
+            let lower = highest_differing_bit(entry.key(), min_key);
+            self.buckets[lower].push(entry);
             self.nonempty |= 1 << lower;
         }
         // Give the emptied vector back so its capacity is reused.
         self.buckets[bucket_index] = bucket;
-        self.front = Some((min_key, min_value));
+        self.front = Some(min);
     }
 
     /// Makes `key` (< `last`) the new front. With `h` the highest bit where `key` and `last`
@@ -138,7 +164,7 @@ impl<T> RadixHeap<T> {
             self.buckets[b] = moved;
         }
         self.nonempty &= !below_h;
-        if let Some(old_front) = self.front.replace((key, value)) {
+        if let Some(old_front) = self.front.replace(Entry::new(key, value)) {
             self.buckets[h].push(old_front);
         }
         self.nonempty |= 1 << h;
