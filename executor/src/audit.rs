@@ -42,7 +42,7 @@ pub use signing::{AuditSigner, read_seed_file};
 pub use verify::{
     ChainCheck, HeadStatus, VerifyOptions, VerifyReport, verify, verify_bytes, verify_with,
 };
-pub use writer::{AuditWriter, Head, head_path};
+pub use writer::{AuditWriter, Head, head_path, read_head};
 
 /// Version of the line format described in this module's documentation.
 pub const FORMAT_VERSION: u32 = 1;

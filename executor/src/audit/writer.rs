@@ -52,7 +52,7 @@ pub fn head_path(log: &Path) -> PathBuf {
 }
 
 /// Reads a head file; `Ok(None)` when it does not exist.
-pub(crate) fn read_head(path: &Path) -> Result<Option<Head>, AuditError> {
+pub fn read_head(path: &Path) -> Result<Option<Head>, AuditError> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
