@@ -1,0 +1,34 @@
+//! Renewal model benchmark (issue 2's speed reference against SimPy): N components with
+//! Weibull(0.7, mean 30 d) up times and lognormal(median 1 h, sigma 1) down times over one
+//! simulated year, N = 10^3 .. 10^6. Throughput is events (failures + repairs) per second.
+//!
+//! Run: `cargo bench -p mend-benches --bench renewal` (about two minutes, most of it N = 10^6);
+//! `-- renewal/1000000` or another filter runs one size. Target (one core, release): at least
+//! 6 million events/s at N = 100,000.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mend_benches::renewal::{ONE_YEAR, reference_config};
+use mend_sim::renewal::run_renewal;
+use std::hint::black_box;
+use std::time::Duration;
+
+fn renewal(c: &mut Criterion) {
+    let mut group = c.benchmark_group("renewal");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    for components in [1_000u64, 10_000, 100_000, 1_000_000] {
+        let config = reference_config(components);
+        // The event count is deterministic for a seed: one untimed run gives the throughput.
+        let events = run_renewal(&config, ONE_YEAR, 1).events;
+        group.throughput(Throughput::Elements(events));
+        group.bench_function(BenchmarkId::from_parameter(components), |b| {
+            b.iter(|| black_box(run_renewal(&config, ONE_YEAR, 1)));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, renewal);
+criterion_main!(benches);
