@@ -708,6 +708,14 @@ impl Simulation {
                         self.truth.reward.data_lost_writes +=
                             s.lag_seconds * s.attempts * rep.write_ratio;
                     }
+                    // Failing over to the standby's region makes the old primary region the
+                    // standby.
+                    if let Action::Failover { region, .. } = record.action
+                        && self.svc[service.index()].standby == Some(region)
+                        && let Some(&first) = reps.first()
+                    {
+                        self.svc[service.index()].standby = Some(self.topo.replica_region(first));
+                    }
                     for (k, &n) in record.nodes.iter().enumerate() {
                         if let Some(&r) = reps.get(k) {
                             self.move_replica(r, n);
