@@ -1,9 +1,14 @@
 //! EWMA mean/variance z-score: the adaptive-threshold detector. The threshold follows the
 //! signal: a sample alerts when it lies more than `z_threshold` exponentially weighted standard
 //! deviations from the exponentially weighted mean of the samples before it.
-//! Update rule: T. Finch, "Incremental calculation of weighted mean and variance" (2009), §9:
-//! `d = x - m; m += a d; v = (1 - a)(v + a d^2)`. During warm-up `a = max(alpha, 1/n)`, which
-//! makes the first estimates the plain running mean and variance (no cold-start bias).
+//! Updates (exponentially weighted moving average and variance, as in T. Finch, "Incremental
+//! calculation of weighted mean and variance", 2009, §9, but with a slower weight for the
+//! variance so that a drift raises z before it inflates the variance):
+//! `d = x - m; m += a d; v += b (d^2 - v)`. During warm-up `a = max(alpha, 1/n)` and
+//! `b = max(variance_alpha, 1/n)`: the first estimates are the plain running mean and mean
+//! square (no cold-start bias). After warm-up the deviation entering the variance is clipped at
+//! `z_threshold` standard deviations (Huber-type robust scale, P. J. Huber, "Robust
+//! Statistics", 1981), so a spike does not blind the detector to the next one.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +23,9 @@ pub struct EwmaConfig {
     /// Smoothing factor of the mean and variance, in (0, 1]. Default 0.05 (weights halve every
     /// 13.5 samples: about an hour at a 5-minute scrape).
     pub alpha: f64,
+    /// Smoothing factor of the variance, in (0, 1]. Default 0.01 (a window of about 200
+    /// samples, which keeps the false-alarm rate near its nominal value).
+    pub variance_alpha: f64,
     /// Alert when `|z| >= z_threshold`; the score is 0.5 there. Default 4.0: on Gaussian noise
     /// with a known variance, a per-sample false-alarm rate of 6.3e-5.
     pub z_threshold: f64,
@@ -34,6 +42,7 @@ impl Default for EwmaConfig {
     fn default() -> Self {
         EwmaConfig {
             alpha: 0.05,
+            variance_alpha: 0.01,
             z_threshold: 4.0,
             warmup: 30,
             min_std_relative: 0.01,
@@ -52,6 +61,13 @@ impl EwmaConfig {
             "alpha",
             self.alpha,
             "0 < alpha <= 1",
+        )?;
+        check(
+            self.variance_alpha > 0.0 && self.variance_alpha <= 1.0,
+            n,
+            "variance_alpha",
+            self.variance_alpha,
+            "0 < variance_alpha <= 1",
         )?;
         check(
             self.z_threshold > 0.0 && self.z_threshold.is_finite(),
@@ -115,9 +131,10 @@ impl Univariate for EwmaState {
     fn step(&mut self, _timestamp: f64, x: f64) -> Detection {
         let c = &self.config;
         let d = x - self.mean;
-        let out = if self.seen >= u64::from(c.warmup) {
-            let floor = (c.min_std_relative * self.mean.abs()).max(c.min_std_absolute);
-            let std = self.var.sqrt().max(floor);
+        let warm = self.seen >= u64::from(c.warmup);
+        let floor = (c.min_std_relative * self.mean.abs()).max(c.min_std_absolute);
+        let std = self.var.sqrt().max(floor);
+        let out = if warm {
             let z = d / std;
             Detection {
                 score: score_from_z(z, c.z_threshold),
@@ -127,10 +144,15 @@ impl Univariate for EwmaState {
             Detection::default()
         };
         self.seen += 1;
-        let a = c.alpha.max(1.0 / self.seen as f64);
-        let incr = a * d;
-        self.mean += incr;
-        self.var = (1.0 - a) * (self.var + d * incr);
+        let first = 1.0 / self.seen as f64;
+        self.mean += c.alpha.max(first) * d;
+        // Huber-type robust variance: after warm-up the deviation is clipped at z_threshold.
+        let dv = if warm {
+            d.clamp(-c.z_threshold * std, c.z_threshold * std)
+        } else {
+            d
+        };
+        self.var += c.variance_alpha.max(first) * (dv * dv - self.var);
         out
     }
 }

@@ -3,6 +3,8 @@
 //! exponentially weighted residual standard deviation, is the z-score. Equations: R. J. Hyndman
 //! and G. Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed., §8.3 (additive
 //! method, component form). Seasons are counted in samples (regular scrape interval).
+//! The residual scale is updated with the residual clipped at `z_threshold` scales (Huber-type
+//! robust scale, P. J. Huber, "Robust Statistics", 1981), so anomalies do not blind it.
 //! Cold start: the first season is only collected; it initialises the level (its mean), a zero
 //! trend and the seasonal terms (deviations from that mean).
 
@@ -18,13 +20,14 @@ use super::{Detection, DetectorError, check};
 pub struct HoltWintersConfig {
     /// Samples per season. Default 288 (a day at a 5-minute scrape).
     pub season_length: usize,
-    /// Level smoothing, in (0, 1). Default 0.1.
+    /// Level smoothing, in (0, 1). Default 0.05.
     pub alpha: f64,
     /// Trend smoothing, in [0, 1). Default 0.001 (a nearly fixed trend).
     pub beta: f64,
     /// Seasonal smoothing, in [0, 1). Default 0.1.
     pub gamma: f64,
-    /// Smoothing of the squared residuals that give the residual scale. Default 0.05.
+    /// Smoothing of the squared residuals that give the residual scale. Default 0.01 (about
+    /// 200 residuals: slower than the level, so a drift shows before it inflates the scale).
     pub residual_alpha: f64,
     /// Alert when `|z| >= z_threshold`; the score is 0.5 there. Default 4.0.
     pub z_threshold: f64,
@@ -40,10 +43,10 @@ impl Default for HoltWintersConfig {
     fn default() -> Self {
         HoltWintersConfig {
             season_length: 288,
-            alpha: 0.1,
+            alpha: 0.05,
             beta: 0.001,
             gamma: 0.1,
-            residual_alpha: 0.05,
+            residual_alpha: 0.01,
             z_threshold: 4.0,
             warmup: 30,
             min_std_relative: 0.01,
@@ -155,9 +158,10 @@ impl Univariate for HoltWintersState {
             return Detection::default();
         };
         let residual = x - forecast;
+        let floor = (c.min_std_relative * self.level.abs()).max(c.min_std_absolute);
+        let std = self.residual_var.sqrt().max(floor);
         let out = if self.residuals_seen >= u64::from(c.warmup) {
-            let floor = (c.min_std_relative * self.level.abs()).max(c.min_std_absolute);
-            let z = residual / self.residual_var.sqrt().max(floor);
+            let z = residual / std;
             Detection {
                 score: score_from_z(z, c.z_threshold),
                 alert: z.abs() >= c.z_threshold,
@@ -165,10 +169,17 @@ impl Univariate for HoltWintersState {
         } else {
             Detection::default()
         };
-        // Residual scale (bias-corrected during warm-up, as in the EWMA detector).
+        // Residual scale (bias-corrected during warm-up, as in the EWMA detector). After
+        // warm-up the residual is clipped at z_threshold scales (a Huber-type robust update),
+        // so an anomaly does not inflate the scale that is meant to expose it.
+        let clipped = if self.residuals_seen >= u64::from(c.warmup) {
+            residual.clamp(-c.z_threshold * std, c.z_threshold * std)
+        } else {
+            residual
+        };
         self.residuals_seen += 1;
         let a = c.residual_alpha.max(1.0 / self.residuals_seen as f64);
-        self.residual_var += a * (residual * residual - self.residual_var);
+        self.residual_var += a * (clipped * clipped - self.residual_var);
         // Holt-Winters additive update (FPP3 §8.3).
         let k = (self.seen % m as u64) as usize;
         let (prev_level, prev_trend) = (self.level, self.trend);
