@@ -19,7 +19,9 @@
 //! a valid chain. The writer therefore keeps a sidecar *head file* (`<log>.head`, written to a
 //! temp file then renamed after every append) holding the last record's `seq` and line hash,
 //! signed when a key is configured. [`verify`] checks it when present; [`VerifyOptions::require_head`]
-//! makes its absence an error. An attacker who can rewrite both files undetected can only be stopped
+//! makes its absence an error. A head exactly one record behind is what a crash between the two
+//! writes leaves: [`verify`] reports it as [`HeadStatus::OneBehind`] (the last record then rests on
+//! its own hash and signature only) and [`AuditWriter::open`] brings the head up to date. An attacker who can rewrite both files undetected can only be stopped
 //! by keeping a copy of the head (or the signing key's public half plus the head) off the host.
 //!
 //! ```text

@@ -62,6 +62,15 @@ fn small_log(dir: &Path, signer: Option<AuditSigner>) -> (Vec<u8>, Head) {
     (std::fs::read(&path).unwrap(), head)
 }
 
+/// One small log shared by the property tests (writing one per case would fsync thousands of times).
+fn shared_small_log() -> &'static (Vec<u8>, Head) {
+    static LOG: std::sync::OnceLock<(Vec<u8>, Head)> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        small_log(dir.path(), None)
+    })
+}
+
 /// 1-based line of each byte offset (a newline belongs to the line it ends).
 fn line_of_offsets(bytes: &[u8]) -> Vec<usize> {
     let mut line = 1;
@@ -356,4 +365,72 @@ fn a_non_finite_probability_is_refused_with_its_field_named() {
         "{err}"
     );
     assert_eq!(w.next_seq(), 1, "nothing was written");
+}
+
+#[test]
+fn a_head_one_record_behind_is_a_crash_and_the_writer_brings_it_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut w = AuditWriter::open(&path, None, 0).unwrap();
+    w.append(1, &decision(1)).unwrap();
+    let head_after_1 = std::fs::read(head_path(&path)).unwrap();
+    w.append(2, &decision(2)).unwrap();
+    drop(w);
+    // As if the writer died after appending record 2 but before replacing the head.
+    std::fs::write(head_path(&path), &head_after_1).unwrap();
+    assert_eq!(verify(&path).unwrap().head, HeadStatus::OneBehind);
+    // Two behind is not a crash.
+    let mut w = AuditWriter::open(&path, None, 3).unwrap();
+    assert_eq!(
+        verify(&path).unwrap().head,
+        HeadStatus::Matched,
+        "open repaired the head"
+    );
+    w.append(3, &decision(3)).unwrap();
+    drop(w);
+    std::fs::write(head_path(&path), &head_after_1).unwrap();
+    let err = verify(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AuditError::Tampered {
+                line: 3,
+                seq: Some(2),
+                check: ChainCheck::Head {
+                    head_seq: 1,
+                    log_seq: 3,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// The verifier never panics, whatever the bytes and head.
+    #[test]
+    fn verify_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600), seq in proptest::prelude::any::<u64>()) {
+        let head = Head { seq, line_sha256: "0".repeat(64), sig: None };
+        let _ = verify_bytes(Path::new("fuzz"), &bytes, Some(&head), &VerifyOptions::default());
+        let _ = verify_bytes(Path::new("fuzz"), &bytes, None, &VerifyOptions { require_head: true, public_key: Some([7; 32]) });
+    }
+
+    /// Any splice of random bytes into a valid log is caught.
+    #[test]
+    fn random_splices_are_caught(at in 0usize..2000, cut in 0usize..8, insert in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8)) {
+        proptest::prop_assume!(cut > 0 || !insert.is_empty());
+        let (bytes, head) = shared_small_log();
+        let at = at % bytes.len();
+        let end = (at + cut).min(bytes.len());
+        let mut changed = bytes[..at].to_vec();
+        changed.extend_from_slice(&insert);
+        changed.extend_from_slice(&bytes[end..]);
+        proptest::prop_assume!(&changed != bytes);
+        let result = verify_bytes(Path::new("a"), &changed, Some(head), &VerifyOptions::default());
+        proptest::prop_assert!(result.is_err(), "splice at {} verified", at);
+    }
 }

@@ -25,6 +25,10 @@ pub enum HeadStatus {
     Matched,
     /// There is no head file: records cut from the end of the log would go unnoticed.
     Absent,
+    /// The head names the record before the last one: the writer stopped between appending the
+    /// last record and replacing the head (a crash). The last record is covered by its own hash
+    /// (and signature) only; [`super::AuditWriter::open`] brings the head up to date.
+    OneBehind,
 }
 
 /// A verified log's counts.
@@ -183,6 +187,7 @@ pub fn verify_bytes(
     let pinned = options.public_key.map(hex::encode);
     let mut signer: Option<Option<String>> = None; // set by the genesis record
     let mut prev_line_hash = GENESIS_PREV.to_owned();
+    let mut second_last_line_hash: Option<String> = None;
     let mut expected_seq = 0u64;
     let (mut decisions, mut signed) = (0u64, 0u64);
     let mut lines = bytes.split(|&b| b == b'\n').peekable();
@@ -304,14 +309,21 @@ pub fn verify_bytes(
             }
             (Payload::Decision(_), _) => decisions += 1,
         }
-        prev_line_hash = sha256_hex(line);
+        second_last_line_hash = Some(std::mem::replace(&mut prev_line_hash, sha256_hex(line)));
         expected_seq += 1;
     }
-    let last_seq = expected_seq - 1; // at least the genesis record was read
+    // The loop returns on an empty file and on any unreadable line, so a record was read.
+    let last_seq = expected_seq
+        .checked_sub(1)
+        .ok_or_else(|| tampered(1, Some(0), ChainCheck::Empty))?;
     let head_status = match head {
         Some(h) => {
             let hash_matches = h.line_sha256 == prev_line_hash;
-            if h.seq != last_seq || !hash_matches {
+            // A writer stopped between appending a record and replacing the head leaves the head
+            // exactly one record behind; anything else is a disagreement.
+            let one_behind = h.seq.checked_add(1) == Some(last_seq)
+                && second_last_line_hash.as_deref() == Some(h.line_sha256.as_str());
+            if (h.seq != last_seq || !hash_matches) && !one_behind {
                 // Name the first record the head and the log disagree on.
                 let (line, seq) = if h.seq > last_seq {
                     (line_no + 1, last_seq + 1)
@@ -334,7 +346,11 @@ pub fn verify_bytes(
                         message,
                     })?;
             }
-            HeadStatus::Matched
+            if one_behind {
+                HeadStatus::OneBehind
+            } else {
+                HeadStatus::Matched
+            }
         }
         None if options.require_head => {
             return Err(AuditError::BadHead {

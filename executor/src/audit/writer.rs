@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::record::{GENESIS_PREV, Payload, RecordBody, encode_line, sha256_hex};
 use super::signing::{AuditSigner, check_signature};
-use super::verify::{VerifyOptions, verify_with};
+use super::verify::{HeadStatus, VerifyOptions, verify_with};
 use super::{AuditError, FORMAT_VERSION};
 use crate::decision::Decision;
 
@@ -98,6 +98,15 @@ impl AuditWriter {
                 public_key: signer.as_ref().map(AuditSigner::public_key),
             };
             let report = verify_with(path, &options)?;
+            if report.head == HeadStatus::OneBehind {
+                let mut head = Head {
+                    seq: report.last_seq,
+                    line_sha256: report.last_line_hash.clone(),
+                    sig: None,
+                };
+                head.sig = signer.as_ref().map(|s| s.sign_hash(&head.signed_hash()));
+                write_head(&head_path(path), &head)?;
+            }
             let file = OpenOptions::new()
                 .append(true)
                 .open(path)
