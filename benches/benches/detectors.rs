@@ -1,0 +1,104 @@
+//! Streaming detectors and NAB scoring (issue 5's speed targets): samples per second per
+//! detector on one core (target: EWMA at least 10 million/s), and the time to score the NAB
+//! realAWSCloudwatch subset (17 files, 67,740 rows, three profiles with threshold optimisation).
+//!
+//! Run: `cargo bench -p mend-benches --bench detectors` (about a minute); `-- detectors/ewma`
+//! or `-- nab` runs one part. The NAB part reads `../shared/data/nab` beside the repository.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mend_monitor::detectors::{DETECTOR_NAMES, Detector, Ewma, EwmaConfig, by_name};
+use mend_monitor::nab::{
+    PROBATIONARY_PERCENT, Profile, load_corpus, load_detector_scores, run_nab, score_detector,
+};
+
+const SAMPLES: usize = 100_000;
+
+/// A deterministic series with a slow oscillation, pseudo-noise and a few spikes.
+fn series() -> Vec<f64> {
+    (0..SAMPLES)
+        .map(|i| {
+            let noise = ((i as u64).wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0;
+            let spike = if i % 5000 == 4999 { 20.0 } else { 0.0 };
+            10.0 + (i as f64 * 0.01).sin() + noise + spike
+        })
+        .collect()
+}
+
+fn detectors(c: &mut Criterion) {
+    let values = series();
+    let mut group = c.benchmark_group("detectors");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Elements(SAMPLES as u64));
+    // Static dispatch on the concrete type: the cost of the algorithm itself.
+    group.bench_function("ewma_concrete", |b| {
+        b.iter(|| {
+            let mut d = Ewma::from_config(EwmaConfig::default()).unwrap();
+            let mut alerts = 0u32;
+            for (i, &v) in values.iter().enumerate() {
+                alerts += u32::from(d.update(i as f64 * 60.0, v).alert);
+            }
+            black_box(alerts)
+        });
+    });
+    // Through the registry's `Box<dyn Detector>`, as the CLI and the runner use them.
+    for name in DETECTOR_NAMES {
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter(|| {
+                let mut d = by_name(name, None).unwrap();
+                let mut alerts = 0u32;
+                for (i, &v) in values.iter().enumerate() {
+                    alerts += u32::from(d.update(i as f64 * 60.0, v).alert);
+                }
+                black_box(alerts)
+            });
+        });
+    }
+    group.finish();
+}
+
+fn nab_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nab")
+}
+
+fn nab(c: &mut Criterion) {
+    let dir = nab_dir();
+    let windows = dir.join("combined_windows.json");
+    let Ok(corpus) = load_corpus(&dir, &windows) else {
+        eprintln!("NAB data not found at {}: skipping the nab group", dir.display());
+        return;
+    };
+    let htm = load_detector_scores(&dir.join("reference/numenta"), "numenta", &corpus).unwrap();
+    let profiles = Profile::nab_defaults();
+    let mut group = c.benchmark_group("nab");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(3));
+    // Scoring only: optimise three thresholds, score 17 files, normalise (null detector too).
+    group.bench_function("score_subset_htm", |b| {
+        b.iter(|| {
+            black_box(score_detector(
+                &corpus,
+                "numenta",
+                &htm,
+                &profiles,
+                PROBATIONARY_PERCENT,
+            ))
+        });
+    });
+    // End to end: load CSVs and windows, run EWMA over every file, score.
+    group.bench_function("run_subset_ewma", |b| {
+        b.iter(|| black_box(run_nab(&dir, &windows, "ewma").unwrap()));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, detectors, nab);
+criterion_main!(benches);
