@@ -187,20 +187,27 @@ fn scale_out_stops_at_max_replicas() {
 
 #[test]
 fn scale_out_needs_capacity() {
-    // db replicas take 2 cores and may only use us-east-1 (4 nodes x 8 cores, partly used).
-    let mut sim = sim_with("");
+    // db replicas take 2 cores and may only use us-east-1: 4 nodes x 8 cores, of which web
+    // (2 x 1), api (2 x 2) and db (2 x 2) use 10; at most 11 more db replicas fit, and
+    // max_replicas (30) is not what stops them.
+    let text = TINY.replacen(
+        "name = \"db\"\nreplicas = 2",
+        "name = \"db\"\nreplicas = 2\nmax_replicas = 30",
+        1,
+    );
+    let mut sim = Simulation::new(&Scenario::from_toml_str(&text, "t.toml").unwrap(), 1);
     let db = service(&sim, "db");
-    let mut last = Ok(mend_sim::ActionId(0));
-    for _ in 0..6 {
-        last = sim.apply(Action::ScaleOut { service: db });
-        if last.is_err() {
-            break;
-        }
+    let mut added = 0;
+    while sim.apply(Action::ScaleOut { service: db }).is_ok() {
+        added += 1;
         advance(&mut sim, 70);
     }
-    let e = last.unwrap_err();
+    assert!((8..=11).contains(&added), "added {added}");
+    let e = sim.check(&Action::ScaleOut { service: db }).unwrap_err();
+    assert!(matches!(e, ActionError::NoCapacity { .. }), "{e}");
     assert!(
-        matches!(e, ActionError::NoCapacity { .. }) || e.to_string().contains("max_replicas"),
+        e.to_string()
+            .contains("no node with enough free CPU and memory"),
         "{e}"
     );
 }
