@@ -9,7 +9,8 @@
 //!   ├ ewma              EWMA mean/variance z-score (adaptive threshold)
 //!   ├ median_mad        rolling median / MAD robust z-score
 //!   ├ holt_winters      additive Holt-Winters forecast residual z-score (daily seasonality)
-//!   └ ensemble          several of the above, scores combined, alert by vote
+//!   ├ ensemble          several of the above, scores combined, alert by vote
+//!   └ onset             any of the above, repeated detections suppressed for a hold period
 //! ```
 //! [`by_name`] builds any of them from its name and an optional [`DetectorConfig`], for the CLI.
 //! A multivariate autoencoder (candle-nn) is the next detector to add (issue 5, item 2): it will
@@ -20,6 +21,7 @@ mod ensemble;
 mod ewma;
 mod holt_winters;
 mod median_mad;
+mod onset;
 mod registry;
 mod score;
 mod static_threshold;
@@ -29,6 +31,7 @@ pub use ensemble::{Combine, Ensemble, EnsembleConfig};
 pub use ewma::{Ewma, EwmaConfig};
 pub use holt_winters::{HoltWinters, HoltWintersConfig};
 pub use median_mad::{MedianMad, MedianMadConfig};
+pub use onset::{Onset, OnsetConfig};
 pub use registry::{DETECTOR_NAMES, DetectorConfig, by_name};
 pub use score::{gaussian_two_sided_tail, score_from_z};
 pub use static_threshold::{StaticThreshold, StaticThresholdConfig};

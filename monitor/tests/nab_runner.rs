@@ -42,12 +42,14 @@ fn every_detector_scores_on_the_aws_subset_next_to_htm() {
             "{p:?}"
         );
     }
-    for name in DETECTOR_NAMES {
+    let wrapped = ["onset:ewma", "onset:median_mad", "onset:holt_winters"];
+    for name in DETECTOR_NAMES.iter().chain(&wrapped) {
         let report = run_nab(&dir, &windows, name).unwrap();
         println!("{}", line(&report));
         assert_eq!(report.profiles.len(), 3);
         for p in &report.profiles {
             assert_eq!(p.files.len(), 17);
+            assert_eq!(report.detector, *name);
             // The optimiser can always fall back to "never detect", the null detector's score.
             assert!(p.normalized_score >= -1e-9, "{name} {p:?}");
             assert!(p.normalized_score <= 100.0, "{name} {p:?}");

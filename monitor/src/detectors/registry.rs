@@ -7,16 +7,19 @@ use super::ensemble::{Ensemble, EnsembleConfig};
 use super::ewma::{Ewma, EwmaConfig};
 use super::holt_winters::{HoltWinters, HoltWintersConfig};
 use super::median_mad::{MedianMad, MedianMadConfig};
+use super::onset::{Onset, OnsetConfig};
 use super::static_threshold::{StaticThreshold, StaticThresholdConfig};
 use super::{Detector, DetectorError};
 
-/// Every registered detector name, in documentation order.
-pub const DETECTOR_NAMES: [&str; 5] = [
+/// Every registered detector name, in documentation order. `onset` wraps the ensemble; any
+/// other detector is wrapped by naming it `onset:<name>` (e.g. `onset:ewma`).
+pub const DETECTOR_NAMES: [&str; 6] = [
     "static_threshold",
     "ewma",
     "median_mad",
     "holt_winters",
     "ensemble",
+    "onset",
 ];
 
 /// The configuration of any detector; in TOML or JSON, `detector = "<name>"` plus its fields.
@@ -33,6 +36,8 @@ pub enum DetectorConfig {
     HoltWinters(HoltWintersConfig),
     /// [`Ensemble`]'s.
     Ensemble(EnsembleConfig),
+    /// [`Onset`]'s.
+    Onset(OnsetConfig),
 }
 
 impl DetectorConfig {
@@ -44,6 +49,11 @@ impl DetectorConfig {
             "median_mad" => DetectorConfig::MedianMad(Default::default()),
             "holt_winters" => DetectorConfig::HoltWinters(Default::default()),
             "ensemble" => DetectorConfig::Ensemble(Default::default()),
+            "onset" => DetectorConfig::Onset(Default::default()),
+            _ if name.starts_with("onset:") => DetectorConfig::Onset(OnsetConfig {
+                inner: Box::new(DetectorConfig::default_for(&name["onset:".len()..])?),
+                ..Default::default()
+            }),
             _ => {
                 return Err(DetectorError::UnknownDetector {
                     name: name.to_string(),
@@ -61,6 +71,7 @@ impl DetectorConfig {
             DetectorConfig::MedianMad(_) => "median_mad",
             DetectorConfig::HoltWinters(_) => "holt_winters",
             DetectorConfig::Ensemble(_) => "ensemble",
+            DetectorConfig::Onset(_) => "onset",
         }
     }
 
@@ -72,6 +83,7 @@ impl DetectorConfig {
             DetectorConfig::MedianMad(c) => c.validate(),
             DetectorConfig::HoltWinters(c) => c.validate(),
             DetectorConfig::Ensemble(c) => c.validate(),
+            DetectorConfig::Onset(c) => c.validate(),
         }
     }
 
@@ -83,6 +95,7 @@ impl DetectorConfig {
             DetectorConfig::MedianMad(c) => Box::new(MedianMad::from_config(*c)?),
             DetectorConfig::HoltWinters(c) => Box::new(HoltWinters::from_config(*c)?),
             DetectorConfig::Ensemble(c) => Box::new(Ensemble::from_config(c)?),
+            DetectorConfig::Onset(c) => Box::new(Onset::from_config(c)?),
         })
     }
 }
@@ -95,7 +108,9 @@ pub fn by_name(
 ) -> Result<Box<dyn Detector>, DetectorError> {
     match config {
         None => DetectorConfig::default_for(name)?.build(),
-        Some(c) if c.name() == name => c.build(),
+        Some(c) if c.name() == name || (c.name() == "onset" && name.starts_with("onset:")) => {
+            c.build()
+        }
         Some(c) => {
             // Unknown names are reported as such before the mismatch.
             DetectorConfig::default_for(name)?;
