@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p mend-agents --example cartpole -- [ppo|dqn|both] [SEEDS...] [--out DIR]
 //! ```
+//! `--double` trains DQN with double-DQN targets instead of SB3's vanilla ones.
 //! Defaults: both algorithms, seeds 1-5. Pass criterion (issue 4): mean return >= 475 in >= 4 of 5
 //! seeds. With `--out DIR`, each run's policy file is written to `DIR/{algo}-seed{seed}.safetensors`.
 //! Wall-clock timing lives here, not in the library (which reads no clock).
@@ -36,14 +37,22 @@ struct Row {
     eval_min: f64,
 }
 
-fn run(algo: &'static str, seed: u64, out: Option<&PathBuf>) -> anyhow::Result<Row> {
+fn run(
+    algo: &'static str,
+    seed: u64,
+    out: Option<&PathBuf>,
+    double_q: bool,
+) -> anyhow::Result<Row> {
     let (config, total, num_envs) = match algo {
         "ppo" => {
             let c = PpoConfig::cartpole_zoo(seed);
             (serde_json::to_value(&c)?, c.total_timesteps, c.num_envs)
         }
         _ => {
-            let c = DqnConfig::cartpole_zoo(seed);
+            let c = DqnConfig {
+                double_q,
+                ..DqnConfig::cartpole_zoo(seed)
+            };
             (serde_json::to_value(&c)?, c.total_timesteps, c.num_envs)
         }
     };
@@ -58,7 +67,13 @@ fn run(algo: &'static str, seed: u64, out: Option<&PathBuf>) -> anyhow::Result<R
             )
         }
         _ => {
-            let mut agent = Dqn::for_env(DqnConfig::cartpole_zoo(seed), &env)?;
+            let mut agent = Dqn::for_env(
+                DqnConfig {
+                    double_q,
+                    ..DqnConfig::cartpole_zoo(seed)
+                },
+                &env,
+            )?;
             (
                 agent.learn(&mut env, total, &mut NullSink)?,
                 agent.mlp_policy(),
@@ -107,6 +122,7 @@ fn main() -> anyhow::Result<()> {
     let mut algos = vec!["ppo", "dqn"];
     let mut seeds = Vec::new();
     let mut out = None;
+    let mut double_q = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -114,6 +130,7 @@ fn main() -> anyhow::Result<()> {
             "dqn" => algos = vec!["dqn"],
             "both" => algos = vec!["ppo", "dqn"],
             "--out" => out = args.next().map(PathBuf::from),
+            "--double" => double_q = true,
             s => seeds.push(s.parse::<u64>().map_err(|e| {
                 anyhow::anyhow!("argument `{s}`: expected ppo|dqn|both, --out DIR or a seed ({e})")
             })?),
@@ -129,7 +146,7 @@ fn main() -> anyhow::Result<()> {
     for algo in algos {
         let mut passed = 0;
         for &seed in &seeds {
-            let r = run(algo, seed, out.as_ref())?;
+            let r = run(algo, seed, out.as_ref(), double_q)?;
             let ok = r.eval_mean >= 475.0;
             passed += usize::from(ok);
             println!(

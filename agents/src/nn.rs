@@ -10,6 +10,7 @@
 //! ```
 
 pub mod candle_mlp;
+pub mod fast_tanh;
 pub mod init;
 pub mod plain;
 
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
-    /// Hyperbolic tangent (SB3's default for PPO's `MlpPolicy`).
+    /// Hyperbolic tangent (SB3's default for PPO's `MlpPolicy`), computed by [`fast_tanh::tanh`].
     Tanh,
     /// Rectified linear unit (SB3's default for DQN's `MlpPolicy`).
     Relu,

@@ -57,7 +57,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 fn activate(values: &mut [f32], activation: Activation) {
     match activation {
-        Activation::Tanh => values.iter_mut().for_each(|v| *v = v.tanh()),
+        Activation::Tanh => super::fast_tanh::tanh_in_place(values),
         Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
     }
 }
