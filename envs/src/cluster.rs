@@ -20,6 +20,7 @@
 pub mod layout;
 mod observe;
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use mend_monitor::features::{FeatureExtractor, FeatureSchema, Features};
@@ -78,8 +79,9 @@ pub struct ClusterEnv {
     layout: Option<ActionLayout>,
     snapshot: Snapshot,
     features: Features,
-    /// Resolved simulator action per flat index (None = masked), for the current state.
-    resolved: Vec<Option<mend_sim::Action>>,
+    /// Resolved simulator action per flat index (None = masked) for the current state, computed
+    /// on first use (the mask costs one precondition check per entity and kind).
+    resolved: OnceCell<Vec<Option<mend_sim::Action>>>,
     last_components: RewardComponents,
     n_entities: usize,
 }
@@ -117,7 +119,7 @@ impl ClusterEnv {
             layout: None,
             snapshot: Snapshot::default(),
             features: Features::default(),
-            resolved: Vec::new(),
+            resolved: OnceCell::new(),
             last_components: RewardComponents::default(),
             n_entities,
         })
@@ -197,22 +199,46 @@ impl ClusterEnv {
                 ),
             });
         }
-        self.resolved.clear();
-        self.resolved.push(None); // no-op: handled separately, always valid
-        for entity in 0..layout.n_entities() {
-            for kind in ActionKind::ALL {
-                self.resolved.push(if sim.is_finished() {
-                    None
-                } else {
-                    layout.resolve(sim, entity, kind)
-                });
-            }
-        }
+        self.resolved = OnceCell::new();
         Ok(Observation::Entities(EntityObs {
             global: self.features.global.clone(),
             width: self.features.width,
             rows: self.features.rows.clone(),
         }))
+    }
+
+    /// Every flat action resolved against the current state (index 0, the no-op, is `None`).
+    fn resolved(&self) -> &[Option<mend_sim::Action>] {
+        self.resolved.get_or_init(|| {
+            let (Some(sim), Some(layout)) = (&self.sim, &self.layout) else {
+                return Vec::new();
+            };
+            let mut out = Vec::with_capacity(1 + layout.n_entities() * N_KINDS);
+            out.push(None);
+            for entity in 0..layout.n_entities() {
+                for kind in ActionKind::ALL {
+                    out.push(if sim.is_finished() {
+                        None
+                    } else {
+                        layout.resolve(sim, entity, kind)
+                    });
+                }
+            }
+            out
+        })
+    }
+
+    /// The simulator action for one flat action now (`None` if masked); uses the cached mask when
+    /// it has been computed, else resolves just this action (same result).
+    fn resolve_one(&self, action: Action) -> Option<mend_sim::Action> {
+        if let Some(all) = self.resolved.get() {
+            return all.get(action).copied().flatten();
+        }
+        let (sim, layout) = (self.sim.as_ref()?, self.layout.as_ref()?);
+        match layout.decode(action)? {
+            ClusterAction::NoOp => None,
+            ClusterAction::Act { entity, kind } => layout.resolve(sim, entity, kind),
+        }
     }
 
     fn truth_info(sim: &Simulation) -> serde_json::Value {
@@ -296,10 +322,18 @@ impl Env for ClusterEnv {
                 env: CLUSTER_ID.into(),
             });
         }
+        let resolved = if action == 0 {
+            None
+        } else {
+            self.resolve_one(action)
+        };
+        let sim = self.sim.as_mut().ok_or_else(|| EnvError::NotReset {
+            env: CLUSTER_ID.into(),
+        })?;
         let mut penalty = 0.0;
         let mut applied = serde_json::Value::Null;
         if action != 0 {
-            match (self.resolved[action], self.config.masked_actions) {
+            match (resolved, self.config.masked_actions) {
                 (Some(a), _) => {
                     sim.apply(a).map_err(|e| EnvError::Sim {
                         env: CLUSTER_ID.into(),
@@ -340,7 +374,7 @@ impl Env for ClusterEnv {
         info.insert("applied".into(), applied);
         info.insert(
             "masked_action".into(),
-            json!(penalty > 0.0 || (action != 0 && self.resolved[action].is_none())),
+            json!(action != 0 && resolved.is_none()),
         );
         info.insert("sim_time_s".into(), json!(sim.now().as_secs_f64()));
         info.insert("truth".into(), Self::truth_info(sim));
@@ -374,7 +408,7 @@ impl Env for ClusterEnv {
             return None;
         }
         Some(
-            self.resolved
+            self.resolved()
                 .iter()
                 .enumerate()
                 .map(|(i, r)| i == 0 || r.is_some())

@@ -11,15 +11,23 @@ use crate::wrappers::TimeLimit;
 /// CartPole-v1's registered step limit (Gymnasium: `max_episode_steps=500`).
 pub const CARTPOLE_MAX_EPISODE_STEPS: u64 = 500;
 
-/// Ids [`make`] knows.
-pub const REGISTERED_IDS: &[&str] = &[CARTPOLE_ID];
+/// Built-in scenario `make("mend/Cluster-v0")` uses (others: [`ClusterEnv::builtin`]).
+pub const CLUSTER_DEFAULT_SCENARIO: &str = "default";
 
-/// Builds the env registered under `id` (e.g. "CartPole-v1", wrapped in `TimeLimit(500)`).
+/// Ids [`make`] knows.
+pub const REGISTERED_IDS: &[&str] = &[CARTPOLE_ID, CLUSTER_ID];
+
+/// Builds the env registered under `id`: "CartPole-v1" (wrapped in `TimeLimit(500)`) or
+/// "mend/Cluster-v0" (the `default` scenario, default config; its horizon truncates episodes).
 pub fn make(id: &str) -> Result<Box<dyn Env>, EnvError> {
     match id {
         CARTPOLE_ID => Ok(Box::new(TimeLimit::new(
             CartPole::new(),
             CARTPOLE_MAX_EPISODE_STEPS,
+        )?)),
+        CLUSTER_ID => Ok(Box::new(ClusterEnv::builtin(
+            CLUSTER_DEFAULT_SCENARIO,
+            ClusterConfig::default(),
         )?)),
         _ => Err(EnvError::UnknownEnv {
             id: id.to_owned(),

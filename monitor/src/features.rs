@@ -448,7 +448,7 @@ impl FeatureExtractor {
             *counts.entry(service).or_default() += 1;
             for c in &self.schema.columns {
                 if let Source::Replicas { metric, .. } = &c.source {
-                    match m.values.get(metric).copied().filter(|v| v.is_finite()) {
+                    match m.get(metric).filter(|v| v.is_finite()) {
                         Some(v) => accs.entry((service, metric.as_str())).or_default().add(v),
                         None => out.missing.push(format!("replica/{replica}:{metric}")),
                     }
@@ -475,7 +475,7 @@ impl FeatureExtractor {
                 let raw = match &c.source {
                     Source::IsKind(k) => f64::from(u8::from(*k == kind)),
                     Source::Metric { kind: k, metric } if *k == kind => {
-                        match m.values.get(metric).copied().filter(|v| v.is_finite()) {
+                        match m.get(metric).filter(|v| v.is_finite()) {
                             Some(v) => v,
                             None => {
                                 out.missing
@@ -496,9 +496,7 @@ impl FeatureExtractor {
             }
             if kind == EntityKind::Service {
                 request_total += m
-                    .values
                     .get("request_rate")
-                    .copied()
                     .filter(|v| v.is_finite())
                     .unwrap_or(0.0)
                     .max(0.0);

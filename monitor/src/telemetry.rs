@@ -6,8 +6,6 @@
 //! Metric names follow Prometheus conventions (`up`, `cpu_utilization`, `error_ratio`,
 //! `latency_p99_seconds`, ...; <https://prometheus.io/docs/practices/naming/>).
 
-use std::collections::BTreeMap;
-
 /// What an entity is. The order (services, nodes, replicas) is the order entities are listed in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EntityKind {
@@ -64,24 +62,69 @@ pub struct MetricSample {
     pub timestamp: f64,
 }
 
-/// All metrics of one entity in a snapshot, by metric name.
+/// All metrics of one entity in a snapshot.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityMetrics {
     /// For replicas, the service they belong to.
     pub service: Option<String>,
-    /// Metric values by name (sorted).
-    pub values: BTreeMap<String, f64>,
+    /// `(metric name, value)`, sorted by name.
+    values: Vec<(String, f64)>,
 }
 
-/// One scrape: every entity's metrics at (about) one time. Entities and metrics are kept sorted, so
-/// iteration order, and everything computed from it, is deterministic. Updating a metric that is
-/// already present allocates nothing, so a producer can refill one snapshot scrape after scrape.
-#[derive(Clone, Debug, Default, PartialEq)]
+impl EntityMetrics {
+    /// The value of `metric`, if present.
+    pub fn get(&self, metric: &str) -> Option<f64> {
+        self.values
+            .binary_search_by(|(m, _)| m.as_str().cmp(metric))
+            .ok()
+            .map(|i| self.values[i].1)
+    }
+
+    /// `(metric, value)` pairs sorted by metric name.
+    pub fn values(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.values.iter().map(|(m, v)| (m.as_str(), *v))
+    }
+
+    /// Number of metrics.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// No metrics?
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    fn set(&mut self, metric: &str, value: f64) {
+        match self
+            .values
+            .binary_search_by(|(m, _)| m.as_str().cmp(metric))
+        {
+            Ok(i) => self.values[i].1 = value,
+            Err(i) => self.values.insert(i, (metric.to_owned(), value)),
+        }
+    }
+}
+
+/// One scrape: every entity's metrics at (about) one time. Entities are kept sorted by kind then
+/// name, metrics by name, so iteration order, and everything computed from it, is deterministic.
+/// Refilling a snapshot scrape after scrape allocates nothing once its entities and metrics exist,
+/// and producers that emit entities in a fixed order hit a one-entry cursor instead of searching.
+#[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     /// Time of the scrape, seconds.
     pub timestamp: f64,
-    /// Entities by kind, then by name.
-    entities: BTreeMap<EntityKind, BTreeMap<String, EntityMetrics>>,
+    /// `(kind, name, metrics)`, sorted by kind then name.
+    entities: Vec<(EntityKind, String, EntityMetrics)>,
+    /// Index of the entity touched last (a hint for the next `set`).
+    cursor: usize,
+}
+
+/// Equal when timestamps and contents are equal (the lookup cursor is not compared).
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Self) -> bool {
+        self.timestamp == other.timestamp && self.entities == other.entities
+    }
 }
 
 impl Snapshot {
@@ -89,7 +132,8 @@ impl Snapshot {
     pub fn new(timestamp: f64) -> Self {
         Self {
             timestamp,
-            entities: BTreeMap::new(),
+            entities: Vec::new(),
+            cursor: 0,
         }
     }
 
@@ -104,12 +148,29 @@ impl Snapshot {
         s
     }
 
-    fn entity_mut(&mut self, kind: EntityKind, name: &str) -> &mut EntityMetrics {
-        let by_name = self.entities.entry(kind).or_default();
-        if !by_name.contains_key(name) {
-            by_name.insert(name.to_owned(), EntityMetrics::default());
+    fn find(&self, kind: EntityKind, name: &str) -> Result<usize, usize> {
+        if let Some((k, n, _)) = self.entities.get(self.cursor)
+            && *k == kind
+            && n == name
+        {
+            return Ok(self.cursor);
         }
-        by_name.get_mut(name).expect("inserted above")
+        self.entities
+            .binary_search_by(|(k, n, _)| (*k, n.as_str()).cmp(&(kind, name)))
+    }
+
+    fn entity_mut(&mut self, kind: EntityKind, name: &str) -> &mut EntityMetrics {
+        let i = match self.find(kind, name) {
+            Ok(i) => i,
+            Err(i) => {
+                self.entities
+                    .insert(i, (kind, name.to_owned(), EntityMetrics::default()));
+                i
+            }
+        };
+        // Producers usually emit an entity's metrics together, then the next entity.
+        self.cursor = i;
+        &mut self.entities[i].2
     }
 
     /// Adds (or replaces) one sample. The snapshot's timestamp is left as is.
@@ -118,19 +179,13 @@ impl Snapshot {
         if sample.service.is_some() {
             e.service = sample.service;
         }
-        e.values.insert(sample.metric, sample.value);
+        e.set(&sample.metric, sample.value);
     }
 
     /// Sets `metric` of the entity `kind`/`name` to `value` (the entity and metric are created if
     /// new; no allocation otherwise).
     pub fn set(&mut self, kind: EntityKind, name: &str, metric: &str, value: f64) {
-        let e = self.entity_mut(kind, name);
-        match e.values.get_mut(metric) {
-            Some(v) => *v = value,
-            None => {
-                e.values.insert(metric.to_owned(), value);
-            }
-        }
+        self.entity_mut(kind, name).set(metric, value);
     }
 
     /// Records that replica `name` belongs to `service`.
@@ -143,34 +198,34 @@ impl Snapshot {
 
     /// Removes an entity (e.g. a replica that no longer exists); true if it was there.
     pub fn remove(&mut self, kind: EntityKind, name: &str) -> bool {
-        self.entities
-            .get_mut(&kind)
-            .is_some_and(|m| m.remove(name).is_some())
+        match self.find(kind, name) {
+            Ok(i) => {
+                self.entities.remove(i);
+                self.cursor = 0;
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// The value of `metric` for the entity `kind`/`name`, if present.
     pub fn get(&self, kind: EntityKind, name: &str, metric: &str) -> Option<f64> {
-        self.entities
-            .get(&kind)?
-            .get(name)?
-            .values
-            .get(metric)
-            .copied()
+        let i = self.find(kind, name).ok()?;
+        self.entities[i].2.get(metric)
     }
 
     /// Every entity with its metrics, sorted by kind then name.
     pub fn entities(&self) -> impl Iterator<Item = (EntityKind, &str, &EntityMetrics)> {
-        self.entities
-            .iter()
-            .flat_map(|(&kind, m)| m.iter().map(move |(name, e)| (kind, name.as_str(), e)))
+        self.entities.iter().map(|(k, n, m)| (*k, n.as_str(), m))
     }
 
     /// The entities of one kind with their metrics, sorted by name.
     pub fn entities_of(&self, kind: EntityKind) -> impl Iterator<Item = (&str, &EntityMetrics)> {
-        self.entities
-            .get(&kind)
-            .into_iter()
-            .flat_map(|m| m.iter().map(|(n, e)| (n.as_str(), e)))
+        let start = self.entities.partition_point(|(k, _, _)| *k < kind);
+        self.entities[start..]
+            .iter()
+            .take_while(move |(k, _, _)| *k == kind)
+            .map(|(_, n, m)| (n.as_str(), m))
     }
 
     /// Names of the entities of one kind, sorted.
@@ -180,15 +235,15 @@ impl Snapshot {
 
     /// Number of entities of one kind.
     pub fn count(&self, kind: EntityKind) -> usize {
-        self.entities.get(&kind).map_or(0, BTreeMap::len)
+        self.entities_of(kind).count()
     }
 
     /// Every sample in the snapshot (entity order, then metric name order), stamped with the
     /// snapshot's timestamp.
     pub fn samples(&self) -> impl Iterator<Item = MetricSample> + '_ {
         self.entities().flat_map(move |(kind, name, m)| {
-            m.values.iter().map(move |(metric, &value)| MetricSample {
-                metric: metric.clone(),
+            m.values().map(move |(metric, value)| MetricSample {
+                metric: metric.to_owned(),
                 entity: EntityRef::new(kind, name),
                 service: m.service.clone(),
                 value,
@@ -199,7 +254,7 @@ impl Snapshot {
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.entities().map(|(_, _, e)| e.values.len()).sum()
+        self.entities.iter().map(|(_, _, e)| e.len()).sum()
     }
 
     /// No samples?
