@@ -65,7 +65,7 @@ fn three_instances_one_killed_with_sigkill_is_restarted_and_serves_again() {
     signal(victim, Signal::SIGKILL);
     let port = before[1].port;
     let mut reaped = false;
-    for _ in 0..100 {
+    for _ in 0..250 {
         if act.status("web").unwrap()[1].last_exit.is_some() {
             reaped = true;
             break;
