@@ -3,7 +3,8 @@
 //! standard deviation is `1.4826 * MAD` (consistent for Gaussian data: P. J. Rousseeuw and
 //! C. Croux, JASA 88(424), 1993); when the MAD is 0 (quantised or mostly flat signals) it falls
 //! back to `1.2533 * mean absolute deviation` from the median, as IBM's modified z-score does
-//! (`sqrt(pi/2)` makes it consistent for Gaussian data). Cost per sample: O(window) (a sorted
+//! (`sqrt(pi/2)` makes it consistent for Gaussian data); and it is never below the signal's
+//! resolution (the smallest gap between distinct values in the window). Cost per sample: O(window) (a sorted
 //! copy kept by binary-search insert/remove, and one selection for the MAD).
 
 use std::collections::VecDeque;
@@ -137,20 +138,35 @@ impl MedianMadState {
         if std <= 0.0 {
             std = MEAN_AD_TO_STD * self.scratch.iter().sum::<f64>() / n as f64;
         }
+        // The signal's resolution: the smallest gap between distinct values in the window. A
+        // deviation of one quantum (e.g. one step of a coarsely sampled counter) is never more
+        // than one robust standard deviation.
+        let resolution = self
+            .sorted
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .filter(|&g| g > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let resolution = if resolution.is_finite() {
+            resolution
+        } else {
+            0.0
+        };
         let c = &self.config;
         (
             med,
-            std.max(c.min_std_relative * med.abs())
+            std.max(resolution)
+                .max(c.min_std_relative * med.abs())
                 .max(c.min_std_absolute),
         )
     }
 
     fn push(&mut self, x: f64) {
-        if self.recent.len() == self.config.window {
-            if let Some(old) = self.recent.pop_front() {
-                let i = self.sorted.partition_point(|v| v.total_cmp(&old).is_lt());
-                self.sorted.remove(i);
-            }
+        if self.recent.len() == self.config.window
+            && let Some(old) = self.recent.pop_front()
+        {
+            let i = self.sorted.partition_point(|v| v.total_cmp(&old).is_lt());
+            self.sorted.remove(i);
         }
         self.recent.push_back(x);
         let i = self.sorted.partition_point(|v| v.total_cmp(&x).is_lt());

@@ -97,7 +97,7 @@ pub enum NabError {
     },
     /// A window limit is not one of the data file's timestamps.
     #[error(
-        "{path}: windows of `{file}`: window {index}: {edge} timestamp {timestamp} is not a row of the data file (first row {first}, last row {last})"
+        "{path}: windows of `{file}`: window {index}: {edge} timestamp {timestamp} is not a row of the data file (its rows span {rows})"
     )]
     WindowOutsideFile {
         /// The windows JSON file.
@@ -110,10 +110,8 @@ pub enum NabError {
         edge: &'static str,
         /// The window limit as written in the windows file.
         timestamp: String,
-        /// The data file's first timestamp (empty file: `none`).
-        first: String,
-        /// The data file's last timestamp (empty file: `none`).
-        last: String,
+        /// The data file's first and last timestamps (`none` for an empty file).
+        rows: String,
     },
     /// A detector-results file has a different number of rows than its data file.
     #[error("{path}: {found} rows, expected {expected} (the rows of data file `{file}`)")]

@@ -166,6 +166,9 @@ fn column(
         })
 }
 
+/// Timestamps, values and the 1-based line of each record.
+type TimestampedColumn = (Vec<Timestamp>, Vec<f64>, Vec<u64>);
+
 /// Reads columns `timestamp` and `value_column` of a CSV; values must be finite and, when
 /// `unit_interval`, inside [0, 1].
 fn read_timestamped_column(
@@ -173,7 +176,7 @@ fn read_timestamped_column(
     value_column: &str,
     expected: &str,
     unit_interval: bool,
-) -> Result<(Vec<Timestamp>, Vec<f64>, Vec<u64>), NabError> {
+) -> Result<TimestampedColumn, NabError> {
     let mut reader = csv_reader(path)?;
     let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
     let t_col = column(path, &headers, "timestamp", expected)?;
@@ -276,7 +279,6 @@ pub fn resolve_windows(
     series: &NabSeries,
     raw: &[RawWindow],
 ) -> Result<Vec<WindowSpan>, NabError> {
-    let edge_text = |i: Option<&Timestamp>| i.map_or("none".to_string(), |t| t.to_string());
     let find = |t: Timestamp, text: &str, index: usize, edge: &'static str| {
         // First occurrence, as Python's `list.index` in NAB's sweeper.
         series
@@ -289,8 +291,10 @@ pub fn resolve_windows(
                 index,
                 edge,
                 timestamp: text.to_string(),
-                first: edge_text(series.timestamps.first()),
-                last: edge_text(series.timestamps.last()),
+                rows: match (series.timestamps.first(), series.timestamps.last()) {
+                    (Some(a), Some(b)) => format!("{a} to {b}"),
+                    _ => "none".to_string(),
+                },
             })
     };
     let mut spans: Vec<WindowSpan> = Vec::with_capacity(raw.len());
@@ -316,13 +320,13 @@ pub fn resolve_windows(
                 "end row precedes start row (timestamps out of order)".into()
             ));
         }
-        if let Some(prev) = spans.last() {
-            if span.start <= prev.end {
-                return Err(bad(format!(
-                    "starts at or before the end of window {} (windows must be ordered and disjoint)",
-                    index - 1
-                )));
-            }
+        if let Some(prev) = spans.last()
+            && span.start <= prev.end
+        {
+            return Err(bad(format!(
+                "starts at or before the end of window {} (windows must be ordered and disjoint)",
+                index - 1
+            )));
         }
         spans.push(span);
     }

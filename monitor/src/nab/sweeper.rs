@@ -124,11 +124,11 @@ pub fn sweep_file(
             sweep_score,
             label,
         });
-        if let Some((_, w)) = current {
-            if w.end == i {
-                previous = Some(w);
-                current = None;
-            }
+        if let Some((_, w)) = current
+            && w.end == i
+        {
+            previous = Some(w);
+            current = None;
         }
     }
     out
@@ -156,11 +156,11 @@ pub fn score_by_threshold(points: &[AnomalyPoint], cost: &CostMatrix) -> Vec<Thr
     let mut part_of_window: Vec<Option<usize>> = vec![None; max_id];
     let mut parts: Vec<f64> = vec![0.0];
     for p in &scorable {
-        if let PointLabel::Window(id) = p.label {
-            if part_of_window[id as usize].is_none() {
-                part_of_window[id as usize] = Some(parts.len());
-                parts.push(-cost.fn_weight);
-            }
+        if let PointLabel::Window(id) = p.label
+            && part_of_window[id as usize].is_none()
+        {
+            part_of_window[id as usize] = Some(parts.len());
+            parts.push(-cost.fn_weight);
         }
     }
 
