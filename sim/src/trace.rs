@@ -11,7 +11,8 @@ use crate::scenario::schema::FaultKind;
 /// Version of the trace format; bump on any change to the records below.
 pub const TRACE_FORMAT_VERSION: u32 = 1;
 
-/// Where a fault came from.
+/// Where a fault came from. A replayed fault keeps the origin recorded in its trace, so a
+/// replay reproduces the original onset records exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultOrigin {
@@ -19,8 +20,6 @@ pub enum FaultOrigin {
     Stochastic,
     /// A `[[faults.scripted]]` entry.
     Scripted,
-    /// Read back from a trace.
-    Replayed,
 }
 
 /// How a fault ended.
