@@ -4,6 +4,8 @@
 //! ```text
 //! cargo run --release -p mend-agents --example cartpole -- [ppo|dqn|both] [SEEDS...] [--out DIR]
 //! ```
+//! `--eval-freq N` also keeps the best policy of periodic evaluations (as the zoo's `EvalCallback`) and
+//! reports its 100-episode mean in the last column; the pass column always judges the final policy.
 //! `--double` trains DQN with double-DQN targets instead of SB3's vanilla ones.
 //! Defaults: both algorithms, seeds 1-5. Pass criterion (issue 4): mean return >= 475 in >= 4 of 5
 //! seeds. With `--out DIR`, each run's policy file is written to `DIR/{algo}-seed{seed}.safetensors`.
@@ -14,7 +16,10 @@ use std::time::Instant;
 
 use mend_agents::eval::{evaluate, mean};
 use mend_agents::policy_file::TrainingInfo;
-use mend_agents::{Agent, Dqn, DqnConfig, FeatureSchema, NullSink, PolicyFile, Ppo, PpoConfig};
+use mend_agents::{
+    Agent, Dqn, DqnConfig, FeatureSchema, MlpPolicy, NullSink, PolicyFile, Ppo, PpoConfig,
+    TrainSummary,
+};
 use mend_envs::{AutoresetMode, SyncVectorEnv};
 
 const ENV_ID: &str = "CartPole-v1";
@@ -35,6 +40,45 @@ struct Row {
     train_return: Option<f64>,
     eval_mean: f64,
     eval_min: f64,
+    best_mean: Option<f64>,
+}
+
+/// Trains to `total` steps. With `eval_freq`, also evaluates the policy every `eval_freq` steps on
+/// 10 deterministic episodes and keeps the best one, as rl-baselines3-zoo's `EvalCallback` keeps
+/// `best_model` (training is then split into `learn` calls, each starting with a seeded env reset).
+fn train<A: Agent>(
+    agent: &mut A,
+    env: &mut SyncVectorEnv,
+    total: u64,
+    eval_freq: Option<u64>,
+    seed: u64,
+    policy_of: fn(&A) -> MlpPolicy,
+) -> anyhow::Result<(TrainSummary, MlpPolicy, Option<MlpPolicy>)> {
+    let Some(freq) = eval_freq else {
+        let summary = agent.learn(env, total, &mut NullSink)?;
+        return Ok((summary, policy_of(agent), None));
+    };
+    let mut best: Option<(f64, MlpPolicy)> = None;
+    let mut summary = None;
+    let mut target = 0;
+    while target < total {
+        target = (target + freq).min(total);
+        summary = Some(agent.learn(env, target, &mut NullSink)?);
+        let policy = policy_of(agent);
+        let mut eval_env = mend_envs::make(ENV_ID)?;
+        let score = mean(&evaluate(
+            &policy,
+            eval_env.as_mut(),
+            10,
+            2_000_000 + seed + target,
+            true,
+        )?);
+        if best.as_ref().is_none_or(|(b, _)| score >= *b) {
+            best = Some((score, policy));
+        }
+    }
+    let summary = summary.ok_or_else(|| anyhow::anyhow!("total steps must be positive"))?;
+    Ok((summary, policy_of(agent), best.map(|(_, p)| p)))
 }
 
 fn run(
@@ -42,6 +86,7 @@ fn run(
     seed: u64,
     out: Option<&PathBuf>,
     double_q: bool,
+    eval_freq: Option<u64>,
 ) -> anyhow::Result<Row> {
     let (config, total, num_envs) = match algo {
         "ppo" => {
@@ -58,26 +103,32 @@ fn run(
     };
     let mut env = vec_env(num_envs)?;
     let start = Instant::now();
-    let (summary, policy) = match algo {
+    let (summary, policy, best) = match algo {
         "ppo" => {
             let mut agent = Ppo::for_env(PpoConfig::cartpole_zoo(seed), &env)?;
-            (
-                agent.learn(&mut env, total, &mut NullSink)?,
-                agent.mlp_policy(),
-            )
+            train(
+                &mut agent,
+                &mut env,
+                total,
+                eval_freq,
+                seed,
+                Ppo::mlp_policy,
+            )?
         }
         _ => {
-            let mut agent = Dqn::for_env(
-                DqnConfig {
-                    double_q,
-                    ..DqnConfig::cartpole_zoo(seed)
-                },
-                &env,
-            )?;
-            (
-                agent.learn(&mut env, total, &mut NullSink)?,
-                agent.mlp_policy(),
-            )
+            let config = DqnConfig {
+                double_q,
+                ..DqnConfig::cartpole_zoo(seed)
+            };
+            let mut agent = Dqn::for_env(config, &env)?;
+            train(
+                &mut agent,
+                &mut env,
+                total,
+                eval_freq,
+                seed,
+                Dqn::mlp_policy,
+            )?
         }
     };
     let seconds = start.elapsed().as_secs_f64();
@@ -90,6 +141,16 @@ fn run(
         1_000_000 + seed,
         true,
     )?;
+    let best_mean = match &best {
+        Some(p) => Some(mean(&evaluate(
+            p,
+            eval_env.as_mut(),
+            EVAL_EPISODES,
+            1_000_000 + seed,
+            true,
+        )?)),
+        None => None,
+    };
     if let Some(dir) = out {
         std::fs::create_dir_all(dir)?;
         let training = TrainingInfo {
@@ -115,6 +176,7 @@ fn run(
         train_return: summary.mean_return_last_100,
         eval_mean: mean(&returns),
         eval_min: returns.iter().copied().fold(f64::INFINITY, f64::min),
+        best_mean,
     })
 }
 
@@ -123,6 +185,7 @@ fn main() -> anyhow::Result<()> {
     let mut seeds = Vec::new();
     let mut out = None;
     let mut double_q = false;
+    let mut eval_freq = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -131,6 +194,7 @@ fn main() -> anyhow::Result<()> {
             "both" => algos = vec!["ppo", "dqn"],
             "--out" => out = args.next().map(PathBuf::from),
             "--double" => double_q = true,
+            "--eval-freq" => eval_freq = args.next().map(|v| v.parse::<u64>()).transpose()?,
             s => seeds.push(s.parse::<u64>().map_err(|e| {
                 anyhow::anyhow!("argument `{s}`: expected ppo|dqn|both, --out DIR or a seed ({e})")
             })?),
@@ -140,17 +204,17 @@ fn main() -> anyhow::Result<()> {
         seeds = (1..=5).collect();
     }
     println!(
-        "| algo | seed | train s | steps/s | train return (last 100) | eval mean (100 det.) | eval min | >= 475 |"
+        "| algo | seed | train s | steps/s | train return (last 100) | eval mean (100 det.) | eval min | >= 475 | best-eval policy mean |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for algo in algos {
         let mut passed = 0;
         for &seed in &seeds {
-            let r = run(algo, seed, out.as_ref(), double_q)?;
+            let r = run(algo, seed, out.as_ref(), double_q, eval_freq)?;
             let ok = r.eval_mean >= 475.0;
             passed += usize::from(ok);
             println!(
-                "| {} | {} | {:.1} | {:.0} | {} | {:.1} | {:.0} | {} |",
+                "| {} | {} | {:.1} | {:.0} | {} | {:.1} | {:.0} | {} | {} |",
                 r.algo,
                 r.seed,
                 r.seconds,
@@ -158,7 +222,8 @@ fn main() -> anyhow::Result<()> {
                 r.train_return.map_or("-".into(), |x| format!("{x:.1}")),
                 r.eval_mean,
                 r.eval_min,
-                if ok { "yes" } else { "no" }
+                if ok { "yes" } else { "no" },
+                r.best_mean.map_or("-".into(), |x| format!("{x:.1}"))
             );
         }
         println!(
