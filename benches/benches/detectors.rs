@@ -71,7 +71,10 @@ fn nab(c: &mut Criterion) {
     let dir = nab_dir();
     let windows = dir.join("combined_windows.json");
     let Ok(corpus) = load_corpus(&dir, &windows) else {
-        eprintln!("NAB data not found at {}: skipping the nab group", dir.display());
+        eprintln!(
+            "NAB data not found at {}: skipping the nab group",
+            dir.display()
+        );
         return;
     };
     let htm = load_detector_scores(&dir.join("reference/numenta"), "numenta", &corpus).unwrap();
