@@ -127,6 +127,29 @@ up = {{ dist = "exponential", mean = "30d" }}
 down = {{ dist = "lognormal", median = "20m", sigma = 0.5 }}
 '''
 
+EXTRA_FAULTS = '''
+[[faults.processes]]   # assumption: an external dependency of a service fails quarterly
+kind = "dependency_failure"
+up = { dist = "exponential", mean = "90d" }
+down = { dist = "lognormal", median = "10m", sigma = 0.8 }
+
+[[faults.processes]]   # assumption: a retry storm per service quarterly
+kind = "retry_storm"
+up = { dist = "exponential", mean = "90d" }
+down = { dist = "lognormal", median = "10m", sigma = 0.8 }
+
+[[faults.processes]]   # assumption: a network partition per zone-year
+kind = "partition"
+up = { dist = "exponential", mean = "365d" }
+down = { dist = "lognormal", median = "10m", sigma = 0.8 }
+
+[[faults.processes]]   # assumption: two control-plane incidents per provider-year
+kind = "control_plane_outage"
+up = { dist = "exponential", mean = "182d" }
+down = { dist = "lognormal", median = "1h", sigma = 0.8 }
+
+'''
+
 TAIL = '''
 [load_balancer]
 health_check_interval = "10s"
@@ -188,6 +211,7 @@ base_rps = {entry}
 max_attempts = 3
 ''')
     out.append(FAULTS.format(mult=30.0))
+    out.append(EXTRA_FAULTS)
     out.append('''[[faults.scripted]]
 at = "3h"
 kind = "region_outage"
@@ -206,7 +230,7 @@ def large():
         for j in range(W):
             name=f"s{layer:02d}-{j:02d}"
             deps=[] if layer==L-1 else [f"s{layer+1:02d}-{j:02d}", f"s{layer+1:02d}-{(j+1)%W:02d}"]
-            s=dict(name=name,deps=deps,calls=0.5,cap=100,lat=0.01,cpu=1.0,mem=int(0.5*GiB),slo=0.5+0.05*(L-layer),replicas=3)
+            s=dict(name=name,deps=deps,calls=0.5,cap=100,lat=0.01,cpu=1.0,mem=int(0.5*GiB),slo=0.5+0.05*(L-layer),replicas=5)
             if layer==L-1:
                 p=j%3
                 s.update(regions=[regs[2*p]], standby=regs[2*p+1], spread="zone", lat=0.005, cpu=2.0, mem=4*GiB, slo=0.2)
