@@ -39,13 +39,13 @@ impl HoldQueue for EventQueue<u32> {
 
 /// The baseline: a binary heap on (time, insertion sequence), FIFO among equal times, no
 /// cancellation. What a hand-written simulator loop would use.
-#[derive(Debug, Default)]
-pub struct BinaryHeapQueue {
-    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
+#[derive(Debug)]
+pub struct BinaryHeapQueue<E = u32> {
+    heap: BinaryHeap<Reverse<(u64, u64, E)>>,
     next_seq: u64,
 }
 
-impl BinaryHeapQueue {
+impl<E: Ord> BinaryHeapQueue<E> {
     /// An empty queue with room for `n` events.
     pub fn with_capacity(n: usize) -> Self {
         BinaryHeapQueue {
@@ -53,19 +53,31 @@ impl BinaryHeapQueue {
             next_seq: 0,
         }
     }
-}
 
-impl HoldQueue for BinaryHeapQueue {
+    /// Schedules `event` at `at`.
     #[inline]
-    fn hold_schedule(&mut self, at: SimTime, event: u32) {
+    pub fn schedule(&mut self, at: SimTime, event: E) {
         self.heap.push(Reverse((at.millis(), self.next_seq, event)));
         self.next_seq += 1;
     }
+
+    /// Pops the earliest event.
     #[inline]
-    fn hold_pop(&mut self) -> Option<(SimTime, u32)> {
+    pub fn pop(&mut self) -> Option<(SimTime, E)> {
         self.heap
             .pop()
             .map(|Reverse((time, _, event))| (SimTime(time), event))
+    }
+}
+
+impl HoldQueue for BinaryHeapQueue<u32> {
+    #[inline]
+    fn hold_schedule(&mut self, at: SimTime, event: u32) {
+        self.schedule(at, event);
+    }
+    #[inline]
+    fn hold_pop(&mut self) -> Option<(SimTime, u32)> {
+        self.pop()
     }
 }
 
