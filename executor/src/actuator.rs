@@ -9,6 +9,8 @@ mod dry_run;
 mod local;
 mod spec;
 
+use std::time::Duration;
+
 use crate::decision::{Action, ActionKind};
 
 pub use dry_run::DryRunActuator;
@@ -124,6 +126,9 @@ pub trait Actuator {
     fn scale_to(&mut self, service: &str, replicas: usize) -> Result<(), ActuatorError>;
     /// Moves the service's traffic to `to`.
     fn fail_over(&mut self, service: &str, to: &str) -> Result<(), ActuatorError>;
+    /// Checks, within `timeout`, that an applied `action` had its effect (restarted or started
+    /// replicas healthy, stopped ones gone, the fail-over target healthy); returns the time it took.
+    fn verify(&mut self, action: &Action, timeout: Duration) -> Result<Duration, ActuatorError>;
 
     /// Carries out `action` (a no-op does nothing), after checking its namespace.
     fn apply(&mut self, action: &Action) -> Result<(), ActuatorError> {

@@ -80,7 +80,7 @@ fn three_instances_one_killed_with_sigkill_is_restarted_and_serves_again() {
     );
 
     act.apply(&restart("web", 1)).unwrap();
-    act.wait_until_healthy("web", 1, HEALTHY_WITHIN).unwrap();
+    act.verify(&restart("web", 1), HEALTHY_WITHIN).unwrap();
     assert_eq!(
         healthz(port, Duration::from_secs(2)).unwrap().0,
         200,
@@ -121,11 +121,14 @@ fn a_hung_instance_stopped_with_sigstop_is_restarted() {
 fn scale_up_starts_instances_on_new_ports_and_scale_down_reaps_them() {
     let mut act = LocalProcessActuator::new("local", vec![demo_spec("web", 2)]).unwrap();
     act.start_all().unwrap();
-    act.scale_to("web", 4).unwrap();
+    let scale = Action {
+        namespace: "local".into(),
+        service: "web".into(),
+        kind: ActionKind::ScaleTo { replicas: 4 },
+    };
+    act.apply(&scale).unwrap();
     assert_eq!(act.replicas("web").unwrap(), 4);
-    for r in 0..4 {
-        act.wait_until_healthy("web", r, HEALTHY_WITHIN).unwrap();
-    }
+    act.verify(&scale, HEALTHY_WITHIN).unwrap();
     let status = act.status("web").unwrap();
     let removed: Vec<u32> = status[1..].iter().map(|s| s.pid.unwrap()).collect();
     act.scale_to("web", 1).unwrap();
@@ -156,24 +159,42 @@ fn stop_start_and_fail_over_between_two_services() {
         None,
         "standby not started yet"
     );
-    act.apply(&Action {
+    let fail_over = Action {
         namespace: "local".into(),
         service: "db".into(),
         kind: ActionKind::FailOver {
             to: "db-standby".into(),
         },
-    })
-    .unwrap();
-    act.wait_until_healthy("db-standby", 0, HEALTHY_WITHIN)
-        .unwrap();
+    };
+    act.apply(&fail_over).unwrap();
+    act.verify(&fail_over, HEALTHY_WITHIN).unwrap();
     assert_eq!(
         act.status("db").unwrap()[0].pid,
         None,
         "primary stopped after fail over"
     );
-    act.stop("db-standby", Some(0)).unwrap();
+    let stop = Action {
+        namespace: "local".into(),
+        service: "db-standby".into(),
+        kind: ActionKind::Stop { replica: Some(0) },
+    };
+    act.apply(&stop).unwrap();
+    act.verify(&stop, HEALTHY_WITHIN).unwrap();
     act.start("db", Some(0)).unwrap();
     act.wait_until_healthy("db", 0, HEALTHY_WITHIN).unwrap();
+    // A replica that never becomes healthy fails verification within its timeout.
+    let pid = act.status("db").unwrap()[0].pid.unwrap();
+    signal(pid, Signal::SIGSTOP);
+    let start = Action {
+        namespace: "local".into(),
+        service: "db".into(),
+        kind: ActionKind::Start { replica: Some(0) },
+    };
+    let err = act.verify(&start, Duration::from_millis(700)).unwrap_err();
+    assert!(
+        matches!(err, ActuatorError::Unhealthy { replica: 0, .. }),
+        "{err}"
+    );
 }
 
 #[test]

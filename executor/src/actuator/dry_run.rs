@@ -1,6 +1,7 @@
 //! The dry-run actuator: checks each action like a real one would, records it, and touches nothing.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::{Actuator, ActuatorError};
 use crate::decision::{Action, ActionKind};
@@ -103,6 +104,12 @@ impl Actuator for DryRunActuator {
         self.record(service, ActionKind::FailOver { to: to.to_owned() });
         Ok(())
     }
+
+    /// Nothing was done, so there is nothing to wait for: checks the target exists.
+    fn verify(&mut self, action: &Action, _timeout: Duration) -> Result<Duration, ActuatorError> {
+        self.check(&action.service, None)?;
+        Ok(Duration::ZERO)
+    }
 }
 
 #[cfg(test)]
@@ -156,5 +163,10 @@ mod tests {
         let err = dry.apply(&unknown).unwrap_err().to_string();
         assert!(err.contains("web") && err.contains("api, db"), "{err}");
         assert_eq!(dry.recorded().len(), 2, "refused actions are not recorded");
+        assert_eq!(
+            dry.verify(&dry.recorded()[0].clone(), Duration::from_secs(1))
+                .unwrap(),
+            Duration::ZERO
+        );
     }
 }

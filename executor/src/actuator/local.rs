@@ -20,6 +20,7 @@ use nix::unistd::Pid;
 
 use super::spec::ServiceSpec;
 use super::{Actuator, ActuatorError};
+use crate::decision::{Action, ActionKind};
 
 /// One replica: its port and, while it runs, its child process.
 #[derive(Debug)]
@@ -384,6 +385,39 @@ impl Actuator for LocalProcessActuator {
         Ok(())
     }
 
+    fn verify(&mut self, action: &Action, timeout: Duration) -> Result<Duration, ActuatorError> {
+        let service = action.service.as_str();
+        match &action.kind {
+            ActionKind::Noop => Ok(Duration::ZERO),
+            ActionKind::Restart { replica } | ActionKind::Start { replica } => {
+                let targets = self.targets(service, *replica)?;
+                self.wait_all_healthy(service, targets, timeout)
+            }
+            ActionKind::ScaleTo { .. } => {
+                let targets = self.targets(service, None)?;
+                self.wait_all_healthy(service, targets, timeout)
+            }
+            ActionKind::FailOver { to } => {
+                let targets = self.targets(to, None)?;
+                self.wait_all_healthy(to, targets, timeout)
+            }
+            ActionKind::Stop { replica } => {
+                // `stop` reaps what it stops; a replica still running was restarted by someone else.
+                let targets = self.targets(service, *replica)?;
+                let status = self.status(service)?;
+                match targets.into_iter().find(|&r| status[r].pid.is_some()) {
+                    None => Ok(Duration::ZERO),
+                    Some(r) => Err(process_error(
+                        service,
+                        r,
+                        status[r].pid.unwrap_or(0),
+                        "still running after stop".into(),
+                    )),
+                }
+            }
+        }
+    }
+
     fn fail_over(&mut self, service: &str, to: &str) -> Result<(), ActuatorError> {
         if service == to {
             return Err(ActuatorError::Unsupported {
@@ -395,6 +429,22 @@ impl Actuator for LocalProcessActuator {
         self.service_mut(service)?;
         self.start(to, None)?;
         self.stop(service, None)
+    }
+}
+
+impl LocalProcessActuator {
+    /// Waits until every replica in `replicas` of `service` is healthy, sharing one deadline.
+    fn wait_all_healthy(
+        &mut self,
+        service: &str,
+        replicas: Vec<usize>,
+        timeout: Duration,
+    ) -> Result<Duration, ActuatorError> {
+        let start = Instant::now();
+        for r in replicas {
+            self.wait_until_healthy(service, r, timeout.saturating_sub(start.elapsed()))?;
+        }
+        Ok(start.elapsed())
     }
 }
 
