@@ -14,6 +14,13 @@
 //! only ordered collections are iterated. Same seed, same build: byte-identical policy files whatever the
 //! thread count.
 //!
+//! Reproduce the issue-4 proof runs (rl-baselines3-zoo settings, 5 seeds, 100 evaluation episodes):
+//! `cargo run --release -p mend-agents --example cartpole`; training speed:
+//! `cargo bench -p mend-benches --bench agents`. Binaries must set `RAYON_NUM_THREADS` (or
+//! `CANDLE_NUM_THREADS`) before candle runs: candle 0.11 otherwise re-reads /proc/cpuinfo on every
+//! matmul (CRATES.md). `.cargo/config.toml` sets it for cargo-run processes; this crate cannot set it
+//! itself (`std::env::set_var` is `unsafe` in edition 2024 and the workspace forbids unsafe code).
+//!
 //! Not here yet (they need the cluster env): tabular Q-learning, entity networks, baselines.
 
 pub mod agent;
