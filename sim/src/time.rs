@@ -212,8 +212,9 @@ fn decimal_times_unit(number: &str, unit_ms: u64, whole: &str) -> Result<u64, St
         .checked_mul(u128::from(unit_ms))
         .ok_or_else(|| overflow(whole))?;
     if !frac_part.is_empty() {
-        // Digits beyond 30 cannot change a u64 millisecond result by more than rounding.
-        let digits = &frac_part[..frac_part.len().min(30)];
+        // Digits beyond the 20th cannot change a millisecond result (the largest unit is 6.05e8
+        // ms); keeping 20 also keeps `digits * unit_ms` (< 1e20 * 6.05e8) inside a u128.
+        let digits = &frac_part[..frac_part.len().min(20)];
         let frac_value: u128 = digits.parse().map_err(|_| malformed())?;
         let scale = 10u128.pow(digits.len() as u32);
         let numerator = frac_value

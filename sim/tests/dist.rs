@@ -323,3 +323,28 @@ fn analytic_availability_of_the_reference_process() {
     assert!((process.analytic_availability() - expected).abs() < 1e-12);
     assert!((process.analytic_availability() - 0.997715).abs() < 5e-7);
 }
+
+#[test]
+fn long_fractions_do_not_overflow() {
+    // Regression: 30 kept fraction digits times the week's 6.05e8 ms overflowed a u128.
+    let text = format!("0.{}w", "9".repeat(40));
+    assert_eq!(SimDuration::parse(&text), Ok(SimDuration::from_days(7)));
+}
+
+proptest::proptest! {
+    #[test]
+    fn parse_never_panics(text in "\\PC{0,24}") {
+        let _ = SimDuration::parse(&text);
+    }
+
+    #[test]
+    fn parse_never_panics_on_duration_like_text(text in "[0-9. ]{0,12}(ms|s|m|h|d|w|x)?[0-9. ]{0,6}(ms|s|m|h)?") {
+        let _ = SimDuration::parse(&text);
+    }
+
+    #[test]
+    fn display_parses_back_to_the_same_duration(ms in proptest::prelude::any::<u64>()) {
+        let text = SimDuration(ms).to_string();
+        proptest::prop_assert_eq!(SimDuration::parse(&text), Ok(SimDuration(ms)));
+    }
+}
