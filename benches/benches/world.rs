@@ -40,7 +40,9 @@ fn report_full_runs() {
 fn world(c: &mut Criterion) {
     report_full_runs();
     let mut group = c.benchmark_group("world");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
 
     let default = Scenario::builtin("default").expect("default");
     group.throughput(Throughput::Elements(default.horizon().millis() / 1000));
