@@ -1,0 +1,284 @@
+//! The agent registry: maps an experiment file's `kind` to a constructor, so a new agent plugs in by
+//! adding one entry to [`KINDS`]. A constructor checks the entry's hyperparameters (errors name the
+//! field) and returns a [`PolicyFactory`], which makes a fresh policy for each episode (baselines with
+//! timers are stateful, so no state leaks from one episode into the next).
+//!
+//! Registered now: `no-op` and `random`. The reactive controller, the runbook and tabular Q-learning
+//! are being written in `mend-agents` (agents/src/baselines*, tabular.rs); each becomes one entry here
+//! when it lands. PPO and DQN need entity networks to act on cluster observations of any size
+//! (agents/src/nn/entity.rs, not landed), so they are not registered yet.
+
+use mend_agents::policy::random_valid_action;
+use mend_agents::{ActionScores, AgentError, Policy};
+use mend_envs::{Action, Observation};
+use rand::RngCore;
+
+use crate::experiment::{AgentEntry, ExperimentError};
+
+/// Makes the policy of one agent for one episode.
+pub trait PolicyFactory: Send + Sync + std::fmt::Debug {
+    /// A fresh policy for an env with `n_actions` actions.
+    fn make(&self, n_actions: usize) -> Box<dyn Policy>;
+}
+
+/// One registered agent kind.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentKind {
+    /// The `kind` string of experiment files.
+    pub name: &'static str,
+    /// One line for `--help` and the README.
+    pub description: &'static str,
+    /// Builds the factory from the entry's `params` (already known to belong to this kind).
+    pub build:
+        fn(&toml::Table, &ParamContext<'_>) -> Result<Box<dyn PolicyFactory>, ExperimentError>,
+}
+
+/// Every registered kind, in the order `--list-agents` prints them.
+pub const KINDS: &[AgentKind] = &[
+    AgentKind {
+        name: "no-op",
+        description: "never acts (the simulator's faults run their course)",
+        build: build_no_op,
+    },
+    AgentKind {
+        name: "random",
+        description: "a uniformly random valid action each decision (seeded per episode)",
+        build: build_random,
+    },
+];
+
+/// Where an entry's hyperparameters come from, for error messages.
+#[derive(Debug)]
+pub struct ParamContext<'a> {
+    /// The experiment file.
+    pub file: &'a str,
+    /// Index of the `[[agents]]` entry.
+    pub index: usize,
+}
+
+impl ParamContext<'_> {
+    /// An error about `agents[index].params.<key>`.
+    pub fn invalid(&self, key: &str, expected: &str, found: String) -> ExperimentError {
+        ExperimentError::Invalid {
+            file: self.file.to_string(),
+            field: format!("agents[{}].params.{key}", self.index),
+            expected: expected.to_string(),
+            found,
+        }
+    }
+
+    /// Rejects any key not in `allowed`.
+    pub fn only(&self, params: &toml::Table, allowed: &[&str]) -> Result<(), ExperimentError> {
+        match params.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(key) => Err(self.invalid(
+                key,
+                &if allowed.is_empty() {
+                    "no hyperparameters for this kind".to_string()
+                } else {
+                    format!("one of: {}", allowed.join(", "))
+                },
+                "an unknown key".into(),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Builds the factory of experiment entry `index` of `file`.
+pub fn build(
+    entry: &AgentEntry,
+    index: usize,
+    file: &str,
+) -> Result<Box<dyn PolicyFactory>, ExperimentError> {
+    let kind =
+        KINDS
+            .iter()
+            .find(|k| k.name == entry.kind)
+            .ok_or_else(|| ExperimentError::Invalid {
+                file: file.to_string(),
+                field: format!("agents[{index}].kind"),
+                expected: format!(
+                    "a registered agent kind ({})",
+                    KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+                ),
+                found: format!("{:?}", entry.kind),
+            })?;
+    (kind.build)(&entry.params, &ParamContext { file, index })
+}
+
+fn build_no_op(
+    params: &toml::Table,
+    ctx: &ParamContext<'_>,
+) -> Result<Box<dyn PolicyFactory>, ExperimentError> {
+    ctx.only(params, &[])?;
+    Ok(Box::new(NoOpFactory))
+}
+
+fn build_random(
+    params: &toml::Table,
+    ctx: &ParamContext<'_>,
+) -> Result<Box<dyn PolicyFactory>, ExperimentError> {
+    ctx.only(params, &["act_probability"])?;
+    let p = match params.get("act_probability") {
+        None => 1.0,
+        Some(v) => match v.as_float().or_else(|| v.as_integer().map(|i| i as f64)) {
+            Some(p) if (0.0..=1.0).contains(&p) => p,
+            _ => {
+                return Err(ctx.invalid("act_probability", "a number in [0, 1]", v.to_string()));
+            }
+        },
+    };
+    Ok(Box::new(RandomFactory { act_probability: p }))
+}
+
+#[derive(Debug)]
+struct NoOpFactory;
+
+impl PolicyFactory for NoOpFactory {
+    fn make(&self, n_actions: usize) -> Box<dyn Policy> {
+        Box::new(NoOpPolicy { n_actions })
+    }
+}
+
+/// Always action 0, the cluster env's no-op.
+#[derive(Debug)]
+struct NoOpPolicy {
+    n_actions: usize,
+}
+
+impl Policy for NoOpPolicy {
+    fn algorithm(&self) -> &str {
+        "no-op"
+    }
+    fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+    fn action_scores(
+        &self,
+        _obs: &Observation,
+        _mask: Option<&[bool]>,
+    ) -> Result<ActionScores, AgentError> {
+        let mut p = vec![0.0; self.n_actions];
+        if let Some(first) = p.first_mut() {
+            *first = 1.0;
+        }
+        Ok(ActionScores::Probabilities(p))
+    }
+    fn predict(
+        &self,
+        _obs: &Observation,
+        _mask: Option<&[bool]>,
+        _deterministic: bool,
+        _rng: &mut dyn RngCore,
+    ) -> Result<Action, AgentError> {
+        Ok(0)
+    }
+}
+
+#[derive(Debug)]
+struct RandomFactory {
+    act_probability: f64,
+}
+
+impl PolicyFactory for RandomFactory {
+    fn make(&self, n_actions: usize) -> Box<dyn Policy> {
+        Box::new(RandomPolicy {
+            n_actions,
+            act_probability: self.act_probability,
+        })
+    }
+}
+
+/// With probability `act_probability` a uniformly random valid action (no-op included), else the
+/// no-op. Always samples, whatever `deterministic` says: randomness is what it is for.
+#[derive(Debug)]
+struct RandomPolicy {
+    n_actions: usize,
+    act_probability: f64,
+}
+
+impl Policy for RandomPolicy {
+    fn algorithm(&self) -> &str {
+        "random"
+    }
+    fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+    fn action_scores(
+        &self,
+        _obs: &Observation,
+        mask: Option<&[bool]>,
+    ) -> Result<ActionScores, AgentError> {
+        let valid: Vec<bool> = (0..self.n_actions)
+            .map(|a| mask.is_none_or(|m| m.get(a).copied().unwrap_or(false)))
+            .collect();
+        let n_valid = valid.iter().filter(|v| **v).count().max(1) as f32;
+        let p = self.act_probability as f32;
+        Ok(ActionScores::Probabilities(
+            valid
+                .iter()
+                .enumerate()
+                .map(|(a, v)| {
+                    let uniform = if *v { p / n_valid } else { 0.0 };
+                    uniform + if a == 0 { 1.0 - p } else { 0.0 }
+                })
+                .collect(),
+        ))
+    }
+    fn predict(
+        &self,
+        _obs: &Observation,
+        mask: Option<&[bool]>,
+        _deterministic: bool,
+        rng: &mut dyn RngCore,
+    ) -> Result<Action, AgentError> {
+        use rand::Rng;
+        if self.act_probability < 1.0 && rng.random::<f64>() >= self.act_probability {
+            return Ok(0);
+        }
+        Ok(random_valid_action(self.n_actions, mask, rng))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn entry(kind: &str, params: &str) -> AgentEntry {
+        AgentEntry {
+            name: None,
+            kind: kind.into(),
+            params: toml::from_str(params).unwrap(),
+        }
+    }
+
+    #[test]
+    fn unknown_kind_lists_the_registered_ones() {
+        let err = build(&entry("alphago", ""), 2, "x.toml").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("agents[2].kind") && text.contains("no-op"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn random_respects_the_mask_and_rejects_bad_probabilities() {
+        let factory = build(&entry("random", ""), 0, "x.toml").unwrap();
+        let policy = factory.make(5);
+        let mask = [true, false, true, false, false];
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let obs = Observation::Vector(vec![]);
+        let picks: Vec<usize> = (0..200)
+            .map(|_| policy.predict(&obs, Some(&mask), true, &mut rng).unwrap())
+            .collect();
+        assert!(picks.iter().all(|a| mask[*a]));
+        assert!(picks.contains(&0) && picks.contains(&2));
+        let err = build(&entry("random", "act_probability = 1.5"), 0, "x.toml").unwrap_err();
+        assert!(err.to_string().contains("agents[0].params.act_probability"));
+        let err = build(&entry("no-op", "gamma = 0.9"), 3, "x.toml").unwrap_err();
+        assert!(err.to_string().contains("agents[3].params.gamma"));
+    }
+}

@@ -1,0 +1,163 @@
+//! Validation of a parsed experiment, before any work starts: names, scenario sets (held-out
+//! evaluation scenarios exist, are cluster scenarios and are not trained on), seeds (train and eval
+//! disjoint), budgets, agents (known kinds, valid hyperparameters, unique names) and the baseline.
+//! Each failure is an [`ExperimentError`] naming the file, the field and what was expected.
+
+use mend_sim::scenario::ModelKind;
+use thiserror::Error;
+
+use super::schema::Experiment;
+use crate::{agents_registry, scenarios};
+
+/// Why an experiment file was rejected.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ExperimentError {
+    /// The file could not be read.
+    #[error("{file}: cannot read the experiment file: {message}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        message: String,
+    },
+    /// The text is not TOML of the experiment schema (syntax, unknown or missing keys, wrong types).
+    #[error("{file}{}: {message} (schema: experiments/README.md)", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Parse {
+        /// The file.
+        file: String,
+        /// 1-based line, when the parser knows it.
+        line: Option<usize>,
+        /// The parser's message (names the key).
+        message: String,
+    },
+    /// A field holds a value the schema does not allow.
+    #[error("{file}: field `{field}`: expected {expected}, found {found}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// Dotted path of the field, e.g. `agents[1].params.epsilon`.
+        field: String,
+        /// What is allowed.
+        expected: String,
+        /// What the file holds.
+        found: String,
+    },
+}
+
+/// Checks everything the schema's types cannot express.
+pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
+    let invalid = |field: &str, expected: &str, found: String| ExperimentError::Invalid {
+        file: file.to_string(),
+        field: field.to_string(),
+        expected: expected.to_string(),
+        found,
+    };
+    let name = &e.experiment.name;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(invalid(
+            "experiment.name",
+            "a non-empty name of letters, digits, `-` and `_` (it names the results folder)",
+            format!("{name:?}"),
+        ));
+    }
+    if e.scenarios.eval.is_empty() {
+        return Err(invalid(
+            "scenarios.eval",
+            "at least one held-out evaluation scenario",
+            "an empty list".into(),
+        ));
+    }
+    for (set, list) in [("train", &e.scenarios.train), ("eval", &e.scenarios.eval)] {
+        for (i, arg) in list.iter().enumerate() {
+            let field = format!("scenarios.{set}[{i}]");
+            let scenario = scenarios::load(arg).map_err(|err| {
+                invalid(
+                    &field,
+                    "a scenario file or built-in name",
+                    format!("{arg:?} ({err:#})"),
+                )
+            })?;
+            if scenario.model() != ModelKind::Cluster {
+                return Err(invalid(
+                    &field,
+                    "a cluster scenario (agents act on a cluster)",
+                    format!("{arg:?}, a {:?} model", scenario.model()),
+                ));
+            }
+        }
+    }
+    if let Some((i, arg)) = e
+        .scenarios
+        .eval
+        .iter()
+        .enumerate()
+        .find(|(_, s)| e.scenarios.train.contains(s))
+    {
+        return Err(invalid(
+            &format!("scenarios.eval[{i}]"),
+            "a scenario held out from training (not in scenarios.train)",
+            format!("{arg:?}, also a training scenario"),
+        ));
+    }
+    if e.seeds.eval.count == 0 {
+        return Err(invalid(
+            "seeds.eval.count",
+            "at least 1 evaluation seed (20 or more for the paper's claims)",
+            "0".into(),
+        ));
+    }
+    if e.seeds.train.overlaps(&e.seeds.eval) {
+        return Err(invalid(
+            "seeds.eval",
+            "seeds disjoint from seeds.train (evaluation on unseen seeds)",
+            format!(
+                "{}..{} overlapping training seeds {}..{}",
+                e.seeds.eval.start,
+                e.seeds.eval.start.saturating_add(e.seeds.eval.count),
+                e.seeds.train.start,
+                e.seeds.train.start.saturating_add(e.seeds.train.count)
+            ),
+        ));
+    }
+    if e.budget.eval_episodes == 0 {
+        return Err(invalid(
+            "budget.eval_episodes",
+            "at least 1 episode per job",
+            "0".into(),
+        ));
+    }
+    if e.agents.is_empty() {
+        return Err(invalid(
+            "agents",
+            "at least one [[agents]] entry",
+            "none".into(),
+        ));
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, agent) in e.agents.iter().enumerate() {
+        let name = agent.display_name();
+        if seen.contains(&name) {
+            return Err(invalid(
+                &format!("agents[{i}].name"),
+                "a name not used by another agent",
+                format!("{name:?}, already used"),
+            ));
+        }
+        seen.push(name);
+        agents_registry::build(agent, i, file)?;
+    }
+    let baseline = e.baseline();
+    if !seen.contains(&baseline.as_str()) {
+        return Err(invalid(
+            "experiment.baseline",
+            &format!("the name of a listed agent ({})", seen.join(", ")),
+            format!("{baseline:?}"),
+        ));
+    }
+    Ok(())
+}
