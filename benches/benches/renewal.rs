@@ -2,10 +2,11 @@
 //! Weibull(0.7, mean 30 d) up times and lognormal(median 1 h, sigma 1) down times over one
 //! simulated year, N = 10^3 .. 10^6. Throughput is events (failures + repairs) per second.
 //!
-//! Run: `cargo bench -p mend-benches --bench renewal` (about two minutes, most of it N = 10^6);
+//! `event_queue` is `mend_sim::renewal::run_renewal`; `std_binary_heap_loop` is the same model
+//! as a hand-written loop over a `std` binary heap (same events, same result).
+//! Run: `cargo bench -p mend-benches --bench renewal` (about four minutes, most of it N = 10^6);
 //! `-- renewal/event_queue/100000` or another filter runs one case.
-//! `std_binary_heap_loop` is the same model as a hand-written loop over a `std` binary heap. Target (one core, release): at least
-//! 6 million events/s at N = 100,000.
+//! Target (one core, release): at least 6 million events/s at N = 100,000.
 //!
 //! Provisional figures (2026-11-26, 2-core machine shared with other builds), million events/s:
 //! N = 10^3 7.3, 10^4 7.4, 10^5 6.4, 10^6 6.6 (perf stat puts N = 10^5 at about 10 M events per

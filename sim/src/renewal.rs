@@ -4,8 +4,10 @@
 //! [`EventQueue`] and [`RenewalProcess`] code as the cluster world, not a separate loop. Each
 //! component has one pending event at a time (its next failure or repair), and that event
 //! carries the component's state (up or down, downtime so far), as a SimPy process keeps its
-//! state in its own local variables. Availability is time-weighted per component over the horizon, then
-//! averaged; its standard error is the sample standard deviation across components over sqrt(N).
+//! state in its own local variables. Sampling goes through [`RenewalProcess::sampler`], the same
+//! distributions with their constants worked out once. Availability is time-weighted per
+//! component over the horizon, then averaged; its standard error is the sample standard
+//! deviation across components over sqrt(N).
 //!
 //! Start state: [`run_renewal`] starts every component in the stationary state of its process
 //! ([`RenewalStart::Stationary`]), so that the expected availability over the horizon equals
