@@ -34,6 +34,7 @@ fn ppo_learns_cartpole_on_a_small_budget() {
     }
     let mut eval_env = mend_envs::make("CartPole-v1").unwrap();
     let returns = evaluate(agent.policy().as_ref(), eval_env.as_mut(), 10, 123, true).unwrap();
+    eprintln!("PPO short run, 10 deterministic episodes: {returns:?}");
     assert!(
         mean(&returns) >= 200.0,
         "mean return {} ({returns:?})",
@@ -53,6 +54,7 @@ fn dqn_learns_cartpole_on_a_small_budget() {
     agent.learn(&mut env, total, &mut NullSink).unwrap();
     let mut eval_env = mend_envs::make("CartPole-v1").unwrap();
     let returns = evaluate(agent.policy().as_ref(), eval_env.as_mut(), 10, 123, true).unwrap();
+    eprintln!("DQN short run, 10 deterministic episodes: {returns:?}");
     assert!(
         mean(&returns) >= 100.0,
         "mean return {} ({returns:?})",
