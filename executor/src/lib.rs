@@ -14,6 +14,11 @@
 //! Modules:
 //! - [`decision`]: the [`decision::Action`] and [`decision::Decision`] records shared by all parts;
 //! - [`actuator`]: the [`actuator::Actuator`] trait, local processes and dry run;
+//! - [`cluster`]: the cluster file (services, metric queries, actuator specs, guards), validated;
+//! - [`observe`]: reading metrics into the monitor's telemetry snapshot;
+//! - [`decide`]: proposals from a policy file; [`fallback`]: the built-in liveness/memory rule;
+//! - [`pipeline`]: snapshot -> features -> policy -> guards, without I/O;
+//! - [`run_loop`]: the loop itself ([`run_loop::Executor`], [`run_loop::run`]), modes and signals;
 //! - [`audit`]: the JSON Lines audit log, hash-chained and optionally signed, and its verifier;
 //! - [`demo`]: the demo HTTP workload with fault switches (binary `mend-demo-service`);
 //! - [`guards`]: the safety guards, pure functions of a proposal and the state;
@@ -21,7 +26,13 @@
 
 pub mod actuator;
 pub mod audit;
+pub mod cluster;
+pub mod decide;
 pub mod decision;
 pub mod demo;
+pub mod fallback;
 pub mod guards;
 pub mod metrics;
+pub mod observe;
+pub mod pipeline;
+pub mod run_loop;

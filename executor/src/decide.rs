@@ -1,0 +1,326 @@
+//! Where the loop's proposals come from: an exported policy file (loaded by `mend_agents`' loader,
+//! which checks format, feature schema and weights), or the built-in fallback rule
+//! ([`crate::fallback`]).
+//!
+//! # A policy file on a live cluster
+//! Observation: the monitor's features of the live snapshot (one row per service, sorted by name;
+//! live clusters export no node metrics, so there are no node rows), flattened for an MLP as every
+//! row in order, then the global features. [`flat_feature_names`] names each entry
+//! (`service/<name>.<column>`, then `global.<name>`); the policy file's feature schema must hold
+//! exactly these names, or loading fails (BRIEF invariant 5).
+//!
+//! Actions: the cluster env's flat layout, `0 = no-op, 1 + entity * K + kind`, with the `K` kind
+//! names of the manifest's `action_kinds` (the simulator's kinds, e.g. `restart_replica`). Kinds
+//! with a live meaning on local processes: `restart_replica` (the replica that looks worst: lowest
+//! `up`, then highest `memory_utilization`, then lowest index, as the env resolves it),
+//! `restart_service`, `scale_out`/`scale_in` (one replica more or less), `failover` (to the
+//! service's `failover_to`). Any other kind is recorded and not carried out.
+//! The action is the policy's best one (deterministic); its probability (or, for Q-values, its
+//! softmax weight) feeds the confidence gate.
+
+use std::path::{Path, PathBuf};
+
+use mend_agents::{
+    ActionScores, FeatureSchema as PolicySchema, Policy, PolicyFile, PolicyFileError,
+};
+use mend_envs::Observation;
+use mend_monitor::features::{FeatureSchema, Features};
+
+use crate::cluster::ClusterFile;
+use crate::decision::{Action, ActionKind};
+use crate::observe::Readings;
+
+/// The simulator's action kind names, in `mend_sim::ActionKind::ALL` order (tested against it).
+pub const SIM_ACTION_KINDS: [&str; 9] = [
+    "restart_replica",
+    "restart_service",
+    "scale_out",
+    "scale_in",
+    "reallocate",
+    "failover",
+    "rollback",
+    "replace_node",
+    "shed_load",
+];
+
+/// A policy file that cannot drive this cluster.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecideError {
+    /// The agents loader refused the file (corrupt, foreign, wrong version or feature schema...).
+    #[error(transparent)]
+    PolicyFile(#[from] PolicyFileError),
+    /// The manifest's actions do not fit the cluster.
+    #[error("policy file {path}: field `{field}`: {message}")]
+    Manifest {
+        /// The file.
+        path: PathBuf,
+        /// Manifest field.
+        field: String,
+        /// What was expected.
+        message: String,
+    },
+    /// Inference failed.
+    #[error("policy file {path}: inference: {message}")]
+    Inference {
+        /// The file.
+        path: PathBuf,
+        /// The agents crate's error.
+        message: String,
+    },
+}
+
+/// What a decision source proposes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposed {
+    /// The action.
+    pub action: Action,
+    /// Its probability (1 for the rule).
+    pub probability: f64,
+    /// Every action's probability (empty for the rule).
+    pub probabilities: Vec<f64>,
+    /// Why, in words (rule) or the flat action index and kind (policy).
+    pub reason: String,
+}
+
+/// Names of the flattened live observation for `services` (sorted as the monitor sorts them).
+pub fn flat_feature_names(services: &[String]) -> Vec<String> {
+    let schema = FeatureSchema::v1();
+    let mut names = Vec::new();
+    for s in services {
+        for c in &schema.columns {
+            names.push(format!("service/{s}.{}", c.name));
+        }
+    }
+    for g in &schema.global {
+        names.push(format!("global.{g}"));
+    }
+    names
+}
+
+/// The flattened observation: every row, then the globals.
+pub fn flat_observation(features: &Features) -> Vec<f32> {
+    let mut v = Vec::with_capacity(features.rows.len() + features.global.len());
+    v.extend_from_slice(&features.rows);
+    v.extend_from_slice(&features.global);
+    v
+}
+
+/// A loaded policy file, checked against the cluster.
+#[derive(Debug)]
+pub struct LivePolicy {
+    path: PathBuf,
+    file: PolicyFile,
+    services: Vec<String>,
+}
+
+impl LivePolicy {
+    /// Loads `path` for `cluster`: feature schema, action count and kind names must fit.
+    pub fn load(path: &Path, cluster: &ClusterFile) -> Result<Self, DecideError> {
+        let services = cluster.service_names();
+        let expected = PolicySchema::new(&flat_feature_names(&services));
+        let file = PolicyFile::load(path, Some(&expected))?;
+        let bad = |field: &str, message: String| DecideError::Manifest {
+            path: path.to_owned(),
+            field: field.into(),
+            message,
+        };
+        let kinds = &file.manifest.action_kinds;
+        if let Some(k) = kinds
+            .iter()
+            .find(|k| !SIM_ACTION_KINDS.contains(&k.as_str()))
+        {
+            return Err(bad(
+                "action_kinds",
+                format!(
+                    "unknown kind `{k}`: expected names among {}",
+                    SIM_ACTION_KINDS.join(", ")
+                ),
+            ));
+        }
+        let want = 1 + services.len() * kinds.len();
+        if file.manifest.action_count != want || file.policy.n_actions() != want {
+            return Err(bad(
+                "action_count",
+                format!(
+                    "expected {want} (1 no-op + {} services x {} kinds), found {}",
+                    services.len(),
+                    kinds.len(),
+                    file.manifest.action_count
+                ),
+            ));
+        }
+        Ok(LivePolicy {
+            path: path.to_owned(),
+            file,
+            services,
+        })
+    }
+
+    /// The policy file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The policy's proposal for `features` (of the live snapshot) given `readings`.
+    pub fn decide(
+        &self,
+        features: &Features,
+        readings: &Readings,
+        cluster: &ClusterFile,
+    ) -> Result<Proposed, DecideError> {
+        let obs = Observation::Vector(flat_observation(features));
+        let scores =
+            self.file
+                .policy
+                .action_scores(&obs, None)
+                .map_err(|e| DecideError::Inference {
+                    path: self.path.clone(),
+                    message: e.to_string(),
+                })?;
+        let probabilities: Vec<f64> = match scores {
+            ActionScores::Probabilities(p) => p.into_iter().map(f64::from).collect(),
+            ActionScores::QValues(q) => softmax(&q),
+        };
+        // First maximum wins ties: deterministic.
+        let (best, p) = probabilities.iter().copied().enumerate().fold(
+            (0, f64::NEG_INFINITY),
+            |acc, (i, p)| if p > acc.1 { (i, p) } else { acc },
+        );
+        let probabilities = probabilities
+            .into_iter()
+            .map(|p| if p.is_finite() { p } else { 0.0 })
+            .collect();
+        let kinds = &self.file.manifest.action_kinds;
+        let first = self.services.first().cloned().unwrap_or_default();
+        if best == 0 {
+            return Ok(Proposed {
+                action: Action::noop(&cluster.namespace, &first),
+                probability: p,
+                probabilities,
+                reason: "policy: action 0 (no-op)".into(),
+            });
+        }
+        let (entity, kind) = ((best - 1) / kinds.len(), &kinds[(best - 1) % kinds.len()]);
+        let service = &self.services[entity];
+        let (action, why) = match live_action(kind, service, readings, cluster) {
+            Some(kind) => (
+                Action {
+                    namespace: cluster.namespace.clone(),
+                    service: service.clone(),
+                    kind,
+                },
+                String::new(),
+            ),
+            None => (
+                Action::noop(&cluster.namespace, service),
+                format!(" has no live equivalent here: not carried out"),
+            ),
+        };
+        Ok(Proposed {
+            action,
+            probability: p,
+            probabilities,
+            reason: format!("policy: action {best} = {kind} on {service}{why}"),
+        })
+    }
+}
+
+/// The live action for a simulator kind on `service`, if it has one here.
+pub fn live_action(
+    kind: &str,
+    service: &str,
+    readings: &Readings,
+    cluster: &ClusterFile,
+) -> Option<ActionKind> {
+    let n = readings.replicas.get(service).copied().unwrap_or(0);
+    match kind {
+        "restart_replica" => {
+            worst_replica(service, n, readings).map(|r| ActionKind::Restart { replica: Some(r) })
+        }
+        "restart_service" => Some(ActionKind::Restart { replica: None }),
+        "scale_out" => Some(ActionKind::ScaleTo { replicas: n + 1 }),
+        "scale_in" if n > 1 => Some(ActionKind::ScaleTo { replicas: n - 1 }),
+        "failover" => cluster
+            .service(service)
+            .and_then(|s| s.failover_to.clone())
+            .map(|to| ActionKind::FailOver { to }),
+        _ => None,
+    }
+}
+
+/// The replica that looks worst: lowest `up`, then highest `memory_utilization`, then lowest index.
+fn worst_replica(service: &str, n: usize, readings: &Readings) -> Option<usize> {
+    (0..n)
+        .map(|r| {
+            let up = readings.replica_value(service, r, "up").unwrap_or(0.0);
+            let mem = readings
+                .replica_value(service, r, "memory_utilization")
+                .unwrap_or(0.0);
+            (up, -mem, r)
+        })
+        .min_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal))
+        .map(|(_, _, r)| r)
+}
+
+/// Softmax of Q-values (masked `-inf` entries get 0), computed stably.
+fn softmax(q: &[f32]) -> Vec<f64> {
+    let max = q
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f64> = q
+        .iter()
+        .map(|&x| {
+            if x.is_finite() {
+                f64::from(x - max).exp()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let sum: f64 = e.iter().sum();
+    e.into_iter()
+        .map(|x| if sum > 0.0 { x / sum } else { 0.0 })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_flattened_features() {
+        let mut r = Readings::default();
+        r.replicas.insert("api".into(), 1);
+        r.replicas.insert("web".into(), 2);
+        r.replica.insert(("web".into(), 1, "up".into()), 0.0);
+        let f = mend_monitor::features::FeatureExtractor::v1().extract(&r.to_snapshot(0));
+        let names = flat_feature_names(&["api".into(), "web".into()]);
+        assert_eq!(names.len(), flat_observation(&f).len());
+        assert_eq!(names[0], "service/api.is_service");
+        assert!(names.last().unwrap().starts_with("global."));
+    }
+
+    #[test]
+    fn worst_replica_is_the_down_one_then_the_fullest() {
+        let mut r = Readings::default();
+        r.replicas.insert("web".into(), 3);
+        for (i, (up, mem)) in [(1.0, 0.2), (1.0, 0.7), (1.0, 0.1)].into_iter().enumerate() {
+            r.replica.insert(("web".into(), i, "up".into()), up);
+            r.replica
+                .insert(("web".into(), i, "memory_utilization".into()), mem);
+        }
+        assert_eq!(worst_replica("web", 3, &r), Some(1));
+        r.replica.insert(("web".into(), 2, "up".into()), 0.0);
+        assert_eq!(worst_replica("web", 3, &r), Some(2));
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_ignores_masked() {
+        let p = softmax(&[1.0, f32::NEG_INFINITY, 1.0]);
+        assert_eq!(p[1], 0.0);
+        assert!((p[0] - 0.5).abs() < 1e-12 && (p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+}
