@@ -78,6 +78,7 @@ pub struct ClusterEnv {
     sim: Option<Simulation>,
     layout: Option<ActionLayout>,
     snapshot: Snapshot,
+    feed: observe::SnapshotFeed,
     features: Features,
     /// Resolved simulator action per flat index (None = masked) for the current state, computed
     /// on first use (the mask costs one precondition check per entity and kind).
@@ -118,6 +119,7 @@ impl ClusterEnv {
             sim: None,
             layout: None,
             snapshot: Snapshot::default(),
+            feed: observe::SnapshotFeed::default(),
             features: Features::default(),
             resolved: OnceCell::new(),
             last_components: RewardComponents::default(),
@@ -179,7 +181,7 @@ impl ClusterEnv {
                 env: CLUSTER_ID.into(),
             });
         };
-        observe::refresh_snapshot(sim, &mut self.snapshot);
+        self.feed.refresh(sim, &mut self.snapshot);
         self.extractor
             .extract_into(&self.snapshot, &mut self.features);
         let names_match = self.features.entities.len() == layout.n_entities()
@@ -287,6 +289,7 @@ impl Env for ClusterEnv {
         }
         self.last_components = sim.truth().reward;
         self.snapshot = Snapshot::default();
+        self.feed = observe::SnapshotFeed::default();
         self.sim = Some(sim);
         let obs = self.observe()?;
         let layout = self.layout.as_ref().expect("set above");
@@ -404,9 +407,7 @@ impl Env for ClusterEnv {
     }
 
     fn action_mask(&self) -> Option<Vec<bool>> {
-        if self.sim.is_none() {
-            return None;
-        }
+        self.sim.as_ref()?;
         Some(
             self.resolved()
                 .iter()

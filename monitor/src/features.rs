@@ -37,8 +37,6 @@
 //! A metric that is absent or not finite counts as 0 and is listed in [`Features::missing`] (the
 //! executor refuses to act on stale or missing metrics). Every feature lies in its column's bounds.
 
-use std::collections::BTreeMap;
-
 use crate::telemetry::{EntityKind, EntityRef, Snapshot};
 
 /// Version of the built-in schema; bump it whenever a column, its order or its transform changes.
@@ -438,23 +436,31 @@ impl FeatureExtractor {
         out.missing.clear();
         out.width = width;
 
-        // Replica aggregates per (service, replica metric) and replica counts per service.
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut accs: BTreeMap<(&str, &str), Acc> = BTreeMap::new();
+        // Replica aggregates per (service position, column) and replica counts per service, in
+        // flat vectors indexed by the service's position among services (sorted by name).
+        let n_cols = self.schema.columns.len();
+        let n_services = snapshot.count(EntityKind::Service);
+        let mut counts = vec![0usize; n_services];
+        let mut accs = vec![Acc::default(); n_services * n_cols];
         for (replica, m) in snapshot.entities_of(EntityKind::Replica) {
-            let Some(service) = m.service.as_deref() else {
+            let Some(s) = m
+                .service
+                .as_deref()
+                .and_then(|svc| snapshot.position(EntityKind::Service, svc))
+            else {
                 continue;
             };
-            *counts.entry(service).or_default() += 1;
-            for c in &self.schema.columns {
+            counts[s] += 1;
+            for (j, c) in self.schema.columns.iter().enumerate() {
                 if let Source::Replicas { metric, .. } = &c.source {
                     match m.get(metric).filter(|v| v.is_finite()) {
-                        Some(v) => accs.entry((service, metric.as_str())).or_default().add(v),
+                        Some(v) => accs[s * n_cols + j].add(v),
                         None => out.missing.push(format!("replica/{replica}:{metric}")),
                     }
                 }
             }
         }
+        let mut service_pos = 0;
 
         let mut request_total = 0.0;
         let mut row = 0;
@@ -471,7 +477,7 @@ impl FeatureExtractor {
                 out.entities.push(EntityRef::new(kind, name));
             }
             row += 1;
-            for c in &self.schema.columns {
+            for (j, c) in self.schema.columns.iter().enumerate() {
                 let raw = match &c.source {
                     Source::IsKind(k) => f64::from(u8::from(*k == kind)),
                     Source::Metric { kind: k, metric } if *k == kind => {
@@ -484,17 +490,18 @@ impl FeatureExtractor {
                             }
                         }
                     }
-                    Source::Replicas { agg, metric } if kind == EntityKind::Service => accs
-                        .get(&(name, metric.as_str()))
-                        .map_or(0.0, |a| a.get(*agg)),
+                    Source::Replicas { agg, .. } if kind == EntityKind::Service => {
+                        accs[service_pos * n_cols + j].get(*agg)
+                    }
                     Source::ReplicaCount if kind == EntityKind::Service => {
-                        counts.get(name).copied().unwrap_or(0) as f64
+                        counts[service_pos] as f64
                     }
                     _ => 0.0,
                 };
                 out.rows.push(c.transform.apply(raw));
             }
             if kind == EntityKind::Service {
+                service_pos += 1;
                 request_total += m
                     .get("request_rate")
                     .filter(|v| v.is_finite())
@@ -669,6 +676,8 @@ mod tests {
         assert_eq!(col(&f, 0, "svc_replica_error_max"), 0.6);
         assert_eq!(col(&f, 0, "svc_replica_count"), 2f64.ln_1p() as f32);
         assert_eq!(col(&f, 1, "svc_replication_lag"), 2f64.ln_1p() as f32);
+        assert_eq!(col(&f, 1, "svc_replica_count"), 1f64.ln_1p() as f32);
+        assert_eq!(col(&f, 1, "svc_replica_cpu_max"), 0.2, "db's own replica");
         assert_eq!(col(&f, 3, "node_disk_utilization"), 0.9);
         assert_eq!(
             col(&f, 2, "svc_request_rate"),

@@ -95,13 +95,20 @@ impl EntityMetrics {
         self.values.is_empty()
     }
 
-    fn set(&mut self, metric: &str, value: f64) {
+    /// Sets a metric; true if the name was new.
+    fn set(&mut self, metric: &str, value: f64) -> bool {
         match self
             .values
             .binary_search_by(|(m, _)| m.as_str().cmp(metric))
         {
-            Ok(i) => self.values[i].1 = value,
-            Err(i) => self.values.insert(i, (metric.to_owned(), value)),
+            Ok(i) => {
+                self.values[i].1 = value;
+                false
+            }
+            Err(i) => {
+                self.values.insert(i, (metric.to_owned(), value));
+                true
+            }
         }
     }
 }
@@ -118,6 +125,18 @@ pub struct Snapshot {
     entities: Vec<(EntityKind, String, EntityMetrics)>,
     /// Index of the entity touched last (a hint for the next `set`).
     cursor: usize,
+    /// Bumped whenever an entity or a metric name is added or removed (invalidates [`SlotId`]s).
+    generation: u64,
+}
+
+/// A handle to one (entity, metric) value of a [`Snapshot`], for producers that refill the same
+/// snapshot scrape after scrape: valid while the snapshot's structure (its entities and metric
+/// names) is unchanged, i.e. while [`Snapshot::generation`] is the one it was made at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotId {
+    entity: u32,
+    metric: u32,
+    generation: u64,
 }
 
 /// Equal when timestamps and contents are equal (the lookup cursor is not compared).
@@ -134,6 +153,7 @@ impl Snapshot {
             timestamp,
             entities: Vec::new(),
             cursor: 0,
+            generation: 0,
         }
     }
 
@@ -179,13 +199,52 @@ impl Snapshot {
         if sample.service.is_some() {
             e.service = sample.service;
         }
-        e.set(&sample.metric, sample.value);
+        if e.set(&sample.metric, sample.value) {
+            self.generation += 1;
+        }
     }
 
     /// Sets `metric` of the entity `kind`/`name` to `value` (the entity and metric are created if
     /// new; no allocation otherwise).
     pub fn set(&mut self, kind: EntityKind, name: &str, metric: &str, value: f64) {
-        self.entity_mut(kind, name).set(metric, value);
+        if self.entity_mut(kind, name).set(metric, value) {
+            self.generation += 1;
+        }
+    }
+
+    /// The structure generation: changes whenever an entity or metric name is added or removed.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// A handle to `metric` of `kind`/`name`, if present (see [`SlotId`]).
+    pub fn slot(&self, kind: EntityKind, name: &str, metric: &str) -> Option<SlotId> {
+        let entity = self.find(kind, name).ok()?;
+        let m = &self.entities[entity].2.values;
+        let metric = m.binary_search_by(|(n, _)| n.as_str().cmp(metric)).ok()?;
+        Some(SlotId {
+            entity: entity as u32,
+            metric: metric as u32,
+            generation: self.generation,
+        })
+    }
+
+    /// Sets the value behind `slot`; false (and nothing changed) if the slot is stale.
+    pub fn set_slot(&mut self, slot: SlotId, value: f64) -> bool {
+        if slot.generation != self.generation {
+            return false;
+        }
+        match self
+            .entities
+            .get_mut(slot.entity as usize)
+            .and_then(|e| e.2.values.get_mut(slot.metric as usize))
+        {
+            Some(v) => {
+                v.1 = value;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Records that replica `name` belongs to `service`.
@@ -202,6 +261,7 @@ impl Snapshot {
             Ok(i) => {
                 self.entities.remove(i);
                 self.cursor = 0;
+                self.generation += 1;
                 true
             }
             Err(_) => false,
@@ -212,6 +272,12 @@ impl Snapshot {
     pub fn get(&self, kind: EntityKind, name: &str, metric: &str) -> Option<f64> {
         let i = self.find(kind, name).ok()?;
         self.entities[i].2.get(metric)
+    }
+
+    /// Position of `kind`/`name` among the entities of its kind (sorted by name), if present.
+    pub fn position(&self, kind: EntityKind, name: &str) -> Option<usize> {
+        let start = self.entities.partition_point(|(k, _, _)| *k < kind);
+        self.find(kind, name).ok().map(|i| i - start)
     }
 
     /// Every entity with its metrics, sorted by kind then name.
@@ -260,5 +326,39 @@ impl Snapshot {
     /// No samples?
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_update_in_place_until_the_structure_changes() {
+        let mut s = Snapshot::new(0.0);
+        s.set(EntityKind::Node, "n1", "up", 1.0);
+        s.set(EntityKind::Service, "api", "error_ratio", 0.1);
+        let slot = s.slot(EntityKind::Node, "n1", "up").unwrap();
+        assert!(s.set_slot(slot, 0.0));
+        assert_eq!(s.get(EntityKind::Node, "n1", "up"), Some(0.0));
+        let generation = s.generation();
+        s.set(EntityKind::Node, "n1", "up", 1.0);
+        assert_eq!(
+            s.generation(),
+            generation,
+            "updating a value keeps the structure"
+        );
+        s.set(EntityKind::Node, "n0", "up", 1.0);
+        assert_ne!(
+            s.generation(),
+            generation,
+            "a new entity changes the structure"
+        );
+        assert!(!s.set_slot(slot, 5.0), "a stale slot is refused");
+        assert_eq!(s.get(EntityKind::Node, "n1", "up"), Some(1.0));
+        assert_eq!(s.position(EntityKind::Node, "n1"), Some(1));
+        assert_eq!(s.names(EntityKind::Node).collect::<Vec<_>>(), ["n0", "n1"]);
+        assert!(s.remove(EntityKind::Node, "n0") && !s.remove(EntityKind::Node, "n0"));
+        assert_eq!(s.slot(EntityKind::Node, "n1", "missing"), None);
     }
 }
