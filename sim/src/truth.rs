@@ -97,9 +97,9 @@ pub struct GroundTruth {
     pub requests_total: f64,
     /// Of those, served successfully within SLO.
     pub requests_good: f64,
-    /// Simulated time accounted, ms.
+    /// Entry-service time accounted, ms, summed over entry services.
     pub time_total_ms: u64,
-    /// Time with every entry service within SLO, ms.
+    /// Of that, entry-service time within SLO, ms (summed over entry services).
     pub time_up_ms: u64,
     /// Reward components.
     pub reward: RewardComponents,
@@ -162,7 +162,9 @@ impl GroundTruth {
         }
     }
 
-    /// Time-weighted uptime: share of time with every entry service within SLO (1 if no time).
+    /// Time-weighted uptime: share of entry-service time within SLO, averaged over the entry
+    /// services (1 if no time). A service counts as up while its p99 latency and error ratio meet
+    /// its SLO.
     pub fn uptime(&self) -> f64 {
         if self.time_total_ms > 0 {
             self.time_up_ms as f64 / self.time_total_ms as f64

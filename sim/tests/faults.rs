@@ -334,3 +334,21 @@ fn every_fault_kind_has_a_test_here() {
         );
     }
 }
+
+/// Regression: uptime is the share of entry-service time within SLO (it once counted only the
+/// time when every entry service met its SLO at once). A 20-minute outage of tiny's single entry
+/// service's region within a 60-minute run leaves its uptime near 40/60, not 0 or 1.
+#[test]
+fn uptime_is_the_share_of_entry_service_time_within_slo() {
+    let mut sim = Simulation::new(&with_fault("region_outage", "us-east-1"), SEED);
+    sim.run_to_end();
+    let uptime = sim.truth().uptime();
+    assert!((0.55..0.75).contains(&uptime), "uptime {uptime}");
+    let mut base = Simulation::new(&Scenario::from_toml_str(TINY, "tiny.toml").unwrap(), SEED);
+    base.run_to_end();
+    assert!(
+        base.truth().uptime() > 0.99,
+        "baseline uptime {}",
+        base.truth().uptime()
+    );
+}
