@@ -5,6 +5,7 @@
 pub mod agents_registry;
 pub mod cli;
 pub mod commands;
+pub mod detection;
 pub mod experiment;
 pub mod output;
 pub mod plots;

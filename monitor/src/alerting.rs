@@ -1,0 +1,17 @@
+//! Alerting over whole snapshots and its accounting against known fault intervals: the pure half
+//! of "detection on simulated faults" (issue 5, item 4). The simulator-driving half lives in
+//! `experiments::detection`, because `monitor` does not depend on `sim` (BRIEF §2).
+//!
+//! ```text
+//!  Snapshot ─► EntityDetectors (one cold detector per (entity, metric)) ─► AlertEvent*
+//!  AlertEvent* + fault Windows (plain data) ─► account() ─► DetectionOutcome
+//!                                                (time to detect per fault, false-alert episodes)
+//! ```
+
+mod accounting;
+mod bank;
+mod rules;
+
+pub use accounting::{AccountingConfig, AlertEvent, DetectionOutcome, Window, account};
+pub use bank::EntityDetectors;
+pub use rules::{MetricRule, RuleSet};
