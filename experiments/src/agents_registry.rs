@@ -21,6 +21,10 @@ pub trait PolicyFactory: Send + Sync + std::fmt::Debug {
     fn make(&self, n_actions: usize) -> Box<dyn Policy>;
 }
 
+/// A kind's constructor: checks the entry's `params` and returns its factory.
+pub type BuildFn =
+    fn(&toml::Table, &ParamContext<'_>) -> Result<Box<dyn PolicyFactory>, ExperimentError>;
+
 /// One registered agent kind.
 #[derive(Debug, Clone, Copy)]
 pub struct AgentKind {
@@ -29,8 +33,7 @@ pub struct AgentKind {
     /// One line for `--help` and the README.
     pub description: &'static str,
     /// Builds the factory from the entry's `params` (already known to belong to this kind).
-    pub build:
-        fn(&toml::Table, &ParamContext<'_>) -> Result<Box<dyn PolicyFactory>, ExperimentError>,
+    pub build: BuildFn,
 }
 
 /// Every registered kind, in the order `--list-agents` prints them.

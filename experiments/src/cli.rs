@@ -40,6 +40,18 @@ pub enum Command {
     /// Work with hash-chained audit logs.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run an experiment (default: the embedded experiments/default.toml): evaluate every agent on the
+    /// held-out scenarios over paired seeds; write results, summary and plots.
+    Run(crate::commands::run::RunArgs),
+    /// Run one shard of an experiment's jobs (`--shard i/n`); join shards with `mend merge`.
+    Sweep(crate::commands::sweep::SweepArgs),
+    /// Join sweep shards into one run folder and write its results.
+    Merge(crate::commands::merge::MergeArgs),
+    /// Rewrite a run folder's summaries and plots from its job files and print summary.md.
+    Report(crate::commands::report::ReportArgs),
+    /// Work with policy files.
+    #[command(subcommand)]
+    Policy(crate::commands::policy::PolicyCommand),
 }
 
 /// Flags common to commands that do long work.

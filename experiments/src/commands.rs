@@ -3,8 +3,13 @@
 pub mod audit;
 pub mod bench;
 pub mod detect;
+pub mod merge;
+pub mod policy;
+pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod simulate;
+pub mod sweep;
 
 use std::process::ExitCode;
 
@@ -20,5 +25,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Bench(args) => bench::run(args),
         Command::Detect(command) => detect::run(command),
         Command::Audit(command) => audit::run(command),
+        Command::Run(args) => run::run(args),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Merge(args) => merge::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Policy(command) => policy::run(command),
     }
 }

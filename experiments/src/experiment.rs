@@ -26,6 +26,12 @@ pub fn from_toml_str(text: &str, origin: &str) -> Result<Experiment, ExperimentE
     let experiment: Experiment = toml::from_str(text).map_err(|e| ExperimentError::Parse {
         file: origin.to_string(),
         line: e.span().map(|span| line_of(text, span.start)),
+        source_line: e
+            .span()
+            .and_then(|span| text.lines().nth(line_of(text, span.start) - 1))
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
         message: e.message().to_string(),
     })?;
     validate::check(&experiment, origin)?;

@@ -22,12 +22,14 @@ pub enum ExperimentError {
         message: String,
     },
     /// The text is not TOML of the experiment schema (syntax, unknown or missing keys, wrong types).
-    #[error("{file}{}: {message} (schema: experiments/README.md)", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("{file}{}: {message}{} (schema: experiments/README.md)", line.map(|l| format!(":{l}")).unwrap_or_default(), if source_line.is_empty() { String::new() } else { format!(" in `{source_line}`") })]
     Parse {
         /// The file.
         file: String,
         /// 1-based line, when the parser knows it.
         line: Option<usize>,
+        /// The text of that line (trimmed), so the key in question is visible.
+        source_line: String,
         /// The parser's message (names the key).
         message: String,
     },

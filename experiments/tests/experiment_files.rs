@@ -1,0 +1,212 @@
+//! Malformed experiment files: one test per error, each checking that the message names the file,
+//! the field and what was expected.
+
+use mend_experiments::experiment::{ExperimentError, from_toml_str};
+
+const GOOD: &str = r#"
+[experiment]
+name = "t"
+seed = 1
+
+[scenarios]
+train = ["tiny"]
+eval = ["default"]
+
+[seeds]
+train = { start = 0, count = 3 }
+eval = { start = 100, count = 2 }
+
+[budget]
+eval_episodes = 1
+
+[[agents]]
+kind = "no-op"
+
+[[agents]]
+kind = "random"
+params = { act_probability = 0.1 }
+"#;
+
+/// Parses `GOOD` with `from` replaced by `to` (the replacement must apply).
+fn with(from: &str, to: &str) -> Result<(), ExperimentError> {
+    assert!(
+        GOOD.contains(from),
+        "test bug: {from:?} not in the good file"
+    );
+    from_toml_str(&GOOD.replacen(from, to, 1), "bad.toml").map(|_| ())
+}
+
+/// The error's text, checked to name the file and to contain every `needle`.
+fn error_text(result: Result<(), ExperimentError>, needles: &[&str]) -> String {
+    let text = result.expect_err("the file should be rejected").to_string();
+    assert!(text.starts_with("bad.toml"), "names the file: {text}");
+    for needle in needles {
+        assert!(text.contains(needle), "{needle:?} missing from: {text}");
+    }
+    text
+}
+
+#[test]
+fn the_good_file_is_accepted() {
+    let e = from_toml_str(GOOD, "good.toml").unwrap();
+    assert_eq!(e.run_id(), "t-seed1");
+    assert_eq!(e.baseline(), "no-op");
+}
+
+#[test]
+fn toml_syntax_error_names_the_line() {
+    error_text(
+        with("seed = 1", "seed = = 1"),
+        &["bad.toml:4", "seed = = 1"],
+    );
+}
+
+#[test]
+fn unknown_key_is_rejected() {
+    error_text(with("seed = 1", "seed = 1\nseeed = 2"), &["seeed"]);
+}
+
+#[test]
+fn missing_required_field_is_named() {
+    error_text(with("eval = [\"default\"]", ""), &["eval"]);
+}
+
+#[test]
+fn wrong_type_is_named() {
+    error_text(
+        with("seed = 1", "seed = \"one\""),
+        &["bad.toml:4", "seed = \"one\"", "u64"],
+    );
+}
+
+#[test]
+fn bad_experiment_name() {
+    error_text(
+        with("name = \"t\"", "name = \"a b\""),
+        &["experiment.name", "letters"],
+    );
+}
+
+#[test]
+fn empty_eval_scenarios() {
+    error_text(
+        with("eval = [\"default\"]", "eval = []"),
+        &["scenarios.eval", "at least one"],
+    );
+}
+
+#[test]
+fn unknown_scenario() {
+    error_text(
+        with("eval = [\"default\"]", "eval = [\"nowhere\"]"),
+        &["scenarios.eval[0]", "scenario file or built-in", "nowhere"],
+    );
+}
+
+#[test]
+fn renewal_scenario_cannot_be_acted_on() {
+    error_text(
+        with("eval = [\"default\"]", "eval = [\"renewal\"]"),
+        &["scenarios.eval[0]", "cluster scenario"],
+    );
+}
+
+#[test]
+fn eval_scenario_must_be_held_out() {
+    error_text(
+        with("eval = [\"default\"]", "eval = [\"tiny\"]"),
+        &["scenarios.eval[0]", "held out"],
+    );
+}
+
+#[test]
+fn zero_eval_seeds() {
+    error_text(
+        with(
+            "eval = { start = 100, count = 2 }",
+            "eval = { start = 100, count = 0 }",
+        ),
+        &["seeds.eval.count", "at least 1"],
+    );
+}
+
+#[test]
+fn train_and_eval_seeds_must_be_disjoint() {
+    error_text(
+        with(
+            "eval = { start = 100, count = 2 }",
+            "eval = { start = 2, count = 2 }",
+        ),
+        &["seeds.eval", "disjoint"],
+    );
+}
+
+#[test]
+fn zero_eval_episodes() {
+    error_text(
+        with("eval_episodes = 1", "eval_episodes = 0"),
+        &["budget.eval_episodes", "at least 1"],
+    );
+}
+
+#[test]
+fn unknown_agent_kind() {
+    error_text(
+        with("kind = \"no-op\"", "kind = \"oracle\""),
+        &["agents[0].kind", "registered agent kind", "oracle"],
+    );
+}
+
+#[test]
+fn invalid_hyperparameter() {
+    error_text(
+        with("act_probability = 0.1", "act_probability = 2.0"),
+        &["agents[1].params.act_probability", "[0, 1]"],
+    );
+}
+
+#[test]
+fn unknown_hyperparameter() {
+    error_text(
+        with("act_probability = 0.1", "epsilon = 0.1"),
+        &["agents[1].params.epsilon", "act_probability"],
+    );
+}
+
+#[test]
+fn duplicate_agent_names() {
+    error_text(
+        with("kind = \"random\"", "kind = \"random\"\nname = \"no-op\""),
+        &["agents[1].name", "already used"],
+    );
+}
+
+#[test]
+fn baseline_must_be_listed() {
+    error_text(
+        with("seed = 1", "seed = 1\nbaseline = \"reactive\""),
+        &["experiment.baseline", "no-op, random", "reactive"],
+    );
+}
+
+#[test]
+fn no_agents() {
+    let text = format!("agents = []\n{}", GOOD.split("[[agents]]").next().unwrap());
+    let err = from_toml_str(&text, "bad.toml").unwrap_err().to_string();
+    assert!(
+        err.starts_with("bad.toml") && err.contains("at least one [[agents]]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unreadable_file() {
+    let err =
+        mend_experiments::experiment::load(Some(std::path::Path::new("/nonexistent/exp.toml")))
+            .unwrap_err()
+            .to_string();
+    assert!(
+        err.starts_with("/nonexistent/exp.toml: cannot read"),
+        "{err}"
+    );
+}

@@ -1,0 +1,327 @@
+//! End-to-end tests of `mend run`, `sweep`, `merge` and `report` through the real binary: the
+//! results folder is complete, the summary parses, plots are non-empty PNGs, results do not depend
+//! on the thread count, an interrupted run resumes, and merged shards equal a single run byte for byte.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const MEND: &str = env!("CARGO_BIN_EXE_mend");
+
+/// An experiment on the `tiny` scenario with small budgets.
+const TINY: &str = r#"
+[experiment]
+name = "tiny-e2e"
+seed = 5
+
+[scenarios]
+eval = ["tiny"]
+
+[seeds]
+eval = { start = 10, count = 3 }
+
+[[agents]]
+kind = "no-op"
+
+[[agents]]
+kind = "random"
+params = { act_probability = 0.2 }
+"#;
+
+/// An experiment on `default` (faults every episode), for comparisons that need varied numbers.
+const FAULTY: &str = r#"
+[experiment]
+name = "faulty"
+seed = 2
+
+[scenarios]
+eval = ["default"]
+
+[seeds]
+eval = { start = 500, count = 3 }
+
+[[agents]]
+kind = "no-op"
+
+[[agents]]
+kind = "random"
+params = { act_probability = 0.05 }
+"#;
+
+fn mend(args: &[&str]) -> Output {
+    let out = Command::new(MEND)
+        .args(args)
+        .output()
+        .expect("the mend binary runs");
+    assert!(
+        out.status.success(),
+        "mend {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn write_experiment(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("experiment.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Result files compared for byte identity (plots included: rendering is deterministic).
+const RESULT_FILES: &[&str] = &[
+    "config.toml",
+    "episodes.csv",
+    "learning_curves.csv",
+    "summary.json",
+    "summary.md",
+    "plots/availability.svg",
+    "plots/mttr_cdf.svg",
+    "plots/availability.png",
+    "plots/mttr_cdf.png",
+];
+
+#[test]
+fn run_on_tiny_writes_a_complete_results_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write_experiment(tmp.path(), TINY);
+    let out = tmp.path().join("results");
+    let output = mend(&["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let run = out.join("tiny-e2e/tiny-e2e-seed5");
+    for file in RESULT_FILES {
+        assert!(run.join(file).is_file(), "{file} missing");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&read(&run.join("summary.json"))).unwrap();
+    assert_eq!(summary["run_id"], "tiny-e2e-seed5");
+    assert_eq!(summary["baseline"], "no-op");
+    let agents = summary["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 2);
+    assert_eq!(agents[0]["episodes"], 3);
+    assert!(agents[0]["vs_baseline"].is_null());
+    assert!(agents[1]["vs_baseline"]["availability"]["mean"].is_number());
+    // The random agent acted (20 % of 120 decisions per episode); the no-op never did.
+    assert_eq!(agents[0]["metrics"]["actions_taken"]["mean"], 0.0);
+    assert!(
+        agents[1]["metrics"]["actions_taken"]["mean"]
+            .as_f64()
+            .unwrap()
+            > 5.0
+    );
+    let csv = String::from_utf8(read(&run.join("episodes.csv"))).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 3);
+    for png in ["plots/availability.png", "plots/mttr_cdf.png"] {
+        let bytes = read(&run.join(png));
+        assert!(bytes.len() > 1000, "{png} is {} bytes", bytes.len());
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{png} is a PNG");
+    }
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(table.contains("| random (3) |"), "{table}");
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write_experiment(tmp.path(), FAULTY);
+    let one = tmp.path().join("one");
+    let two = tmp.path().join("two");
+    for (out, threads) in [(&one, "1"), (&two, "2")] {
+        mend(&[
+            "run",
+            exp.to_str().unwrap(),
+            "--quiet",
+            "--threads",
+            threads,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+    }
+    let summary = read(&one.join("faulty/faulty-seed2/summary.json"));
+    let text = String::from_utf8(summary.clone()).unwrap();
+    assert!(text.contains("\"mttr_s\""), "{text}");
+    for file in RESULT_FILES {
+        assert_eq!(
+            read(&one.join("faulty/faulty-seed2").join(file)),
+            read(&two.join("faulty/faulty-seed2").join(file)),
+            "{file} differs between --threads 1 and 2"
+        );
+    }
+}
+
+#[test]
+fn a_different_seed_gives_a_different_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write_experiment(tmp.path(), FAULTY);
+    let out = tmp.path().join("r");
+    mend(&[
+        "run",
+        exp.to_str().unwrap(),
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    mend(&[
+        "run",
+        exp.to_str().unwrap(),
+        "-q",
+        "--seed",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let config = String::from_utf8(read(&out.join("faulty/faulty-seed3/config.toml"))).unwrap();
+    assert!(config.contains("seed = 3"), "{config}");
+}
+
+#[test]
+fn an_interrupted_run_resumes_and_skips_finished_jobs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write_experiment(tmp.path(), FAULTY);
+    let out = tmp.path().join("r");
+    mend(&[
+        "run",
+        exp.to_str().unwrap(),
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let run = out.join("faulty/faulty-seed2");
+    let complete: Vec<Vec<u8>> = RESULT_FILES.iter().map(|f| read(&run.join(f))).collect();
+    // Simulate a kill part-way: two jobs never finished and no results were written.
+    std::fs::remove_file(run.join("jobs/default/random/seed-501.csv")).unwrap();
+    std::fs::remove_file(run.join("jobs/default/no-op/seed-502.csv")).unwrap();
+    std::fs::remove_file(run.join("summary.json")).unwrap();
+    std::fs::remove_file(run.join("episodes.csv")).unwrap();
+    let output = mend(&[
+        "run",
+        exp.to_str().unwrap(),
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let log = String::from_utf8(output.stderr).unwrap();
+    assert!(log.contains("6 jobs (2 run, 4 already done)"), "{log}");
+    for (file, before) in RESULT_FILES.iter().zip(&complete) {
+        assert_eq!(
+            &read(&run.join(file)),
+            before,
+            "{file} differs after resuming"
+        );
+    }
+}
+
+#[test]
+fn merged_shards_equal_a_single_run_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write_experiment(tmp.path(), FAULTY);
+    let single = tmp.path().join("single");
+    mend(&[
+        "run",
+        exp.to_str().unwrap(),
+        "-q",
+        "--out",
+        single.to_str().unwrap(),
+    ]);
+    let mut shard_dirs = Vec::new();
+    for i in 0..3 {
+        let out = tmp.path().join(format!("shard{i}"));
+        let shard = format!("{i}/3");
+        mend(&[
+            "sweep",
+            exp.to_str().unwrap(),
+            "-q",
+            "--shard",
+            &shard,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let dir = out.join("faulty/faulty-seed2");
+        assert!(
+            !dir.join("summary.json").exists(),
+            "a shard writes no summary"
+        );
+        shard_dirs.push(dir.to_str().unwrap().to_string());
+    }
+    let merged = tmp.path().join("merged");
+    let mut args = vec!["merge", "--into", merged.to_str().unwrap()];
+    args.extend(shard_dirs.iter().map(String::as_str));
+    mend(&args);
+    for file in RESULT_FILES {
+        assert_eq!(
+            read(&merged.join(file)),
+            read(&single.join("faulty/faulty-seed2").join(file)),
+            "{file}: merged shards differ from the single run"
+        );
+    }
+}
+
+#[test]
+fn merging_an_incomplete_sweep_names_the_missing_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write_experiment(tmp.path(), TINY);
+    let out = tmp.path().join("s");
+    mend(&[
+        "sweep",
+        exp.to_str().unwrap(),
+        "-q",
+        "--shard",
+        "0/2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let dir = out.join("tiny-e2e/tiny-e2e-seed5");
+    let output = Command::new(MEND)
+        .args(["merge", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        err.contains("has no results") && err.contains("seed 11"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_malformed_experiment_fails_cleanly_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write_experiment(tmp.path(), &TINY.replace("count = 3", "count = 0"));
+    let output = Command::new(MEND)
+        .args([
+            "run",
+            exp.to_str().unwrap(),
+            "--out",
+            tmp.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        err.contains("experiment.toml") && err.contains("seeds.eval.count"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn report_rewrites_results_from_job_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write_experiment(tmp.path(), TINY);
+    let out = tmp.path().join("r");
+    mend(&[
+        "run",
+        exp.to_str().unwrap(),
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let run = out.join("tiny-e2e/tiny-e2e-seed5");
+    let before = read(&run.join("summary.md"));
+    std::fs::remove_dir_all(run.join("plots")).unwrap();
+    let output = mend(&["report", run.to_str().unwrap()]);
+    assert_eq!(output.stdout, before);
+    assert!(run.join("plots/mttr_cdf.png").is_file());
+}
