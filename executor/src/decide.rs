@@ -214,7 +214,7 @@ impl LivePolicy {
             ),
             None => (
                 Action::noop(&cluster.namespace, service),
-                format!(" has no live equivalent here: not carried out"),
+                " has no live equivalent here: not carried out".to_owned(),
             ),
         };
         Ok(Proposed {

@@ -17,6 +17,7 @@
 //! - [`cluster`]: the cluster file (services, metric queries, actuator specs, guards), validated;
 //! - [`observe`]: reading metrics into the monitor's telemetry snapshot;
 //! - [`decide`]: proposals from a policy file; [`fallback`]: the built-in liveness/memory rule;
+//! - [`reference_policy`]: a hand-set policy file for tests, demos and benchmarks;
 //! - [`pipeline`]: snapshot -> features -> policy -> guards, without I/O;
 //! - [`run_loop`]: the loop itself ([`run_loop::Executor`], [`run_loop::run`]), modes and signals;
 //! - [`audit`]: the JSON Lines audit log, hash-chained and optionally signed, and its verifier;
@@ -35,4 +36,5 @@ pub mod guards;
 pub mod metrics;
 pub mod observe;
 pub mod pipeline;
+pub mod reference_policy;
 pub mod run_loop;
