@@ -25,8 +25,11 @@ pub struct RuleSet {
     pub rules: Vec<MetricRule>,
 }
 
-/// Health metrics watched by every rule set: (kind, metric, static upper, static lower, `for`).
-const WATCHED: [(EntityKind, &str, Option<f64>, Option<f64>, f64); 11] = [
+/// A watched metric and its static rule: (kind, metric, upper, lower, `for` seconds).
+type Watched = (EntityKind, &'static str, Option<f64>, Option<f64>, f64);
+
+/// Health metrics watched by every rule set.
+const WATCHED: [Watched; 11] = [
     (EntityKind::Service, "error_ratio", Some(0.05), None, 120.0),
     (
         EntityKind::Service,
