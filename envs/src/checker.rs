@@ -11,8 +11,9 @@
 //! - `step_determinism`: two rollouts from one seed with one action sequence (crossing episode ends)
 //!   are identical (observations, rewards, flags, infos). Gymnasium checks one step; this checks
 //!   `config.steps`.
-//! - `masks`: masks have one entry per action and allow at least one action; a masked action and an
-//!   out-of-range action are refused with `Err` and change nothing.
+//! - `masks`: masks have one entry per action and allow at least one action; `action_allowed`
+//!   agrees with the mask; a masked action and an out-of-range action are refused with `Err` and
+//!   change nothing.
 //! - `no_aliasing`: mutating returned observations and infos changes nothing in the env.
 //!
 //! "Changes nothing" is tested by comparison: the first rollout probes refused actions and scribbles
@@ -332,6 +333,14 @@ impl Checker {
                 scribble(&mut obs, &mut info);
             }
             let mask = self.check_mask(env, n, &when);
+            if let Some(a) =
+                (0..=n).find(|&a| env.action_allowed(a) != mask.get(a).copied().unwrap_or(false))
+            {
+                self.fail(
+                    "masks",
+                    format!("action_allowed({a}) at {when} disagrees with the mask (or the range)"),
+                );
+            }
             if probe {
                 out.refused_probes += self.probe_refused(env, n, "out-of-range", &when);
                 if !config.masked_actions_penalised

@@ -420,4 +420,11 @@ impl Env for ClusterEnv {
     fn id(&self) -> &str {
         CLUSTER_ID
     }
+
+    /// Checks one action without computing the whole mask (unless it is already cached).
+    fn action_allowed(&self, action: Action) -> bool {
+        self.sim.is_some()
+            && action < self.n_actions()
+            && (action == 0 || self.resolve_one(action).is_some())
+    }
 }

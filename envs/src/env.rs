@@ -115,6 +115,16 @@ pub trait Env: Send {
 
     /// The env id, e.g. "CartPole-v1" or "mend/Cluster-v0".
     fn id(&self) -> &str;
+
+    /// Would `step(action)` be accepted now (in range and not masked)? Same answer as
+    /// `action_mask()`; envs whose full mask is costly override it to check one action.
+    fn action_allowed(&self, action: Action) -> bool {
+        let n = self.action_space().n().unwrap_or(0);
+        action < n
+            && self
+                .action_mask()
+                .is_none_or(|m| m.get(action).copied().unwrap_or(false))
+    }
 }
 
 impl<E: Env + ?Sized> Env for Box<E> {
@@ -139,6 +149,9 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
     fn id(&self) -> &str {
         (**self).id()
+    }
+    fn action_allowed(&self, action: Action) -> bool {
+        (**self).action_allowed(action)
     }
 }
 

@@ -43,14 +43,17 @@ impl Slot {
             AutoresetMode::Disabled if self.done => Err(EnvError::EpisodeOver {
                 env: self.env.id().to_owned(),
             }),
+            _ if self.env.action_allowed(action) => Ok(()),
             _ => {
-                let n = self.env.action_space().n().unwrap_or(usize::MAX);
-                crate::env::validate_action(
-                    self.env.id(),
-                    action,
-                    n,
-                    self.env.action_mask().as_deref(),
-                )
+                // Refused: let the env's own guard say why (range or mask).
+                let n = self.env.action_space().n().unwrap_or(0);
+                let mask = self.env.action_mask();
+                crate::env::validate_action(self.env.id(), action, n, mask.as_deref()).and(Err(
+                    EnvError::MaskedAction {
+                        env: self.env.id().to_owned(),
+                        action,
+                    },
+                ))
             }
         }
     }

@@ -108,4 +108,7 @@ impl<E: Env> Env for NormalizeReward<E> {
     fn id(&self) -> &str {
         self.env.id()
     }
+    fn action_allowed(&self, action: Action) -> bool {
+        self.env.action_allowed(action)
+    }
 }

@@ -105,4 +105,7 @@ impl<E: Env> Env for RecordEpisodeStatistics<E> {
     fn id(&self) -> &str {
         self.env.id()
     }
+    fn action_allowed(&self, action: Action) -> bool {
+        self.env.action_allowed(action)
+    }
 }

@@ -86,4 +86,7 @@ impl<E: Env> Env for TimeLimit<E> {
     fn id(&self) -> &str {
         self.env.id()
     }
+    fn action_allowed(&self, action: Action) -> bool {
+        self.env.action_allowed(action)
+    }
 }
