@@ -47,7 +47,7 @@ pub struct SimulatedRun {
     pub snapshots: Vec<Snapshot>,
     /// One window per fault: onset, end (or the horizon) and the entities affected at onset.
     pub faults: Vec<Window>,
-    /// One window per SLO incident, on its service.
+    /// One window per SLO incident, on its service and the service's replicas.
     pub incidents: Vec<Window>,
     /// Simulated seconds.
     pub observed_seconds: f64,
@@ -137,13 +137,24 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> SimulatedRun {
     let incidents = truth
         .incidents
         .iter()
-        .map(|i| Window {
-            start: i.start.as_secs_f64(),
-            end: i.end.as_secs_f64(),
-            entities: vec![EntityRef::new(
+        .map(|i| {
+            // The service and its replicas: their symptoms are about a real SLO violation.
+            let mut entities = vec![EntityRef::new(
                 EntityKind::Service,
                 &topology.services[i.service as usize].name,
-            )],
+            )];
+            entities.extend(
+                topology
+                    .replicas
+                    .iter()
+                    .filter(|r| r.service.index() == i.service as usize)
+                    .map(|r| EntityRef::new(EntityKind::Replica, &r.name)),
+            );
+            Window {
+                start: i.start.as_secs_f64(),
+                end: i.end.as_secs_f64(),
+                entities,
+            }
         })
         .collect();
     let services: Vec<String> = topology.services.iter().map(|s| s.name.clone()).collect();
