@@ -79,3 +79,15 @@ mod tests {
         assert_eq!(line_of("a\nb\nc", 99), 3);
     }
 }
+
+#[cfg(test)]
+mod paper_tests {
+    use super::*;
+
+    #[test]
+    fn paper_study_is_valid_and_has_twenty_paired_seeds() {
+        let e = from_toml_str(include_str!("../paper.toml"), "experiments/paper.toml").unwrap();
+        assert!(e.seeds.eval.count >= 20);
+        assert!(!e.seeds.train.overlaps(&e.seeds.eval));
+    }
+}
