@@ -18,6 +18,7 @@
 //! - [`observe`]: reading metrics into the monitor's telemetry snapshot;
 //! - [`decide`]: proposals from a policy file; [`fallback`]: the built-in liveness/memory rule;
 //! - [`reference_policy`]: a hand-set policy file for tests, demos and benchmarks;
+//! - [`local_prometheus`]: a loopback Prometheus child for the demo and the e2e test;
 //! - [`pipeline`]: snapshot -> features -> policy -> guards, without I/O;
 //! - [`run_loop`]: the loop itself ([`run_loop::Executor`], [`run_loop::run`]), modes and signals;
 //! - [`audit`]: the JSON Lines audit log, hash-chained and optionally signed, and its verifier;
@@ -33,6 +34,7 @@ pub mod decision;
 pub mod demo;
 pub mod fallback;
 pub mod guards;
+pub mod local_prometheus;
 pub mod metrics;
 pub mod observe;
 pub mod pipeline;

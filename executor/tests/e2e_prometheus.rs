@@ -13,14 +13,14 @@
 //!
 //! Prometheus missing is a failure, not a skip: run `.ci/prometheus.sh`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mend_executor::audit::verify;
 use mend_executor::cluster::ClusterFile;
 use mend_executor::decide::LivePolicy;
 use mend_executor::decision::{ActionKind, Outcome};
+use mend_executor::local_prometheus::{LocalPrometheus, PrometheusError};
 use mend_executor::pipeline::Mode;
 use mend_executor::reference_policy::reference_policy_file;
 use mend_executor::run_loop::{Executor, now_ms};
@@ -31,33 +31,6 @@ const DETECT_BOUND: Duration = Duration::from_secs(8);
 const HEAL_BOUND: Duration = Duration::from_secs(25);
 const STEP: Duration = Duration::from_millis(500);
 const MEMORY_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
-
-/// A Prometheus child, killed and reaped on drop.
-struct Prometheus {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn prometheus_binary() -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("prometheus"))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "the end-to-end test needs Prometheus (the Debian package's binary) on PATH: \
-             run .ci/prometheus.sh (apt-get install -y prometheus)"
-        )
-    })
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -77,44 +50,21 @@ fn http_get(url: &str) -> Option<String> {
     (r.status().as_u16() == 200).then(|| r.body_mut().read_to_string().ok())?
 }
 
-fn start_prometheus(dir: &Path, port: u16, targets: &[u16]) -> Prometheus {
-    let targets: Vec<String> = targets
-        .iter()
-        .map(|p| format!("\"127.0.0.1:{p}\""))
-        .collect();
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 500ms\n  evaluation_interval: 1s\n\
-         scrape_configs:\n  - job_name: mend\n    static_configs:\n      - targets: [{}]\n",
-        targets.join(", ")
-    );
-    let config_path = dir.join("prometheus.yml");
-    std::fs::write(&config_path, config).unwrap();
-    let child = Command::new(prometheus_binary())
-        .arg(format!("--config.file={}", config_path.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start prometheus");
-    let prom = Prometheus {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let start = Instant::now();
-    while http_get(&format!("{}/-/ready", prom.url)).is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "Prometheus not ready after 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
+fn start_prometheus(dir: &Path, port: u16, targets: &[u16]) -> LocalPrometheus {
+    match LocalPrometheus::start(
+        dir,
+        port,
+        "mend",
+        targets,
+        Duration::from_secs(1),
+        Duration::from_secs(30),
+    ) {
+        Ok(p) => p,
+        Err(e @ PrometheusError::NotInstalled) => {
+            panic!("the end-to-end test needs Prometheus: {e}")
+        }
+        Err(e) => panic!("{e}"),
     }
-    prom
 }
 
 fn cluster_text(prom_port: u16, allow: &str, promql: bool) -> String {

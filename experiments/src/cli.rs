@@ -52,6 +52,10 @@ pub enum Command {
     /// Work with policy files.
     #[command(subcommand)]
     Policy(crate::commands::policy::PolicyCommand),
+    /// Run the live executor on a cluster file's services (shadow mode unless --mode says otherwise).
+    Execute(crate::commands::execute::ExecuteArgs),
+    /// Start three demo services, Prometheus (if installed) and the executor, and watch it heal them.
+    Demo(crate::commands::demo::DemoArgs),
 }
 
 /// Flags common to commands that do long work.

@@ -2,7 +2,9 @@
 
 pub mod audit;
 pub mod bench;
+pub mod demo;
 pub mod detect;
+pub mod execute;
 pub mod merge;
 pub mod policy;
 pub mod report;
@@ -30,5 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Merge(args) => merge::run(args),
         Command::Report(args) => report::run(args),
         Command::Policy(command) => policy::run(command),
+        Command::Execute(args) => execute::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }
