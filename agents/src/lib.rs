@@ -21,9 +21,13 @@
 //! matmul (CRATES.md). `.cargo/config.toml` sets it for cargo-run processes; this crate cannot set it
 //! itself (`std::env::set_var` is `unsafe` in edition 2024 and the workspace forbids unsafe code).
 //!
-//! Not here yet (they need the cluster env): tabular Q-learning, entity networks, baselines.
+//! Cluster-env baselines ([`baselines`]): no-op, random, the Kubernetes-style reactive controller and the
+//! expert runbook (agents/runbooks/default.toml); they read observations by feature name.
+//!
+//! Not here yet: tabular Q-learning, entity networks.
 
 pub mod agent;
+pub mod baselines;
 pub mod checkpoint;
 pub mod distribution;
 pub mod dqn;
