@@ -43,6 +43,10 @@ pub enum Command {
     /// Run an experiment (default: the embedded experiments/default.toml): evaluate every agent on the
     /// held-out scenarios over paired seeds; write results, summary and plots.
     Run(crate::commands::run::RunArgs),
+    /// Evaluate an experiment's agents (no training); `--record` keeps every episode's trace.
+    Eval(crate::commands::eval::EvalArgs),
+    /// Run another agent against a recorded episode's faults and report the difference.
+    Replay(crate::commands::replay::ReplayArgs),
     /// Run one shard of an experiment's jobs (`--shard i/n`); join shards with `mend merge`.
     Sweep(crate::commands::sweep::SweepArgs),
     /// Join sweep shards into one run folder and write its results.

@@ -4,9 +4,11 @@ pub mod audit;
 pub mod bench;
 pub mod demo;
 pub mod detect;
+pub mod eval;
 pub mod execute;
 pub mod merge;
 pub mod policy;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod scenario;
@@ -28,6 +30,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Detect(command) => detect::run(command),
         Command::Audit(command) => audit::run(command),
         Command::Run(args) => run::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Replay(args) => replay::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Report(args) => report::run(args),

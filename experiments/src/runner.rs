@@ -22,7 +22,8 @@ use rayon::prelude::*;
 use crate::experiment::{self, Experiment};
 use crate::output::write_atomic;
 use crate::results::{self, EpisodeMetrics};
-use crate::{agents_registry, plots, progress, scenarios};
+use crate::{agents_registry, plots, progress, scenarios, traces};
+use mend_envs::ClusterConfig;
 
 pub use jobs::{Job, Shard};
 
@@ -44,6 +45,8 @@ pub mod files {
     pub const POLICIES_DIR: &str = "policies";
     /// Plots (PNG and SVG).
     pub const PLOTS_DIR: &str = "plots";
+    /// Recorded episode traces (`mend eval --record`).
+    pub const TRACES_DIR: &str = "traces";
 }
 
 /// How to run.
@@ -57,6 +60,9 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Only this share of the jobs (a sweep shard); the run is finished by `mend merge`.
     pub shard: Option<Shard>,
+    /// Also write each episode's trace to `traces/<scenario>/<agent>/seed-<s>-ep<k>.jsonl`, for
+    /// `mend replay`.
+    pub record: bool,
 }
 
 /// What a run did.
@@ -93,7 +99,9 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
     let plan = jobs::plan(experiment, options.shard);
     let pending: Vec<&Job> = plan
         .iter()
-        .filter(|job| !job.rows_path(&dir).is_file())
+        .filter(|job| {
+            !job.rows_path(&dir).is_file() || (options.record && !job.trace_path(&dir, 0).is_file())
+        })
         .collect();
     let skipped = plan.len() - pending.len();
 
@@ -111,12 +119,17 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
             .par_iter()
             .map(|job| -> Result<f64> {
                 let job_start = Instant::now();
-                let rows = episode::run_job(
+                let output = episode::run_job(
                     &scenarios[job.scenario_index],
+                    &ClusterConfig::default(),
                     factories[job.agent_index].as_ref(),
                     job.episode_job(),
+                    options.record,
                 )?;
-                write_atomic(&job.rows_path(&dir), &results::episodes_csv(&rows)?)?;
+                for (k, trace) in output.traces.iter().enumerate() {
+                    traces::write(&job.trace_path(&dir, k as u64), trace)?;
+                }
+                write_atomic(&job.rows_path(&dir), &results::episodes_csv(&output.rows)?)?;
                 bar.inc(1);
                 Ok(job_start.elapsed().as_secs_f64())
             })

@@ -325,3 +325,53 @@ fn report_rewrites_results_from_job_rows() {
     assert_eq!(output.stdout, before);
     assert!(run.join("plots/mttr_cdf.png").is_file());
 }
+
+#[test]
+fn recorded_episodes_replay_exactly_and_report_differences() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write_experiment(tmp.path(), FAULTY);
+    let out = tmp.path().join("r");
+    mend(&[
+        "eval",
+        exp.to_str().unwrap(),
+        "-q",
+        "--record",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let run = out.join("faulty/faulty-seed2");
+    let trace = run.join("traces/default/random/seed-501-ep0.jsonl");
+    assert!(trace.is_file(), "trace recorded");
+    let output = mend(&[
+        "replay",
+        trace.to_str().unwrap(),
+        "--agent",
+        "random",
+        "--against",
+        "no-op",
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    // The no-op facing the recorded faults of seed 501 is the no-op's own evaluation episode of seed
+    // 501: the same faults and the same traffic, so the same ground truth.
+    let csv = String::from_utf8(read(&run.join("episodes.csv"))).unwrap();
+    let noop_row = csv
+        .lines()
+        .find(|l| l.starts_with("default,no-op,501,"))
+        .unwrap();
+    let recorded_availability: f64 = noop_row.split(',').nth(5).unwrap().parse().unwrap();
+    let replayed = report["reference"]["availability"].as_f64().unwrap();
+    assert_eq!(replayed, recorded_availability, "{report}");
+    let diff = report["difference"]["actions_taken"].as_f64().unwrap();
+    assert!(
+        diff > 0.0,
+        "the random agent acted and the no-op did not: {report}"
+    );
+    let text =
+        String::from_utf8(mend(&["replay", trace.to_str().unwrap(), "--agent", "random"]).stdout)
+            .unwrap();
+    assert!(
+        text.contains("difference") && text.contains("MTTR (s)"),
+        "{text}"
+    );
+}

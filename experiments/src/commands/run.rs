@@ -48,6 +48,7 @@ impl ExperimentArgs {
             threads: self.threads,
             quiet: self.quiet,
             shard,
+            record: false,
         }
     }
 }

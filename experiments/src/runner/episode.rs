@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use mend_envs::{ClusterConfig, ClusterEnv, Env};
+use mend_sim::trace::TraceRecord;
 use mend_sim::{Scenario, Simulation};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -25,25 +26,36 @@ pub struct EpisodeJob<'a> {
     pub episodes: u64,
 }
 
-/// Runs the job; one [`EpisodeMetrics`] per episode, in episode order.
+/// What a job produced: one [`EpisodeMetrics`] per episode, and each episode's trace when recorded.
+#[derive(Debug, Default)]
+pub struct JobOutput {
+    /// Metrics per episode, in episode order.
+    pub rows: Vec<EpisodeMetrics>,
+    /// Trace records per episode (empty unless recording was asked for).
+    pub traces: Vec<Vec<TraceRecord>>,
+}
+
+/// Runs the job on an env built with `config` (e.g. replaying a trace's faults); keeps each
+/// episode's trace when `record`.
 pub fn run_job(
     scenario: &Arc<Scenario>,
+    config: &ClusterConfig,
     factory: &dyn PolicyFactory,
     job: EpisodeJob<'_>,
-) -> Result<Vec<EpisodeMetrics>> {
+    record: bool,
+) -> Result<JobOutput> {
     let context = || {
         format!(
             "agent {} on scenario {} seed {}",
             job.agent, job.scenario_name, job.seed
         )
     };
-    let mut env =
-        ClusterEnv::new(Arc::clone(scenario), ClusterConfig::default()).with_context(context)?;
+    let mut env = ClusterEnv::new(Arc::clone(scenario), config.clone()).with_context(context)?;
     // The policy's own randomness: a ChaCha8 stream of the evaluation seed, on a stream number
     // derived from the agent's name, so agents never share random draws with each other or the env.
     let mut rng = ChaCha8Rng::seed_from_u64(job.seed);
     rng.set_stream(fnv1a(job.agent.as_bytes()));
-    let mut out = Vec::with_capacity(job.episodes as usize);
+    let mut out = JobOutput::default();
     for episode in 0..job.episodes {
         let (mut obs, info) = env
             .reset((episode == 0).then_some(job.seed), None)
@@ -77,7 +89,11 @@ pub fn run_job(
         let sim = env
             .simulation()
             .with_context(|| format!("{}: no simulation after an episode", context()))?;
-        out.push(metrics(&job, episode, sim_seed, sim, reward, actions_taken));
+        out.rows
+            .push(metrics(&job, episode, sim_seed, sim, reward, actions_taken));
+        if record {
+            out.traces.push(env.take_trace());
+        }
     }
     Ok(out)
 }

@@ -38,6 +38,14 @@ impl Job {
             .join(format!("seed-{}.csv", self.seed))
     }
 
+    /// Where episode `episode`'s trace is stored under the run folder `dir` (when recorded).
+    pub fn trace_path(&self, dir: &Path, episode: u64) -> PathBuf {
+        dir.join(files::TRACES_DIR)
+            .join(slug(&self.scenario))
+            .join(slug(&self.agent))
+            .join(format!("seed-{}-ep{episode}.jsonl", self.seed))
+    }
+
     /// `agent on scenario, seed N`.
     pub fn label(&self) -> String {
         format!("{} on {}, seed {}", self.agent, self.scenario, self.seed)
