@@ -1,6 +1,8 @@
-//! Executor benchmarks: audit-log append and verify throughput, and guard evaluation per decision.
+//! Executor benchmarks: audit-log append and verify throughput, guard evaluation per decision, and
+//! decision latency (metrics received -> action issued, excluding the actuator: readings ->
+//! snapshot -> features -> policy or rule -> guards; issue 7 bound 100 ms) for 1 and 100 services.
 //!
-//! Run: `cargo bench -p mend-benches --bench executor`. Appends `fsync` the log and replace the head
+//! Run: `cargo bench -p mend-benches --bench executor` (`-- decision` for the latency only). Appends `fsync` the log and replace the head
 //! file each time, so their figure is the disk's, not the CPU's; verification runs in memory.
 
 use std::collections::BTreeMap;
@@ -12,10 +14,15 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mend_executor::audit::{
     AuditSigner, AuditWriter, VerifyOptions, head_path, read_head, verify_bytes,
 };
+use mend_executor::cluster::ClusterFile;
+use mend_executor::decide::LivePolicy;
 use mend_executor::decision::{
     Action, ActionKind, Decision, GuardVerdict, Outcome, Verdict, observation_digest,
 };
 use mend_executor::guards::{ExecutedAction, GuardConfig, GuardState, Guards, Proposal};
+use mend_executor::observe::Readings;
+use mend_executor::pipeline::{Mode, Pipeline};
+use mend_executor::reference_policy::reference_policy_file;
 
 fn decision(i: usize) -> Decision {
     Decision {
@@ -153,5 +160,63 @@ fn guards(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, audit, guards);
+/// A cluster file of `n` services (3 replicas each) and readings with one replica down in the last.
+fn live_cluster(n: usize) -> (ClusterFile, Readings) {
+    let mut text = String::from("namespace = \"bench\"\n[guards]\nallowlist = [\"bench/*\"]\n");
+    let mut readings = Readings::default();
+    for i in 0..n {
+        let name = format!("svc-{i:03}");
+        text += &format!(
+            "[[services]]\nname = \"{name}\"\nprocess = {{ command = \"x\", replicas = 3 }}\n\
+             replica_metrics = {{ up = {{ scrape = \"up\" }}, memory_utilization = {{ scrape = \"m\" }} }}\n"
+        );
+        readings.replicas.insert(name.clone(), 3);
+        for r in 0..3 {
+            let up = if i + 1 == n && r == 1 { 0.0 } else { 1.0 };
+            readings.replica.insert((name.clone(), r, "up".into()), up);
+            readings
+                .replica
+                .insert((name.clone(), r, "memory_utilization".into()), 0.2);
+        }
+        readings
+            .metric_times
+            .insert(format!("{name}:up"), Some(1_000_000));
+    }
+    let cluster = ClusterFile::parse(Path::new("bench.toml"), &text, Path::new(".")).unwrap();
+    (cluster, readings)
+}
+
+fn decision_latency(c: &mut Criterion) {
+    let dir = scratch_dir("decision");
+    let mut group = c.benchmark_group("decision");
+    group.measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::Elements(1));
+    for n in [1, 100] {
+        let (cluster, readings) = live_cluster(n);
+        let path = dir.join(format!("reference-{n}.safetensors"));
+        reference_policy_file(&cluster.service_names())
+            .save(&path)
+            .unwrap();
+        for (label, policy) in [
+            ("rule", None),
+            (
+                "policy_file",
+                Some(LivePolicy::load(&path, &cluster).unwrap()),
+            ),
+        ] {
+            let mut pipeline = Pipeline::new(&cluster, Mode::Auto, policy).unwrap();
+            group.bench_function(format!("{label}_{n}_services"), |b| {
+                b.iter(|| {
+                    pipeline
+                        .decide(&cluster, black_box(&readings), 1_000_000, false)
+                        .unwrap()
+                })
+            });
+        }
+    }
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, audit, guards, decision_latency);
 criterion_main!(benches);
