@@ -4,5 +4,7 @@
 pub mod alerting;
 pub mod detectors;
 pub mod features;
+pub mod federated;
 pub mod nab;
+pub mod predictor;
 pub mod telemetry;
