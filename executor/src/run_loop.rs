@@ -35,15 +35,15 @@ use crate::pipeline::{Judged, Mode, Pipeline};
 pub enum ExecuteError {
     /// The services could not be started.
     #[error("starting services: {0}")]
-    Start(#[source] ActuatorError),
+    Start(ActuatorError),
     /// The audit log could not be opened or written (the loop never acts unrecorded).
     #[error(transparent)]
     Audit(#[from] AuditError),
     /// The guard settings are invalid.
-    #[error("cluster file: {0}")]
+    #[error(transparent)]
     Guards(#[from] GuardConfigError),
     /// The metric source is misconfigured.
-    #[error("metric source: {0}")]
+    #[error(transparent)]
     Metrics(#[from] MetricError),
     /// The policy could not be used.
     #[error(transparent)]
