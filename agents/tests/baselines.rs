@@ -135,26 +135,51 @@ fn error_alert_waits_for_its_for_duration() {
     assert_eq!(c.decide(&errs, None).unwrap(), act(0, "restart_service"));
 }
 
+/// A runbook with one three-step symptom (waits 60, 120, 180 s), independent of the tuned default.
+const ESCALATION: &str = r#"
+[runbook]
+name = "escalation"
+decision_interval_s = 30.0
+[[remediation]]
+symptom = "replicas_down"
+entity = "service"
+feature = "svc_replicas_up_ratio"
+op = "<"
+threshold = 1.0
+for_s = 30.0
+actions = [
+  { kind = "restart_replica", wait_s = 60.0 },
+  { kind = "reallocate", wait_s = 120.0 },
+  { kind = "failover", wait_s = 180.0 },
+]
+"#;
+
+fn escalation() -> Runbook {
+    Runbook::from_toml(ESCALATION, "escalation.toml", FeatureSchema::v1(), kinds()).unwrap()
+}
+
+#[test]
+fn default_runbook_is_valid() {
+    Runbook::default_runbook(FeatureSchema::v1(), kinds()).unwrap();
+}
+
 #[test]
 fn runbook_escalates_then_waits_for_a_human_and_rearms_when_cleared() {
-    let mut r = Runbook::default_runbook(FeatureSchema::v1(), kinds()).unwrap();
+    let mut r = escalation();
     let down = obs(&[(0, "svc_replicas_up_ratio", 0.5)]);
     let mut seen = Vec::new();
-    for _ in 0..60 {
+    for d in 0..60 {
         let a = r.decide(&down, None).unwrap();
         if a != 0 {
-            seen.push(a);
+            seen.push((d * 30, a));
         }
     }
-    let expected: Vec<usize> = [
-        "restart_replica",
-        "reallocate",
-        "restart_service",
-        "failover",
-    ]
-    .iter()
-    .map(|k| act(0, k))
-    .collect();
+    // Due at t = 30 s (for_s), then each step once the previous one's wait has passed.
+    let expected = vec![
+        (30, act(0, "restart_replica")),
+        (90, act(0, "reallocate")),
+        (210, act(0, "failover")),
+    ];
     assert_eq!(seen, expected);
     r.decide(&obs(&[]), None).unwrap();
     r.decide(&down, None).unwrap();
@@ -163,7 +188,7 @@ fn runbook_escalates_then_waits_for_a_human_and_rearms_when_cleared() {
 
 #[test]
 fn runbook_skips_masked_remediations() {
-    let mut r = Runbook::default_runbook(FeatureSchema::v1(), kinds()).unwrap();
+    let mut r = escalation();
     let down = obs(&[(0, "svc_replicas_up_ratio", 0.5)]);
     let mut mask = vec![true; 1 + 3 * kinds().len()];
     mask[act(0, "restart_replica")] = false;

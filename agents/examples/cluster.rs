@@ -1,0 +1,226 @@
+//! Agents and baselines on the cluster env, paired on the same evaluation seeds (issue 4, item 4).
+//!
+//! ```text
+//! cargo run --release -p mend-agents --example cluster -- [--scenario tiny|default]
+//!     [--seeds START COUNT] [--agents no-op,random,reactive,runbook,tabular]
+//!     [--reactive "TOML; PAIRS"] [--runbook FILE]
+//! ```
+//! Defaults: scenario `default`, evaluation seeds 1000..1020 (disjoint from the training/tuning seeds
+//! 0..10), all agents. Each agent meets every seed once (common random numbers: same faults and load).
+//! Metrics come from the simulator's ground truth, as `mend run` computes them: availability
+//! (request-weighted share within SLO), incidents (SLO-violation episodes > 1 min), MTTR (mean fault
+//! onset -> end over faults that ended), cost (infrastructure + actions, USD) and return. Columns show
+//! mean ± half-width of the 95 % t-interval over seeds. Reading ground truth here is evaluation, not
+//! acting: the policies see only observations and masks.
+
+use std::time::Instant;
+
+use mend_agents::Policy;
+use mend_agents::baselines::reactive::{ReactiveConfig, ReactiveController};
+use mend_agents::baselines::runbook::Runbook;
+use mend_agents::baselines::{NoOpPolicy, RandomPolicy, Stateful};
+use mend_envs::{ClusterConfig, ClusterEnv, Env};
+use mend_monitor::features::FeatureSchema;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+/// Metrics of one episode.
+#[derive(Clone, Debug, Default)]
+struct Metrics {
+    availability: f64,
+    incidents: f64,
+    mttr_s: f64,
+    cost_usd: f64,
+    reward: f64,
+    actions: f64,
+    /// Actions taken per kind (in `ActionKind::ALL` order).
+    by_kind: [u64; mend_envs::cluster::N_KINDS],
+}
+
+fn kind_names() -> Vec<String> {
+    mend_sim::ActionKind::ALL
+        .iter()
+        .map(|k| k.name().to_string())
+        .collect()
+}
+
+/// Settings of the baselines under test.
+struct Opts {
+    reactive: ReactiveConfig,
+    runbook: Option<String>,
+}
+
+/// A fresh policy for one episode of an env with `n` actions.
+fn make_policy(agent: &str, n: usize, seed: u64, opts: &Opts) -> anyhow::Result<Box<dyn Policy>> {
+    Ok(match agent {
+        "no-op" => Box::new(NoOpPolicy { n_actions: n }),
+        "random" => Box::new(RandomPolicy::new(n, seed)),
+        "reactive" => Box::new(Stateful::new(
+            ReactiveController::new(opts.reactive.clone(), FeatureSchema::v1(), kind_names())?,
+            n,
+        )),
+        "runbook" => Box::new(Stateful::new(
+            match &opts.runbook {
+                Some(path) => Runbook::from_file(path.as_ref(), FeatureSchema::v1(), kind_names())?,
+                None => Runbook::default_runbook(FeatureSchema::v1(), kind_names())?,
+            },
+            n,
+        )),
+        other => anyhow::bail!("unknown agent {other:?}"),
+    })
+}
+
+fn run_episode(scenario: &str, policy: &dyn Policy, seed: u64) -> anyhow::Result<Metrics> {
+    let mut env = ClusterEnv::builtin(scenario, ClusterConfig::default())?;
+    let (mut obs, _) = env.reset(Some(seed), None)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    let (mut reward, mut actions) = (0.0, 0.0);
+    let mut by_kind = [0u64; mend_envs::cluster::N_KINDS];
+    loop {
+        let mask = env.action_mask();
+        let a = policy.predict(&obs, mask.as_deref(), true, &mut rng)?;
+        actions += f64::from(u8::from(a != 0));
+        if a != 0 {
+            by_kind[(a - 1) % mend_envs::cluster::N_KINDS] += 1;
+        }
+        let step = env.step(a)?;
+        reward += step.reward;
+        obs = step.obs;
+        if step.terminated || step.truncated {
+            break;
+        }
+    }
+    let sim = env
+        .simulation()
+        .ok_or_else(|| anyhow::anyhow!("no simulation"))?;
+    let summary = sim.summary();
+    let repairs: Vec<f64> = sim
+        .truth()
+        .faults
+        .iter()
+        .filter_map(|f| f.end.map(|e| e.saturating_sub(f.onset).as_secs_f64()))
+        .collect();
+    let rc = summary.reward_components;
+    Ok(Metrics {
+        availability: summary.availability,
+        incidents: summary.incidents as f64,
+        mttr_s: if repairs.is_empty() {
+            f64::NAN
+        } else {
+            repairs.iter().sum::<f64>() / repairs.len() as f64
+        },
+        cost_usd: rc.infra_cost_usd + rc.action_cost_usd,
+        reward,
+        actions,
+        by_kind,
+    })
+}
+
+/// Two-sided 95 % Student-t quantile for `df` degrees of freedom (tables; 1.96 beyond 30).
+fn t95(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    T.get(df.wrapping_sub(1)).copied().unwrap_or(1.96)
+}
+
+/// Mean ± 95 % half-width over the finite values.
+fn ci(xs: impl Iterator<Item = f64>) -> String {
+    let v: Vec<f64> = xs.filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return "n/a".into();
+    }
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    if v.len() < 2 {
+        return format!("{m:.4}");
+    }
+    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    format!("{m:.4} ± {:.4}", t95(v.len() - 1) * sd / n.sqrt())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut scenario = "default".to_string();
+    let (mut start, mut count) = (1000u64, 20u64);
+    let mut agents = "no-op,random,reactive,runbook".to_string();
+    let mut opts = Opts {
+        reactive: ReactiveConfig::tuned(),
+        runbook: None,
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let val = |k: usize| {
+            args.get(i + k)
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("{} needs a value", args[i]))
+        };
+        match args[i].as_str() {
+            "--scenario" => scenario = val(1)?,
+            "--seeds" => {
+                start = val(1)?.parse()?;
+                count = val(2)?.parse()?;
+                i += 1;
+            }
+            "--agents" => agents = val(1)?,
+            // TOML key = value pairs separated by ';', e.g. "cooldown_s = 300.0; hpa_enabled = false".
+            // Fields not given keep the documented Kubernetes defaults (not the tuned ones).
+            "--reactive" => opts.reactive = toml::from_str(&val(1)?.replace(';', "\n"))?,
+            "--runbook" => opts.runbook = Some(val(1)?),
+            other => anyhow::bail!("unknown argument {other:?}"),
+        }
+        i += 2;
+    }
+    let mut probe = ClusterEnv::builtin(&scenario, ClusterConfig::default())?;
+    probe.reset(Some(start), None)?;
+    let n_actions = probe
+        .layout()
+        .ok_or_else(|| anyhow::anyhow!("no layout"))?
+        .n_actions();
+    let seeds: Vec<u64> = (start..start + count).collect();
+    println!(
+        "scenario `{scenario}`, seeds {start}..{}, {} entities\n",
+        start + count,
+        (n_actions - 1) / mend_envs::cluster::N_KINDS
+    );
+    println!(
+        "| agent | availability | incidents | MTTR s | cost USD | return | actions | wall s |\n|---|---|---|---|---|---|---|---|"
+    );
+    let mut kinds_used = Vec::new();
+    for agent in agents.split(',') {
+        let t0 = Instant::now();
+        let rows: Vec<Metrics> = seeds
+            .par_iter()
+            .map(|&s| {
+                let p = make_policy(agent, n_actions, s, &opts)?;
+                run_episode(&scenario, p.as_ref(), s)
+            })
+            .collect::<anyhow::Result<_>>()?;
+        println!(
+            "| {agent} | {} | {} | {} | {} | {} | {} | {:.1} |",
+            ci(rows.iter().map(|m| m.availability)),
+            ci(rows.iter().map(|m| m.incidents)),
+            ci(rows.iter().map(|m| m.mttr_s)),
+            ci(rows.iter().map(|m| m.cost_usd)),
+            ci(rows.iter().map(|m| m.reward)),
+            ci(rows.iter().map(|m| m.actions)),
+            t0.elapsed().as_secs_f64()
+        );
+        let names = kind_names();
+        let used: Vec<String> = (0..names.len())
+            .filter_map(|k| {
+                let total: u64 = rows.iter().map(|m| m.by_kind[k]).sum();
+                (total > 0).then(|| format!("{}={total}", names[k]))
+            })
+            .collect();
+        kinds_used.push(format!("{agent}: {}", used.join(" ")));
+    }
+    println!("\nactions by kind (all seeds):");
+    for line in kinds_used {
+        println!("  {line}");
+    }
+    Ok(())
+}
