@@ -3,14 +3,15 @@
 //! field) and returns a [`PolicyFactory`], which makes a fresh policy for each episode (baselines with
 //! timers are stateful, so no state leaks from one episode into the next).
 //!
-//! Registered now: `no-op` and `random`. The reactive controller, the runbook and tabular Q-learning
-//! are being written in `mend-agents` (agents/src/baselines*, tabular.rs); each becomes one entry here
-//! when it lands. PPO and DQN need entity networks to act on cluster observations of any size
-//! (agents/src/nn/entity.rs, not landed), so they are not registered yet.
+//! Registered now: `no-op`, `random`, `reactive` and `runbook` (the last two from
+//! `mend_agents::baselines`). Tabular Q-learning, PPO and DQN become entries when they can act on
+//! cluster observations of any size (tabular.rs and agents/src/nn/entity.rs, not landed yet).
 
+use mend_agents::baselines::{Controller, ReactiveConfig, ReactiveController, Runbook, Stateful};
 use mend_agents::policy::random_valid_action;
 use mend_agents::{ActionScores, AgentError, Policy};
 use mend_envs::{Action, Observation};
+use mend_monitor::features::FeatureSchema;
 use rand::RngCore;
 
 use crate::experiment::{AgentEntry, ExperimentError};
@@ -47,6 +48,16 @@ pub const KINDS: &[AgentKind] = &[
         name: "random",
         description: "a uniformly random valid action each decision (seeded per episode)",
         build: build_random,
+    },
+    AgentKind {
+        name: "reactive",
+        description: "Kubernetes-style controller: liveness restarts, HPA on CPU, static alert rules",
+        build: build_reactive,
+    },
+    AgentKind {
+        name: "runbook",
+        description: "expert runbook: symptom -> ordered remediations with escalation (TOML file)",
+        build: build_runbook,
     },
 ];
 
@@ -132,6 +143,69 @@ fn build_random(
         },
     };
     Ok(Box::new(RandomFactory { act_probability: p }))
+}
+
+/// The action-kind names the cluster env uses, in its action layout's order.
+fn cluster_kind_names() -> Vec<String> {
+    mend_sim::ActionKind::ALL
+        .iter()
+        .map(|k| k.name().to_string())
+        .collect()
+}
+
+fn build_reactive(
+    params: &toml::Table,
+    ctx: &ParamContext<'_>,
+) -> Result<Box<dyn PolicyFactory>, ExperimentError> {
+    let config: ReactiveConfig = toml::Value::Table(params.clone())
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            ctx.invalid(
+                "*",
+                "fields of the reactive controller's config (mend_agents::baselines::ReactiveConfig)",
+                e.message().to_string(),
+            )
+        })?;
+    let controller = ReactiveController::new(config, FeatureSchema::v1(), cluster_kind_names())
+        .map_err(|e| ctx.invalid("*", "a valid reactive controller config", e.to_string()))?;
+    Ok(Box::new(ControllerFactory(controller)))
+}
+
+fn build_runbook(
+    params: &toml::Table,
+    ctx: &ParamContext<'_>,
+) -> Result<Box<dyn PolicyFactory>, ExperimentError> {
+    ctx.only(params, &["file"])?;
+    let runbook = match params.get("file") {
+        None => Runbook::default_runbook(FeatureSchema::v1(), cluster_kind_names()),
+        Some(toml::Value::String(path)) => Runbook::from_file(
+            std::path::Path::new(path),
+            FeatureSchema::v1(),
+            cluster_kind_names(),
+        ),
+        Some(other) => {
+            return Err(ctx.invalid("file", "a runbook file path (string)", other.to_string()));
+        }
+    }
+    .map_err(|e| {
+        ctx.invalid(
+            "file",
+            "a valid runbook (agents/runbooks/README)",
+            e.to_string(),
+        )
+    })?;
+    Ok(Box::new(ControllerFactory(runbook)))
+}
+
+/// A stateful baseline: each episode gets a fresh copy of the configured controller (no timers
+/// carried over).
+#[derive(Debug)]
+struct ControllerFactory<C>(C);
+
+impl<C: Controller + Sync + 'static> PolicyFactory for ControllerFactory<C> {
+    fn make(&self, n_actions: usize) -> Box<dyn Policy> {
+        Box::new(Stateful::new(self.0.clone(), n_actions))
+    }
 }
 
 #[derive(Debug)]
@@ -283,5 +357,22 @@ mod tests {
         assert!(err.to_string().contains("agents[0].params.act_probability"));
         let err = build(&entry("no-op", "gamma = 0.9"), 3, "x.toml").unwrap_err();
         assert!(err.to_string().contains("agents[3].params.gamma"));
+    }
+
+    #[test]
+    fn baselines_build_and_reject_bad_settings() {
+        assert!(build(&entry("reactive", ""), 0, "x.toml").is_ok());
+        assert!(build(&entry("reactive", "hpa_target_cpu = 0.6"), 0, "x.toml").is_ok());
+        let err = build(&entry("reactive", "hpa_target = 0.6"), 1, "x.toml").unwrap_err();
+        assert!(err.to_string().contains("agents[1].params"), "{err}");
+        assert!(err.to_string().contains("hpa_target"), "{err}");
+        assert!(build(&entry("runbook", ""), 0, "x.toml").is_ok());
+        let err = build(
+            &entry("runbook", "file = \"/nonexistent.toml\""),
+            2,
+            "x.toml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("agents[2].params.file"), "{err}");
     }
 }

@@ -76,6 +76,10 @@ pub struct RunReport {
     pub jobs_skipped: usize,
     /// Wall seconds spent inside jobs (simulation and policy), summed over jobs.
     pub job_seconds: f64,
+    /// Wall seconds of the evaluation phase (the parallel jobs).
+    pub eval_seconds: f64,
+    /// Wall seconds spent writing the results (episodes.csv, summaries, plots).
+    pub finish_seconds: f64,
     /// Wall seconds of the whole run, including planning and writing results.
     pub wall_seconds: f64,
     /// Whether the results (summary, plots) were written (false for a shard).
@@ -113,6 +117,7 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
         .map(|(i, a)| agents_registry::build(a, i, "the resolved experiment"))
         .collect::<Result<Vec<_>, _>>()?;
 
+    let eval_start = Instant::now();
     let bar = progress::bar(pending.len() as u64, "evaluating", "jobs", options.quiet);
     let work = || {
         pending
@@ -144,19 +149,24 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
         None => work(),
     };
     bar.finish_and_clear();
+    let eval_seconds = eval_start.elapsed().as_secs_f64();
     let mut job_seconds = 0.0;
     for outcome in outcomes {
         job_seconds += outcome?;
     }
     let finished = options.shard.is_none();
+    let finish_start = Instant::now();
     if finished {
         finish(&dir)?;
     }
+    let finish_seconds = finish_start.elapsed().as_secs_f64();
     Ok(RunReport {
         dir,
         jobs_total: plan.len(),
         jobs_skipped: skipped,
         job_seconds,
+        eval_seconds,
+        finish_seconds,
         wall_seconds: started.elapsed().as_secs_f64(),
         finished,
     })

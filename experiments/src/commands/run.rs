@@ -77,20 +77,15 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
 pub fn print_report(report: &RunReport, quiet: bool) {
     let ran = report.jobs_total - report.jobs_skipped;
     eprintln!(
-        "{} jobs ({} run, {} already done) in {:.1} s wall; {:.1} s inside jobs (simulation and policy), \
-         {:.1} s runner overhead per job",
+        "{} jobs ({} run, {} already done); {:.2} s wall in total: evaluation {:.2} s wall \
+         ({:.2} s summed inside jobs: simulation and policy), results and plots {:.2} s",
         report.jobs_total,
         ran,
         report.jobs_skipped,
         report.wall_seconds,
+        report.eval_seconds,
         report.job_seconds,
-        if ran > 0 {
-            (report.wall_seconds - report.job_seconds / rayon::current_num_threads() as f64)
-                .max(0.0)
-                / ran as f64
-        } else {
-            0.0
-        }
+        report.finish_seconds,
     );
     if report.finished {
         let md = report.dir.join(runner::files::SUMMARY_MD);
