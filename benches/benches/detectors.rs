@@ -1,19 +1,25 @@
 //! Streaming detectors and NAB scoring (issue 5's speed targets): samples per second per
 //! detector on one core (target: EWMA at least 10 million/s), and the time to score the NAB
-//! realAWSCloudwatch subset (17 files, 67,740 rows, three profiles with threshold optimisation).
+//! realAWSCloudwatch subset (17 files, 67,740 rows, three profiles with threshold optimisation);
+//! failure-predictor inference per entity (window 8 x schema v1 row, 32 hidden units); one scrape
+//! through the per-(entity, metric) alerting bank.
 //!
 //! Run: `cargo bench -p mend-benches --bench detectors` (about a minute); `-- detectors/ewma`
-//! or `-- nab` runs one part. The NAB part reads `../shared/data/nab` beside the repository.
+//! or `-- nab` or `-- predictor` or `-- alerting` runs one part. The NAB part reads `../shared/data/nab` beside the repository.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mend_monitor::alerting::{EntityDetectors, RuleSet};
 use mend_monitor::detectors::{DETECTOR_NAMES, Detector, Ewma, EwmaConfig, by_name};
+use mend_monitor::features::FeatureSchema;
 use mend_monitor::nab::{
     PROBATIONARY_PERCENT, Profile, load_corpus, load_detector_scores, run_nab, score_detector,
 };
+use mend_monitor::predictor::{PredictorModel, PredictorSpec};
+use mend_monitor::telemetry::{EntityKind, Snapshot};
 
 const SAMPLES: usize = 100_000;
 
@@ -103,5 +109,87 @@ fn nab(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, detectors, nab);
+fn predictor(c: &mut Criterion) {
+    let schema = FeatureSchema::v1();
+    let window = 8;
+    let bounds = schema.row_bounds().repeat(window);
+    let spec = PredictorSpec {
+        input: bounds.len(),
+        hidden: 32,
+    };
+    let model = PredictorModel::init(spec, bounds, 1);
+    let input: Vec<f32> = (0..spec.input).map(|i| (i % 7) as f32 * 0.1).collect();
+    let mut group = c.benchmark_group("predictor");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Elements(1));
+    group.bench_function("risk_per_entity", |b| {
+        b.iter(|| black_box(model.risk(black_box(&input))));
+    });
+    group.finish();
+}
+
+fn alerting(c: &mut Criterion) {
+    // 20 services, 30 nodes, 60 replicas with the watched metrics: one scrape of `default`'s size.
+    let scrape = |t: f64| {
+        let mut s = Snapshot::new(t);
+        let jitter = |i: usize| ((i as u64 * 2_654_435_761 + t as u64) % 100) as f64 / 1000.0;
+        for i in 0..20 {
+            let n = format!("svc{i:02}");
+            s.set(EntityKind::Service, &n, "error_ratio", jitter(i) * 0.1);
+            s.set(
+                EntityKind::Service,
+                &n,
+                "latency_p99_seconds",
+                0.1 + jitter(i),
+            );
+        }
+        for i in 0..30 {
+            let n = format!("node{i:02}");
+            s.set(EntityKind::Node, &n, "up", 1.0);
+            s.set(EntityKind::Node, &n, "cpu_utilization", 0.4 + jitter(i));
+            s.set(EntityKind::Node, &n, "memory_utilization", 0.5 + jitter(i));
+            s.set(EntityKind::Node, &n, "disk_utilization", 0.3);
+        }
+        for i in 0..60 {
+            let n = format!("rep{i:02}");
+            s.set(EntityKind::Replica, &n, "up", 1.0);
+            s.set(EntityKind::Replica, &n, "cpu_utilization", 0.4 + jitter(i));
+            s.set(EntityKind::Replica, &n, "memory_utilization", 0.5);
+            s.set(EntityKind::Replica, &n, "error_ratio", 0.0);
+            s.set(
+                EntityKind::Replica,
+                &n,
+                "latency_p99_seconds",
+                0.1 + jitter(i),
+            );
+        }
+        s
+    };
+    let scrapes: Vec<Snapshot> = (0..100).map(|k| scrape(15.0 * k as f64)).collect();
+    let mut group = c.benchmark_group("alerting");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Elements(scrapes.len() as u64));
+    for name in ["static_threshold", "ewma", "ensemble"] {
+        group.bench_function(BenchmarkId::new("scrapes", name), |b| {
+            b.iter(|| {
+                let mut bank = EntityDetectors::new(RuleSet::for_detector(name).unwrap()).unwrap();
+                let mut alerting = Vec::new();
+                for s in &scrapes {
+                    alerting.clear();
+                    bank.observe(s, &mut alerting);
+                }
+                black_box(alerting.len())
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, detectors, nab, predictor, alerting);
 criterion_main!(benches);
