@@ -55,6 +55,8 @@ pub struct SimulatedRun {
     pub services: Vec<String>,
     /// For each service, the provider hosting most of its initial replicas.
     pub service_provider: Vec<String>,
+    /// For each service, the region hosting most of its initial replicas.
+    pub service_region: Vec<String>,
 }
 
 fn kind_of(k: SimKind) -> EntityKind {
@@ -174,8 +176,24 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> SimulatedRun {
                 .map_or_else(String::new, |p| p.name.clone())
         })
         .collect();
+    let service_region = (0..topology.services.len())
+        .map(|s| {
+            let mut counts = vec![0usize; topology.regions.len()];
+            for rep in topology.replicas.iter().filter(|r| r.service.index() == s) {
+                counts[topology.nodes[rep.node.index()].region.index()] += 1;
+            }
+            let best = (0..counts.len())
+                .max_by_key(|&p| (counts[p], std::cmp::Reverse(p)))
+                .unwrap_or(0);
+            topology
+                .regions
+                .get(best)
+                .map_or_else(String::new, |r| r.name.clone())
+        })
+        .collect();
     SimulatedRun {
         seed,
+        service_region,
         snapshots,
         faults,
         incidents,
@@ -355,6 +373,557 @@ pub fn detection_study(
         seeds: seeds.to_vec(),
         baseline: BASELINE.to_owned(),
         accounting: config,
+        rows,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failure-prediction data and study (issue 5, item 5)
+// ---------------------------------------------------------------------------------------------
+
+/// How prediction samples are cut from runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PredictionConfig {
+    /// Scrapes per window (the model sees `window` consecutive feature rows of one service).
+    pub window: usize,
+    /// A sample is positive when an incident on its service starts within this many seconds.
+    pub horizon_seconds: f64,
+    /// One sample every `stride` scrapes.
+    pub stride: usize,
+    /// Hidden units of the MLP.
+    pub hidden: usize,
+}
+
+impl Default for PredictionConfig {
+    fn default() -> Self {
+        PredictionConfig {
+            window: 8,
+            horizon_seconds: 600.0,
+            stride: 2,
+            hidden: 32,
+        }
+    }
+}
+
+/// Where a prediction sample comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SampleOrigin {
+    /// Seed of the run.
+    pub seed: u64,
+    /// Service index.
+    pub service: usize,
+    /// Provider hosting most of the service's replicas.
+    pub provider: String,
+    /// Region hosting most of the service's replicas (the federated client).
+    pub region: String,
+    /// Time of the window's last scrape, seconds.
+    pub time: f64,
+}
+
+/// Labelled windows cut from simulated runs. Samples taken while their service is already in
+/// an incident are left out: there is nothing left to predict.
+#[derive(Debug, Clone, Default)]
+pub struct PredictionData {
+    /// Input width (`window x feature row width`).
+    pub input: usize,
+    /// `n x input` raw features.
+    pub inputs: Vec<f32>,
+    /// 1 when an incident on the service starts within the horizon, else 0.
+    pub labels: Vec<f32>,
+    /// One per sample.
+    pub origins: Vec<SampleOrigin>,
+    /// `(seed, service, start)` of every incident in the runs.
+    pub incidents: Vec<(u64, usize, f64)>,
+    /// Per input, the feature schema's bounds (repeated per window step).
+    pub bounds: Vec<(f32, f32)>,
+}
+
+impl PredictionData {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// No samples?
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The samples whose index satisfies `keep`, as a new data set (incidents kept whole).
+    pub fn subset(&self, keep: impl Fn(&SampleOrigin) -> bool) -> PredictionData {
+        let mut out = PredictionData {
+            input: self.input,
+            incidents: self.incidents.clone(),
+            bounds: self.bounds.clone(),
+            ..Default::default()
+        };
+        for (k, o) in self.origins.iter().enumerate() {
+            if keep(o) {
+                out.inputs
+                    .extend_from_slice(&self.inputs[k * self.input..(k + 1) * self.input]);
+                out.labels.push(self.labels[k]);
+                out.origins.push(o.clone());
+            }
+        }
+        out
+    }
+}
+
+/// Cuts labelled windows of every service's feature rows (schema v1) from `runs`.
+pub fn prediction_data(runs: &[SimulatedRun], config: &PredictionConfig) -> PredictionData {
+    use mend_monitor::features::FeatureExtractor;
+    let extractor = FeatureExtractor::v1();
+    let width = extractor.schema().width();
+    let window = config.window.max(1);
+    let mut data = PredictionData {
+        input: window * width,
+        bounds: extractor.schema().row_bounds().repeat(window),
+        ..Default::default()
+    };
+    for run in runs {
+        // rows[scrape][service] = feature row (empty when the service has no row).
+        let rows: Vec<Vec<Vec<f32>>> = run
+            .snapshots
+            .iter()
+            .map(|s| {
+                let f = extractor.extract(s);
+                run.services
+                    .iter()
+                    .map(|name| {
+                        f.entities
+                            .iter()
+                            .position(|e| e.kind == EntityKind::Service && &e.name == name)
+                            .map_or_else(|| vec![0.0; width], |i| f.row(i).to_vec())
+                    })
+                    .collect()
+            })
+            .collect();
+        let starts: Vec<Vec<(f64, f64)>> = (0..run.services.len())
+            .map(|s| {
+                let name = EntityRef::new(EntityKind::Service, &run.services[s]);
+                run.incidents
+                    .iter()
+                    .filter(|w| w.entities.first() == Some(&name))
+                    .map(|w| (w.start, w.end))
+                    .collect()
+            })
+            .collect();
+        for (s, st) in starts.iter().enumerate() {
+            data.incidents
+                .extend(st.iter().map(|&(start, _)| (run.seed, s, start)));
+        }
+        for k in (window - 1..rows.len()).step_by(config.stride.max(1)) {
+            let t = run.snapshots[k].timestamp;
+            for (s, st) in starts.iter().enumerate() {
+                if st.iter().any(|&(a, b)| a <= t && t < b) {
+                    continue;
+                }
+                let positive = st
+                    .iter()
+                    .any(|&(a, _)| a > t && a <= t + config.horizon_seconds);
+                for row in &rows[k + 1 - window..=k] {
+                    data.inputs.extend_from_slice(&row[s]);
+                }
+                data.labels.push(if positive { 1.0 } else { 0.0 });
+                data.origins.push(SampleOrigin {
+                    seed: run.seed,
+                    service: s,
+                    provider: run.service_provider[s].clone(),
+                    region: run.service_region[s].clone(),
+                    time: t,
+                });
+            }
+        }
+    }
+    data
+}
+
+/// Quality of a predictor on held-out data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PredictionQuality {
+    /// Samples and positives evaluated.
+    pub samples: usize,
+    /// Positive samples.
+    pub positives: usize,
+    /// Area under the precision-recall curve (average precision).
+    pub pr_auc: f64,
+    /// Precision and recall at the operating point.
+    pub at_threshold: mend_monitor::predictor::PrQuality,
+    /// Incidents preceded by an alarm within the horizon, of all incidents with a sample before.
+    pub incidents_warned: usize,
+    /// Incidents scored.
+    pub incidents: usize,
+    /// Lead times of the warned incidents, seconds: min, quartiles, max.
+    pub lead_time_quantiles: [f64; 5],
+}
+
+/// Scores `model` on `data` at `threshold`.
+pub fn evaluate_predictor(
+    model: &mend_monitor::predictor::PredictorModel,
+    data: &PredictionData,
+    threshold: f32,
+    horizon_seconds: f64,
+) -> PredictionQuality {
+    use mend_monitor::predictor::{average_precision, lead_times, pr_at_threshold};
+    let scores: Vec<f32> = (0..data.len())
+        .map(|k| model.risk(&data.inputs[k * data.input..(k + 1) * data.input]))
+        .collect();
+    let seeds: std::collections::BTreeSet<u64> = data.origins.iter().map(|o| o.seed).collect();
+    let mut leads = Vec::new();
+    let mut incidents = 0;
+    for &(seed, service, start) in data.incidents.iter().filter(|i| seeds.contains(&i.0)) {
+        let series: Vec<(f64, bool)> = data
+            .origins
+            .iter()
+            .zip(&scores)
+            .filter(|(o, _)| o.seed == seed && o.service == service)
+            .map(|(o, &s)| (o.time, s >= threshold))
+            .collect();
+        // Only incidents the model had a chance to see coming.
+        if !series
+            .iter()
+            .any(|&(t, _)| t < start && t >= start - horizon_seconds)
+        {
+            continue;
+        }
+        incidents += 1;
+        leads.extend(
+            lead_times(&series, &[start], horizon_seconds)
+                .into_iter()
+                .flatten(),
+        );
+    }
+    leads.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        if leads.is_empty() {
+            f64::NAN
+        } else {
+            leads[((leads.len() - 1) as f64 * p).round() as usize]
+        }
+    };
+    PredictionQuality {
+        samples: data.len(),
+        positives: data.labels.iter().filter(|&&y| y > 0.5).count(),
+        pr_auc: average_precision(&scores, &data.labels),
+        at_threshold: pr_at_threshold(&scores, &data.labels, threshold),
+        incidents_warned: leads.len(),
+        incidents,
+        lead_time_quantiles: [q(0.0), q(0.25), q(0.5), q(0.75), q(1.0)],
+    }
+}
+
+/// The operating point: the threshold (0.05 to 0.95 by 0.05) with the best F1 on `data`.
+pub fn choose_threshold(
+    model: &mend_monitor::predictor::PredictorModel,
+    data: &PredictionData,
+) -> f32 {
+    let scores: Vec<f32> = (0..data.len())
+        .map(|k| model.risk(&data.inputs[k * data.input..(k + 1) * data.input]))
+        .collect();
+    let mut best = (0.5, -1.0);
+    for step in 1..20 {
+        let th = step as f32 * 0.05;
+        let q = mend_monitor::predictor::pr_at_threshold(&scores, &data.labels, th);
+        let f1 = if q.precision + q.recall > 0.0 {
+            2.0 * q.precision * q.recall / (q.precision + q.recall)
+        } else {
+            0.0
+        };
+        if f1 > best.1 {
+            best = (th, f1);
+        }
+    }
+    best.0
+}
+
+/// Result of [`prediction_study`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PredictionReport {
+    /// Sample cutting and model shape.
+    pub config: PredictionConfig,
+    /// Training seeds.
+    pub train_seeds: Vec<u64>,
+    /// Held-out seeds.
+    pub test_seeds: Vec<u64>,
+    /// Operating point, chosen by F1 on the training seeds.
+    pub threshold: f32,
+    /// Final training loss.
+    pub train_loss: f32,
+    /// Quality on the held-out seeds.
+    pub test: PredictionQuality,
+    /// The trained model.
+    #[serde(skip)]
+    pub model: Option<mend_monitor::predictor::PredictorModel>,
+}
+
+/// Trains the predictor on runs of `train_seeds` and evaluates it on runs of `test_seeds`.
+pub fn prediction_study(
+    scenario: &Scenario,
+    train_seeds: &[u64],
+    test_seeds: &[u64],
+    config: &PredictionConfig,
+    train_config: &mend_monitor::predictor::TrainConfig,
+) -> Result<PredictionReport, mend_monitor::predictor::PredictorError> {
+    use mend_monitor::predictor::{PredictorModel, PredictorSpec, train};
+    let runs = |seeds: &[u64]| -> Vec<SimulatedRun> {
+        seeds.par_iter().map(|&s| simulate(scenario, s)).collect()
+    };
+    let train_data = prediction_data(&runs(train_seeds), config);
+    let test_data = prediction_data(&runs(test_seeds), config);
+    let spec = PredictorSpec {
+        input: train_data.input,
+        hidden: config.hidden,
+    };
+    let mut model = PredictorModel::init(spec, train_data.bounds.clone(), train_config.seed);
+    let train_loss = train(
+        &mut model,
+        &train_data.inputs,
+        &train_data.labels,
+        train_config,
+    )?;
+    let threshold = choose_threshold(&model, &train_data);
+    let test = evaluate_predictor(&model, &test_data, threshold, config.horizon_seconds);
+    Ok(PredictionReport {
+        config: *config,
+        train_seeds: train_seeds.to_vec(),
+        test_seeds: test_seeds.to_vec(),
+        threshold,
+        train_loss,
+        test,
+        model: Some(model),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Federated training of the predictor (issue 5, item 6)
+// ---------------------------------------------------------------------------------------------
+
+/// Federated study parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FederatedStudyConfig {
+    /// Clients: services sorted by (provider, index) and cut into this many contiguous groups,
+    /// so each client holds (mostly) one provider's services and their own fault mix.
+    pub num_clients: usize,
+    /// Communication rounds.
+    pub rounds: usize,
+    /// Local training per round (epochs are local epochs).
+    pub local: mend_monitor::predictor::TrainConfig,
+    /// Centralised and local-only training.
+    pub central: mend_monitor::predictor::TrainConfig,
+    /// Sample cutting and model shape.
+    pub prediction: PredictionConfig,
+    /// Factor of the scaled-update attack (negative: sign-flipped and boosted, the model
+    /// replacement attack of Bagdasaryan et al., AISTATS 2020).
+    pub attack_scale: f32,
+}
+
+impl Default for FederatedStudyConfig {
+    fn default() -> Self {
+        FederatedStudyConfig {
+            num_clients: 5,
+            rounds: 10,
+            local: mend_monitor::predictor::TrainConfig {
+                epochs: 1,
+                ..Default::default()
+            },
+            central: mend_monitor::predictor::TrainConfig::default(),
+            prediction: PredictionConfig::default(),
+            attack_scale: -10.0,
+        }
+    }
+}
+
+/// One trained predictor's held-out quality.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FederatedRow {
+    /// `centralised`, `local-only <client>`, `federated`.
+    pub setting: String,
+    /// Aggregation rule (`-` when not federated).
+    pub aggregator: String,
+    /// `none`, `label_flip` or `scaled_update` (on client 0).
+    pub poison: String,
+    /// Held-out PR-AUC.
+    pub pr_auc: f64,
+    /// Training samples the model (or its client) saw.
+    pub train_samples: usize,
+}
+
+/// Result of [`federated_study`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FederatedReport {
+    /// Parameters.
+    pub config: FederatedStudyConfig,
+    /// Client names (providers of their services) and sample counts.
+    pub clients: Vec<(String, usize)>,
+    /// Bytes per round (global model down to every client, every update up).
+    pub bytes_per_round: usize,
+    /// Every setting's quality on the held-out seeds.
+    pub rows: Vec<FederatedRow>,
+}
+
+impl FederatedReport {
+    /// A Markdown table.
+    pub fn to_markdown(&self) -> String {
+        let mut s = format!(
+            "Federated predictor: {} clients {:?}, {} rounds, {} bytes/round\n\n| setting | aggregator | poison | PR-AUC | train samples |\n|---|---|---|---|---|\n",
+            self.clients.len(),
+            self.clients,
+            self.config.rounds,
+            self.bytes_per_round
+        );
+        for r in &self.rows {
+            s.push_str(&format!(
+                "| {} | {} | {} | {:.3} | {} |\n",
+                r.setting, r.aggregator, r.poison, r.pr_auc, r.train_samples
+            ));
+        }
+        s
+    }
+}
+
+/// Centralised vs federated (FedAvg, median, trimmed mean) vs local-only training of the
+/// predictor on `train_seeds`, and the same federated runs with client 0 poisoned (label
+/// flipping, scaled updates); quality is PR-AUC on `test_seeds`. Deterministic for its inputs.
+pub fn federated_study(
+    scenario: &Scenario,
+    train_seeds: &[u64],
+    test_seeds: &[u64],
+    config: &FederatedStudyConfig,
+) -> Result<FederatedReport, mend_monitor::predictor::PredictorError> {
+    use mend_monitor::federated::{
+        Aggregator, Behaviour, Client, FederatedConfig, federated_train,
+    };
+    use mend_monitor::predictor::{PredictorModel, PredictorSpec, average_precision, train};
+    let runs = |seeds: &[u64]| -> Vec<SimulatedRun> {
+        seeds.par_iter().map(|&s| simulate(scenario, s)).collect()
+    };
+    let train_runs = runs(train_seeds);
+    let train_data = prediction_data(&train_runs, &config.prediction);
+    let test_data = prediction_data(&runs(test_seeds), &config.prediction);
+    // Client of each service: services sorted by (provider, index), cut into contiguous groups.
+    let (services, providers) = train_runs
+        .first()
+        .map(|r| (r.services.len(), r.service_provider.clone()))
+        .unwrap_or_default();
+    let mut order: Vec<usize> = (0..services).collect();
+    order.sort_by(|&a, &b| providers[a].cmp(&providers[b]).then(a.cmp(&b)));
+    let k = config.num_clients.clamp(1, services.max(1));
+    let mut client_of = vec![0usize; services];
+    for (pos, &s) in order.iter().enumerate() {
+        client_of[s] = pos * k / services.max(1);
+    }
+    let parts: Vec<PredictionData> = (0..k)
+        .map(|c| train_data.subset(|o| client_of[o.service] == c))
+        .collect();
+    let client_names: Vec<String> = (0..k)
+        .map(|c| {
+            let mut p: Vec<&str> = (0..services)
+                .filter(|&s| client_of[s] == c)
+                .map(|s| providers[s].as_str())
+                .collect();
+            p.dedup();
+            format!("c{c}:{}", p.join("+"))
+        })
+        .collect();
+    let make_clients = |poison: Option<Behaviour>| -> Vec<Client> {
+        parts
+            .iter()
+            .enumerate()
+            .map(|(c, d)| {
+                let behaviour = match (c, poison) {
+                    (0, Some(b)) => b,
+                    _ => Behaviour::Honest,
+                };
+                Client::new(
+                    client_names[c].clone(),
+                    d.inputs.clone(),
+                    d.labels.clone(),
+                    behaviour,
+                )
+            })
+            .collect()
+    };
+    let spec = PredictorSpec {
+        input: train_data.input,
+        hidden: config.prediction.hidden,
+    };
+    let initial = PredictorModel::init(spec, train_data.bounds.clone(), config.central.seed);
+    let pr_auc = |m: &PredictorModel| {
+        let scores: Vec<f32> = (0..test_data.len())
+            .map(|i| m.risk(&test_data.inputs[i * test_data.input..(i + 1) * test_data.input]))
+            .collect();
+        average_precision(&scores, &test_data.labels)
+    };
+    let mut rows = Vec::new();
+    let mut central = initial.clone();
+    train(
+        &mut central,
+        &train_data.inputs,
+        &train_data.labels,
+        &config.central,
+    )?;
+    rows.push(FederatedRow {
+        setting: "centralised".into(),
+        aggregator: "-".into(),
+        poison: "none".into(),
+        pr_auc: pr_auc(&central),
+        train_samples: train_data.len(),
+    });
+    let honest = make_clients(None);
+    for client in &honest {
+        let mut local = initial.clone();
+        client.train_local_only(&mut local, &config.central)?;
+        rows.push(FederatedRow {
+            setting: format!("local-only {}", client.name),
+            aggregator: "-".into(),
+            poison: "none".into(),
+            pr_auc: pr_auc(&local),
+            train_samples: client.sample_count(),
+        });
+    }
+    let aggregators = [
+        ("fedavg", Aggregator::FedAvg),
+        ("median", Aggregator::Median),
+        ("trimmed_mean(1)", Aggregator::TrimmedMean { trim: 1 }),
+    ];
+    let poisons = [
+        ("none", None),
+        ("label_flip", Some(Behaviour::LabelFlip)),
+        (
+            "scaled_update",
+            Some(Behaviour::ScaledUpdate(config.attack_scale)),
+        ),
+    ];
+    let mut bytes_per_round = 0;
+    for (poison_name, poison) in poisons {
+        let clients = make_clients(poison);
+        for (agg_name, aggregator) in aggregators {
+            let fed = federated_train(
+                &clients,
+                initial.clone(),
+                &FederatedConfig {
+                    rounds: config.rounds,
+                    local: config.local,
+                    aggregator,
+                },
+            )?;
+            bytes_per_round = fed.bytes_per_round;
+            rows.push(FederatedRow {
+                setting: "federated".into(),
+                aggregator: agg_name.into(),
+                poison: poison_name.into(),
+                pr_auc: pr_auc(&fed.model),
+                train_samples: train_data.len(),
+            });
+        }
+    }
+    Ok(FederatedReport {
+        config: *config,
+        clients: client_names
+            .into_iter()
+            .zip(parts.iter().map(PredictionData::len))
+            .collect(),
+        bytes_per_round,
         rows,
     })
 }

@@ -97,3 +97,113 @@ fn unknown_detector_and_empty_seeds_are_errors() {
     let err = detection_study(&scenario, &[], &[]).unwrap_err();
     assert!(matches!(err, DetectionError::NoSeeds));
 }
+
+#[test]
+fn services_map_to_regions_and_providers() {
+    let run = simulate(&default_scenario(), 2);
+    let regions: std::collections::BTreeSet<_> = run.service_region.iter().collect();
+    let providers: std::collections::BTreeSet<_> = run.service_provider.iter().collect();
+    println!("regions {regions:?} providers {providers:?}");
+    assert!(regions.len() >= providers.len());
+    assert!(
+        providers.len() > 1,
+        "services spread over several providers"
+    );
+}
+
+fn seeds_from_env(var: &str, default: &str) -> Vec<u64> {
+    std::env::var(var)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+#[test]
+fn prediction_data_labels_follow_the_ground_truth() {
+    use mend_experiments::detection::{PredictionConfig, prediction_data};
+    let run = simulate(&default_scenario(), 5);
+    let cfg = PredictionConfig::default();
+    let data = prediction_data(std::slice::from_ref(&run), &cfg);
+    assert_eq!(data.inputs.len(), data.len() * data.input);
+    assert_eq!(data.bounds.len(), data.input);
+    assert!(data.labels.iter().any(|&y| y > 0.5), "some incident ahead");
+    for (o, &y) in data.origins.iter().zip(&data.labels) {
+        let name = &run.services[o.service];
+        let ahead = run
+            .incidents
+            .iter()
+            .any(|w| &w.entities[0].name == name && w.start > o.time && w.start <= o.time + 600.0);
+        assert_eq!(y > 0.5, ahead, "sample at {} on {name}", o.time);
+    }
+}
+
+#[test]
+fn prediction_study_is_deterministic_and_reports_held_out_quality() {
+    use mend_experiments::detection::{PredictionConfig, prediction_study};
+    use mend_monitor::predictor::TrainConfig;
+    let train_seeds = seeds_from_env("MEND_PREDICT_TRAIN", "10");
+    let test_seeds = seeds_from_env("MEND_PREDICT_TEST", "20");
+    let epochs = std::env::var("MEND_PREDICT_EPOCHS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let cfg = PredictionConfig::default();
+    let tc = TrainConfig {
+        epochs,
+        seed: 1,
+        ..Default::default()
+    };
+    let scenario = default_scenario();
+    let a = prediction_study(&scenario, &train_seeds, &test_seeds, &cfg, &tc).unwrap();
+    println!("{}", serde_json::to_string_pretty(&a).unwrap());
+    assert!(train_seeds.iter().all(|s| !test_seeds.contains(s)));
+    assert!(a.test.samples > 0 && a.test.positives > 0);
+    let q = &a.test;
+    assert!((0.0..=1.0).contains(&q.pr_auc));
+    assert!(q.incidents_warned <= q.incidents);
+    if train_seeds.len() == 1 {
+        let b = prediction_study(&scenario, &train_seeds, &test_seeds, &cfg, &tc).unwrap();
+        assert_eq!(
+            a.model.as_ref().unwrap().params,
+            b.model.as_ref().unwrap().params
+        );
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&b).unwrap()
+        );
+    }
+}
+
+#[test]
+fn federated_study_compares_settings_and_counts_bytes() {
+    use mend_experiments::detection::{FederatedStudyConfig, federated_study};
+    let train_seeds = seeds_from_env("MEND_FED_TRAIN", "11");
+    let test_seeds = seeds_from_env("MEND_FED_TEST", "21");
+    let rounds = std::env::var("MEND_FED_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let mut cfg = FederatedStudyConfig {
+        rounds,
+        ..Default::default()
+    };
+    cfg.central.epochs = rounds;
+    let report = federated_study(&default_scenario(), &train_seeds, &test_seeds, &cfg).unwrap();
+    println!("{}", report.to_markdown());
+    assert_eq!(report.clients.len(), 5);
+    // centralised + 5 local-only + 3 aggregators x 3 poison settings.
+    assert_eq!(report.rows.len(), 1 + 5 + 9);
+    let total: usize = report.clients.iter().map(|c| c.1).sum();
+    assert_eq!(report.rows[0].train_samples, total);
+    // Parameters: hidden x input + 2 hidden + 1, 4 bytes each, down and up per client.
+    let input = 8 * mend_monitor::features::FeatureSchema::v1().width();
+    let params = 32 * input + 2 * 32 + 1;
+    assert_eq!(report.bytes_per_round, 5 * (8 * params + 8));
+    assert!(
+        report
+            .rows
+            .iter()
+            .all(|r| r.pr_auc.is_nan() || (0.0..=1.0).contains(&r.pr_auc))
+    );
+}
