@@ -22,7 +22,11 @@ Examples:
   mend scenario show default
   mend bench renewal --components 100000
   mend detect nab --data ../shared/data/nab --reference ../shared/data/nab/reference/numenta
-  mend audit verify audit.jsonl";
+  mend audit verify audit.jsonl
+  mend run                               run the embedded default experiment (results/default/...)
+  mend run experiments/paper.toml --threads 2
+  mend eval --record && mend replay TRACE --agent runbook
+  mend sweep experiments/paper.toml --shard 0/4 && mend merge DIR...";
 
 /// The commands.
 #[derive(Debug, Subcommand)]

@@ -80,6 +80,8 @@ fn availability<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) 
         (0.0, 1.0)
     };
     let n = s.agents.len();
+    // Enough decimals to tell the ticks apart: about two digits below the visible range's magnitude.
+    let decimals = ((-(hi - lo).log10()).ceil() as i64 + 2).clamp(2, 7) as usize;
     let mut chart = ChartBuilder::on(area)
         .caption(
             format!(
@@ -105,7 +107,7 @@ fn availability<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) 
                 String::new()
             }
         })
-        .y_label_formatter(&|y| format!("{y:.5}"))
+        .y_label_formatter(&|y| format!("{y:.decimals$}"))
         .y_desc("share of requests within SLO")
         .x_desc("agent")
         .label_style(("sans-serif", 16))
