@@ -24,7 +24,9 @@
 //! Cluster-env baselines ([`baselines`]): no-op, random, the Kubernetes-style reactive controller and the
 //! expert runbook (agents/runbooks/default.toml); they read observations by feature name.
 //!
-//! Not here yet: tabular Q-learning, entity networks.
+//! Tabular Q-learning on a discretised, size-independent cluster state: [`tabular`].
+//!
+//! Not here yet: entity networks (PPO/DQN on cluster observations).
 
 pub mod agent;
 pub mod baselines;
@@ -44,6 +46,7 @@ pub mod replay_buffer;
 pub mod rollout_buffer;
 pub mod schedule;
 pub mod store;
+pub mod tabular;
 
 pub use agent::{Agent, MetricSink, NullSink, TrainSummary, VecSink};
 pub use dqn::{Dqn, DqnConfig};

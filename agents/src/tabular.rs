@@ -1,0 +1,405 @@
+//! Tabular Q-learning on the cluster env (Watkins' one-step Q-learning, Sutton & Barto 2018, §6.5:
+//! `Q(s, a) += learning_rate * (r + gamma * max_a' Q(s', a') - Q(s, a))`) over a discretised,
+//! size-independent state ([`state`]): one table shared by all entities, indexed by (entity bucket,
+//! action kind), plus a no-op value per global bucket. The value of flat action
+//! `1 + entity * n_kinds + kind` is `q_entity[bucket(entity)][kind]`; of the no-op, `q_noop[global]`.
+//! Masks are honoured when acting and in the `max` of the target. Epsilon decays linearly (CleanRL's
+//! `start_e`, `end_e`, `exploration_fraction`). The tables are saved as tensors in a policy file
+//! ([`file`]).
+
+pub mod file;
+pub mod state;
+
+use mend_envs::{Action, Env, Observation};
+use mend_monitor::features::FeatureSchema;
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::agent::{MetricSink, TrainSummary};
+use crate::distribution::{argmax, check_mask, masked_logits};
+use crate::error::AgentError;
+use crate::policy::{ActionScores, Policy, random_valid_action};
+use crate::schedule::linear;
+use state::{BucketEdges, Discretiser};
+
+/// Hyperparameters (CleanRL names where they exist).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TabularConfig {
+    /// Step size of the update.
+    pub learning_rate: f64,
+    /// Discount per decision (30 s): 0.95 weighs about the next 10 minutes.
+    pub gamma: f64,
+    /// Initial epsilon.
+    pub start_e: f64,
+    /// Final epsilon.
+    pub end_e: f64,
+    /// Share of `total_timesteps` over which epsilon decays.
+    pub exploration_fraction: f64,
+    /// Rewards are multiplied by this before the update (cluster rewards are USD per step).
+    pub reward_scale: f64,
+    /// When exploring, the share of random choices that are the no-op (the rest: a uniformly random
+    /// valid action). Uniform exploration over hundreds of actions almost never leaves the system
+    /// alone, so it would never learn what leaving it alone is worth.
+    pub explore_noop_share: f64,
+    /// Initial value of every (entity bucket, kind) entry. Pessimistic (below what doing nothing is
+    /// worth) so that an action is only preferred once it has been tried and paid off: with zeros,
+    /// every never-visited entry beats the no-op's negative value and the greedy policy acts at random.
+    pub q_init_action: f64,
+    /// An (entity bucket, kind) entry counts for acting and for the target's `max` only once it has
+    /// been updated this many times (never-tried or rarely tried entries are noisy estimates whose
+    /// maximum is biased upwards: the maximisation bias of Sutton & Barto 2018, §6.7).
+    pub min_visits: u32,
+    /// Bucket edges of the state.
+    pub edges: BucketEdges,
+}
+
+impl Default for TabularConfig {
+    fn default() -> Self {
+        Self {
+            learning_rate: 0.1,
+            gamma: 0.95,
+            start_e: 1.0,
+            end_e: 0.05,
+            exploration_fraction: 0.5,
+            reward_scale: 0.1,
+            explore_noop_share: 0.9,
+            q_init_action: -5.0,
+            min_visits: 20,
+            edges: BucketEdges::default(),
+        }
+    }
+}
+
+impl TabularConfig {
+    fn validate(&self) -> Result<(), AgentError> {
+        let check = |field, ok: bool, expected, v: f64| {
+            if ok {
+                Ok(())
+            } else {
+                Err(AgentError::InvalidConfig {
+                    field,
+                    expected,
+                    got: v.to_string(),
+                })
+            }
+        };
+        let unit = |v: f64| (0.0..=1.0).contains(&v);
+        let lr = self.learning_rate;
+        check("learning_rate", lr > 0.0 && lr <= 1.0, "in (0, 1]", lr)?;
+        check("gamma", unit(self.gamma), "in [0, 1]", self.gamma)?;
+        check("start_e", unit(self.start_e), "in [0, 1]", self.start_e)?;
+        check("end_e", unit(self.end_e), "in [0, 1]", self.end_e)?;
+        let f = self.exploration_fraction;
+        check("exploration_fraction", unit(f), "in [0, 1]", f)?;
+        let s = self.reward_scale;
+        check(
+            "reward_scale",
+            s.is_finite() && s > 0.0,
+            "finite and > 0",
+            s,
+        )?;
+        let n = self.explore_noop_share;
+        check("explore_noop_share", unit(n), "in [0, 1]", n)?;
+        let q = self.q_init_action;
+        check("q_init_action", q.is_finite(), "finite", q)
+    }
+}
+
+/// The greedy policy of a Q table (what is saved and run).
+#[derive(Clone, Debug)]
+pub struct TabularPolicy {
+    discretiser: Discretiser,
+    n_kinds: usize,
+    n_actions: usize,
+    /// `n_entity_buckets x n_kinds`, row-major.
+    q_entity: Vec<f32>,
+    /// One value per global bucket.
+    q_noop: Vec<f32>,
+    /// Epsilon of non-deterministic `predict`.
+    pub exploration_eps: f32,
+}
+
+impl TabularPolicy {
+    /// A zero table for an env with `n_actions` actions and `n_kinds` kinds per entity.
+    pub fn zeros(
+        schema: FeatureSchema,
+        edges: BucketEdges,
+        n_kinds: usize,
+        n_actions: usize,
+    ) -> Result<Self, AgentError> {
+        let discretiser = Discretiser::new(schema, edges)?;
+        Ok(Self {
+            q_entity: vec![0.0; discretiser.n_entity_buckets() * n_kinds],
+            q_noop: vec![0.0; discretiser.n_global_buckets()],
+            discretiser,
+            n_kinds,
+            n_actions,
+            exploration_eps: 0.0,
+        })
+    }
+
+    /// The table entry of each flat action for `obs` (index into `q_noop` for action 0, else into
+    /// `q_entity`), or an error if the observation's entity count does not fit `n_actions`.
+    fn entries(&self, obs: &Observation) -> Result<(usize, Vec<usize>), AgentError> {
+        let (buckets, global) = self.discretiser.encode(obs)?;
+        if 1 + buckets.len() * self.n_kinds != self.n_actions {
+            return Err(AgentError::ObservationMismatch {
+                expected: format!(
+                    "{} entities ({} actions)",
+                    (self.n_actions - 1) / self.n_kinds.max(1),
+                    self.n_actions
+                ),
+                got: format!("{} entities", buckets.len()),
+            });
+        }
+        let per_action = buckets
+            .iter()
+            .flat_map(|&b| (0..self.n_kinds).map(move |k| b * self.n_kinds + k))
+            .collect();
+        Ok((global, per_action))
+    }
+
+    /// Q-values of every flat action (unmasked).
+    pub fn q_values(&self, obs: &Observation) -> Result<Vec<f32>, AgentError> {
+        let (g, entries) = self.entries(obs)?;
+        let mut q = Vec::with_capacity(self.n_actions);
+        q.push(self.q_noop[g]);
+        q.extend(entries.iter().map(|&i| self.q_entity[i]));
+        Ok(q)
+    }
+
+    /// The tables: (`q_entity` row-major `n_entity_buckets x n_kinds`, `q_noop`).
+    pub fn tables(&self) -> (&[f32], &[f32]) {
+        (&self.q_entity, &self.q_noop)
+    }
+
+    /// The discretiser.
+    pub fn discretiser(&self) -> &Discretiser {
+        &self.discretiser
+    }
+
+    /// Action kinds per entity.
+    pub fn n_kinds(&self) -> usize {
+        self.n_kinds
+    }
+
+    /// The same table for an env with `n_actions` actions (another cluster size).
+    pub fn with_n_actions(&self, n_actions: usize) -> Self {
+        Self {
+            n_actions,
+            ..self.clone()
+        }
+    }
+}
+
+impl Policy for TabularPolicy {
+    fn algorithm(&self) -> &str {
+        "tabular_q"
+    }
+
+    fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    fn action_scores(
+        &self,
+        obs: &Observation,
+        mask: Option<&[bool]>,
+    ) -> Result<ActionScores, AgentError> {
+        check_mask(mask, self.n_actions)?;
+        Ok(ActionScores::QValues(masked_logits(
+            &self.q_values(obs)?,
+            mask,
+        )))
+    }
+
+    fn predict(
+        &self,
+        obs: &Observation,
+        mask: Option<&[bool]>,
+        deterministic: bool,
+        rng: &mut dyn RngCore,
+    ) -> Result<Action, AgentError> {
+        check_mask(mask, self.n_actions)?;
+        if !deterministic && rng.random::<f32>() < self.exploration_eps {
+            return Ok(random_valid_action(self.n_actions, mask, rng));
+        }
+        Ok(argmax(&masked_logits(&self.q_values(obs)?, mask)))
+    }
+}
+
+/// The learner: a [`TabularPolicy`] plus the run's RNG and counters.
+#[derive(Debug)]
+pub struct TabularQ {
+    config: TabularConfig,
+    policy: TabularPolicy,
+    rng: ChaCha8Rng,
+    seed: u64,
+    num_timesteps: u64,
+    /// Updates per `q_entity` entry.
+    visits: Vec<u32>,
+}
+
+/// The value given to entries with fewer than `min_visits` updates (finite, so policy files stay
+/// checkable; far below any return).
+pub const UNTRIED: f32 = -1.0e9;
+
+impl TabularQ {
+    /// A learner for an env with `n_actions` actions and `n_kinds` kinds per entity.
+    pub fn new(
+        config: TabularConfig,
+        schema: FeatureSchema,
+        n_kinds: usize,
+        n_actions: usize,
+        seed: u64,
+    ) -> Result<Self, AgentError> {
+        config.validate()?;
+        let mut policy = TabularPolicy::zeros(schema, config.edges.clone(), n_kinds, n_actions)?;
+        policy.q_entity.fill(config.q_init_action as f32);
+        Ok(Self {
+            visits: vec![0; policy.q_entity.len()],
+            policy,
+            config,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            seed,
+            num_timesteps: 0,
+        })
+    }
+
+    /// The greedy policy learnt so far: entries tried fewer than `min_visits` times are [`UNTRIED`].
+    pub fn policy(&self) -> TabularPolicy {
+        let mut p = self.policy.clone();
+        for (q, &v) in p.q_entity.iter_mut().zip(&self.visits) {
+            if v < self.config.min_visits {
+                *q = UNTRIED;
+            }
+        }
+        p
+    }
+
+    /// Q-values as the learner acts on them (untried entries at [`UNTRIED`]).
+    fn effective_q(&self, g: usize, entries: &[usize]) -> Vec<f32> {
+        let mut q = Vec::with_capacity(entries.len() + 1);
+        q.push(self.policy.q_noop[g]);
+        q.extend(entries.iter().map(|&i| {
+            if self.visits[i] >= self.config.min_visits {
+                self.policy.q_entity[i]
+            } else {
+                UNTRIED
+            }
+        }));
+        q
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TabularConfig {
+        &self.config
+    }
+
+    /// Environment steps taken so far.
+    pub fn num_timesteps(&self) -> u64 {
+        self.num_timesteps
+    }
+
+    /// Trains on `env` until `total_timesteps` steps have been taken in all (absolute, so a second call
+    /// continues). Episode `k` of the run is reset with seed `train_seeds[k % len]`, so training uses
+    /// only the caller's training seeds.
+    pub fn learn(
+        &mut self,
+        env: &mut dyn Env,
+        train_seeds: &[u64],
+        total_timesteps: u64,
+        sink: &mut dyn MetricSink,
+    ) -> Result<TrainSummary, AgentError> {
+        if train_seeds.is_empty() {
+            return Err(AgentError::InvalidConfig {
+                field: "train_seeds",
+                expected: "at least one seed",
+                got: "none".into(),
+            });
+        }
+        let c = self.config.clone();
+        let n = self.policy.n_actions;
+        let mut episode = 0usize;
+        let mut returns = Vec::new();
+        while self.num_timesteps < total_timesteps {
+            // ---- one episode ----
+            let seed = train_seeds[episode % train_seeds.len()];
+            let (mut obs, _) = env.reset(Some(seed), None)?;
+            let mut mask = env.action_mask();
+            let mut ret = 0.0;
+            loop {
+                let progress = self.num_timesteps as f64 / total_timesteps as f64;
+                let eps = linear(c.start_e, c.end_e, c.exploration_fraction, progress);
+                // ---- act: epsilon-greedy, exploration biased to the no-op ----
+                let (g, entries) = self.policy.entries(&obs)?;
+                let action = if self.rng.random::<f64>() < eps {
+                    if self.rng.random::<f64>() < c.explore_noop_share {
+                        0
+                    } else {
+                        random_valid_action(n, mask.as_deref(), &mut self.rng)
+                    }
+                } else {
+                    argmax(&masked_logits(
+                        &self.effective_q(g, &entries),
+                        mask.as_deref(),
+                    ))
+                };
+                let step = env.step(action)?;
+                self.num_timesteps += 1;
+                ret += step.reward;
+                let next_mask = env.action_mask();
+                // ---- update: bootstrap unless terminated (truncation is a time limit) ----
+                let next_value = if step.terminated {
+                    0.0
+                } else {
+                    let (g2, entries2) = self.policy.entries(&step.obs)?;
+                    let q = masked_logits(&self.effective_q(g2, &entries2), next_mask.as_deref());
+                    f64::from(q[argmax(&q)])
+                };
+                let target = c.reward_scale * step.reward + c.gamma * next_value;
+                let cell = if action == 0 {
+                    &mut self.policy.q_noop[g]
+                } else {
+                    let i = entries[action - 1];
+                    self.visits[i] = self.visits[i].saturating_add(1);
+                    &mut self.policy.q_entity[i]
+                };
+                *cell += (c.learning_rate * (target - f64::from(*cell))) as f32;
+                if !cell.is_finite() {
+                    return Err(AgentError::NonFinite {
+                        what: "q_table",
+                        update: self.num_timesteps,
+                    });
+                }
+                obs = step.obs;
+                mask = next_mask;
+                if step.terminated || step.truncated || self.num_timesteps >= total_timesteps {
+                    break;
+                }
+            }
+            sink.record(self.num_timesteps, "charts/episodic_return", ret);
+            sink.record(self.num_timesteps, "charts/epsilon", {
+                let p = self.num_timesteps as f64 / total_timesteps as f64;
+                linear(c.start_e, c.end_e, c.exploration_fraction, p)
+            });
+            returns.push(ret);
+            episode += 1;
+        }
+        let tail = &returns[returns.len().saturating_sub(100)..];
+        Ok(TrainSummary {
+            num_timesteps: self.num_timesteps,
+            episodes: returns.len() as u64,
+            mean_return_last_100: (!tail.is_empty())
+                .then(|| tail.iter().sum::<f64>() / tail.len() as f64),
+            gradient_steps: self.num_timesteps,
+        })
+    }
+
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+}

@@ -1,0 +1,223 @@
+//! Tabular Q-learning: the update against hand-worked values, train-twice determinism, size
+//! independence (trained on `tiny`, acting on `default`), masks, and policy-file round trip and
+//! rejections.
+
+use mend_agents::tabular::file::{load, save};
+use mend_agents::tabular::{TabularConfig, TabularQ, UNTRIED};
+use mend_agents::{AgentError, NullSink, Policy, PolicyFileError, TrainSummary};
+use mend_envs::{
+    Action, ClusterConfig, ClusterEnv, Discrete, EntityObs, Env, EnvError, Info, Observation,
+    Space, Step,
+};
+use mend_monitor::features::FeatureSchema;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const N_KINDS: usize = mend_envs::cluster::N_KINDS;
+
+fn kinds() -> Vec<String> {
+    mend_sim::ActionKind::ALL
+        .iter()
+        .map(|k| k.name().to_string())
+        .collect()
+}
+
+/// One healthy service; every step costs 1 and ends the episode (truncated: a time limit).
+#[derive(Debug)]
+struct OneService;
+
+fn one_service_obs() -> Observation {
+    let s = FeatureSchema::v1();
+    let w = s.columns.len();
+    let mut rows = vec![0.0; w];
+    rows[s.column_index("is_service").unwrap()] = 1.0;
+    rows[s.column_index("svc_replicas_up_ratio").unwrap()] = 1.0;
+    Observation::Entities(EntityObs {
+        global: vec![],
+        width: w,
+        rows,
+    })
+}
+
+impl Env for OneService {
+    fn id(&self) -> &str {
+        "test/OneService-v0"
+    }
+    fn reset(&mut self, _: Option<u64>, _: Option<&Info>) -> Result<(Observation, Info), EnvError> {
+        Ok((one_service_obs(), Info::new()))
+    }
+    fn step(&mut self, _: Action) -> Result<Step, EnvError> {
+        Ok(Step {
+            obs: one_service_obs(),
+            reward: -1.0,
+            terminated: false,
+            truncated: true,
+            info: Info::new(),
+        })
+    }
+    fn observation_space(&self) -> Space {
+        Space::Discrete(Discrete::new(1))
+    }
+    fn action_space(&self) -> Space {
+        Space::Discrete(Discrete::new(1 + N_KINDS))
+    }
+    fn action_mask(&self) -> Option<Vec<bool>> {
+        None
+    }
+}
+
+#[test]
+fn q_update_matches_hand_values() {
+    let config = TabularConfig {
+        learning_rate: 0.5,
+        gamma: 0.9,
+        start_e: 0.0,
+        end_e: 0.0,
+        reward_scale: 1.0,
+        ..TabularConfig::default()
+    };
+    let mut q = TabularQ::new(config, FeatureSchema::v1(), N_KINDS, 1 + N_KINDS, 0).unwrap();
+    q.learn(&mut OneService, &[0], 2, &mut NullSink).unwrap();
+    // Greedy picks the no-op (every entity entry is untried). Step 1: target -1 + 0.9 * 0 = -1,
+    // Q = 0 + 0.5 * (-1 - 0) = -0.5. Step 2: target -1 + 0.9 * (-0.5) = -1.45,
+    // Q = -0.5 + 0.5 * (-1.45 + 0.5) = -0.975.
+    let p = q.policy();
+    let values = p.q_values(&one_service_obs()).unwrap();
+    assert!((values[0] - (-0.975)).abs() < 1e-6, "{values:?}");
+    assert!(values[1..].iter().all(|&v| v == UNTRIED));
+}
+
+fn train_tiny(seed: u64, steps: u64) -> (TabularQ, TrainSummary) {
+    let mut env = ClusterEnv::builtin("tiny", ClusterConfig::default()).unwrap();
+    env.reset(Some(0), None).unwrap();
+    let n = env.layout().unwrap().n_actions();
+    let config = TabularConfig {
+        min_visits: 1,
+        explore_noop_share: 0.5,
+        ..TabularConfig::default()
+    };
+    let mut q = TabularQ::new(config, FeatureSchema::v1(), N_KINDS, n, seed).unwrap();
+    let s = q.learn(&mut env, &[0, 1, 2], steps, &mut NullSink).unwrap();
+    (q, s)
+}
+
+#[test]
+fn training_twice_with_one_seed_gives_identical_tables() {
+    let (a, sa) = train_tiny(5, 400);
+    let (b, sb) = train_tiny(5, 400);
+    assert_eq!(sa, sb);
+    assert_eq!(a.policy().tables(), b.policy().tables());
+    assert_eq!(sa.num_timesteps, 400);
+    // Something was learnt: some entity entries moved off their initial value.
+    let init = a.config().q_init_action as f32;
+    assert!(
+        a.policy()
+            .tables()
+            .0
+            .iter()
+            .any(|&v| v != init && v != UNTRIED)
+    );
+}
+
+#[test]
+fn a_table_trained_on_tiny_acts_on_default_within_masks() {
+    let (q, _) = train_tiny(1, 300);
+    let mut env = ClusterEnv::builtin("default", ClusterConfig::default()).unwrap();
+    let (mut obs, _) = env.reset(Some(1000), None).unwrap();
+    let n = env.layout().unwrap().n_actions();
+    assert_ne!(n, q.policy().n_actions());
+    let mut policy = q.policy().with_n_actions(n);
+    policy.exploration_eps = 0.5;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    for t in 0..60 {
+        let mask = env.action_mask();
+        let a = policy
+            .predict(&obs, mask.as_deref(), t % 2 == 0, &mut rng)
+            .unwrap();
+        assert!(mask.as_ref().is_none_or(|m| m[a]));
+        // The env refuses masked actions with an error (MaskedActionPolicy::Error).
+        obs = env.step(a).unwrap().obs;
+    }
+    // The unchanged table on the wrong entity count is refused, not misread.
+    assert!(matches!(
+        q.policy().predict(&obs, None, true, &mut rng),
+        Err(AgentError::ObservationMismatch { .. })
+    ));
+}
+
+fn training_info() -> mend_agents::policy_file::TrainingInfo {
+    mend_agents::policy_file::TrainingInfo {
+        env_id: "mend/Cluster-v0".into(),
+        scenario_family: Some("tiny".into()),
+        seed: 1,
+        summary: TrainSummary {
+            num_timesteps: 0,
+            episodes: 0,
+            mean_return_last_100: None,
+            gradient_steps: 0,
+        },
+        config: serde_json::json!({}),
+    }
+}
+
+#[test]
+fn policy_file_round_trip_and_rejections() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tabular.safetensors");
+    let (q, _) = train_tiny(2, 200);
+    let policy = q.policy();
+    save(
+        &policy,
+        &FeatureSchema::v1(),
+        kinds(),
+        training_info(),
+        &path,
+    )
+    .unwrap();
+    let (manifest, loaded) = load(&path, &FeatureSchema::v1(), policy.n_actions()).unwrap();
+    assert_eq!(manifest.algorithm, "tabular_q");
+    assert_eq!(manifest.action_kinds, kinds());
+    assert_eq!(loaded.tables(), policy.tables());
+
+    // A schema that lacks a column the file was written for.
+    let mut other = FeatureSchema::v1();
+    other.columns.pop();
+    assert!(matches!(
+        load(&path, &other, policy.n_actions()),
+        Err(AgentError::PolicyFile(
+            PolicyFileError::SchemaMismatch { .. }
+        ))
+    ));
+
+    // A NaN in the table.
+    let (metadata, mut tensors) = mend_agents::store::read_file(&path).unwrap();
+    tensors.get_mut("q_noop").unwrap().1[0] = f32::NAN;
+    let nan_path = dir.path().join("nan.safetensors");
+    mend_agents::store::write_file(&nan_path, &tensors, &metadata).unwrap();
+    assert!(matches!(
+        load(&nan_path, &FeatureSchema::v1(), policy.n_actions()),
+        Err(AgentError::PolicyFile(PolicyFileError::NonFinite { .. }))
+    ));
+
+    // A wrong format version.
+    let mut meta2 = metadata.clone();
+    let key = mend_agents::policy_file::MANIFEST_KEY;
+    let json = meta2[key].replace("\"format_version\":1", "\"format_version\":99");
+    meta2.insert(key.into(), json);
+    let v_path = dir.path().join("v99.safetensors");
+    let (_, good_tensors) = mend_agents::store::read_file(&path).unwrap();
+    mend_agents::store::write_file(&v_path, &good_tensors, &meta2).unwrap();
+    assert!(matches!(
+        load(&v_path, &FeatureSchema::v1(), policy.n_actions()),
+        Err(AgentError::PolicyFile(PolicyFileError::FormatVersion {
+            found: 99,
+            ..
+        }))
+    ));
+
+    // A truncated copy.
+    let bytes = std::fs::read(&path).unwrap();
+    let cut = dir.path().join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(load(&cut, &FeatureSchema::v1(), policy.n_actions()).is_err());
+}
