@@ -132,3 +132,25 @@ fn adaptive_rule_sets_build_from_registry_names() {
     }
     assert!(RuleSet::for_detector("nope").is_err());
 }
+
+#[test]
+fn entities_that_come_and_go_keep_their_own_cold_channels() {
+    let mut bank = EntityDetectors::new(RuleSet::static_baseline()).unwrap();
+    let mut alerting = Vec::new();
+    // n1 down from the start: fires at 60 s (`for: 60s`) while n0 (down for 30 s only) appears and vanishes
+    // before it in iteration order (the positional cache must not mix channels up).
+    for k in 0..6 {
+        let t = 15.0 * k as f64;
+        let mut s = Snapshot::new(t);
+        if k == 1 || k == 3 {
+            s.set(EntityKind::Node, "n0", "up", 0.0);
+        }
+        s.set(EntityKind::Node, "n1", "up", 0.0);
+        alerting.clear();
+        bank.observe(&s, &mut alerting);
+        let names: Vec<&str> = alerting.iter().map(|e| e.name.as_str()).collect();
+        let expected: &[&str] = if t >= 60.0 { &["n1"] } else { &[] };
+        assert_eq!(names, expected, "t = {t}");
+    }
+    assert_eq!(bank.channel_count(), 2);
+}

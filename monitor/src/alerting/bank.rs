@@ -7,13 +7,21 @@ use std::collections::BTreeMap;
 
 use super::rules::RuleSet;
 use crate::detectors::{Detector, DetectorError};
-use crate::telemetry::{EntityRef, Snapshot};
+use crate::telemetry::{EntityKind, EntityRef, Snapshot};
 
 /// Per-(entity, metric) detectors over snapshots.
 #[derive(Debug)]
 pub struct EntityDetectors {
     rules: RuleSet,
-    channels: BTreeMap<(EntityRef, String), Box<dyn Detector>>,
+    /// The detectors, in creation order.
+    channels: Vec<Box<dyn Detector>>,
+    /// Channel of each (entity, metric) seen so far.
+    index: BTreeMap<(EntityRef, String), usize>,
+    /// The last snapshot's (kind, entity, metric) in iteration order with its channel (`None`:
+    /// not watched). Producers emit the same structure scrape after scrape, so matching by
+    /// position finds the channel without allocating or searching; any mismatch falls back to
+    /// `index` and rewrites the layout from there.
+    layout: Vec<(EntityKind, String, String, Option<usize>)>,
 }
 
 impl EntityDetectors {
@@ -22,37 +30,59 @@ impl EntityDetectors {
         rules.validate()?;
         Ok(EntityDetectors {
             rules,
-            channels: BTreeMap::new(),
+            channels: Vec::new(),
+            index: BTreeMap::new(),
+            layout: Vec::new(),
         })
+    }
+
+    /// The channel of `(kind, name, metric)`, created cold on first sight; `None` if unwatched.
+    fn resolve(&mut self, kind: EntityKind, name: &str, metric: &str) -> Option<usize> {
+        let rule = self.rules.rule(kind, metric)?;
+        let key = (EntityRef::new(kind, name), metric.to_owned());
+        if let Some(&c) = self.index.get(&key) {
+            return Some(c);
+        }
+        // The rule set was validated in `new`, so building cannot fail.
+        let detector = rule.detector.build().ok()?;
+        self.channels.push(detector);
+        let c = self.channels.len() - 1;
+        self.index.insert(key, c);
+        Some(c)
     }
 
     /// Feeds every watched metric of `snapshot` to its channel and appends to `alerting` each
     /// entity with at least one alerting channel (each entity once, in snapshot order).
     pub fn observe(&mut self, snapshot: &Snapshot, alerting: &mut Vec<EntityRef>) {
         let t = snapshot.timestamp;
+        let mut pos = 0;
         for (kind, name, metrics) in snapshot.entities() {
             let mut alert = false;
             for (metric, value) in metrics.values() {
-                let Some(rule) = self.rules.rule(kind, metric) else {
-                    continue;
+                let cached = match self.layout.get(pos) {
+                    Some((k, n, m, c)) if *k == kind && n == name && m == metric => Some(*c),
+                    _ => None,
                 };
-                let key = (EntityRef::new(kind, name), metric.to_owned());
-                let detector = match self.channels.get_mut(&key) {
-                    Some(d) => d,
+                let channel = match cached {
+                    Some(c) => c,
                     None => {
-                        // The rule set was validated in `new`, so building cannot fail.
-                        let Ok(d) = rule.detector.build() else {
-                            continue;
-                        };
-                        self.channels.entry(key).or_insert(d)
+                        let c = self.resolve(kind, name, metric);
+                        self.layout.truncate(pos);
+                        self.layout
+                            .push((kind, name.to_owned(), metric.to_owned(), c));
+                        c
                     }
                 };
-                alert |= detector.update(t, value).alert;
+                pos += 1;
+                if let Some(c) = channel {
+                    alert |= self.channels[c].update(t, value).alert;
+                }
             }
             if alert {
                 alerting.push(EntityRef::new(kind, name));
             }
         }
+        self.layout.truncate(pos);
     }
 
     /// Number of channels created so far.

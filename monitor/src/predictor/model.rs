@@ -73,20 +73,28 @@ impl PredictorModel {
         }));
     }
 
-    /// The logit for one raw (unscaled) input; `raw.len()` must be `spec.input`.
+    /// The logit for one raw (unscaled) input; `raw.len()` must be `spec.input`. The input is
+    /// scaled once (on the stack for inputs up to 256 wide), then one dot product per hidden unit.
     pub fn logit(&self, raw: &[f32]) -> f32 {
+        let mut buf = [0.0f32; 256];
+        let mut heap = Vec::new();
+        let x: &mut [f32] = if raw.len() <= buf.len() {
+            &mut buf[..raw.len()]
+        } else {
+            heap.resize(raw.len(), 0.0);
+            &mut heap
+        };
+        for ((o, &v), &(lo, hi)) in x.iter_mut().zip(raw).zip(&self.bounds) {
+            *o = if hi > lo {
+                ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+        }
         let (w1, b1, w2, b2) = self.split();
         let mut z = b2;
         for (j, row) in w1.chunks_exact(self.spec.input).enumerate() {
-            let mut a = b1[j];
-            for ((&w, &x), &(lo, hi)) in row.iter().zip(raw).zip(&self.bounds) {
-                let s = if hi > lo {
-                    ((x - lo) / (hi - lo)).clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
-                a += w * s;
-            }
+            let a = b1[j] + row.iter().zip(x.iter()).map(|(w, v)| w * v).sum::<f32>();
             z += w2[j] * a.tanh();
         }
         z
