@@ -148,7 +148,14 @@ fn prediction_study_is_deterministic_and_reports_held_out_quality() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
-    let cfg = PredictionConfig::default();
+    let horizon_seconds = std::env::var("MEND_PREDICT_HORIZON")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600.0);
+    let cfg = PredictionConfig {
+        horizon_seconds,
+        ..Default::default()
+    };
     let tc = TrainConfig {
         epochs,
         seed: 1,
