@@ -204,7 +204,7 @@ fn decision_latency(c: &mut Criterion) {
                 Some(LivePolicy::load(&path, &cluster).unwrap()),
             ),
         ] {
-            let mut pipeline = Pipeline::new(&cluster, Mode::Auto, policy).unwrap();
+            let mut pipeline = Pipeline::new(&cluster, Mode::Auto, policy.into()).unwrap();
             group.bench_function(format!("{label}_{n}_services"), |b| {
                 b.iter(|| {
                     pipeline

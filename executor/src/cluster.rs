@@ -211,6 +211,11 @@ pub struct ClusterFile {
     /// The built-in fallback rule's settings.
     #[serde(default)]
     pub fallback: FallbackSettings,
+    /// Settings of the agents crate's reactive controller for `--baseline reactive` (its
+    /// `decision_interval_s` is replaced by the loop interval).
+    pub reactive: Option<mend_agents::baselines::ReactiveConfig>,
+    /// Runbook file for `--baseline runbook` (relative to this file's folder).
+    pub runbook: Option<PathBuf>,
     /// Folder of the file (relative commands are resolved against it); not in the TOML.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -421,6 +426,11 @@ impl ClusterFile {
         let mut names: Vec<String> = self.services.iter().map(|s| s.name.clone()).collect();
         names.sort();
         names
+    }
+
+    /// The runbook file, resolved against the file's folder.
+    pub fn runbook_path(&self) -> Option<PathBuf> {
+        self.runbook.as_ref().map(|p| self.base_dir.join(p))
     }
 
     /// The service called `name`.

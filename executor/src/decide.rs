@@ -20,10 +20,13 @@
 
 use std::path::{Path, PathBuf};
 
+use mend_agents::baselines::{
+    BaselineError, Controller, ReactiveConfig, ReactiveController, Runbook,
+};
 use mend_agents::{
     ActionScores, FeatureSchema as PolicySchema, Policy, PolicyFile, PolicyFileError,
 };
-use mend_envs::Observation;
+use mend_envs::{EntityObs, Observation};
 use mend_monitor::features::{FeatureSchema, Features};
 
 use crate::cluster::ClusterFile;
@@ -59,6 +62,14 @@ pub enum DecideError {
         field: String,
         /// What was expected.
         message: String,
+    },
+    /// A baseline of the agents crate cannot be built or run.
+    #[error("baseline `{name}`: {source}")]
+    Baseline {
+        /// Baseline name.
+        name: String,
+        /// The agents crate's error.
+        source: BaselineError,
     },
     /// Inference failed.
     #[error("policy file {path}: inference: {message}")]
@@ -222,6 +233,140 @@ impl LivePolicy {
             probability: p,
             probabilities,
             reason: format!("policy: action {best} = {kind} on {service}{why}"),
+        })
+    }
+}
+
+/// The agents crate's stateful baselines, run live (their timers advance one loop interval per
+/// decision).
+#[derive(Debug, Clone)]
+pub enum LiveBaseline {
+    /// The Kubernetes-style reactive controller (`mend_agents::baselines::reactive`).
+    Reactive(Box<ReactiveController>),
+    /// The expert runbook (`mend_agents::baselines::runbook`).
+    Runbook(Box<Runbook>),
+}
+
+/// A baseline reading the live entity observation (one row per service) by feature name.
+#[derive(Debug, Clone)]
+pub struct BaselinePolicy {
+    name: String,
+    controller: LiveBaseline,
+    services: Vec<String>,
+}
+
+impl BaselinePolicy {
+    /// `reactive` (settings from the cluster file's `[reactive]` table, its
+    /// `decision_interval_s` set to the loop interval) or `runbook` (the cluster file's `runbook`
+    /// file; its timers advance by that file's `decision_interval_s` per decision, so set it to
+    /// the loop interval for live use).
+    pub fn new(name: &str, cluster: &ClusterFile) -> Result<Self, DecideError> {
+        let kinds: Vec<String> = SIM_ACTION_KINDS.iter().map(|k| (*k).to_owned()).collect();
+        let schema = FeatureSchema::v1();
+        let err = |source| DecideError::Baseline {
+            name: name.to_owned(),
+            source,
+        };
+        let controller = match name {
+            "reactive" => {
+                let mut config: ReactiveConfig = cluster.reactive.clone().unwrap_or_default();
+                config.decision_interval_s = cluster.interval_ms as f64 / 1000.0;
+                LiveBaseline::Reactive(Box::new(
+                    ReactiveController::new(config, schema, kinds).map_err(err)?,
+                ))
+            }
+            "runbook" => {
+                let path = cluster.runbook_path().ok_or_else(|| DecideError::Manifest {
+                    path: PathBuf::from("cluster file"),
+                    field: "runbook".into(),
+                    message: "expected the path of a runbook file (e.g. agents/runbooks/default.toml)"
+                        .into(),
+                })?;
+                LiveBaseline::Runbook(Box::new(
+                    Runbook::from_file(&path, schema, kinds).map_err(err)?,
+                ))
+            }
+            other => {
+                return Err(DecideError::Manifest {
+                    path: PathBuf::from("--baseline"),
+                    field: "name".into(),
+                    message: format!("unknown baseline `{other}`: expected reactive or runbook"),
+                });
+            }
+        };
+        Ok(BaselinePolicy {
+            name: name.to_owned(),
+            controller,
+            services: cluster.service_names(),
+        })
+    }
+
+    /// The baseline's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The baseline's proposal for `features`; advances its timers by one interval.
+    pub fn decide(
+        &mut self,
+        features: &Features,
+        readings: &Readings,
+        cluster: &ClusterFile,
+    ) -> Result<Proposed, DecideError> {
+        let obs = Observation::Entities(EntityObs {
+            global: features.global.clone(),
+            width: features.width,
+            rows: features.rows.clone(),
+        });
+        let action = match &mut self.controller {
+            LiveBaseline::Reactive(c) => c.decide(&obs, None),
+            LiveBaseline::Runbook(c) => c.decide(&obs, None),
+        }
+        .map_err(|source| DecideError::Baseline {
+            name: self.name.clone(),
+            source,
+        })?;
+        let first = self.services.first().cloned().unwrap_or_default();
+        if action == 0 {
+            return Ok(Proposed {
+                action: Action::noop(&cluster.namespace, &first),
+                probability: 1.0,
+                probabilities: Vec::new(),
+                reason: format!("{}: no-op", self.name),
+            });
+        }
+        let k = SIM_ACTION_KINDS.len();
+        let (entity, kind) = ((action - 1) / k, SIM_ACTION_KINDS[(action - 1) % k]);
+        let Some(service) = self.services.get(entity) else {
+            return Ok(Proposed {
+                action: Action::noop(&cluster.namespace, &first),
+                probability: 1.0,
+                probabilities: Vec::new(),
+                reason: format!(
+                    "{}: action {action} on entity row {entity}, which is not a service: not carried out",
+                    self.name
+                ),
+            });
+        };
+        let (action, why) = match live_action(kind, service, readings, cluster) {
+            Some(kind) => (
+                Action {
+                    namespace: cluster.namespace.clone(),
+                    service: service.clone(),
+                    kind,
+                },
+                String::new(),
+            ),
+            None => (
+                Action::noop(&cluster.namespace, service),
+                " has no live equivalent here: not carried out".to_owned(),
+            ),
+        };
+        Ok(Proposed {
+            action,
+            probability: 1.0,
+            probabilities: Vec::new(),
+            reason: format!("{}: {kind} on {service}{why}", self.name),
         })
     }
 }

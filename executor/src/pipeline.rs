@@ -6,7 +6,7 @@
 use mend_monitor::features::{FeatureExtractor, Features};
 
 use crate::cluster::ClusterFile;
-use crate::decide::{DecideError, LivePolicy, Proposed};
+use crate::decide::{BaselinePolicy, DecideError, LivePolicy, Proposed};
 use crate::decision::observation_digest;
 use crate::fallback::FallbackRule;
 use crate::guards::{Evaluation, ExecutedAction, GuardConfigError, GuardState, Guards, Proposal};
@@ -35,6 +35,23 @@ impl Mode {
     }
 }
 
+/// Where proposals come from.
+#[derive(Debug)]
+pub enum Proposer {
+    /// The executor's built-in liveness/memory rule ([`crate::fallback`]).
+    Rule,
+    /// A policy file.
+    Policy(Box<LivePolicy>),
+    /// One of the agents crate's baselines (reactive controller, runbook).
+    Baseline(BaselinePolicy),
+}
+
+impl From<Option<LivePolicy>> for Proposer {
+    fn from(p: Option<LivePolicy>) -> Self {
+        p.map_or(Proposer::Rule, |p| Proposer::Policy(Box::new(p)))
+    }
+}
+
 /// One judged decision.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judged {
@@ -55,36 +72,37 @@ pub struct Judged {
 pub struct Pipeline {
     extractor: FeatureExtractor,
     features: Features,
-    policy: Option<LivePolicy>,
+    proposer: Proposer,
     rule: FallbackRule,
     guards: Guards,
     history: Vec<ExecutedAction>,
 }
 
 impl Pipeline {
-    /// A pipeline for `cluster` in `mode`, proposing with `policy` (or the fallback rule when `None`).
+    /// A pipeline for `cluster` in `mode`, proposing with `proposer`.
     pub fn new(
         cluster: &ClusterFile,
         mode: Mode,
-        policy: Option<LivePolicy>,
+        proposer: Proposer,
     ) -> Result<Self, GuardConfigError> {
         let mut config = cluster.guards.clone();
         config.shadow = mode == Mode::Shadow;
         Ok(Pipeline {
             extractor: FeatureExtractor::v1(),
             features: Features::default(),
-            policy,
+            proposer,
             rule: FallbackRule::new(&cluster.namespace, cluster.fallback.clone()),
             guards: Guards::new(&config)?,
             history: Vec::new(),
         })
     }
 
-    /// `"policy <path>"` or `"rule"`: where proposals come from.
+    /// `"policy <path>"`, `"baseline <name>"` or `"rule"`: where proposals come from.
     pub fn source(&self) -> String {
-        match &self.policy {
-            Some(p) => format!("policy {}", p.path().display()),
-            None => "rule".into(),
+        match &self.proposer {
+            Proposer::Policy(p) => format!("policy {}", p.path().display()),
+            Proposer::Baseline(b) => format!("baseline {}", b.name()),
+            Proposer::Rule => "rule".into(),
         }
     }
 
@@ -117,9 +135,10 @@ impl Pipeline {
         digest_input.extend(self.features.global.iter().map(|&x| f64::from(x)));
         self.rule.observe(readings);
         let (rule_action, rule_reason) = self.rule.decide(readings);
-        let proposed = match &self.policy {
-            Some(p) => p.decide(&self.features, readings, cluster)?,
-            None => Proposed {
+        let proposed = match &mut self.proposer {
+            Proposer::Policy(p) => p.decide(&self.features, readings, cluster)?,
+            Proposer::Baseline(b) => b.decide(&self.features, readings, cluster)?,
+            Proposer::Rule => Proposed {
                 action: rule_action.clone(),
                 probability: 1.0,
                 probabilities: Vec::new(),

@@ -22,12 +22,11 @@ use serde_json::json;
 use crate::actuator::{Actuator, ActuatorError, LocalProcessActuator};
 use crate::audit::{AuditError, AuditSigner, AuditWriter};
 use crate::cluster::ClusterFile;
-use crate::decide::{DecideError, LivePolicy};
 use crate::decision::{Action, ActionKind, Decision, Outcome};
 use crate::guards::{ExecutedAction, GuardConfigError, replicas_touched};
 use crate::metrics::MetricError;
 use crate::observe::{MetricReader, Readings};
-use crate::pipeline::{Judged, Mode, Pipeline};
+use crate::pipeline::{Judged, Mode, Pipeline, Proposer};
 
 /// Errors that stop the executor.
 #[derive(Debug, thiserror::Error)]
@@ -45,9 +44,6 @@ pub enum ExecuteError {
     /// The metric source is misconfigured.
     #[error(transparent)]
     Metrics(#[from] MetricError),
-    /// The policy could not be used.
-    #[error(transparent)]
-    Decide(#[from] DecideError),
 }
 
 /// Asks an operator whether to carry an action out (confirm mode).
@@ -104,16 +100,16 @@ pub fn now_ms() -> u64 {
 
 impl Executor {
     /// Opens the audit log, starts every service of `cluster` and waits (up to the verify timeout)
-    /// until each replica is healthy. `policy` `None` uses the fallback rule. Confirm mode asks
+    /// until each replica is healthy. Proposals come from `proposer`. Confirm mode asks
     /// `confirm` (default: refuse everything, until [`Executor::set_confirm`]).
     pub fn start(
         cluster: ClusterFile,
         mode: Mode,
-        policy: Option<LivePolicy>,
+        proposer: Proposer,
         audit_path: &Path,
         signer: Option<AuditSigner>,
     ) -> Result<Self, ExecuteError> {
-        let pipeline = Pipeline::new(&cluster, mode, policy)?;
+        let pipeline = Pipeline::new(&cluster, mode, proposer)?;
         let reader = MetricReader::new(&cluster)?;
         let audit = AuditWriter::open(audit_path, signer, now_ms())?;
         let mut actuator = LocalProcessActuator::new(&cluster.namespace, cluster.service_specs())

@@ -124,3 +124,33 @@ fn action_kind_names_follow_the_simulator() {
     let sim: Vec<&str> = mend_sim::ActionKind::ALL.iter().map(|k| k.name()).collect();
     assert_eq!(sim, SIM_ACTION_KINDS);
 }
+
+#[test]
+fn agents_baselines_are_built_from_the_cluster_file() {
+    use mend_executor::decide::BaselinePolicy;
+    let reactive = format!("{VALID}\n[reactive]\nliveness_period_s = 1.0\nhpa_enabled = false\n");
+    let c = parse(&reactive).unwrap();
+    assert_eq!(
+        BaselinePolicy::new("reactive", &c).unwrap().name(),
+        "reactive"
+    );
+    let typo = reactive.replace("hpa_enabled", "hpa_enable");
+    assert!(parse(&typo).unwrap_err().to_string().contains("hpa_enable"));
+
+    let err = BaselinePolicy::new("runbook", &c).unwrap_err().to_string();
+    assert!(err.contains("runbook"), "{err}");
+    let runbook = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../agents/runbooks/default.toml"
+    );
+    let with_file = VALID.replace(
+        "interval_ms = 1000",
+        &format!("interval_ms = 1000\nrunbook = \"{runbook}\""),
+    );
+    let c = parse(&with_file).unwrap();
+    assert_eq!(
+        BaselinePolicy::new("runbook", &c).unwrap().name(),
+        "runbook"
+    );
+    assert!(BaselinePolicy::new("oracle", &c).is_err());
+}

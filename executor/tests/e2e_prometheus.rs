@@ -2,8 +2,9 @@
 //! config and storage folder, scrape interval 1 s) scrapes three `mend-demo-service` replicas that
 //! the executor's local-process actuator started. Faults are injected one at a time (kill -9, a
 //! SIGSTOP hang, a memory leak); the executor in auto mode heals each, once with the built-in
-//! rule and once with a policy file (the hand-set reference policy, saved and loaded through the
-//! agents crate). Shadow mode and the allowlist are checked on direct scrapes (no Prometheus).
+//! rule, once with a policy file (the hand-set reference policy, saved and loaded through the
+//! agents crate) and once with the agents crate's Kubernetes-style reactive controller (liveness
+//! faults only: it has no memory rule, as Kubernetes leaves leaks to the OOM killer). Shadow mode and the allowlist are checked on direct scrapes (no Prometheus).
 //!
 //! Bounds: detection (fault -> first proposal to restart the faulty replica) within
 //! `DETECT_BOUND`, healing (fault -> Prometheus shows every replica up and below the memory
@@ -18,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use mend_executor::audit::verify;
 use mend_executor::cluster::ClusterFile;
-use mend_executor::decide::LivePolicy;
+use mend_executor::decide::{BaselinePolicy, LivePolicy};
 use mend_executor::decision::{ActionKind, Outcome};
 use mend_executor::local_prometheus::{LocalPrometheus, PrometheusError};
-use mend_executor::pipeline::Mode;
+use mend_executor::pipeline::{Mode, Proposer};
 use mend_executor::reference_policy::reference_policy_file;
 use mend_executor::run_loop::{Executor, now_ms};
 use nix::sys::signal::{Signal, kill};
@@ -261,29 +262,37 @@ fn check_audit(path: &Path) -> usize {
     acted
 }
 
-fn heal_all_faults(label: &str, use_policy: bool) -> Vec<Measured> {
+/// The reactive controller's settings for the test: Kubernetes' liveness rule with a 0.5 s probe
+/// period and a failure threshold of 2 (defaults: 10 s and 3), HPA off (no CPU metric here).
+const FAST_REACTIVE: &str = "[reactive]\nliveness_period_s = 0.5\nliveness_failure_threshold = 2\n\
+    cooldown_s = 3.0\nhpa_enabled = false\nrestart_backoff_initial_s = 0.5\n";
+
+fn heal_all_faults(label: &str, faults: &[(Fault, usize)]) -> Vec<Measured> {
     let dir = tempfile::tempdir().unwrap();
     let prom_port = free_port();
-    let cluster = ClusterFile::parse(
-        &dir.path().join("cluster.toml"),
-        &cluster_text(prom_port, "e2e/web", true),
-        dir.path(),
-    )
-    .unwrap();
-    let policy = use_policy.then(|| {
-        let path = dir.path().join("reference.safetensors");
-        reference_policy_file(&cluster.service_names())
-            .save(&path)
-            .unwrap();
-        LivePolicy::load(&path, &cluster).unwrap()
-    });
+    let mut text = cluster_text(prom_port, "e2e/web", true);
+    if label == "reactive" {
+        text += FAST_REACTIVE;
+    }
+    let cluster = ClusterFile::parse(&dir.path().join("cluster.toml"), &text, dir.path()).unwrap();
+    let proposer = match label {
+        "rule" => Proposer::Rule,
+        "policy file" => {
+            let path = dir.path().join("reference.safetensors");
+            reference_policy_file(&cluster.service_names())
+                .save(&path)
+                .unwrap();
+            Proposer::Policy(Box::new(LivePolicy::load(&path, &cluster).unwrap()))
+        }
+        name => Proposer::Baseline(BaselinePolicy::new(name, &cluster).unwrap()),
+    };
     let audit = dir.path().join("audit.jsonl");
-    let mut exec = Executor::start(cluster, Mode::Auto, policy, &audit, None).unwrap();
+    let mut exec = Executor::start(cluster, Mode::Auto, proposer, &audit, None).unwrap();
     let ports = exec.ports()["web"].clone();
     let _prometheus = start_prometheus(dir.path(), prom_port, &ports);
-    wait_until_healthy(&mut exec, Duration::from_secs(30));
+    wait_until_healthy(&mut exec, Duration::from_secs(60));
     let mut measured = Vec::new();
-    for (fault, replica) in [(Fault::Kill9, 0), (Fault::Hang, 1), (Fault::Leak, 2)] {
+    for &(fault, replica) in faults {
         let m = heal_one(&mut exec, fault, replica);
         eprintln!(
             "{label}: {:?} on web-{}: detected in {} ms, healed in {} ms",
@@ -295,23 +304,27 @@ fn heal_all_faults(label: &str, use_policy: bool) -> Vec<Measured> {
         measured.push(m);
         // Let the cooldown pass before the next fault, so each fault is judged alone.
         std::thread::sleep(Duration::from_secs(3));
-        wait_until_healthy(&mut exec, Duration::from_secs(10));
+        wait_until_healthy(&mut exec, Duration::from_secs(30));
     }
     exec.shutdown().unwrap();
     assert_eq!(
         check_audit(&audit),
-        3,
+        faults.len(),
         "{label}: exactly one action per fault"
     );
     measured
 }
 
 #[test]
-fn prometheus_watched_replicas_are_healed_by_the_rule_and_by_a_policy_file() {
+fn prometheus_watched_replicas_are_healed_by_the_rule_a_policy_file_and_the_reactive_baseline() {
     // One test, two runs in sequence: two Prometheus servers at once would disturb the timings.
-    let rule = heal_all_faults("rule", false);
-    let policy = heal_all_faults("policy file", true);
-    assert_eq!(rule.len() + policy.len(), 6);
+    let all = [(Fault::Kill9, 0), (Fault::Hang, 1), (Fault::Leak, 2)];
+    let rule = heal_all_faults("rule", &all);
+    let policy = heal_all_faults("policy file", &all);
+    // The reactive controller has no memory rule (Kubernetes leaves a leak to the OOM killer, and
+    // the demo's leak is capped below any OOM): liveness faults only.
+    let reactive = heal_all_faults("reactive", &all[..2]);
+    assert_eq!(rule.len() + policy.len() + reactive.len(), 8);
 }
 
 fn shadow_or_blocked(mode: Mode, allow: &str) -> (Vec<Outcome>, u32) {
@@ -319,7 +332,7 @@ fn shadow_or_blocked(mode: Mode, allow: &str) -> (Vec<Outcome>, u32) {
     let text = cluster_text(free_port(), allow, false);
     let cluster = ClusterFile::parse(&dir.path().join("c.toml"), &text, dir.path()).unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let mut exec = Executor::start(cluster, mode, None, &audit, None).unwrap();
+    let mut exec = Executor::start(cluster, mode, Proposer::Rule, &audit, None).unwrap();
     wait_until_healthy(&mut exec, Duration::from_secs(10));
     inject(&mut exec, Fault::Kill9, 0);
     let mut outcomes = Vec::new();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use mend_executor::audit::verify;
 use mend_executor::cluster::ClusterFile;
 use mend_executor::decision::{ActionKind, Outcome};
-use mend_executor::pipeline::Mode;
+use mend_executor::pipeline::{Mode, Proposer};
 use mend_executor::run_loop::{Executor, StepReport, now_ms};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -59,7 +59,7 @@ fn confirm_mode_acts_only_when_the_operator_agrees() {
     let dir = tempfile::tempdir().unwrap();
     let c = cluster(dir.path(), "", r#"{ scrape = "up" }"#, "");
     let audit = dir.path().join("a.jsonl");
-    let mut exec = Executor::start(c, Mode::Confirm, None, &audit, None).unwrap();
+    let mut exec = Executor::start(c, Mode::Confirm, Proposer::Rule, &audit, None).unwrap();
     let agree = Arc::new(AtomicBool::new(false));
     let answer = Arc::clone(&agree);
     exec.set_confirm(Box::new(move |_| answer.load(Ordering::SeqCst)));
@@ -86,7 +86,7 @@ fn kill_switch_file_stops_every_action() {
     let guards = format!("kill_switch = \"{}\"", switch.display());
     let c = cluster(dir.path(), &guards, r#"{ scrape = "up" }"#, "");
     let audit = dir.path().join("a.jsonl");
-    let mut exec = Executor::start(c, Mode::Auto, None, &audit, None).unwrap();
+    let mut exec = Executor::start(c, Mode::Auto, Proposer::Rule, &audit, None).unwrap();
     std::fs::write(&switch, b"").unwrap();
     kill_replica(&mut exec, 0);
     let r = step_until_proposed(&mut exec);
@@ -120,7 +120,7 @@ fn prometheus_down_is_a_recorded_safe_no_op() {
         format!("[prometheus]\nurl = \"http://127.0.0.1:{port}\"\ntimeout_ms = 200\nretries = 0");
     let c = cluster(dir.path(), "", r#"{ promql = "up" }"#, &prometheus);
     let audit = dir.path().join("a.jsonl");
-    let mut exec = Executor::start(c, Mode::Auto, None, &audit, None).unwrap();
+    let mut exec = Executor::start(c, Mode::Auto, Proposer::Rule, &audit, None).unwrap();
     for _ in 0..3 {
         let r = exec.step(now_ms()).unwrap();
         assert!(r.proposed.is_noop());

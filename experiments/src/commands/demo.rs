@@ -132,7 +132,8 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     };
     let stop = stop_on_signals().context("installing SIGINT/SIGTERM handlers")?;
     let audit = dir.join("audit.jsonl");
-    let mut executor = Executor::start(cluster, Mode::from(args.mode), policy, &audit, None)?;
+    let mut executor =
+        Executor::start(cluster, Mode::from(args.mode), policy.into(), &audit, None)?;
     let status = executor.actuator().status("web")?;
     let _prometheus = match prom_port {
         Some(port) => {

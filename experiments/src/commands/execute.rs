@@ -9,15 +9,16 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use mend_executor::audit::AuditSigner;
 use mend_executor::cluster::ClusterFile;
-use mend_executor::decide::LivePolicy;
+use mend_executor::decide::{BaselinePolicy, LivePolicy};
 use mend_executor::decision::{Action, Outcome};
-use mend_executor::pipeline::Mode;
+use mend_executor::pipeline::{Mode, Proposer};
 use mend_executor::run_loop::{self, Executor, StepReport, stop_on_signals};
 
-/// Names accepted by `--baseline`. The agents crate's reactive controller and runbook had not
-/// landed when this command was written: all three run the executor's built-in liveness/memory
-/// rule (`mend_executor::fallback`), and `reactive`/`runbook` say so on stderr.
-pub const BASELINES: [&str; 3] = ["rule", "runbook", "reactive"];
+/// Names accepted by `--baseline`: `rule` (the executor's built-in liveness/memory rule,
+/// `mend_executor::fallback`), `reactive` (the agents crate's Kubernetes-style controller; settings
+/// from the cluster file's `[reactive]` table) and `runbook` (the agents crate's runbook; the file
+/// named by the cluster file's `runbook` field).
+pub const BASELINES: [&str; 3] = ["rule", "reactive", "runbook"];
 
 /// How the executor may act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,20 +80,13 @@ pub struct ExecuteArgs {
 }
 
 /// Checks the flags and loads everything, before any process starts.
-pub fn prepare(
-    args: &ExecuteArgs,
-) -> Result<(ClusterFile, Option<LivePolicy>, Option<AuditSigner>)> {
+pub fn prepare(args: &ExecuteArgs) -> Result<(ClusterFile, Proposer, Option<AuditSigner>)> {
     let cluster = ClusterFile::load(&args.cluster)?;
     let policy = match (&args.policy, &args.baseline) {
-        (Some(path), _) => Some(LivePolicy::load(path, &cluster)?),
+        (Some(path), _) => Proposer::Policy(Box::new(LivePolicy::load(path, &cluster)?)),
+        (None, Some(name)) if name == "rule" => Proposer::Rule,
         (None, Some(name)) if BASELINES.contains(&name.as_str()) => {
-            if name != "rule" {
-                eprintln!(
-                    "note: baseline `{name}` runs the executor's built-in liveness/memory rule \
-                     (the agents crate's {name} is not wired to the live loop yet)"
-                );
-            }
-            None
+            Proposer::Baseline(BaselinePolicy::new(name, &cluster)?)
         }
         (None, Some(name)) => bail!(
             "--baseline: unknown baseline `{name}`: expected one of {}",
