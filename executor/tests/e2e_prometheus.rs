@@ -333,7 +333,7 @@ fn shadow_or_blocked(mode: Mode, allow: &str) -> (Vec<Outcome>, u32) {
     let cluster = ClusterFile::parse(&dir.path().join("c.toml"), &text, dir.path()).unwrap();
     let audit = dir.path().join("audit.jsonl");
     let mut exec = Executor::start(cluster, mode, Proposer::Rule, &audit, None).unwrap();
-    wait_until_healthy(&mut exec, Duration::from_secs(10));
+    wait_until_healthy(&mut exec, Duration::from_secs(30));
     inject(&mut exec, Fault::Kill9, 0);
     let mut outcomes = Vec::new();
     let mut proposed_restart = false;
