@@ -10,6 +10,7 @@
 //! ```
 
 pub mod candle_mlp;
+pub mod entity;
 pub mod fast_tanh;
 pub mod init;
 pub mod plain;

@@ -1,7 +1,8 @@
 //! Agents benchmarks (issue 4 "Speed"): PPO training throughput on CartPole-v1 with the
 //! rl-baselines3-zoo settings (env steps per second; Stable-Baselines3 2.9.2 runs 826 steps/s on the
 //! project machine, the target is 16,000), DQN training throughput with its zoo settings, and the
-//! inference cost of one CartPole decision.
+//! inference cost of one CartPole decision, and of one decision on a 100-service cluster (entity
+//! network, tabular Q, reactive controller, runbook; target <= 50 us per decision).
 //!
 //! Run: `cargo bench -p mend-benches --bench agents` (RAYON_NUM_THREADS comes from .cargo/config.toml;
 //! candle is about 20x slower without it, see CRATES.md). Criterion prints throughput in elements/s,
@@ -112,5 +113,110 @@ impl RngCore for UnusedRng {
     }
 }
 
-criterion_group!(benches, ppo_training, dqn_training, inference);
+/// A cluster observation of 100 services and 40 nodes (schema v1 rows with values in their ranges).
+fn cluster_obs() -> Observation {
+    use rand::{Rng, SeedableRng};
+    let schema = mend_monitor::features::FeatureSchema::v1();
+    let w = schema.columns.len();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut rows = vec![0.0f32; 140 * w];
+    for (i, row) in rows.chunks_exact_mut(w).enumerate() {
+        for v in row.iter_mut() {
+            *v = rng.random::<f32>();
+        }
+        row[0] = f32::from(u8::from(i < 100));
+        row[1] = f32::from(u8::from(i >= 100));
+    }
+    Observation::Entities(mend_envs::EntityObs {
+        global: vec![0.5; schema.global.len()],
+        width: w,
+        rows,
+    })
+}
+
+/// One deterministic decision on a 100-service, 40-node cluster (1,261 actions).
+fn cluster_inference(c: &mut Criterion) {
+    use mend_agents::baselines::reactive::{ReactiveConfig, ReactiveController};
+    use mend_agents::baselines::runbook::Runbook;
+    use mend_agents::baselines::{Controller, Stateful};
+    use mend_agents::nn::Activation;
+    use mend_agents::nn::entity::{EntityParams, EntityPolicy, EntitySpec};
+    use mend_agents::policy::OutputKind;
+    use mend_agents::tabular::{TabularConfig, TabularPolicy};
+    use rand::SeedableRng;
+
+    let schema = mend_monitor::features::FeatureSchema::v1();
+    let kinds: Vec<String> = mend_sim::ActionKind::ALL
+        .iter()
+        .map(|k| k.name().to_string())
+        .collect();
+    let n_kinds = kinds.len();
+    let obs = cluster_obs();
+    let n_actions = 1 + 140 * n_kinds;
+    let mut rng = UnusedRng;
+    let mut group = c.benchmark_group("cluster_predict_100_services");
+    for hidden in [32, 64] {
+        let spec = EntitySpec {
+            row_width: schema.columns.len(),
+            global_width: schema.global.len(),
+            hidden,
+            n_kinds,
+            activation: Activation::Tanh,
+        };
+        let policy = EntityPolicy {
+            algorithm: "ppo".into(),
+            output: OutputKind::Logits,
+            params: EntityParams::init(spec, &mut rand::rngs::StdRng::seed_from_u64(1)),
+            exploration_eps: 0.0,
+            n_actions,
+        };
+        group.bench_function(format!("entity_net_h{hidden}"), |b| {
+            b.iter(|| {
+                policy
+                    .predict(black_box(&obs), None, true, &mut rng)
+                    .expect("acts")
+            })
+        });
+    }
+    let tabular = TabularPolicy::zeros(
+        schema.clone(),
+        TabularConfig::default().edges,
+        n_kinds,
+        n_actions,
+    )
+    .expect("v1 has the columns");
+    group.bench_function("tabular_q", |b| {
+        b.iter(|| {
+            tabular
+                .predict(black_box(&obs), None, true, &mut rng)
+                .expect("acts")
+        })
+    });
+    let mut reactive =
+        ReactiveController::new(ReactiveConfig::tuned(), schema.clone(), kinds.clone())
+            .expect("v1 has the columns");
+    group.bench_function("reactive", |b| {
+        b.iter(|| reactive.decide(black_box(&obs), None).expect("acts"))
+    });
+    let runbook = Stateful::new(
+        Runbook::default_runbook(schema, kinds).expect("shipped runbook is valid"),
+        n_actions,
+    );
+    group.bench_function("runbook", |b| {
+        b.iter(|| {
+            runbook
+                .predict(black_box(&obs), None, true, &mut rng)
+                .expect("acts")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    ppo_training,
+    dqn_training,
+    inference,
+    cluster_inference
+);
 criterion_main!(benches);

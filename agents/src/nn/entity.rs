@@ -1,0 +1,335 @@
+//! The entity network for cluster observations (issue 4, item 5): one set of shared weights scores every
+//! (entity, action kind) pair, so a network trained on one cluster size acts on any other.
+//!
+//! ```text
+//!   row_i ──encoder──▶ h_i ─┬─ mean_i h_i ─┐
+//!                           └─ max_i  h_i ─┴─ + global ──▶ context c
+//!   [h_i, c] ──scorer──▶ score(i, kind) for each kind      (shared over i)
+//!   c ──noop head──▶ score(no-op)        c ──value head──▶ V(s)
+//! ```
+//! Flat output order matches the cluster env: `[no-op, (entity 0, kind 0..K), (entity 1, ...), ...]`.
+//! Pooling by mean and max over entities (Deep Sets, Zaheer et al., NeurIPS 2017) makes the context
+//! independent of the number and order of entities; the scores are permutation-equivariant.
+//! The scorer's first layer is split into an entity part and a context part, so the context part is
+//! computed once per observation, not once per entity.
+//!
+//! This module is the forward (inference) path with seeded initialisation. Training it inside PPO and
+//! DQN (gradients through candle) is not written yet.
+
+use mend_envs::{Action, Observation};
+use rand::{Rng, RngCore};
+
+use super::init::{InitScheme, init_mlp};
+use super::{Activation, MlpParams, MlpSpec, plain};
+use crate::distribution::{argmax, check_mask, log_softmax, masked_logits, sample};
+use crate::error::AgentError;
+use crate::policy::{ActionScores, OutputKind, Policy, random_valid_action};
+
+/// Shape of an entity network.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EntitySpec {
+    /// Features per entity row.
+    pub row_width: usize,
+    /// Global features.
+    pub global_width: usize,
+    /// Width of the entity embedding and of every hidden layer.
+    pub hidden: usize,
+    /// Action kinds per entity.
+    pub n_kinds: usize,
+    /// Hidden non-linearity.
+    pub activation: Activation,
+}
+
+impl EntitySpec {
+    /// Width of the pooled context: mean and max of the embeddings, plus the global features.
+    pub fn context_width(&self) -> usize {
+        2 * self.hidden + self.global_width
+    }
+}
+
+/// Parameters of an entity network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntityParams {
+    /// The shape.
+    pub spec: EntitySpec,
+    /// `row -> hidden -> hidden` (activation after both layers).
+    pub encoder: MlpParams,
+    /// `[embedding, context] -> hidden -> n_kinds`.
+    pub scorer: MlpParams,
+    /// `context -> hidden -> 1`.
+    pub noop: MlpParams,
+    /// `context -> hidden -> 1`.
+    pub value: MlpParams,
+}
+
+impl EntityParams {
+    /// Seeded initialisation (orthogonal, CleanRL gains: sqrt(2) hidden, 0.01 policy heads, 1 value).
+    pub fn init(spec: EntitySpec, rng: &mut impl Rng) -> Self {
+        let mlp = |input, output| MlpSpec {
+            input,
+            hidden: vec![spec.hidden],
+            output,
+            activation: spec.activation,
+        };
+        let ortho = |output_gain| InitScheme::Orthogonal {
+            hidden_gain: 2f64.sqrt(),
+            output_gain,
+        };
+        let encoder = init_mlp(&mlp(spec.row_width, spec.hidden), ortho(2f64.sqrt()), rng);
+        let ctx = spec.context_width();
+        let scorer = init_mlp(&mlp(spec.hidden + ctx, spec.n_kinds), ortho(0.01), rng);
+        let noop = init_mlp(&mlp(ctx, 1), ortho(0.01), rng);
+        let value = init_mlp(&mlp(ctx, 1), ortho(1.0), rng);
+        Self {
+            spec,
+            encoder,
+            scorer,
+            noop,
+            value,
+        }
+    }
+
+    /// Flat action scores `[no-op, (entity, kind)...]` and the state value for one observation.
+    pub fn forward(&self, obs: &Observation) -> Result<(Vec<f32>, f32), AgentError> {
+        let s = &self.spec;
+        let e = obs
+            .as_entities()
+            .filter(|e| e.width == s.row_width && e.global.len() == s.global_width)
+            .ok_or_else(|| AgentError::ObservationMismatch {
+                expected: format!(
+                    "entity rows of {} features and {} global features",
+                    s.row_width, s.global_width
+                ),
+                got: match obs.as_entities() {
+                    Some(e) => format!("rows of {} and {} global", e.width, e.global.len()),
+                    None => "a vector observation".into(),
+                },
+            })?;
+        let n = e.n_entities();
+        let h = s.hidden;
+        // ---- encode every row (one batched forward), activation after the output layer too ----
+        let mut emb = if n > 0 {
+            plain::forward(&self.encoder, &e.rows)
+        } else {
+            Vec::new()
+        };
+        activate(&mut emb, s.activation);
+        // ---- pool ----
+        let mut ctx = vec![0.0f32; s.context_width()];
+        if n > 0 {
+            let (mean, rest) = ctx.split_at_mut(h);
+            let (max, global) = rest.split_at_mut(h);
+            max.fill(f32::NEG_INFINITY);
+            for row in emb.chunks_exact(h) {
+                for k in 0..h {
+                    mean[k] += row[k];
+                    max[k] = max[k].max(row[k]);
+                }
+            }
+            mean.iter_mut().for_each(|m| *m /= n as f32);
+            global.copy_from_slice(&e.global);
+        } else {
+            ctx[2 * h..].copy_from_slice(&e.global);
+        }
+        // ---- heads on the context ----
+        let noop = plain::forward(&self.noop, &ctx)[0];
+        let value = plain::forward(&self.value, &ctx)[0];
+        // ---- scorer: first layer split into entity and context parts ----
+        let first = &self.scorer.layers[0];
+        let out = &self.scorer.layers[1];
+        let fan_in = first.fan_in;
+        let ctx_part: Vec<f32> = first
+            .weight
+            .chunks_exact(fan_in)
+            .zip(&first.bias)
+            .map(|(w, b)| b + dot(&w[h..], &ctx))
+            .collect();
+        let mut scores = Vec::with_capacity(1 + n * s.n_kinds);
+        scores.push(noop);
+        let mut hidden = vec![0.0f32; first.fan_out];
+        for row in emb.chunks_exact(h) {
+            for (j, w) in first.weight.chunks_exact(fan_in).enumerate() {
+                hidden[j] = ctx_part[j] + dot(&w[..h], row);
+            }
+            activate(&mut hidden, s.activation);
+            for (w, b) in out.weight.chunks_exact(out.fan_in).zip(&out.bias) {
+                scores.push(b + dot(w, &hidden));
+            }
+        }
+        Ok((scores, value))
+    }
+}
+
+/// Dot product with eight independent accumulators, so the compiler can vectorise it (a plain
+/// iterator `sum` is sequential in floating point and stays scalar).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
+}
+
+fn activate(values: &mut [f32], activation: Activation) {
+    match activation {
+        Activation::Tanh => super::fast_tanh::tanh_in_place(values),
+        Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
+    }
+}
+
+/// An entity network as a [`Policy`]: logits (PPO) or Q-values (DQN) over the flat cluster actions, for
+/// any number of entities.
+#[derive(Clone, Debug)]
+pub struct EntityPolicy {
+    /// Algorithm name.
+    pub algorithm: String,
+    /// Meaning of the scores.
+    pub output: OutputKind,
+    /// The network.
+    pub params: EntityParams,
+    /// Epsilon of non-deterministic `predict` for Q-value policies.
+    pub exploration_eps: f32,
+    /// Number of actions of the env it currently acts on (`1 + entities * n_kinds`).
+    pub n_actions: usize,
+}
+
+impl EntityPolicy {
+    fn scores(&self, obs: &Observation, mask: Option<&[bool]>) -> Result<Vec<f32>, AgentError> {
+        check_mask(mask, self.n_actions)?;
+        let (scores, _) = self.params.forward(obs)?;
+        if scores.len() != self.n_actions {
+            return Err(AgentError::ObservationMismatch {
+                expected: format!("an observation giving {} actions", self.n_actions),
+                got: format!("{} actions", scores.len()),
+            });
+        }
+        Ok(masked_logits(&scores, mask))
+    }
+}
+
+impl Policy for EntityPolicy {
+    fn algorithm(&self) -> &str {
+        &self.algorithm
+    }
+
+    fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    fn action_scores(
+        &self,
+        obs: &Observation,
+        mask: Option<&[bool]>,
+    ) -> Result<ActionScores, AgentError> {
+        let s = self.scores(obs, mask)?;
+        Ok(match self.output {
+            OutputKind::Logits => {
+                ActionScores::Probabilities(log_softmax(&s).into_iter().map(f32::exp).collect())
+            }
+            OutputKind::QValues => ActionScores::QValues(s),
+        })
+    }
+
+    fn predict(
+        &self,
+        obs: &Observation,
+        mask: Option<&[bool]>,
+        deterministic: bool,
+        rng: &mut dyn RngCore,
+    ) -> Result<Action, AgentError> {
+        let s = self.scores(obs, mask)?;
+        Ok(match (self.output, deterministic) {
+            (_, true) => argmax(&s),
+            (OutputKind::Logits, false) => sample(&log_softmax(&s), rng),
+            (OutputKind::QValues, false) => {
+                if rng.random::<f32>() < self.exploration_eps {
+                    random_valid_action(self.n_actions, mask, rng)
+                } else {
+                    argmax(&s)
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mend_envs::EntityObs;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn spec() -> EntitySpec {
+        EntitySpec {
+            row_width: 3,
+            global_width: 2,
+            hidden: 8,
+            n_kinds: 2,
+            activation: Activation::Tanh,
+        }
+    }
+
+    fn obs(rows: Vec<f32>) -> Observation {
+        Observation::Entities(EntityObs {
+            global: vec![0.5, -0.5],
+            width: 3,
+            rows,
+        })
+    }
+
+    #[test]
+    fn scores_are_permutation_equivariant_and_split_layer_matches_concatenation() {
+        let mut p = EntityParams::init(spec(), &mut ChaCha8Rng::seed_from_u64(3));
+        // Larger output gain so scores are not all near zero.
+        for w in &mut p.scorer.layers[1].weight {
+            *w *= 100.0;
+        }
+        let a = [0.1, 0.2, 0.3];
+        let b = [0.9, -0.4, 0.0];
+        let (s_ab, v_ab) = p.forward(&obs([a, b].concat())).unwrap();
+        let (s_ba, v_ba) = p.forward(&obs([b, a].concat())).unwrap();
+        assert_eq!(s_ab.len(), 1 + 2 * 2);
+        assert!((v_ab - v_ba).abs() < 1e-6);
+        assert!((s_ab[0] - s_ba[0]).abs() < 1e-6);
+        for k in 0..2 {
+            assert!((s_ab[1 + k] - s_ba[3 + k]).abs() < 1e-5);
+            assert!((s_ab[3 + k] - s_ba[1 + k]).abs() < 1e-5);
+        }
+        // Reference: the scorer evaluated on the concatenated input [h_i, context] with plain::forward.
+        let mut emb = plain::forward(&p.encoder, &[a, b].concat());
+        activate(&mut emb, Activation::Tanh);
+        let h = 8;
+        let mean: Vec<f32> = (0..h).map(|k| (emb[k] + emb[h + k]) / 2.0).collect();
+        let max: Vec<f32> = (0..h).map(|k| emb[k].max(emb[h + k])).collect();
+        let ctx = [mean, max, vec![0.5, -0.5]].concat();
+        let input = [emb[..h].to_vec(), ctx].concat();
+        let reference = plain::forward(&p.scorer, &input);
+        assert!((reference[0] - s_ab[1]).abs() < 1e-5 && (reference[1] - s_ab[2]).abs() < 1e-5);
+    }
+
+    #[test]
+    fn one_network_acts_on_any_entity_count_and_respects_masks() {
+        let params = EntityParams::init(spec(), &mut ChaCha8Rng::seed_from_u64(1));
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        for n in [1usize, 4, 9] {
+            let policy = EntityPolicy {
+                algorithm: "ppo".into(),
+                output: OutputKind::Logits,
+                params: params.clone(),
+                exploration_eps: 0.0,
+                n_actions: 1 + 2 * n,
+            };
+            let o = obs((0..3 * n).map(|i| i as f32 * 0.1).collect());
+            let mask: Vec<bool> = (0..policy.n_actions).map(|a| a % 3 == 1).collect();
+            for _ in 0..50 {
+                let a = policy.predict(&o, Some(&mask), false, &mut rng).unwrap();
+                assert!(mask[a]);
+            }
+        }
+    }
+}
