@@ -26,7 +26,11 @@
 //!
 //! Tabular Q-learning on a discretised, size-independent cluster state: [`tabular`].
 //!
-//! Not here yet: entity networks (PPO/DQN on cluster observations).
+//! Entity networks for cluster observations of any size: [`nn::entity`] (forward path and `Policy`).
+//! Not here yet: training them inside PPO and DQN.
+//!
+//! Cluster comparison (baselines, tabular Q; paired seeds, 95 % CIs):
+//! `cargo run --release -p mend-agents --example cluster`.
 
 pub mod agent;
 pub mod baselines;
