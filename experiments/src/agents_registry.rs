@@ -7,7 +7,9 @@
 //! `mend_agents::baselines`). Tabular Q-learning, PPO and DQN become entries when they can act on
 //! cluster observations of any size (tabular.rs and agents/src/nn/entity.rs, not landed yet).
 
-use mend_agents::baselines::{Controller, ReactiveConfig, ReactiveController, Runbook, Stateful};
+use mend_agents::baselines::{
+    Controller, NoOpPolicy, ReactiveConfig, ReactiveController, Runbook, Stateful,
+};
 use mend_agents::policy::random_valid_action;
 use mend_agents::{ActionScores, AgentError, Policy};
 use mend_envs::{Action, Observation};
@@ -214,41 +216,6 @@ struct NoOpFactory;
 impl PolicyFactory for NoOpFactory {
     fn make(&self, n_actions: usize) -> Box<dyn Policy> {
         Box::new(NoOpPolicy { n_actions })
-    }
-}
-
-/// Always action 0, the cluster env's no-op.
-#[derive(Debug)]
-struct NoOpPolicy {
-    n_actions: usize,
-}
-
-impl Policy for NoOpPolicy {
-    fn algorithm(&self) -> &str {
-        "no-op"
-    }
-    fn n_actions(&self) -> usize {
-        self.n_actions
-    }
-    fn action_scores(
-        &self,
-        _obs: &Observation,
-        _mask: Option<&[bool]>,
-    ) -> Result<ActionScores, AgentError> {
-        let mut p = vec![0.0; self.n_actions];
-        if let Some(first) = p.first_mut() {
-            *first = 1.0;
-        }
-        Ok(ActionScores::Probabilities(p))
-    }
-    fn predict(
-        &self,
-        _obs: &Observation,
-        _mask: Option<&[bool]>,
-        _deterministic: bool,
-        _rng: &mut dyn RngCore,
-    ) -> Result<Action, AgentError> {
-        Ok(0)
     }
 }
 
