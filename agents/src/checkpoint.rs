@@ -122,6 +122,44 @@ pub fn adam_from_tensors(
     Ok(())
 }
 
+/// Writes a checkpoint: `tensors` plus `state` as JSON under [`CHECKPOINT_KEY`].
+pub fn write_checkpoint<S: Serialize>(
+    path: &Path,
+    tensors: &TensorMap,
+    state: &S,
+) -> Result<(), PolicyFileError> {
+    let json = serde_json::to_string(state).map_err(|e| PolicyFileError::Manifest {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    crate::store::write_file(
+        path,
+        tensors,
+        &std::collections::BTreeMap::from([(CHECKPOINT_KEY.to_string(), json)]),
+    )
+}
+
+/// Reads a checkpoint written by [`write_checkpoint`]: its JSON state and its (finite) tensors.
+/// A file without [`CHECKPOINT_KEY`] is foreign; a state that does not parse as `S` is a manifest
+/// error.
+pub fn read_checkpoint<S: serde::de::DeserializeOwned>(
+    path: &Path,
+) -> Result<(S, TensorMap), PolicyFileError> {
+    let (metadata, tensors) = crate::store::read_file(path)?;
+    let json = metadata
+        .get(CHECKPOINT_KEY)
+        .ok_or(PolicyFileError::Foreign {
+            path: path.to_path_buf(),
+            key: CHECKPOINT_KEY,
+        })?;
+    let state: S = serde_json::from_str(json).map_err(|e| PolicyFileError::Manifest {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    crate::store::check_finite(path, &tensors)?;
+    Ok((state, tensors))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

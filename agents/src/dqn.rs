@@ -5,7 +5,6 @@
 //! `learning_starts` env steps are done; target copied every `target_network_frequency / num_envs`
 //! vector steps; random actions before `learning_starts`), so rl-baselines3-zoo settings mean the same.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
@@ -15,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::agent::{Agent, EpisodeTracker, MetricSink, TrainSummary};
-use crate::checkpoint::{self, AdamScalars, CHECKPOINT_KEY, RngState};
+use crate::checkpoint::{self, AdamScalars, RngState};
 use crate::distribution::{argmax, check_mask, masked_logits};
 use crate::error::{AgentError, PolicyFileError};
 use crate::nn::candle_mlp::CandleMlp;
@@ -26,7 +25,6 @@ use crate::optim::{Adam, clip_grad_norm};
 use crate::policy::{MlpPolicy, OutputKind, Policy, random_valid_action};
 use crate::replay_buffer::{ReplayBatch, ReplayBuffer, Transition};
 use crate::schedule::linear;
-use crate::store;
 
 // ---------------------------------------------------------------------------------------------------
 // Config
@@ -408,31 +406,12 @@ impl Agent for Dqn {
             rng: RngState::capture(&self.rng),
             adam,
         };
-        let json = serde_json::to_string(&state).map_err(|e| PolicyFileError::Manifest {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
-        store::write_file(
-            path,
-            &tensors,
-            &BTreeMap::from([(CHECKPOINT_KEY.to_string(), json)]),
-        )?;
+        checkpoint::write_checkpoint(path, &tensors, &state)?;
         Ok(())
     }
 
     fn load_checkpoint(&mut self, path: &Path) -> Result<(), AgentError> {
-        let (metadata, tensors) = store::read_file(path)?;
-        let json = metadata
-            .get(CHECKPOINT_KEY)
-            .ok_or(PolicyFileError::Foreign {
-                path: path.to_path_buf(),
-                key: CHECKPOINT_KEY,
-            })?;
-        let state: DqnCheckpoint =
-            serde_json::from_str(json).map_err(|e| PolicyFileError::Manifest {
-                path: path.to_path_buf(),
-                detail: e.to_string(),
-            })?;
+        let (state, tensors): (DqnCheckpoint, _) = checkpoint::read_checkpoint(path)?;
         if state.config != self.config
             || (state.obs_dim, state.n_actions) != (self.obs_dim, self.n_actions)
         {
@@ -442,7 +421,6 @@ impl Agent for Dqn {
             }
             .into());
         }
-        store::check_finite(path, &tensors)?;
         let q = crate::policy_file::tensors_to_params_prefixed(path, &self.q.spec, &tensors, "q.")?;
         let target = crate::policy_file::tensors_to_params_prefixed(
             path,

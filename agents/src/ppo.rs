@@ -5,7 +5,6 @@
 //! bootstrapped from `info["final_obs"]` as SB3 does. Actor and critic are separate MLPs (SB3's default
 //! `MlpPolicy` for PPO) updated by one Adam over both, with one joint gradient-norm clip.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use candle_core::{D, DType, Device, Tensor};
@@ -16,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::agent::{Agent, EpisodeTracker, MetricSink, TrainSummary};
-use crate::checkpoint::{self, AdamScalars, CHECKPOINT_KEY, RngState};
+use crate::checkpoint::{self, AdamScalars, RngState};
 use crate::distribution::{check_mask, log_softmax, masked_logits, sample};
 use crate::error::{AgentError, PolicyFileError};
 use crate::gae::{GaeInput, compute_gae};
@@ -27,7 +26,6 @@ use crate::obs::{discrete_actions, final_obs, flatten_into, vector_obs_dim};
 use crate::optim::{Adam, clip_grad_norm};
 use crate::policy::{MlpPolicy, OutputKind, Policy};
 use crate::rollout_buffer::RolloutBuffer;
-use crate::store;
 
 // ---------------------------------------------------------------------------------------------------
 // Config
@@ -535,31 +533,12 @@ impl Agent for Ppo {
             rng: RngState::capture(&self.rng),
             adam,
         };
-        let json = serde_json::to_string(&state).map_err(|e| PolicyFileError::Manifest {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
-        store::write_file(
-            path,
-            &tensors,
-            &BTreeMap::from([(CHECKPOINT_KEY.to_string(), json)]),
-        )?;
+        checkpoint::write_checkpoint(path, &tensors, &state)?;
         Ok(())
     }
 
     fn load_checkpoint(&mut self, path: &Path) -> Result<(), AgentError> {
-        let (metadata, tensors) = store::read_file(path)?;
-        let json = metadata
-            .get(CHECKPOINT_KEY)
-            .ok_or(PolicyFileError::Foreign {
-                path: path.to_path_buf(),
-                key: CHECKPOINT_KEY,
-            })?;
-        let state: PpoCheckpoint =
-            serde_json::from_str(json).map_err(|e| PolicyFileError::Manifest {
-                path: path.to_path_buf(),
-                detail: e.to_string(),
-            })?;
+        let (state, tensors): (PpoCheckpoint, _) = checkpoint::read_checkpoint(path)?;
         if state.config != self.config
             || (state.obs_dim, state.n_actions) != (self.obs_dim, self.n_actions)
         {
@@ -569,7 +548,6 @@ impl Agent for Ppo {
             }
             .into());
         }
-        store::check_finite(path, &tensors)?;
         let actor = crate::policy_file::tensors_to_params_prefixed(
             path,
             &self.actor.spec,
