@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::channels::{Channels, Univariate};
-use super::score::score_from_z;
+use super::score::{check_z_settings, score_from_z};
 use super::{Detection, DetectorError, check};
 
 /// Configuration of [`Ewma`].
@@ -69,26 +69,11 @@ impl EwmaConfig {
             self.variance_alpha,
             "0 < variance_alpha <= 1",
         )?;
-        check(
-            self.z_threshold > 0.0 && self.z_threshold.is_finite(),
+        check_z_settings(
             n,
-            "z_threshold",
             self.z_threshold,
-            "a positive number",
-        )?;
-        check(
-            self.min_std_relative >= 0.0 && self.min_std_relative.is_finite(),
-            n,
-            "min_std_relative",
             self.min_std_relative,
-            ">= 0",
-        )?;
-        check(
-            self.min_std_absolute > 0.0 && self.min_std_absolute.is_finite(),
-            n,
-            "min_std_absolute",
             self.min_std_absolute,
-            "> 0",
         )
     }
 }

@@ -39,6 +39,38 @@ fn erfc(x: f64) -> f64 {
     if x >= 0.0 { ans } else { 2.0 - ans }
 }
 
+/// Validates the z-score settings the EWMA, median/MAD and Holt-Winters detectors share: the alert
+/// threshold in standard deviations and the relative and absolute floors on the scale.
+pub(crate) fn check_z_settings(
+    detector: &'static str,
+    z_threshold: f64,
+    min_std_relative: f64,
+    min_std_absolute: f64,
+) -> Result<(), super::DetectorError> {
+    use super::check;
+    check(
+        z_threshold > 0.0 && z_threshold.is_finite(),
+        detector,
+        "z_threshold",
+        z_threshold,
+        "a positive number",
+    )?;
+    check(
+        min_std_relative >= 0.0 && min_std_relative.is_finite(),
+        detector,
+        "min_std_relative",
+        min_std_relative,
+        ">= 0",
+    )?;
+    check(
+        min_std_absolute > 0.0 && min_std_absolute.is_finite(),
+        detector,
+        "min_std_absolute",
+        min_std_absolute,
+        "> 0",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
