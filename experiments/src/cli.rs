@@ -47,6 +47,10 @@ pub enum Command {
     /// Run an experiment (default: the embedded experiments/default.toml): evaluate every agent on the
     /// held-out scenarios over paired seeds; write results, summary and plots.
     Run(crate::commands::run::RunArgs),
+    /// Train an experiment's learned agents on its training scenarios and export their policy files.
+    Train(crate::commands::train::TrainArgs),
+    /// Draw plots from a run folder or a recorded episode trace.
+    Plot(crate::commands::plot::PlotArgs),
     /// Evaluate an experiment's agents (no training); `--record` keeps every episode's trace.
     Eval(crate::commands::eval::EvalArgs),
     /// Run another agent against a recorded episode's faults and report the difference.

@@ -7,6 +7,7 @@ pub mod detect;
 pub mod eval;
 pub mod execute;
 pub mod merge;
+pub mod plot;
 pub mod policy;
 pub mod replay;
 pub mod report;
@@ -14,6 +15,7 @@ pub mod run;
 pub mod scenario;
 pub mod simulate;
 pub mod sweep;
+pub mod train;
 
 use std::process::ExitCode;
 
@@ -38,5 +40,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Policy(command) => policy::run(command),
         Command::Execute(args) => execute::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Plot(args) => plot::run(args),
     }
 }
