@@ -7,6 +7,7 @@
 //! `start_e`, `end_e`, `exploration_fraction`). The tables are saved as tensors in a policy file
 //! ([`file`]).
 
+mod agent;
 pub mod file;
 pub mod state;
 
@@ -27,6 +28,12 @@ use state::{BucketEdges, Discretiser};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TabularConfig {
+    /// Master seed of [`TabularQ::for_env`]: exploration and the vector env's reset seeds.
+    /// ([`TabularQ::new`] takes its seed as an argument and stores it here.)
+    pub seed: u64,
+    /// Planned training budget in env steps, over which epsilon decays; 0 means "the
+    /// `total_timesteps` of each `learn` call".
+    pub total_timesteps: u64,
     /// Step size of the update.
     pub learning_rate: f64,
     /// Discount per decision (30 s): 0.95 weighs about the next 10 minutes.
@@ -58,6 +65,8 @@ pub struct TabularConfig {
 impl Default for TabularConfig {
     fn default() -> Self {
         Self {
+            seed: 0,
+            total_timesteps: 0,
             learning_rate: 0.1,
             gamma: 0.95,
             start_e: 1.0,
@@ -247,15 +256,17 @@ pub struct TabularQ {
 pub const UNTRIED: f32 = -1.0e9;
 
 impl TabularQ {
-    /// A learner for an env with `n_actions` actions and `n_kinds` kinds per entity.
+    /// A learner for an env with `n_actions` actions and `n_kinds` kinds per entity; `seed` replaces
+    /// `config.seed`.
     pub fn new(
-        config: TabularConfig,
+        mut config: TabularConfig,
         schema: FeatureSchema,
         n_kinds: usize,
         n_actions: usize,
         seed: u64,
     ) -> Result<Self, AgentError> {
         config.validate()?;
+        config.seed = seed;
         let mut policy = TabularPolicy::zeros(schema, config.edges.clone(), n_kinds, n_actions)?;
         policy.q_entity.fill(config.q_init_action as f32);
         Ok(Self {
@@ -320,8 +331,6 @@ impl TabularQ {
                 got: "none".into(),
             });
         }
-        let c = self.config.clone();
-        let n = self.policy.n_actions;
         let mut episode = 0usize;
         let mut returns = Vec::new();
         while self.num_timesteps < total_timesteps {
@@ -331,49 +340,16 @@ impl TabularQ {
             let mut mask = env.action_mask();
             let mut ret = 0.0;
             loop {
-                let progress = self.num_timesteps as f64 / total_timesteps as f64;
-                let eps = linear(c.start_e, c.end_e, c.exploration_fraction, progress);
-                // ---- act: epsilon-greedy, exploration biased to the no-op ----
+                let eps = self.epsilon(total_timesteps);
                 let (g, entries) = self.policy.entries(&obs)?;
-                let action = if self.rng.random::<f64>() < eps {
-                    if self.rng.random::<f64>() < c.explore_noop_share {
-                        0
-                    } else {
-                        random_valid_action(n, mask.as_deref(), &mut self.rng)
-                    }
-                } else {
-                    argmax(&masked_logits(
-                        &self.effective_q(g, &entries),
-                        mask.as_deref(),
-                    ))
-                };
+                let action = self.act(g, &entries, mask.as_deref(), eps);
                 let step = env.step(action)?;
                 self.num_timesteps += 1;
                 ret += step.reward;
                 let next_mask = env.action_mask();
-                // ---- update: bootstrap unless terminated (truncation is a time limit) ----
-                let next_value = if step.terminated {
-                    0.0
-                } else {
-                    let (g2, entries2) = self.policy.entries(&step.obs)?;
-                    let q = masked_logits(&self.effective_q(g2, &entries2), next_mask.as_deref());
-                    f64::from(q[argmax(&q)])
-                };
-                let target = c.reward_scale * step.reward + c.gamma * next_value;
-                let cell = if action == 0 {
-                    &mut self.policy.q_noop[g]
-                } else {
-                    let i = entries[action - 1];
-                    self.visits[i] = self.visits[i].saturating_add(1);
-                    &mut self.policy.q_entity[i]
-                };
-                *cell += (c.learning_rate * (target - f64::from(*cell))) as f32;
-                if !cell.is_finite() {
-                    return Err(AgentError::NonFinite {
-                        what: "q_table",
-                        update: self.num_timesteps,
-                    });
-                }
+                // Bootstrap unless terminated (truncation is a time limit).
+                let next = (!step.terminated).then_some((&step.obs, next_mask.as_deref()));
+                self.update(g, &entries, action, step.reward, next)?;
                 obs = step.obs;
                 mask = next_mask;
                 if step.terminated || step.truncated || self.num_timesteps >= total_timesteps {
@@ -381,10 +357,11 @@ impl TabularQ {
                 }
             }
             sink.record(self.num_timesteps, "charts/episodic_return", ret);
-            sink.record(self.num_timesteps, "charts/epsilon", {
-                let p = self.num_timesteps as f64 / total_timesteps as f64;
-                linear(c.start_e, c.end_e, c.exploration_fraction, p)
-            });
+            sink.record(
+                self.num_timesteps,
+                "charts/epsilon",
+                self.epsilon(total_timesteps),
+            );
             returns.push(ret);
             episode += 1;
         }
@@ -401,5 +378,72 @@ impl TabularQ {
     /// The run's seed.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// Epsilon now, with the schedule running over `config.total_timesteps` (or, when that is 0,
+    /// over `call_total`, the budget of the current `learn` call).
+    fn epsilon(&self, call_total: u64) -> f64 {
+        let c = &self.config;
+        let planned = if c.total_timesteps > 0 {
+            c.total_timesteps
+        } else {
+            call_total
+        };
+        let progress = self.num_timesteps as f64 / planned.max(1) as f64;
+        linear(c.start_e, c.end_e, c.exploration_fraction, progress)
+    }
+
+    /// Epsilon-greedy over the valid actions, with exploration biased to the no-op
+    /// (`explore_noop_share`).
+    fn act(&mut self, g: usize, entries: &[usize], mask: Option<&[bool]>, eps: f64) -> Action {
+        if self.rng.random::<f64>() < eps {
+            let noop_valid = mask.is_none_or(|m| m[0]);
+            if noop_valid && self.rng.random::<f64>() < self.config.explore_noop_share {
+                0
+            } else {
+                random_valid_action(self.policy.n_actions, mask, &mut self.rng)
+            }
+        } else {
+            argmax(&masked_logits(&self.effective_q(g, entries), mask))
+        }
+    }
+
+    /// One Q-learning update of the entry `action` chose in state `(g, entries)`:
+    /// `Q += lr * (reward_scale * r + gamma * max_a' Q(s', a') - Q)`, with `next` the next observation
+    /// and its mask, or `None` when the episode terminated (no bootstrap).
+    fn update(
+        &mut self,
+        g: usize,
+        entries: &[usize],
+        action: Action,
+        reward: f64,
+        next: Option<(&Observation, Option<&[bool]>)>,
+    ) -> Result<(), AgentError> {
+        let c = &self.config;
+        let next_value = match next {
+            None => 0.0,
+            Some((obs, mask)) => {
+                let (g2, entries2) = self.policy.entries(obs)?;
+                let q = masked_logits(&self.effective_q(g2, &entries2), mask);
+                f64::from(q[argmax(&q)])
+            }
+        };
+        let target = c.reward_scale * reward + c.gamma * next_value;
+        let lr = c.learning_rate;
+        let cell = if action == 0 {
+            &mut self.policy.q_noop[g]
+        } else {
+            let i = entries[action - 1];
+            self.visits[i] = self.visits[i].saturating_add(1);
+            &mut self.policy.q_entity[i]
+        };
+        *cell += (lr * (target - f64::from(*cell))) as f32;
+        if !cell.is_finite() {
+            return Err(AgentError::NonFinite {
+                what: "q_table",
+                update: self.num_timesteps,
+            });
+        }
+        Ok(())
     }
 }

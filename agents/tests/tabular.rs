@@ -202,7 +202,11 @@ fn policy_file_round_trip_and_rejections() {
     // A wrong format version.
     let mut meta2 = metadata.clone();
     let key = mend_agents::policy_file::MANIFEST_KEY;
-    let json = meta2[key].replace("\"format_version\":1", "\"format_version\":99");
+    let current = format!(
+        "\"format_version\":{}",
+        mend_agents::policy_file::FORMAT_VERSION
+    );
+    let json = meta2[key].replace(&current, "\"format_version\":99");
     meta2.insert(key.into(), json);
     let v_path = dir.path().join("v99.safetensors");
     let (_, good_tensors) = mend_agents::store::read_file(&path).unwrap();
@@ -220,4 +224,99 @@ fn policy_file_round_trip_and_rejections() {
     let cut = dir.path().join("cut.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     assert!(load(&cut, &FeatureSchema::v1(), policy.n_actions()).is_err());
+}
+
+// ---- The Agent trait over a vector env ----------------------------------------------------------
+
+fn tiny_vector_env(n: usize) -> mend_envs::SyncVectorEnv {
+    let envs = (0..n)
+        .map(|_| {
+            Box::new(ClusterEnv::builtin("tiny", ClusterConfig::default()).unwrap()) as Box<dyn Env>
+        })
+        .collect();
+    mend_envs::SyncVectorEnv::new(envs, mend_envs::AutoresetMode::SameStep).unwrap()
+}
+
+fn vector_config(seed: u64) -> TabularConfig {
+    TabularConfig {
+        seed,
+        total_timesteps: 600,
+        min_visits: 1,
+        explore_noop_share: 0.5,
+        ..TabularConfig::default()
+    }
+}
+
+#[test]
+fn agent_learn_over_a_vector_env_is_deterministic_and_crosses_episode_ends() {
+    use mend_agents::Agent;
+    let run = || {
+        let mut env = tiny_vector_env(2);
+        let mut q = TabularQ::for_env(vector_config(3), &env).unwrap();
+        let mut sink = mend_agents::VecSink::default();
+        // 2 envs x 150 steps: each sub-env's 120-step episode is truncated once (final_obs read).
+        let s = Agent::learn(&mut q, &mut env, 300, &mut sink).unwrap();
+        (q, s, sink)
+    };
+    let (a, sa, sink) = run();
+    let (b, sb, _) = run();
+    assert_eq!(sa, sb);
+    assert_eq!(a.policy().tables(), b.policy().tables());
+    assert_eq!(sa.num_timesteps, 300);
+    assert_eq!(sa.episodes, 2, "{sa:?}");
+    assert_eq!(sink.values("charts/episodic_return").len(), 2);
+    let init = a.config().q_init_action as f32;
+    assert!(
+        a.policy()
+            .tables()
+            .0
+            .iter()
+            .any(|&v| v != init && v != UNTRIED)
+    );
+    // The boxed policy acts with the same table.
+    let boxed = Agent::policy(&a);
+    assert_eq!(boxed.n_actions(), a.policy().n_actions());
+}
+
+#[test]
+fn for_env_rejects_a_vector_observation_space() {
+    let envs = vec![mend_envs::make("CartPole-v1").unwrap()];
+    let env = mend_envs::SyncVectorEnv::new(envs, mend_envs::AutoresetMode::SameStep).unwrap();
+    assert!(matches!(
+        TabularQ::for_env(TabularConfig::default(), &env),
+        Err(AgentError::UnsupportedSpace { .. })
+    ));
+}
+
+#[test]
+fn checkpoint_resume_continues_exactly_and_rejects_another_config() {
+    use mend_agents::Agent;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tabular.ckpt");
+    let mut env = tiny_vector_env(2);
+    let mut a = TabularQ::for_env(vector_config(4), &env).unwrap();
+    Agent::learn(&mut a, &mut env, 200, &mut NullSink).unwrap();
+    a.save_checkpoint(&path).unwrap();
+
+    let mut b = TabularQ::for_env(vector_config(4), &env).unwrap();
+    b.load_checkpoint(&path).unwrap();
+    assert_eq!(Agent::num_timesteps(&b), 200);
+    assert_eq!(a.policy().tables(), b.policy().tables());
+    let sa = Agent::learn(&mut a, &mut tiny_vector_env(2), 400, &mut NullSink).unwrap();
+    let sb = Agent::learn(&mut b, &mut tiny_vector_env(2), 400, &mut NullSink).unwrap();
+    assert_eq!(sa, sb);
+    assert_eq!(a.policy().tables(), b.policy().tables());
+
+    let mut other = TabularQ::for_env(
+        TabularConfig {
+            gamma: 0.5,
+            ..vector_config(4)
+        },
+        &env,
+    )
+    .unwrap();
+    assert!(matches!(
+        other.load_checkpoint(&path),
+        Err(AgentError::PolicyFile(PolicyFileError::Manifest { .. }))
+    ));
 }
