@@ -37,6 +37,10 @@
 //! A metric that is absent or not finite counts as 0 and is listed in [`Features::missing`] (the
 //! executor refuses to act on stale or missing metrics). Every feature lies in its column's bounds.
 
+mod plan;
+
+pub use plan::{FeaturePlan, flat_values};
+
 use crate::telemetry::{EntityKind, EntityRef, Snapshot};
 
 /// Version of the built-in schema; bump it whenever a column, its order or its transform changes.
@@ -318,10 +322,12 @@ impl Features {
 #[derive(Clone, Debug)]
 pub struct FeatureExtractor {
     schema: FeatureSchema,
+    /// How each global feature is computed, in schema order.
+    globals: Vec<GlobalRule>,
 }
 
 /// Running aggregates of one replica metric for one service.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Acc {
     sum: f64,
     n: usize,
@@ -405,14 +411,21 @@ impl FeatureExtractor {
                 });
             }
         }
-        Ok(Self { schema })
+        Ok(Self::with_rules(schema))
     }
 
     /// An extractor for the built-in schema v1.
     pub fn v1() -> Self {
-        Self {
-            schema: FeatureSchema::v1(),
-        }
+        Self::with_rules(FeatureSchema::v1())
+    }
+
+    fn with_rules(schema: FeatureSchema) -> Self {
+        let globals = schema
+            .global
+            .iter()
+            .map(|g| GlobalRule::of(&schema, g))
+            .collect();
+        Self { schema, globals }
     }
 
     /// The schema.
@@ -427,164 +440,64 @@ impl FeatureExtractor {
         out
     }
 
-    /// Extracts into `out`, reusing its buffers.
+    /// Extracts into `out`, reusing its buffers. Builds a [`FeaturePlan`] for the snapshot each
+    /// call; producers that refill one snapshot structure scrape after scrape keep the plan and
+    /// call [`Self::extract_planned`] instead.
     pub fn extract_into(&self, snapshot: &Snapshot, out: &mut Features) {
-        let width = self.schema.width();
-        // `entities` is kept when unchanged from the previous call (no allocation); see the loop.
-        out.rows.clear();
-        out.global.clear();
-        out.missing.clear();
-        out.width = width;
-
-        // Replica aggregates per (service position, column) and replica counts per service, in
-        // flat vectors indexed by the service's position among services (sorted by name).
-        let n_cols = self.schema.columns.len();
-        let n_services = snapshot.count(EntityKind::Service);
-        let mut counts = vec![0usize; n_services];
-        let mut accs = vec![Acc::default(); n_services * n_cols];
-        for (replica, m) in snapshot.entities_of(EntityKind::Replica) {
-            let Some(s) = m
-                .service
-                .as_deref()
-                .and_then(|svc| snapshot.position(EntityKind::Service, svc))
-            else {
-                continue;
-            };
-            counts[s] += 1;
-            for (j, c) in self.schema.columns.iter().enumerate() {
-                if let Source::Replicas { metric, .. } = &c.source {
-                    match m.get(metric).filter(|v| v.is_finite()) {
-                        Some(v) => accs[s * n_cols + j].add(v),
-                        None => out.missing.push(format!("replica/{replica}:{metric}")),
-                    }
-                }
-            }
-        }
-        let mut service_pos = 0;
-
-        let mut request_total = 0.0;
-        let mut row = 0;
-        for (kind, name, m) in snapshot
-            .entities()
-            .filter(|(k, _, _)| *k != EntityKind::Replica)
-        {
-            if out
-                .entities
-                .get(row)
-                .is_none_or(|e| e.kind != kind || e.name != name)
-            {
-                out.entities.truncate(row);
-                out.entities.push(EntityRef::new(kind, name));
-            }
-            row += 1;
-            for (j, c) in self.schema.columns.iter().enumerate() {
-                let raw = match &c.source {
-                    Source::IsKind(k) => f64::from(u8::from(*k == kind)),
-                    Source::Metric { kind: k, metric } if *k == kind => {
-                        match m.get(metric).filter(|v| v.is_finite()) {
-                            Some(v) => v,
-                            None => {
-                                out.missing
-                                    .push(format!("{}/{name}:{metric}", kind.as_str()));
-                                0.0
-                            }
-                        }
-                    }
-                    Source::Replicas { agg, .. } if kind == EntityKind::Service => {
-                        accs[service_pos * n_cols + j].get(*agg)
-                    }
-                    Source::ReplicaCount if kind == EntityKind::Service => {
-                        counts[service_pos] as f64
-                    }
-                    _ => 0.0,
-                };
-                out.rows.push(c.transform.apply(raw));
-            }
-            if kind == EntityKind::Service {
-                service_pos += 1;
-                request_total += m
-                    .get("request_rate")
-                    .filter(|v| v.is_finite())
-                    .unwrap_or(0.0)
-                    .max(0.0);
-            }
-        }
-        out.entities.truncate(row);
-        self.globals(out, request_total);
-    }
-
-    /// Global features from the rows (schema v1's list; see the module doc).
-    fn globals(&self, out: &mut Features, request_total: f64) {
-        let s = &self.schema;
-        let col = |name: &str| s.column_index(name);
-        let rows_of = |kind: EntityKind, c: Option<usize>| -> Vec<f32> {
-            match c {
-                Some(c) => out
-                    .entities
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| e.kind == kind)
-                    .map(|(i, _)| out.rows[i * out.width + c])
-                    .collect(),
-                None => Vec::new(),
-            }
-        };
-        let mean = |v: &[f32]| {
-            if v.is_empty() {
-                0.0
-            } else {
-                v.iter().sum::<f32>() / v.len() as f32
-            }
-        };
-        let max = |v: &[f32]| v.iter().copied().fold(0.0f32, f32::max);
-        let min = |v: &[f32]| {
-            if v.is_empty() {
-                0.0
-            } else {
-                v.iter().copied().fold(f32::MAX, f32::min)
-            }
-        };
-        let n_services = out
-            .entities
-            .iter()
-            .filter(|e| e.kind == EntityKind::Service)
-            .count();
-        let n_nodes = out
-            .entities
-            .iter()
-            .filter(|e| e.kind == EntityKind::Node)
-            .count();
-        let errors = rows_of(EntityKind::Service, col("svc_error_ratio"));
-        let mut global = Vec::with_capacity(s.global.len());
-        for name in &s.global {
-            let v = match name.as_str() {
-                "n_services" => Transform::Log1p.apply(n_services as f64),
-                "n_nodes" => Transform::Log1p.apply(n_nodes as f64),
-                "svc_error_ratio_mean" => mean(&errors),
-                "svc_error_ratio_max" => max(&errors),
-                "svc_latency_p99_max" => max(&rows_of(EntityKind::Service, col("svc_latency_p99"))),
-                "svc_replicas_up_ratio_min" => {
-                    min(&rows_of(EntityKind::Service, col("svc_replicas_up_ratio")))
-                }
-                "node_up_ratio" => mean(&rows_of(EntityKind::Node, col("node_up"))),
-                "svc_request_rate_total" => Transform::Log1p.apply(request_total),
-                "node_cpu_max" => max(&rows_of(EntityKind::Node, col("node_cpu_utilization"))),
-                "node_memory_max" => {
-                    max(&rows_of(EntityKind::Node, col("node_memory_utilization")))
-                }
-                "node_disk_max" => max(&rows_of(EntityKind::Node, col("node_disk_utilization"))),
-                _ => 0.0,
-            };
-            global.push(v);
-        }
-        out.global = global;
+        let mut plan = self.plan(snapshot);
+        let mut values = Vec::with_capacity(plan.n_values());
+        flat_values(snapshot, &mut values);
+        self.extract_planned(&mut plan, &values, out);
     }
 }
+
+/// How one global feature is computed (resolved from its name when the extractor is built).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum GlobalRule {
+    /// `ln(1 + number of entities of the kind)`.
+    Count(EntityKind),
+    /// `ln(1 + sum of the raw service request rates)`.
+    RequestTotal,
+    /// Mean of a row column over the entities of a kind (0 if none, or no such column).
+    Mean(EntityKind, Option<usize>),
+    /// Maximum (floored at 0) of a row column over the entities of a kind.
+    Max(EntityKind, Option<usize>),
+    /// Minimum of a row column over the entities of a kind (0 if none).
+    Min(EntityKind, Option<usize>),
+    /// A name `FeatureExtractor::new` refuses; kept so `globals` lines up with the schema.
+    Unknown,
+}
+
+impl GlobalRule {
+    /// The rule for global feature `name` of `schema` (schema v1's list; see the module doc).
+    fn of(schema: &FeatureSchema, name: &str) -> Self {
+        use EntityKind::{Node, Service};
+        let col = |c: &str| schema.column_index(c);
+        match name {
+            "n_services" => Self::Count(Service),
+            "n_nodes" => Self::Count(Node),
+            "svc_error_ratio_mean" => Self::Mean(Service, col("svc_error_ratio")),
+            "svc_error_ratio_max" => Self::Max(Service, col("svc_error_ratio")),
+            "svc_latency_p99_max" => Self::Max(Service, col("svc_latency_p99")),
+            "svc_replicas_up_ratio_min" => Self::Min(Service, col("svc_replicas_up_ratio")),
+            "node_up_ratio" => Self::Mean(Node, col("node_up")),
+            "svc_request_rate_total" => Self::RequestTotal,
+            "node_cpu_max" => Self::Max(Node, col("node_cpu_utilization")),
+            "node_memory_max" => Self::Max(Node, col("node_memory_utilization")),
+            "node_disk_max" => Self::Max(Node, col("node_disk_utilization")),
+            _ => Self::Unknown,
+        }
+    }
+}
+
+#[cfg(test)]
+mod reference;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::telemetry::MetricSample;
+    use proptest::prelude::*;
 
     fn sample(
         kind: EntityKind,
@@ -770,5 +683,126 @@ mod tests {
         ));
         b.columns[3].transform = Transform::Clamp(f64::NAN);
         assert!(FeatureExtractor::new(b).is_err());
+    }
+
+    /// Features as bit patterns, so NaN or -0.0 differences would show.
+    fn bits(f: &Features) -> (Vec<EntityRef>, usize, Vec<u32>, Vec<u32>, Vec<String>) {
+        (
+            f.entities.clone(),
+            f.width,
+            f.rows.iter().map(|x| x.to_bits()).collect(),
+            f.global.iter().map(|x| x.to_bits()).collect(),
+            f.missing.clone(),
+        )
+    }
+
+    fn reference(snapshot: &Snapshot) -> Features {
+        let mut out = Features::default();
+        reference::extract_reference(&FeatureSchema::v1(), snapshot, &mut out);
+        out
+    }
+
+    #[test]
+    fn planned_extraction_matches_the_session_1_extractor_bit_for_bit() {
+        let mut cases = vec![samples(), Vec::new()];
+        let mut reversed = samples();
+        reversed.reverse();
+        cases.push(reversed);
+        for bad in [f64::NAN, f64::INFINITY, -5.0, 1e300, -0.0] {
+            cases.push(
+                samples()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, mut s)| {
+                        if i % 3 == 0 {
+                            s.value = bad;
+                        }
+                        s
+                    })
+                    .collect(),
+            );
+        }
+        let mut orphan = samples();
+        orphan.push(sample(
+            EntityKind::Replica,
+            "ghost-0",
+            Some("ghost"),
+            "up",
+            1.0,
+        ));
+        orphan.push(sample(EntityKind::Replica, "lone-0", None, "up", 1.0));
+        orphan.retain(|s| s.metric != "latency_p99_seconds");
+        cases.push(orphan);
+        let extractor = FeatureExtractor::v1();
+        for (i, case) in cases.into_iter().enumerate() {
+            let snapshot = Snapshot::from_samples(case);
+            assert_eq!(
+                bits(&extractor.extract(&snapshot)),
+                bits(&reference(&snapshot)),
+                "case {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_plan_serves_every_scrape_of_its_structure() {
+        let extractor = FeatureExtractor::v1();
+        let first = Snapshot::from_samples(samples());
+        let mut plan = extractor.plan(&first);
+        assert_eq!(plan.n_values(), first.len());
+        let (mut values, mut out) = (Vec::new(), Features::default());
+        for scrape in 1..5 {
+            let changed =
+                Snapshot::from_samples(samples().into_iter().enumerate().map(|(i, mut s)| {
+                    s.value *= 1.0 + 0.37 * f64::from(scrape) * (i % 5) as f64;
+                    s
+                }));
+            assert!(plan.fits(&changed, &extractor));
+            flat_values(&changed, &mut values);
+            extractor.extract_planned(&mut plan, &values, &mut out);
+            assert_eq!(bits(&out), bits(&reference(&changed)), "scrape {scrape}");
+        }
+        let mut fewer = samples();
+        fewer.pop();
+        assert!(!plan.fits(&Snapshot::from_samples(fewer), &extractor));
+        // Too few values: the missing ones count as missing, no panic.
+        extractor.extract_planned(&mut plan, &values[..3], &mut out);
+        assert!(out.missing.len() > 10, "{:?}", out.missing);
+    }
+
+    /// Any metric subset of a small cluster, with any values (including non-finite).
+    fn arbitrary_samples() -> impl Strategy<Value = Vec<MetricSample>> {
+        let value = prop_oneof![
+            4 => 0.0..5.0f64,
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => -10.0..0.0f64,
+            1 => Just(-0.0f64),
+        ];
+        proptest::collection::vec((0usize..usize::MAX, value), 0..80).prop_map(|picks| {
+            let all = samples();
+            picks
+                .into_iter()
+                .map(|(i, v)| {
+                    let mut s = all[i % all.len()].clone();
+                    s.value = v;
+                    if i % 7 == 0 {
+                        s.entity.name.push('x');
+                    }
+                    s
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn planned_equals_reference_on_arbitrary_snapshots(case in arbitrary_samples()) {
+            let snapshot = Snapshot::from_samples(case);
+            prop_assert_eq!(
+                bits(&FeatureExtractor::v1().extract(&snapshot)),
+                bits(&reference(&snapshot))
+            );
+        }
     }
 }
