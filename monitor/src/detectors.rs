@@ -10,7 +10,9 @@
 //!   ├ median_mad        rolling median / MAD robust z-score
 //!   ├ holt_winters      additive Holt-Winters forecast residual z-score (daily seasonality)
 //!   ├ ensemble          several of the above, scores combined, alert by vote
-//!   └ onset             any of the above, repeated detections suppressed for a hold period
+//!   ├ onset             any of the above, repeated detections suppressed for a hold period
+//!   ├ likelihood        Numenta's anomaly likelihood over any of the above's raw scores
+//!   └ shift             value beyond its range, level or dispersion shift vs a reference window
 //! ```
 //! [`by_name`] builds any of them from its name and an optional [`DetectorConfig`], for the CLI.
 //! A multivariate autoencoder (candle-nn) is the next detector to add (issue 5, item 2): it will
@@ -20,20 +22,24 @@ mod channels;
 mod ensemble;
 mod ewma;
 mod holt_winters;
+mod likelihood;
 mod median_mad;
 mod onset;
 mod registry;
 mod score;
+mod shift;
 mod static_threshold;
 
 pub use channels::{Channels, Univariate};
 pub use ensemble::{Combine, Ensemble, EnsembleConfig};
 pub use ewma::{Ewma, EwmaConfig};
 pub use holt_winters::{HoltWinters, HoltWintersConfig};
+pub use likelihood::{Likelihood, LikelihoodConfig};
 pub use median_mad::{MedianMad, MedianMadConfig};
 pub use onset::{Onset, OnsetConfig};
 pub use registry::{DETECTOR_NAMES, DetectorConfig, by_name};
 pub use score::{gaussian_two_sided_tail, score_from_z};
+pub use shift::{Shift, ShiftConfig, ShiftState};
 pub use static_threshold::{StaticThreshold, StaticThresholdConfig};
 
 /// The output of a detector for one sample.

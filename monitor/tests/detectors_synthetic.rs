@@ -4,7 +4,7 @@
 
 use mend_monitor::detectors::{
     DETECTOR_NAMES, Detection, Detector, DetectorConfig, DetectorError, EwmaConfig,
-    StaticThresholdConfig, by_name, gaussian_two_sided_tail,
+    LikelihoodConfig, StaticThresholdConfig, by_name, gaussian_two_sided_tail,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -66,7 +66,16 @@ fn detects_a_single_spike_at_the_spike() {
     for name in adaptive() {
         let mut s = noise(2, LEN);
         s[ONSET] += 10.0;
-        let ds = run(by_name(name, None).unwrap().as_mut(), &s);
+        // The likelihood detector averages raw scores over 10 samples by design (it turns
+        // sustained changes into alerts, a lone spike is diluted to 1/10): with a window of 1 it
+        // must see the spike.
+        let config = (name == "likelihood").then(|| {
+            DetectorConfig::Likelihood(LikelihoodConfig {
+                averaging_window: 1,
+                ..Default::default()
+            })
+        });
+        let ds = run(by_name(name, config.as_ref()).unwrap().as_mut(), &s);
         assert!(
             ds[ONSET].alert,
             "{name}: spike missed, score {}",

@@ -6,20 +6,24 @@ use serde::{Deserialize, Serialize};
 use super::ensemble::{Ensemble, EnsembleConfig};
 use super::ewma::{Ewma, EwmaConfig};
 use super::holt_winters::{HoltWinters, HoltWintersConfig};
+use super::likelihood::{Likelihood, LikelihoodConfig};
 use super::median_mad::{MedianMad, MedianMadConfig};
 use super::onset::{Onset, OnsetConfig};
+use super::shift::{Shift, ShiftConfig};
 use super::static_threshold::{StaticThreshold, StaticThresholdConfig};
 use super::{Detector, DetectorError};
 
 /// Every registered detector name, in documentation order. `onset` wraps the ensemble; any
 /// other detector is wrapped by naming it `onset:<name>` (e.g. `onset:ewma`).
-pub const DETECTOR_NAMES: [&str; 6] = [
+pub const DETECTOR_NAMES: [&str; 8] = [
     "static_threshold",
     "ewma",
     "median_mad",
     "holt_winters",
     "ensemble",
     "onset",
+    "likelihood",
+    "shift",
 ];
 
 /// The configuration of any detector; in TOML or JSON, `detector = "<name>"` plus its fields.
@@ -38,6 +42,10 @@ pub enum DetectorConfig {
     Ensemble(EnsembleConfig),
     /// [`Onset`]'s.
     Onset(OnsetConfig),
+    /// [`Likelihood`]'s.
+    Likelihood(LikelihoodConfig),
+    /// [`Shift`]'s.
+    Shift(ShiftConfig),
 }
 
 impl DetectorConfig {
@@ -50,6 +58,8 @@ impl DetectorConfig {
             "holt_winters" => DetectorConfig::HoltWinters(Default::default()),
             "ensemble" => DetectorConfig::Ensemble(Default::default()),
             "onset" => DetectorConfig::Onset(Default::default()),
+            "likelihood" => DetectorConfig::Likelihood(Default::default()),
+            "shift" => DetectorConfig::Shift(Default::default()),
             _ if name.starts_with("onset:") => DetectorConfig::Onset(OnsetConfig {
                 inner: Box::new(DetectorConfig::default_for(&name["onset:".len()..])?),
                 ..Default::default()
@@ -72,6 +82,8 @@ impl DetectorConfig {
             DetectorConfig::HoltWinters(_) => "holt_winters",
             DetectorConfig::Ensemble(_) => "ensemble",
             DetectorConfig::Onset(_) => "onset",
+            DetectorConfig::Likelihood(_) => "likelihood",
+            DetectorConfig::Shift(_) => "shift",
         }
     }
 
@@ -84,6 +96,8 @@ impl DetectorConfig {
             DetectorConfig::HoltWinters(c) => c.validate(),
             DetectorConfig::Ensemble(c) => c.validate(),
             DetectorConfig::Onset(c) => c.validate(),
+            DetectorConfig::Likelihood(c) => c.validate(),
+            DetectorConfig::Shift(c) => c.validate(),
         }
     }
 
@@ -96,6 +110,8 @@ impl DetectorConfig {
             DetectorConfig::HoltWinters(c) => Box::new(HoltWinters::from_config(*c)?),
             DetectorConfig::Ensemble(c) => Box::new(Ensemble::from_config(c)?),
             DetectorConfig::Onset(c) => Box::new(Onset::from_config(c)?),
+            DetectorConfig::Likelihood(c) => Box::new(Likelihood::from_config(c)?),
+            DetectorConfig::Shift(c) => Box::new(Shift::from_config(*c)?),
         })
     }
 }
