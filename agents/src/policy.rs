@@ -164,3 +164,63 @@ pub fn random_valid_action(
         }
     }
 }
+
+/// Either kind of trained network a policy file can hold: an MLP over vector observations (CartPole,
+/// the executor's flat layout) or an entity network over cluster observations of any size.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PolicyNet {
+    /// A plain MLP.
+    Mlp(MlpPolicy),
+    /// An entity network ([`crate::nn::entity`]), boxed: it is larger than an MLP policy.
+    Entity(Box<crate::nn::entity::EntityPolicy>),
+}
+
+impl PolicyNet {
+    /// The inner policy as a trait object.
+    pub fn as_policy(&self) -> &dyn Policy {
+        match self {
+            PolicyNet::Mlp(p) => p,
+            PolicyNet::Entity(p) => p.as_ref(),
+        }
+    }
+}
+
+impl From<MlpPolicy> for PolicyNet {
+    fn from(p: MlpPolicy) -> Self {
+        PolicyNet::Mlp(p)
+    }
+}
+
+impl From<crate::nn::entity::EntityPolicy> for PolicyNet {
+    fn from(p: crate::nn::entity::EntityPolicy) -> Self {
+        PolicyNet::Entity(Box::new(p))
+    }
+}
+
+impl Policy for PolicyNet {
+    fn algorithm(&self) -> &str {
+        self.as_policy().algorithm()
+    }
+
+    fn n_actions(&self) -> usize {
+        self.as_policy().n_actions()
+    }
+
+    fn action_scores(
+        &self,
+        obs: &Observation,
+        mask: Option<&[bool]>,
+    ) -> Result<ActionScores, AgentError> {
+        self.as_policy().action_scores(obs, mask)
+    }
+
+    fn predict(
+        &self,
+        obs: &Observation,
+        mask: Option<&[bool]>,
+        deterministic: bool,
+        rng: &mut dyn RngCore,
+    ) -> Result<Action, AgentError> {
+        self.as_policy().predict(obs, mask, deterministic, rng)
+    }
+}

@@ -2,6 +2,11 @@
 //! [`Manifest`] under the metadata key [`MANIFEST_KEY`]. Loading checks, in order: the file is whole and
 //! is safetensors, carries our manifest, has our format version, reads the caller's feature schema, and
 //! holds finite weights of the shapes the manifest declares. Each failure has its own error variant.
+//!
+//! The network is an MLP over vector observations or an entity network over cluster observations
+//! ([`NetworkSpec`]); entity files name their tensors `encoder.`, `scorer.`, `noop.`, `value.` followed
+//! by the MLP names (`layers.{i}.weight`). Format 2 (this build) added the entity network; format-1 files
+//! are rejected with [`PolicyFileError::FormatVersion`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,12 +16,13 @@ use sha2::{Digest, Sha256};
 
 use crate::agent::TrainSummary;
 use crate::error::PolicyFileError;
+use crate::nn::entity::{EntityParams, EntityPolicy, EntitySpec, PART_NAMES};
 use crate::nn::{MlpParams, MlpSpec};
-use crate::policy::{MlpPolicy, Normalisation, OutputKind};
+use crate::policy::{MlpPolicy, Normalisation, OutputKind, PolicyNet};
 use crate::store::{self, TensorMap};
 
 /// Version of the policy file layout this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// The safetensors metadata key that holds the manifest JSON.
 pub const MANIFEST_KEY: &str = "mend.manifest";
 /// This crate's version, written into every manifest.
@@ -39,6 +45,24 @@ impl FeatureSchema {
         let digest = Sha256::digest(names.join("\n").as_bytes());
         let hash = digest.iter().map(|b| format!("{b:02x}")).collect();
         Self { names, hash }
+    }
+
+    /// The features an entity policy reads from a cluster observation: every row column of `schema`,
+    /// then every global feature (the order of `mend_monitor::features::FeatureSchema::v1`, which the
+    /// cluster env and the executor both use).
+    pub fn entities(schema: &mend_monitor::features::FeatureSchema) -> Self {
+        let names: Vec<&str> = schema
+            .columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .chain(schema.global.iter().map(String::as_str))
+            .collect();
+        Self::new(&names)
+    }
+
+    /// [`FeatureSchema::entities`] of the built-in schema v1.
+    pub fn entities_v1() -> Self {
+        Self::entities(&mend_monitor::features::FeatureSchema::v1())
     }
 
     /// Gymnasium CartPole-v1's observation (`gymnasium/envs/classic_control/cartpole.py` docstring).
@@ -67,6 +91,16 @@ pub struct TrainingInfo {
     pub config: serde_json::Value,
 }
 
+/// The network's shape, tagged by kind in the manifest JSON (`{"kind": "mlp", ...}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NetworkSpec {
+    /// An MLP over vector observations.
+    Mlp(MlpSpec),
+    /// An entity network over cluster observations.
+    Entity(EntitySpec),
+}
+
 /// Everything needed to use a policy, stored as JSON in the file's metadata.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -77,14 +111,14 @@ pub struct Manifest {
     /// What the network outputs.
     pub output: OutputKind,
     /// The network's shape.
-    pub network: MlpSpec,
+    pub network: NetworkSpec,
     /// The features it reads.
     pub feature_schema: FeatureSchema,
     /// Observation normalisation, if any.
     pub normalisation: Option<Normalisation>,
     /// Action kinds, one name per action index.
     pub action_kinds: Vec<String>,
-    /// Number of actions.
+    /// Number of actions (for an entity network: of the env it was trained on; it acts on any size).
     pub action_count: usize,
     /// Training provenance.
     pub training: TrainingInfo,
@@ -98,26 +132,43 @@ pub struct PolicyFile {
     /// The manifest.
     pub manifest: Manifest,
     /// The policy, ready to act.
-    pub policy: MlpPolicy,
+    pub policy: PolicyNet,
 }
 
 impl PolicyFile {
-    /// Bundles `policy` with the provenance the caller knows; the network, output kind, algorithm and
-    /// normalisation are taken from the policy itself.
+    /// Bundles `policy` (an [`MlpPolicy`] or an [`EntityPolicy`]) with the provenance the caller knows;
+    /// the network, output kind, algorithm and normalisation are taken from the policy itself.
     pub fn new(
-        policy: MlpPolicy,
+        policy: impl Into<PolicyNet>,
         feature_schema: FeatureSchema,
         action_kinds: Vec<String>,
         training: TrainingInfo,
     ) -> Self {
+        let policy = policy.into();
+        let (algorithm, output, network, normalisation, action_count) = match &policy {
+            PolicyNet::Mlp(p) => (
+                p.algorithm.clone(),
+                p.output,
+                NetworkSpec::Mlp(p.net.spec.clone()),
+                p.normalisation.clone(),
+                p.net.spec.output,
+            ),
+            PolicyNet::Entity(p) => (
+                p.algorithm.clone(),
+                p.output,
+                NetworkSpec::Entity(p.params.spec.clone()),
+                None,
+                p.n_actions,
+            ),
+        };
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
-            algorithm: policy.algorithm.clone(),
-            output: policy.output,
-            network: policy.net.spec.clone(),
+            algorithm,
+            output,
+            network,
             feature_schema,
-            normalisation: policy.normalisation.clone(),
-            action_count: policy.net.spec.output,
+            normalisation,
+            action_count,
             action_kinds,
             training,
             code_version: CODE_VERSION.to_string(),
@@ -133,7 +184,11 @@ impl PolicyFile {
                 detail: e.to_string(),
             })?;
         let metadata = BTreeMap::from([(MANIFEST_KEY.to_string(), json)]);
-        store::to_bytes(path, &params_to_tensors(&self.policy.net), &metadata)
+        let tensors = match &self.policy {
+            PolicyNet::Mlp(p) => params_to_tensors(&p.net),
+            PolicyNet::Entity(p) => entity_to_tensors(&p.params, ""),
+        };
+        store::to_bytes(path, &tensors, &metadata)
     }
 
     /// Writes the file atomically.
@@ -168,13 +223,24 @@ impl PolicyFile {
             });
         }
         store::check_finite(path, &tensors)?;
-        let net = tensors_to_params(path, &manifest.network, &tensors)?;
-        let policy = MlpPolicy {
-            algorithm: manifest.algorithm.clone(),
-            output: manifest.output,
-            net,
-            exploration_eps: 0.0,
-            normalisation: manifest.normalisation.clone(),
+        let policy = match &manifest.network {
+            NetworkSpec::Mlp(spec) => PolicyNet::Mlp(MlpPolicy {
+                algorithm: manifest.algorithm.clone(),
+                output: manifest.output,
+                net: tensors_to_params(path, spec, &tensors)?,
+                exploration_eps: 0.0,
+                normalisation: manifest.normalisation.clone(),
+            }),
+            NetworkSpec::Entity(spec) => {
+                check_entity_manifest(path, &manifest, spec)?;
+                PolicyNet::Entity(Box::new(EntityPolicy {
+                    algorithm: manifest.algorithm.clone(),
+                    output: manifest.output,
+                    params: tensors_to_entity(path, spec, &tensors, "")?,
+                    exploration_eps: 0.0,
+                    n_actions: manifest.action_count,
+                }))
+            }
         };
         Ok(Self { manifest, policy })
     }
@@ -212,6 +278,73 @@ fn parse_manifest(
         path: path.to_path_buf(),
         detail: e.to_string(),
     })
+}
+
+/// An entity network's manifest must agree with itself: the feature schema has `row_width +
+/// global_width` names, there is one action-kind name per kind, and the action count is
+/// `1 + entities * kinds` for some entity count.
+fn check_entity_manifest(
+    path: &Path,
+    manifest: &Manifest,
+    spec: &EntitySpec,
+) -> Result<(), PolicyFileError> {
+    let bad = |detail: String| {
+        Err(PolicyFileError::Manifest {
+            path: path.to_path_buf(),
+            detail,
+        })
+    };
+    let features = spec.row_width + spec.global_width;
+    if manifest.feature_schema.names.len() != features {
+        return bad(format!(
+            "field `feature_schema.names`: {} names, expected {features} (network.row_width {} + network.global_width {})",
+            manifest.feature_schema.names.len(),
+            spec.row_width,
+            spec.global_width
+        ));
+    }
+    if manifest.action_kinds.len() != spec.n_kinds {
+        return bad(format!(
+            "field `action_kinds`: {} names, expected network.n_kinds = {}",
+            manifest.action_kinds.len(),
+            spec.n_kinds
+        ));
+    }
+    if spec.n_kinds == 0
+        || manifest.action_count == 0
+        || !(manifest.action_count - 1).is_multiple_of(spec.n_kinds)
+    {
+        return bad(format!(
+            "field `action_count`: {}, expected 1 + entities x {} kinds",
+            manifest.action_count, spec.n_kinds
+        ));
+    }
+    Ok(())
+}
+
+/// The tensors of an entity network: each sub-network's MLP tensors under `{prefix}{part}.`.
+pub fn entity_to_tensors(params: &EntityParams, prefix: &str) -> TensorMap {
+    params
+        .parts()
+        .into_iter()
+        .flat_map(|(name, mlp)| params_to_tensors_prefixed(mlp, &format!("{prefix}{name}.")))
+        .collect()
+}
+
+/// Rebuilds an entity network of shape `spec` from `tensors` (names as [`entity_to_tensors`] writes
+/// them), checking every name and shape.
+pub fn tensors_to_entity(
+    path: &Path,
+    spec: &EntitySpec,
+    tensors: &TensorMap,
+    prefix: &str,
+) -> Result<EntityParams, PolicyFileError> {
+    let mut params = EntityParams::zeros(spec.clone());
+    let specs = spec.part_specs();
+    for ((slot, name), part_spec) in params.parts_mut().into_iter().zip(PART_NAMES).zip(&specs) {
+        *slot = tensors_to_params_prefixed(path, part_spec, tensors, &format!("{prefix}{name}."))?;
+    }
+    Ok(params)
 }
 
 /// The tensors of an MLP under the names of [`MlpParams::tensor_names_and_shapes`], with `prefix`.

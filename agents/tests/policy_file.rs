@@ -8,7 +8,11 @@ use mend_agents::nn::init::{InitScheme, init_mlp};
 use mend_agents::nn::{Activation, MlpSpec};
 use mend_agents::policy::OutputKind;
 use mend_agents::policy_file::{FORMAT_VERSION, TrainingInfo};
-use mend_agents::{FeatureSchema, MlpPolicy, Policy, PolicyFile, PolicyFileError, TrainSummary};
+use mend_agents::{
+    EntityParams, EntityPolicy, EntitySpec, FeatureSchema, MlpPolicy, NetworkSpec, Policy,
+    PolicyFile, PolicyFileError, PolicyNet, TrainSummary,
+};
+use mend_envs::EntityObs;
 use mend_envs::Observation;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -53,6 +57,42 @@ fn sample_file() -> PolicyFile {
         vec!["push_left".into(), "push_right".into()],
         training,
     )
+}
+
+/// An entity policy over schema v1 (17 row columns, 11 global features), 3 action kinds, trained on a
+/// 5-entity env.
+fn entity_file() -> PolicyFile {
+    let schema = mend_monitor::features::FeatureSchema::v1();
+    let spec = EntitySpec {
+        row_width: schema.width(),
+        global_width: schema.global.len(),
+        hidden: 16,
+        n_kinds: 3,
+        activation: Activation::Tanh,
+    };
+    let policy = EntityPolicy {
+        algorithm: "ppo".into(),
+        output: OutputKind::Logits,
+        params: EntityParams::init(spec, &mut ChaCha8Rng::seed_from_u64(2)),
+        exploration_eps: 0.0,
+        n_actions: 1 + 5 * 3,
+    };
+    PolicyFile::new(
+        policy,
+        FeatureSchema::entities_v1(),
+        vec!["restart".into(), "scale_out".into(), "scale_in".into()],
+        sample_file().manifest.training,
+    )
+}
+
+fn entity_obs(n: usize) -> Observation {
+    let schema = mend_monitor::features::FeatureSchema::v1();
+    let w = schema.width();
+    Observation::Entities(EntityObs {
+        global: (0..schema.global.len()).map(|i| i as f32 * 0.05).collect(),
+        width: w,
+        rows: (0..n * w).map(|i| ((i * 7) % 11) as f32 / 11.0).collect(),
+    })
 }
 
 fn saved(file: &PolicyFile) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -121,7 +161,10 @@ fn feature_schema_mismatch_is_rejected() {
 fn non_finite_weights_are_rejected() {
     for bad in [f32::NAN, f32::INFINITY] {
         let mut file = sample_file();
-        file.policy.net.layers[1].weight[7] = bad;
+        match &mut file.policy {
+            PolicyNet::Mlp(p) => p.net.layers[1].weight[7] = bad,
+            PolicyNet::Entity(_) => unreachable!("sample_file is an MLP"),
+        }
         let (_dir, path) = saved(&file);
         match PolicyFile::load(&path, None) {
             Err(PolicyFileError::NonFinite { tensor, index, .. }) => {
@@ -177,4 +220,107 @@ fn non_safetensors_and_missing_files_are_rejected() {
         PolicyFile::load(Path::new("/nonexistent/p.safetensors"), None),
         Err(PolicyFileError::Io { .. })
     ));
+}
+
+#[test]
+fn entity_round_trip_keeps_manifest_weights_and_acts_on_other_sizes() {
+    let file = entity_file();
+    assert!(matches!(file.manifest.network, NetworkSpec::Entity(_)));
+    let (_dir, path) = saved(&file);
+    let loaded = PolicyFile::load(&path, Some(&FeatureSchema::entities_v1())).unwrap();
+    assert_eq!(loaded, file);
+    assert_eq!(PolicyFile::inspect(&path).unwrap(), file.manifest);
+    // Trained on 5 entities; acts on 5 and on 40, masks respected.
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    for n in [5usize, 40] {
+        let obs = entity_obs(n);
+        assert_eq!(
+            loaded.policy.action_scores(&obs, None).unwrap(),
+            file.policy.action_scores(&obs, None).unwrap()
+        );
+        let mask: Vec<bool> = (0..1 + 3 * n).map(|a| a % 4 == 2).collect();
+        for _ in 0..20 {
+            let a = loaded
+                .policy
+                .predict(&obs, Some(&mask), false, &mut rng)
+                .unwrap();
+            assert!(mask[a], "masked action {a} chosen on {n} entities");
+        }
+    }
+    // The vector-observation schema of CartPole is not the entity schema.
+    assert!(matches!(
+        PolicyFile::load(&path, Some(&FeatureSchema::cartpole())),
+        Err(PolicyFileError::SchemaMismatch { .. })
+    ));
+}
+
+#[test]
+fn entity_non_finite_weights_are_rejected() {
+    for bad in [f32::NAN, f32::NEG_INFINITY] {
+        let mut file = entity_file();
+        match &mut file.policy {
+            PolicyNet::Entity(p) => p.params.scorer.layers[0].weight[3] = bad,
+            PolicyNet::Mlp(_) => unreachable!("entity_file is an entity network"),
+        }
+        let (_dir, path) = saved(&file);
+        match PolicyFile::load(&path, None) {
+            Err(PolicyFileError::NonFinite { tensor, index, .. }) => {
+                assert_eq!((tensor.as_str(), index), ("scorer.layers.0.weight", 3))
+            }
+            other => panic!("expected NonFinite, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn entity_tensor_of_wrong_shape_is_rejected() {
+    // The manifest declares hidden 16; the tensors are of a hidden-8 network.
+    let mut file = entity_file();
+    let NetworkSpec::Entity(spec) = &file.manifest.network else {
+        unreachable!()
+    };
+    let small = EntityParams::init(
+        EntitySpec {
+            hidden: 8,
+            ..spec.clone()
+        },
+        &mut ChaCha8Rng::seed_from_u64(3),
+    );
+    match &mut file.policy {
+        PolicyNet::Entity(p) => p.params = small,
+        PolicyNet::Mlp(_) => unreachable!(),
+    }
+    let (_dir, path) = saved(&file);
+    match PolicyFile::load(&path, None) {
+        Err(e @ PolicyFileError::Tensor { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("encoder.layers.0.weight"), "{msg}");
+            assert!(msg.contains("[16, 17]"), "{msg}");
+        }
+        other => panic!("expected Tensor, got {other:?}"),
+    }
+}
+
+#[test]
+fn entity_manifest_inconsistent_with_network_is_rejected() {
+    // Feature names that do not cover row + global widths.
+    let mut file = entity_file();
+    file.manifest.feature_schema = FeatureSchema::cartpole();
+    let (_dir, path) = saved(&file);
+    match PolicyFile::load(&path, None) {
+        Err(e @ PolicyFileError::Manifest { .. }) => {
+            assert!(e.to_string().contains("feature_schema.names"), "{e}")
+        }
+        other => panic!("expected Manifest, got {other:?}"),
+    }
+    // One action-kind name missing.
+    let mut file = entity_file();
+    file.manifest.action_kinds.pop();
+    let (_dir, path) = saved(&file);
+    match PolicyFile::load(&path, None) {
+        Err(e @ PolicyFileError::Manifest { .. }) => {
+            assert!(e.to_string().contains("action_kinds"), "{e}")
+        }
+        other => panic!("expected Manifest, got {other:?}"),
+    }
 }

@@ -62,24 +62,41 @@ pub struct EntityParams {
     pub value: MlpParams,
 }
 
+/// Names of the four sub-networks, in tensor order (`encoder.layers.0.weight`, ...).
+pub const PART_NAMES: [&str; 4] = ["encoder", "scorer", "noop", "value"];
+
+impl EntitySpec {
+    /// Shapes of the sub-networks in [`PART_NAMES`] order: encoder `row -> hidden -> hidden`, scorer
+    /// `[embedding, context] -> hidden -> n_kinds`, no-op and value heads `context -> hidden -> 1`.
+    pub fn part_specs(&self) -> [MlpSpec; 4] {
+        let mlp = |input, output| MlpSpec {
+            input,
+            hidden: vec![self.hidden],
+            output,
+            activation: self.activation,
+        };
+        let ctx = self.context_width();
+        [
+            mlp(self.row_width, self.hidden),
+            mlp(self.hidden + ctx, self.n_kinds),
+            mlp(ctx, 1),
+            mlp(ctx, 1),
+        ]
+    }
+}
+
 impl EntityParams {
     /// Seeded initialisation (orthogonal, CleanRL gains: sqrt(2) hidden, 0.01 policy heads, 1 value).
     pub fn init(spec: EntitySpec, rng: &mut impl Rng) -> Self {
-        let mlp = |input, output| MlpSpec {
-            input,
-            hidden: vec![spec.hidden],
-            output,
-            activation: spec.activation,
-        };
         let ortho = |output_gain| InitScheme::Orthogonal {
             hidden_gain: 2f64.sqrt(),
             output_gain,
         };
-        let encoder = init_mlp(&mlp(spec.row_width, spec.hidden), ortho(2f64.sqrt()), rng);
-        let ctx = spec.context_width();
-        let scorer = init_mlp(&mlp(spec.hidden + ctx, spec.n_kinds), ortho(0.01), rng);
-        let noop = init_mlp(&mlp(ctx, 1), ortho(0.01), rng);
-        let value = init_mlp(&mlp(ctx, 1), ortho(1.0), rng);
+        let [enc, sc, no, va] = spec.part_specs();
+        let encoder = init_mlp(&enc, ortho(2f64.sqrt()), rng);
+        let scorer = init_mlp(&sc, ortho(0.01), rng);
+        let noop = init_mlp(&no, ortho(0.01), rng);
+        let value = init_mlp(&va, ortho(1.0), rng);
         Self {
             spec,
             encoder,
@@ -87,6 +104,59 @@ impl EntityParams {
             noop,
             value,
         }
+    }
+
+    /// All-zero parameters of the given shape (optimizer moments, loading).
+    pub fn zeros(spec: EntitySpec) -> Self {
+        let [enc, sc, no, va] = spec.part_specs();
+        Self {
+            spec,
+            encoder: MlpParams::zeros(&enc),
+            scorer: MlpParams::zeros(&sc),
+            noop: MlpParams::zeros(&no),
+            value: MlpParams::zeros(&va),
+        }
+    }
+
+    /// The sub-networks with their names, in [`PART_NAMES`] order.
+    pub fn parts(&self) -> [(&'static str, &MlpParams); 4] {
+        [
+            (PART_NAMES[0], &self.encoder),
+            (PART_NAMES[1], &self.scorer),
+            (PART_NAMES[2], &self.noop),
+            (PART_NAMES[3], &self.value),
+        ]
+    }
+
+    /// Mutable sub-networks, same order as [`EntityParams::parts`].
+    pub fn parts_mut(&mut self) -> [&mut MlpParams; 4] {
+        [
+            &mut self.encoder,
+            &mut self.scorer,
+            &mut self.noop,
+            &mut self.value,
+        ]
+    }
+
+    /// Flat views of every parameter tensor, sub-network by sub-network.
+    pub fn tensors(&self) -> Vec<&[f32]> {
+        self.parts()
+            .into_iter()
+            .flat_map(|(_, p)| p.tensors())
+            .collect()
+    }
+
+    /// Mutable flat views, same order as [`EntityParams::tensors`].
+    pub fn tensors_mut(&mut self) -> Vec<&mut [f32]> {
+        self.parts_mut()
+            .into_iter()
+            .flat_map(|p| p.tensors_mut())
+            .collect()
+    }
+
+    /// Number of scalar parameters.
+    pub fn num_params(&self) -> usize {
+        self.parts().iter().map(|(_, p)| p.num_params()).sum()
     }
 
     /// Flat action scores `[no-op, (entity, kind)...]` and the state value for one observation.
@@ -184,7 +254,7 @@ fn activate(values: &mut [f32], activation: Activation) {
 
 /// An entity network as a [`Policy`]: logits (PPO) or Q-values (DQN) over the flat cluster actions, for
 /// any number of entities.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EntityPolicy {
     /// Algorithm name.
     pub algorithm: String,
@@ -194,21 +264,23 @@ pub struct EntityPolicy {
     pub params: EntityParams,
     /// Epsilon of non-deterministic `predict` for Q-value policies.
     pub exploration_eps: f32,
-    /// Number of actions of the env it currently acts on (`1 + entities * n_kinds`).
+    /// Number of actions of the env it was built for (`1 + entities * n_kinds`), reported by
+    /// [`Policy::n_actions`]. The network itself acts on observations of any entity count: the scores
+    /// and the mask then have `1 + rows * n_kinds` entries.
     pub n_actions: usize,
 }
 
 impl EntityPolicy {
     fn scores(&self, obs: &Observation, mask: Option<&[bool]>) -> Result<Vec<f32>, AgentError> {
-        check_mask(mask, self.n_actions)?;
         let (scores, _) = self.params.forward(obs)?;
-        if scores.len() != self.n_actions {
-            return Err(AgentError::ObservationMismatch {
-                expected: format!("an observation giving {} actions", self.n_actions),
-                got: format!("{} actions", scores.len()),
-            });
-        }
+        check_mask(mask, scores.len())?;
         Ok(masked_logits(&scores, mask))
+    }
+
+    /// The action count for `obs` (`1 + rows * n_kinds`), which may differ from the training env's.
+    pub fn n_actions_for(&self, obs: &Observation) -> usize {
+        obs.as_entities()
+            .map_or(0, |e| 1 + e.n_entities() * self.params.spec.n_kinds)
     }
 }
 
@@ -248,7 +320,7 @@ impl Policy for EntityPolicy {
             (OutputKind::Logits, false) => sample(&log_softmax(&s), rng),
             (OutputKind::QValues, false) => {
                 if rng.random::<f32>() < self.exploration_eps {
-                    random_valid_action(self.n_actions, mask, rng)
+                    random_valid_action(s.len(), mask, rng)
                 } else {
                     argmax(&s)
                 }
