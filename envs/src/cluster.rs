@@ -24,7 +24,6 @@ use std::cell::OnceCell;
 use std::sync::Arc;
 
 use mend_monitor::features::{FeatureExtractor, FeatureSchema, Features};
-use mend_monitor::telemetry::Snapshot;
 use mend_sim::scenario::ModelKind;
 use mend_sim::time::SimDuration;
 use mend_sim::trace::TraceRecord;
@@ -77,7 +76,6 @@ pub struct ClusterEnv {
     rng: ChaCha8Rng,
     sim: Option<Simulation>,
     layout: Option<ActionLayout>,
-    snapshot: Snapshot,
     feed: observe::SnapshotFeed,
     features: Features,
     /// Resolved simulator action per flat index (None = masked) for the current state, computed
@@ -118,7 +116,6 @@ impl ClusterEnv {
             rng: ChaCha8Rng::seed_from_u64(DEFAULT_SEED),
             sim: None,
             layout: None,
-            snapshot: Snapshot::default(),
             feed: observe::SnapshotFeed::default(),
             features: Features::default(),
             resolved: OnceCell::new(),
@@ -181,16 +178,16 @@ impl ClusterEnv {
                 env: CLUSTER_ID.into(),
             });
         };
-        self.feed.refresh(sim, &mut self.snapshot);
-        self.extractor
-            .extract_into(&self.snapshot, &mut self.features);
-        let names_match = self.features.entities.len() == layout.n_entities()
-            && self
-                .features
-                .entities
-                .iter()
-                .zip(layout.names())
-                .all(|(e, n)| &e.name == n);
+        let rebuilt = self.feed.refresh(sim, &self.extractor, &mut self.features);
+        // Rows change only when the structure does: check them against the layout then.
+        let names_match = !rebuilt
+            || self.features.entities.len() == layout.n_entities()
+                && self
+                    .features
+                    .entities
+                    .iter()
+                    .zip(layout.names())
+                    .all(|(e, n)| &e.name == n);
         if !names_match {
             return Err(EnvError::Sim {
                 env: CLUSTER_ID.into(),
@@ -288,7 +285,6 @@ impl Env for ClusterEnv {
             self.layout = Some(ActionLayout::new(&sim));
         }
         self.last_components = sim.truth().reward;
-        self.snapshot = Snapshot::default();
         self.feed = observe::SnapshotFeed::default();
         self.sim = Some(sim);
         let obs = self.observe()?;

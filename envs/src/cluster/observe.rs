@@ -1,25 +1,41 @@
-//! From the simulator's telemetry to the monitor's name-based [`Snapshot`], the same input the live
-//! executor builds from Prometheus samples. Only scraped (noisy) telemetry crosses here, never
-//! ground truth.
+//! From the simulator's telemetry to observation features, through the same name-based path the
+//! live executor uses (a monitor [`Snapshot`] and `mend_monitor::features`). Only scraped (noisy)
+//! telemetry crosses here, never ground truth.
 //!
-//! The simulator emits its samples in the same order every scrape until replicas come or go, so
-//! [`SnapshotFeed`] remembers each sample's [`SlotId`] and refills the snapshot by slot, falling back
-//! to lookups by name whenever the replica set or the snapshot's structure changed.
+//! Names are looked up only when the telemetry's *structure* changes (a replica appears or goes):
+//! [`SnapshotFeed`] then builds a [`Snapshot`] by name, a [`FeaturePlan`] over it, and the position
+//! of each simulator value in the snapshot's flat value order. On every other scrape it copies the
+//! simulator's flat arrays into those positions and runs the plan: no string is compared. The
+//! result is bit for bit the name-based extraction (`envs/tests/cluster.rs` checks it on recorded
+//! episodes with scale-outs and scale-ins).
 
-use mend_monitor::telemetry::{EntityKind, SlotId, Snapshot};
+use std::collections::BTreeMap;
+
+use mend_monitor::features::{FeatureExtractor, FeaturePlan, Features, flat_values};
+use mend_monitor::telemetry::{EntityKind, Snapshot};
 use mend_sim::Simulation;
-use mend_sim::telemetry::EntityKind as SimKind;
+use mend_sim::telemetry::{
+    EntityKind as SimKind, NodeMetric, ReplicaMetric, ServiceMetric, TelemetrySnapshot,
+};
+use mend_sim::topology::Topology;
 
-/// Keeps a snapshot in step with a simulation's scrapes.
+/// Keeps features in step with a simulation's scrapes.
 #[derive(Debug, Default)]
 pub(crate) struct SnapshotFeed {
-    /// Slot of each sample, in the simulator's sample order.
-    slots: Vec<SlotId>,
-    /// Which replica slots were present when `slots` was built.
+    /// Flat value index of each simulator value, in [`sim_values`] order.
+    positions: Vec<u32>,
+    /// Which replica slots were present when `positions` was built.
     present: Vec<bool>,
+    /// The snapshot's flat values, refilled every scrape.
+    values: Vec<f64>,
+    /// The extraction plan of the current structure.
+    plan: FeaturePlan,
+    /// `positions` and `plan` describe the current structure.
+    ready: bool,
 }
 
-fn kind_of(k: SimKind) -> EntityKind {
+/// Converts the simulator's entity kind to the monitor's.
+pub(crate) fn kind_of(k: SimKind) -> EntityKind {
     match k {
         SimKind::Service => EntityKind::Service,
         SimKind::Node => EntityKind::Node,
@@ -27,56 +43,103 @@ fn kind_of(k: SimKind) -> EntityKind {
     }
 }
 
+/// Every telemetry value in the order of `TelemetrySnapshot::samples` (present replicas, then
+/// nodes, then services; metrics in each enum's `ALL` order), without building labels.
+pub(crate) fn sim_values<'a>(
+    t: &'a TelemetrySnapshot,
+    topology: &'a Topology,
+) -> impl Iterator<Item = f64> + 'a {
+    let replicas = (0..t.replica_count())
+        .filter(|&r| t.replica_present(r))
+        .flat_map(move |r| ReplicaMetric::ALL.iter().map(move |&m| t.replica(r, m)));
+    let nodes = (0..topology.nodes.len())
+        .flat_map(move |n| NodeMetric::ALL.iter().map(move |&m| t.node(n, m)));
+    let services = (0..topology.services.len())
+        .flat_map(move |s| ServiceMetric::ALL.iter().map(move |&m| t.service(s, m)));
+    replicas.chain(nodes).chain(services)
+}
+
+/// A snapshot built by name from `sim`'s last scrape (what the live executor builds from samples).
+pub(crate) fn snapshot_by_name(sim: &Simulation) -> Snapshot {
+    let telemetry = sim.telemetry();
+    let mut snapshot = Snapshot::new(telemetry.time.as_secs_f64());
+    for sample in telemetry.samples(sim.topology()) {
+        let kind = kind_of(sample.labels.entity);
+        if let (EntityKind::Replica, Some(service)) = (kind, sample.labels.service) {
+            snapshot.set_replica_service(sample.labels.name, service);
+        }
+        snapshot.set(kind, sample.labels.name, sample.metric, sample.value);
+    }
+    snapshot
+}
+
 impl SnapshotFeed {
-    /// Refreshes `snapshot` from `sim`'s last scrape.
-    pub(crate) fn refresh(&mut self, sim: &Simulation, snapshot: &mut Snapshot) {
+    /// Extracts the features of `sim`'s last scrape into `out`. Returns true when the structure
+    /// was rebuilt by name (the first scrape, or replicas came or went), so the caller can check
+    /// the entity rows once rather than every step.
+    pub(crate) fn refresh(
+        &mut self,
+        sim: &Simulation,
+        extractor: &FeatureExtractor,
+        out: &mut Features,
+    ) -> bool {
         let telemetry = sim.telemetry();
-        let topology = sim.topology();
-        snapshot.timestamp = telemetry.time.as_secs_f64();
         let same_replicas = self.present.len() == telemetry.replica_count()
             && self
                 .present
                 .iter()
                 .enumerate()
                 .all(|(r, &p)| p == telemetry.replica_present(r));
-        if same_replicas && !self.slots.is_empty() {
-            let mut ok = true;
-            let mut n = 0;
-            for (sample, &slot) in telemetry.samples(topology).zip(&self.slots) {
-                ok &= snapshot.set_slot(slot, sample.value);
-                n += 1;
-            }
-            if ok && n == self.slots.len() {
-                return;
+        let rebuilt = !(self.ready && same_replicas && self.fill(sim));
+        if rebuilt {
+            self.rebuild(sim, extractor);
+        }
+        extractor.extract_planned(&mut self.plan, &self.values, out);
+        rebuilt
+    }
+
+    /// Copies the simulator's values into their flat positions; false if the counts disagree.
+    fn fill(&mut self, sim: &Simulation) -> bool {
+        let mut positions = self.positions.iter();
+        for v in sim_values(sim.telemetry(), sim.topology()) {
+            match positions
+                .next()
+                .and_then(|&p| self.values.get_mut(p as usize))
+            {
+                Some(slot) => *slot = v,
+                None => return false,
             }
         }
-        // Slow path: by name, then remember the slots.
-        for (r, replica) in topology.replicas.iter().enumerate() {
-            if !telemetry.replica_present(r) {
-                snapshot.remove(EntityKind::Replica, &replica.name);
+        positions.next().is_none()
+    }
+
+    /// Builds the snapshot by name, the plan over it and each simulator value's flat position.
+    fn rebuild(&mut self, sim: &Simulation, extractor: &FeatureExtractor) {
+        let telemetry = sim.telemetry();
+        let snapshot = snapshot_by_name(sim);
+        let mut flat = BTreeMap::new();
+        for (kind, name, m) in snapshot.entities() {
+            for (metric, _) in m.values() {
+                let next = flat.len() as u32;
+                flat.insert((kind, name, metric), next);
             }
         }
-        for sample in telemetry.samples(topology) {
-            let kind = kind_of(sample.labels.entity);
-            if let (EntityKind::Replica, Some(service)) = (kind, sample.labels.service) {
-                snapshot.set_replica_service(sample.labels.name, service);
-            }
-            snapshot.set(kind, sample.labels.name, sample.metric, sample.value);
-        }
-        self.slots.clear();
-        for sample in telemetry.samples(topology) {
-            match snapshot.slot(
+        self.positions.clear();
+        self.ready = true;
+        for sample in telemetry.samples(sim.topology()) {
+            let key = (
                 kind_of(sample.labels.entity),
                 sample.labels.name,
                 sample.metric,
-            ) {
-                Some(slot) => self.slots.push(slot),
-                None => {
-                    self.slots.clear();
-                    break;
-                }
+            );
+            match flat.get(&key) {
+                Some(&p) => self.positions.push(p),
+                // Unreachable (every sample is in the snapshot); stay on the name path if it happens.
+                None => self.ready = false,
             }
         }
+        flat_values(&snapshot, &mut self.values);
+        self.plan = extractor.plan(&snapshot);
         self.present = (0..telemetry.replica_count())
             .map(|r| telemetry.replica_present(r))
             .collect();
