@@ -11,6 +11,7 @@
 
 pub mod candle_mlp;
 pub mod entity;
+pub mod entity_candle;
 pub mod fast_tanh;
 pub mod init;
 pub mod plain;
