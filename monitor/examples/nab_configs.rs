@@ -3,13 +3,17 @@
 //! configurations by hand.
 //!
 //! `cargo run --release -p mend-monitor --example nab_configs -- DATA_DIR '{"detector":"ewma"}'`
-//! An argument `results:DIR:NAME` scores result files in NAB's layout instead
+//! An argument `lofo:[CONFIG,...]` prints the leave-one-file-out score of that candidate list
+//! (setting and threshold chosen on the other files for each file). An argument `results:DIR:NAME` scores result files in NAB's layout instead
 //! (`DIR/<category>/NAME_<file>.csv`, column `anomaly_score`).
 
 use std::path::PathBuf;
 
 use mend_monitor::detectors::DetectorConfig;
-use mend_monitor::nab::{NabRunOptions, Profile, run_nab_with, score_reference};
+use mend_monitor::nab::{
+    NabRunOptions, PROBATIONARY_PERCENT, Profile, leave_one_file_out, load_corpus, run_nab_with,
+    score_reference,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -19,6 +23,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let windows = data.join("combined_windows.json");
     for text in args {
+        if let Some(list) = text.strip_prefix("lofo:") {
+            let candidates: Vec<DetectorConfig> = serde_json::from_str(list)?;
+            let corpus = load_corpus(&data, &windows)?;
+            let cv = leave_one_file_out(
+                &corpus,
+                &candidates,
+                &Profile::nab_defaults(),
+                PROBATIONARY_PERCENT,
+            )?;
+            let scores: Vec<String> = cv
+                .iter()
+                .map(|p| format!("{:>7.2}", p.normalized_score))
+                .collect();
+            println!("{}  leave-one-file-out {list}", scores.join(" "));
+            if std::env::var_os("NAB_FILES").is_some() {
+                for f in &cv[0].files {
+                    println!(
+                        "    {:>7.3} candidate {} threshold {:.4}  {}",
+                        f.score, f.candidate, f.threshold, f.file
+                    );
+                }
+            }
+            continue;
+        }
         if let Some(rest) = text.strip_prefix("results:") {
             let (dir, name) = rest.rsplit_once(':').ok_or("results:DIR:NAME")?;
             let report = score_reference(

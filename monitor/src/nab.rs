@@ -12,6 +12,7 @@
 //!  results ───┘  (rows resolved)     └─ runner: run a detector (or read results) -> NabReport
 //! ```
 
+mod cross_validation;
 mod error;
 mod loader;
 mod runner;
@@ -19,6 +20,7 @@ mod scoring;
 mod sweeper;
 mod timestamp;
 
+pub use cross_validation::{CrossValidatedScore, HeldOutFile, leave_one_file_out};
 pub use error::NabError;
 pub use loader::{
     CostMatrix, LabelledSeries, NabCorpus, NabSeries, Profile, RawWindow, WindowSpan,
@@ -26,7 +28,8 @@ pub use loader::{
     resolve_windows,
 };
 pub use runner::{
-    NabRunOptions, detector_scores, run_nab, run_nab_with, score_reference, write_file_results_csv,
+    NabRunOptions, detector_scores, detector_scores_for, run_nab, run_nab_with, score_reference,
+    write_file_results_csv,
 };
 pub use scoring::{
     FileResult, NabReport, ProfileScore, null_score, optimize_threshold, score_detector,

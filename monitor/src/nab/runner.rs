@@ -91,6 +91,14 @@ pub fn detector_scores(
     Ok(out)
 }
 
+/// Anomaly scores of a fresh detector built from `config` per file, fed row by row.
+pub fn detector_scores_for(
+    corpus: &NabCorpus,
+    config: &DetectorConfig,
+) -> Result<Vec<Vec<f64>>, NabError> {
+    detector_scores(corpus, config.name(), Some(config))
+}
+
 /// Scores a detector's NAB result files (`results_dir/<category>/<detector>_<file>.csv`, column
 /// `anomaly_score`), for example the Numenta HTM detector's published outputs, with our scorer.
 pub fn score_reference(
