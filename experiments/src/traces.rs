@@ -1,12 +1,49 @@
 //! Trace files: the simulator's trace records as JSON Lines, one record per line, written
-//! atomically; read back with errors that name the file and the line.
+//! atomically; read back with errors that name the file and the line; and the scenario a trace was
+//! recorded on, found from its header.
 
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use mend_sim::Scenario;
 use mend_sim::trace::{TRACE_FORMAT_VERSION, TraceRecord};
 
 use crate::output::write_atomic;
+
+/// Folders searched, in order, for `<name>.toml` when a trace's scenario is not a built-in.
+pub const SCENARIO_FOLDERS: [&str; 2] = ["scenarios", "scenarios/eval"];
+
+/// The scenario of a trace: `explicit` (a file or built-in name) if given, else the header's
+/// scenario name as a built-in or as `<name>.toml` in one of [`SCENARIO_FOLDERS`]. Returns the
+/// argument it loaded and the scenario; errors name `origin` and what to pass instead. (Whether the
+/// scenario matches the trace is checked by [`crate::plots::resimulate::check_scenario`].)
+pub fn scenario_of(
+    records: &[TraceRecord],
+    explicit: Option<&str>,
+    origin: &str,
+) -> Result<(String, Scenario)> {
+    if let Some(arg) = explicit {
+        return Ok((arg.to_string(), crate::scenarios::load(arg)?));
+    }
+    let Some(TraceRecord::Header { scenario, .. }) = records.first() else {
+        bail!("{origin}:1: the first record is not a header; expected {{\"type\":\"header\",...}}");
+    };
+    if crate::scenarios::builtin_names().contains(&scenario.as_str()) {
+        return Ok((scenario.clone(), crate::scenarios::load(scenario)?));
+    }
+    for folder in SCENARIO_FOLDERS {
+        let path = Path::new(folder).join(format!("{scenario}.toml"));
+        if path.is_file() {
+            let arg = path.display().to_string();
+            return Ok((arg.clone(), crate::scenarios::load(&arg)?));
+        }
+    }
+    bail!(
+        "{origin}:1: the trace's scenario `{scenario}` is not a built-in and no {scenario}.toml is in {}; \
+         pass its file with --scenario",
+        SCENARIO_FOLDERS.join(" or ")
+    )
+}
 
 /// Serialises records as JSON Lines.
 pub fn to_jsonl(records: &[TraceRecord]) -> Result<String> {

@@ -1,4 +1,5 @@
-//! The charts themselves, generic over the plotters backend (PNG and SVG draw the same thing).
+//! The run charts over the summary and episode rows: availability with intervals and the MTTR CDF,
+//! generic over the plotters backend (PNG and SVG draw the same thing); the shared agent palette.
 
 use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
@@ -37,9 +38,8 @@ pub(crate) fn colour(i: usize) -> RGBColor {
     COLOURS[i % COLOURS.len()]
 }
 
-impl Chart<'_> {
-    /// Draws the chart on `area`.
-    pub(crate) fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+impl super::Draw for Chart<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         area.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
         match self {
             Chart::Availability(summary) => availability(area, summary),

@@ -1,0 +1,272 @@
+//! Re-running a recorded episode to recover what its trace does not store: the SLO state of every
+//! service over time. The trace holds the exogenous faults and every accepted action with its time;
+//! the simulator is deterministic (a scenario, a seed and the same actions at the same times give
+//! the same world: BRIEF invariant 1), so replaying the faults and re-applying the actions at their
+//! recorded times reproduces the episode. The re-run's own trace is compared with the recording, so
+//! a trace from a different scenario or build is reported instead of drawn wrongly.
+
+use anyhow::{Result, bail};
+use mend_sim::scenario::schema::TargetKind;
+use mend_sim::time::SimTime;
+use mend_sim::topology::{NodeId, RegionId, ReplicaId, ServiceId, Topology, ZoneId};
+use mend_sim::trace::TraceRecord;
+use mend_sim::{Action, ActionKind, Scenario, Simulation};
+
+use super::timeline::{ServiceSlo, Timeline};
+use crate::results::EpisodeMetrics;
+
+/// A re-simulated episode.
+#[derive(Debug, Clone)]
+pub struct Resimulated {
+    /// Its timeline, SLO state included.
+    pub timeline: Timeline,
+    /// Its ground-truth metrics (agent named by the caller's `origin`; `ttd_s` and
+    /// `false_alerts` NaN: no detectors run here; `actions_taken` = actions the simulator accepted).
+    pub metrics: EpisodeMetrics,
+    /// Where the re-run departed from the recording (record number and what differed), if it did;
+    /// the timeline's SLO state is then approximate.
+    pub divergence: Option<String>,
+}
+
+/// Re-runs the episode of `records` on `scenario` and builds its timeline. Errors (naming `origin`)
+/// when the trace has no header, was recorded on another scenario, or names entities the scenario
+/// does not have.
+pub fn resimulate(
+    scenario: &Scenario,
+    records: &[TraceRecord],
+    origin: &str,
+) -> Result<Resimulated> {
+    let seed = check_scenario(scenario, records, origin)?;
+    let mut sim = Simulation::replay(scenario, seed, records);
+    let services = sim.topology().services.len();
+    let tick = scenario.spec().scenario.tick;
+    let horizon = sim.horizon();
+    let mut since: Vec<Option<f64>> = vec![None; services];
+    let mut slo: Vec<Vec<(f64, f64)>> = vec![Vec::new(); services];
+    let mut sample = |sim: &Simulation, since: &mut Vec<Option<f64>>| {
+        let now = sim.now().as_secs_f64();
+        for (s, state) in sim.truth().violating_since.iter().enumerate() {
+            match (since[s], state) {
+                (None, Some(start)) => since[s] = Some(start.as_secs_f64()),
+                (Some(start), None) => {
+                    slo[s].push((start, now));
+                    since[s] = None;
+                }
+                _ => {}
+            }
+        }
+    };
+    let mut divergence = None;
+    let mut actions = records.iter().enumerate().filter_map(|(i, r)| match r {
+        TraceRecord::ActionApplied {
+            at_ms,
+            kind,
+            target,
+            ..
+        } => Some((i, *at_ms, *kind, target.as_str())),
+        _ => None,
+    });
+    let mut next = actions.next();
+    while sim.now() < horizon {
+        let next_tick = sim.now() + tick;
+        match next {
+            Some((i, at_ms, kind, target)) if SimTime(at_ms) <= next_tick => {
+                sim.run_until(SimTime(at_ms));
+                sample(&sim, &mut since);
+                let applied = parse_action(sim.topology(), kind, target)
+                    .map(|a| sim.apply(a).map_err(|e| e.to_string()));
+                match applied {
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) if divergence.is_none() => {
+                        divergence = Some(format!(
+                            "{origin}:{}: the recorded {} on {target} was rejected on re-run: {e}",
+                            i + 1,
+                            kind.name()
+                        ));
+                    }
+                    None if divergence.is_none() => {
+                        divergence = Some(format!(
+                            "{origin}:{}: the scenario has no target {target:?} for {}",
+                            i + 1,
+                            kind.name()
+                        ));
+                    }
+                    _ => {}
+                }
+                next = actions.next();
+            }
+            _ => {
+                sim.run_until(next_tick);
+                sample(&sim, &mut since);
+            }
+        }
+    }
+    let end = sim.now().as_secs_f64();
+    for (s, start) in since.iter().enumerate() {
+        if let Some(start) = start {
+            slo[s].push((*start, end));
+        }
+    }
+    let rerun = sim.take_trace();
+    if divergence.is_none() {
+        divergence = first_difference(records, &rerun, origin);
+    }
+    let mut timeline = Timeline::from_records(records, horizon.as_secs_f64());
+    timeline.services_total = services;
+    timeline.slo_known = true;
+    timeline.slo = slo
+        .into_iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(s, violations)| ServiceSlo {
+            service: sim.topology().services[s].name.clone(),
+            violations,
+        })
+        .collect();
+    let metrics = ground_truth_metrics(&sim, origin);
+    Ok(Resimulated {
+        timeline,
+        metrics,
+        divergence,
+    })
+}
+
+/// An episode's metrics from the simulator's ground truth, as the runner measures them (MTTR: mean
+/// over faults that ended of end - onset; cost: instance plus action cost).
+fn ground_truth_metrics(sim: &Simulation, agent: &str) -> EpisodeMetrics {
+    let summary = sim.summary();
+    let truth = sim.truth();
+    let repairs: Vec<f64> = truth
+        .faults
+        .iter()
+        .filter_map(|f| f.end.map(|end| end.saturating_sub(f.onset).as_secs_f64()))
+        .collect();
+    let mttr_s = if repairs.is_empty() {
+        f64::NAN
+    } else {
+        repairs.iter().sum::<f64>() / repairs.len() as f64
+    };
+    let rc = summary.reward_components;
+    EpisodeMetrics {
+        scenario: summary.scenario.clone(),
+        agent: agent.to_string(),
+        seed: sim.seed(),
+        train_seed: None,
+        episode: 0,
+        sim_seed: sim.seed(),
+        availability: summary.availability,
+        uptime: summary.uptime,
+        incidents: summary.incidents as f64,
+        faults: truth.faults.len() as f64,
+        ttd_s: f64::NAN,
+        false_alerts: f64::NAN,
+        mttr_s,
+        cost_usd: rc.infra_cost_usd + rc.action_cost_usd,
+        data_lost_writes: rc.data_lost_writes,
+        actions_taken: truth.actions_applied as f64,
+        reward: summary.reward,
+    }
+}
+
+/// Checks the trace's header against the scenario and that every fault target exists; returns the
+/// trace's master seed.
+pub fn check_scenario(scenario: &Scenario, records: &[TraceRecord], origin: &str) -> Result<u64> {
+    let Some(TraceRecord::Header {
+        scenario: name,
+        seed,
+        ..
+    }) = records.first()
+    else {
+        bail!("{origin}:1: the first record is not a header; expected {{\"type\":\"header\",...}}");
+    };
+    if name != scenario.name() {
+        bail!(
+            "{origin}:1: the trace was recorded on scenario `{name}`, but the scenario given ({}) is `{}`; \
+             pass the trace's own scenario with --scenario",
+            scenario.origin(),
+            scenario.name()
+        );
+    }
+    let probe = Simulation::new(scenario, 0);
+    for (i, r) in records.iter().enumerate() {
+        if let TraceRecord::FaultOnset { kind, target, .. } = r
+            && probe
+                .topology()
+                .find_target(kind.target_kind(), target)
+                .is_none()
+        {
+            bail!(
+                "{origin}:{}: fault target `{target}` ({}) does not exist in scenario `{}` ({}); \
+                 the trace belongs to another version of the scenario",
+                i + 1,
+                kind.name(),
+                scenario.name(),
+                scenario.origin()
+            );
+        }
+    }
+    Ok(*seed)
+}
+
+/// The action a trace's `action_applied` record names (`target` or `target->destination`).
+pub fn parse_action(topo: &Topology, kind: ActionKind, target: &str) -> Option<Action> {
+    let find = |k: TargetKind, name: &str| topo.find_target(k, name);
+    let (what, dest) = match target.split_once("->") {
+        Some((a, b)) => (a, Some(b)),
+        None => (target, None),
+    };
+    Some(match kind {
+        ActionKind::RestartReplica => Action::RestartReplica {
+            replica: ReplicaId(find(TargetKind::Replica, what)?),
+        },
+        ActionKind::Reallocate => Action::Reallocate {
+            replica: ReplicaId(find(TargetKind::Replica, what)?),
+            zone: ZoneId(find(TargetKind::Zone, dest?)?),
+        },
+        ActionKind::Failover => Action::Failover {
+            service: ServiceId(find(TargetKind::Service, what)?),
+            region: RegionId(find(TargetKind::Region, dest?)?),
+        },
+        ActionKind::ReplaceNode => Action::ReplaceNode {
+            node: NodeId(find(TargetKind::Node, what)?),
+        },
+        ActionKind::RestartService => Action::RestartService {
+            service: ServiceId(find(TargetKind::Service, what)?),
+        },
+        ActionKind::ScaleOut => Action::ScaleOut {
+            service: ServiceId(find(TargetKind::Service, what)?),
+        },
+        ActionKind::ScaleIn => Action::ScaleIn {
+            service: ServiceId(find(TargetKind::Service, what)?),
+        },
+        ActionKind::Rollback => Action::Rollback {
+            service: ServiceId(find(TargetKind::Service, what)?),
+        },
+        ActionKind::ShedLoad => Action::ShedLoad {
+            service: ServiceId(find(TargetKind::Service, what)?),
+        },
+    })
+}
+
+/// The first record where the re-run differs from the recording, described.
+fn first_difference(
+    recorded: &[TraceRecord],
+    rerun: &[TraceRecord],
+    origin: &str,
+) -> Option<String> {
+    for (i, (a, b)) in recorded.iter().zip(rerun).enumerate() {
+        if a != b {
+            return Some(format!(
+                "{origin}:{}: the re-run departs from the recording here (recorded {a:?}, re-run {b:?})",
+                i + 1
+            ));
+        }
+    }
+    (recorded.len() != rerun.len()).then(|| {
+        format!(
+            "{origin}: the recording has {} records, the re-run {}",
+            recorded.len(),
+            rerun.len()
+        )
+    })
+}
