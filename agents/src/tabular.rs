@@ -9,6 +9,7 @@
 
 mod agent;
 pub mod file;
+mod nstep;
 pub mod state;
 
 use mend_envs::{Action, Env, Observation};
@@ -58,6 +59,17 @@ pub struct TabularConfig {
     /// been updated this many times (never-tried or rarely tried entries are noisy estimates whose
     /// maximum is biased upwards: the maximisation bias of Sutton & Barto 2018, §6.7).
     pub min_visits: u32,
+    /// Steps of real reward before bootstrapping (n-step Q-learning, Sutton & Barto 2018, §7.1;
+    /// Rainbow's multi-step targets, Hessel et al. 2018): the target of the action taken at `t` is
+    /// `sum_{i<n} gamma^i r_{t+i} + gamma^n max_a Q(s_{t+n}, a)`. 1 is Watkins' one-step rule. Longer
+    /// returns carry the delayed effect of a recovery action (replicas take minutes to come back) to
+    /// the decision that caused it.
+    pub n_step: usize,
+    /// Whether actions on healthy entities (the healthy bucket of their kind, see
+    /// [`state::Discretiser::is_healthy`]) may be explored and chosen. Off, the learner explores and
+    /// acts only on entities that show a symptom, which is where a recovery action can help; their
+    /// entries stay [`UNTRIED`] in the exported policy.
+    pub act_on_healthy: bool,
     /// Bucket edges of the state.
     pub edges: BucketEdges,
 }
@@ -76,6 +88,8 @@ impl Default for TabularConfig {
             explore_noop_share: 0.9,
             q_init_action: -5.0,
             min_visits: 20,
+            n_step: 1,
+            act_on_healthy: true,
             edges: BucketEdges::default(),
         }
     }
@@ -112,7 +126,9 @@ impl TabularConfig {
         let n = self.explore_noop_share;
         check("explore_noop_share", unit(n), "in [0, 1]", n)?;
         let q = self.q_init_action;
-        check("q_init_action", q.is_finite(), "finite", q)
+        check("q_init_action", q.is_finite(), "finite", q)?;
+        let n = self.n_step as f64;
+        check("n_step", self.n_step >= 1, "at least 1", n)
     }
 }
 
@@ -282,12 +298,27 @@ impl TabularQ {
     /// The greedy policy learnt so far: entries tried fewer than `min_visits` times are [`UNTRIED`].
     pub fn policy(&self) -> TabularPolicy {
         let mut p = self.policy.clone();
-        for (q, &v) in p.q_entity.iter_mut().zip(&self.visits) {
-            if v < self.config.min_visits {
+        for (i, q) in p.q_entity.iter_mut().enumerate() {
+            if !self.usable(i) {
                 *q = UNTRIED;
             }
         }
         p
+    }
+
+    /// May the learner act on `q_entity` entry `i` (visited `min_visits` times, and on an unhealthy
+    /// bucket unless `act_on_healthy`)?
+    fn usable(&self, i: usize) -> bool {
+        self.visits[i] >= self.config.min_visits && self.actionable(i)
+    }
+
+    /// Is `q_entity` entry `i` on a bucket the learner may act on at all?
+    fn actionable(&self, i: usize) -> bool {
+        self.config.act_on_healthy
+            || !self
+                .policy
+                .discretiser
+                .is_healthy(i / self.policy.n_kinds.max(1))
     }
 
     /// Q-values as the learner acts on them (untried entries at [`UNTRIED`]).
@@ -295,7 +326,7 @@ impl TabularQ {
         let mut q = Vec::with_capacity(entries.len() + 1);
         q.push(self.policy.q_noop[g]);
         q.extend(entries.iter().map(|&i| {
-            if self.visits[i] >= self.config.min_visits {
+            if self.usable(i) {
                 self.policy.q_entity[i]
             } else {
                 UNTRIED
@@ -339,6 +370,7 @@ impl TabularQ {
             let (mut obs, _) = env.reset(Some(seed), None)?;
             let mut mask = env.action_mask();
             let mut ret = 0.0;
+            let mut queue = nstep::Queue::new();
             loop {
                 let eps = self.epsilon(total_timesteps);
                 let (g, entries) = self.policy.entries(&obs)?;
@@ -349,7 +381,15 @@ impl TabularQ {
                 let next_mask = env.action_mask();
                 // Bootstrap unless terminated (truncation is a time limit).
                 let next = (!step.terminated).then_some((&step.obs, next_mask.as_deref()));
-                self.update(g, &entries, action, step.reward, next)?;
+                let decision = nstep::Pending {
+                    global: g,
+                    entries,
+                    action,
+                    reward: step.reward,
+                };
+                let end =
+                    step.terminated || step.truncated || self.num_timesteps >= total_timesteps;
+                self.observe(&mut queue, decision, next, end)?;
                 obs = step.obs;
                 mask = next_mask;
                 if step.terminated || step.truncated || self.num_timesteps >= total_timesteps {
@@ -400,36 +440,48 @@ impl TabularQ {
             let noop_valid = mask.is_none_or(|m| m[0]);
             if noop_valid && self.rng.random::<f64>() < self.config.explore_noop_share {
                 0
-            } else {
+            } else if self.config.act_on_healthy {
                 random_valid_action(self.policy.n_actions, mask, &mut self.rng)
+            } else {
+                let allowed: Vec<bool> = (0..self.policy.n_actions)
+                    .map(|a| {
+                        mask.is_none_or(|m| m[a]) && (a == 0 || self.actionable(entries[a - 1]))
+                    })
+                    .collect();
+                if allowed.iter().any(|&v| v) {
+                    random_valid_action(self.policy.n_actions, Some(&allowed), &mut self.rng)
+                } else {
+                    random_valid_action(self.policy.n_actions, mask, &mut self.rng)
+                }
             }
         } else {
             argmax(&masked_logits(&self.effective_q(g, entries), mask))
         }
     }
 
-    /// One Q-learning update of the entry `action` chose in state `(g, entries)`:
-    /// `Q += lr * (reward_scale * r + gamma * max_a' Q(s', a') - Q)`, with `next` the next observation
-    /// and its mask, or `None` when the episode terminated (no bootstrap).
-    fn update(
-        &mut self,
-        g: usize,
-        entries: &[usize],
-        action: Action,
-        reward: f64,
-        next: Option<(&Observation, Option<&[bool]>)>,
-    ) -> Result<(), AgentError> {
-        let c = &self.config;
-        let next_value = match next {
+    /// `max_a Q(s', a)` over the valid, usable actions at `next` (observation and mask), or 0 when
+    /// the episode terminated (`None`).
+    fn bootstrap(&self, next: Option<(&Observation, Option<&[bool]>)>) -> Result<f64, AgentError> {
+        Ok(match next {
             None => 0.0,
             Some((obs, mask)) => {
                 let (g2, entries2) = self.policy.entries(obs)?;
                 let q = masked_logits(&self.effective_q(g2, &entries2), mask);
                 f64::from(q[argmax(&q)])
             }
-        };
-        let target = c.reward_scale * reward + c.gamma * next_value;
-        let lr = c.learning_rate;
+        })
+    }
+
+    /// Moves the entry `action` chose in state `(g, entries)` towards `target`:
+    /// `Q += learning_rate * (target - Q)`.
+    fn update_entry(
+        &mut self,
+        g: usize,
+        entries: &[usize],
+        action: Action,
+        target: f64,
+    ) -> Result<(), AgentError> {
+        let lr = self.config.learning_rate;
         let cell = if action == 0 {
             &mut self.policy.q_noop[g]
         } else {

@@ -87,6 +87,105 @@ fn q_update_matches_hand_values() {
     assert!(values[1..].iter().all(|&v| v == UNTRIED));
 }
 
+/// One healthy service; step `t` (1-based) pays `-t`; episodes are truncated after 3 steps.
+#[derive(Debug, Default)]
+struct ThreeSteps {
+    t: u32,
+}
+
+impl Env for ThreeSteps {
+    fn id(&self) -> &str {
+        "test/ThreeSteps-v0"
+    }
+    fn reset(&mut self, _: Option<u64>, _: Option<&Info>) -> Result<(Observation, Info), EnvError> {
+        self.t = 0;
+        Ok((one_service_obs(), Info::new()))
+    }
+    fn step(&mut self, _: Action) -> Result<Step, EnvError> {
+        self.t += 1;
+        Ok(Step {
+            obs: one_service_obs(),
+            reward: -f64::from(self.t),
+            terminated: false,
+            truncated: self.t == 3,
+            info: Info::new(),
+        })
+    }
+    fn observation_space(&self) -> Space {
+        Space::Discrete(Discrete::new(1))
+    }
+    fn action_space(&self) -> Space {
+        Space::Discrete(Discrete::new(1 + N_KINDS))
+    }
+    fn action_mask(&self) -> Option<Vec<bool>> {
+        None
+    }
+}
+
+#[test]
+fn n_step_targets_match_hand_values() {
+    let config = TabularConfig {
+        learning_rate: 1.0,
+        gamma: 0.5,
+        start_e: 0.0,
+        end_e: 0.0,
+        reward_scale: 1.0,
+        n_step: 2,
+        ..TabularConfig::default()
+    };
+    let mut q = TabularQ::new(config, FeatureSchema::v1(), N_KINDS, 1 + N_KINDS, 0).unwrap();
+    q.learn(&mut ThreeSteps::default(), &[0], 3, &mut NullSink)
+        .unwrap();
+    // Greedy is the no-op throughout, one state. Step 2 settles step 1: -1 + 0.5 * -2 + 0.25 * Q(=0)
+    // = -2. Step 3 truncates with bootstrap Q = -2: step 2 gets -2 + 0.5 * -3 + 0.25 * -2 = -4, then
+    // step 3 gets -3 + 0.5 * -2 = -4 (lr 1: each update sets the entry).
+    let values = q.policy().q_values(&one_service_obs()).unwrap();
+    assert!((values[0] - (-4.0)).abs() < 1e-6, "{values:?}");
+    // One-step on the same env: -1, then -2 + 0.5 * -1 = -2.5, then -3 + 0.5 * -2.5 = -4.25.
+    let one = TabularConfig {
+        n_step: 1,
+        ..q.config().clone()
+    };
+    let mut q1 = TabularQ::new(one, FeatureSchema::v1(), N_KINDS, 1 + N_KINDS, 0).unwrap();
+    q1.learn(&mut ThreeSteps::default(), &[0], 3, &mut NullSink)
+        .unwrap();
+    let v1 = q1.policy().q_values(&one_service_obs()).unwrap();
+    assert!((v1[0] - (-4.25)).abs() < 1e-6, "{v1:?}");
+}
+
+#[test]
+fn healthy_entities_are_never_acted_on_when_act_on_healthy_is_off() {
+    let mut env = ClusterEnv::builtin("tiny", ClusterConfig::default()).unwrap();
+    env.reset(Some(0), None).unwrap();
+    let n = env.layout().unwrap().n_actions();
+    let config = TabularConfig {
+        min_visits: 1,
+        explore_noop_share: 0.0,
+        act_on_healthy: false,
+        ..TabularConfig::default()
+    };
+    let mut healthy_usable = |config: TabularConfig| {
+        let mut q = TabularQ::new(config, FeatureSchema::v1(), N_KINDS, n, 9).unwrap();
+        q.learn(&mut env, &[0, 1], 300, &mut NullSink).unwrap();
+        let policy = q.policy();
+        let d = policy.discretiser();
+        let (q_entity, _) = policy.tables();
+        let healthy: Vec<f32> = (0..q_entity.len())
+            .filter(|i| d.is_healthy(i / N_KINDS))
+            .map(|i| q_entity[i])
+            .collect();
+        assert_eq!(healthy.len(), 2 * N_KINDS);
+        healthy.iter().filter(|&&v| v != UNTRIED).count()
+    };
+    assert_eq!(healthy_usable(config.clone()), 0);
+    // With the switch on, the same run explores (and so may act on) healthy entities.
+    let on = TabularConfig {
+        act_on_healthy: true,
+        ..config
+    };
+    assert!(healthy_usable(on) > 0);
+}
+
 fn train_tiny(seed: u64, steps: u64) -> (TabularQ, TrainSummary) {
     let mut env = ClusterEnv::builtin("tiny", ClusterConfig::default()).unwrap();
     env.reset(Some(0), None).unwrap();

@@ -9,6 +9,7 @@ use mend_envs::{AutoresetMode, EntityObs, Info, Observation, Space, VectorEnv};
 use mend_monitor::features::FeatureSchema;
 use serde::{Deserialize, Serialize};
 
+use super::nstep::{Pending, Queue};
 use super::{TabularConfig, TabularQ};
 use crate::agent::{Agent, EpisodeTracker, MetricSink, TrainSummary};
 use crate::checkpoint::{self, RngState};
@@ -138,6 +139,8 @@ impl Agent for TabularQ {
         let (mut obs, _) = env.reset(Some(self.config.seed.wrapping_add(self.num_timesteps)))?;
         let mut masks = env.action_masks();
         let updates_before = self.num_timesteps;
+        // n-step queues start empty at each call (the env was just reset).
+        let mut queues = vec![Queue::new(); n];
         while self.num_timesteps < total_timesteps {
             let eps = self.epsilon(total_timesteps);
             let mut states = Vec::with_capacity(n);
@@ -162,7 +165,13 @@ impl Agent for TabularQ {
                 } else {
                     Some((&step.obs[e], next_masks[e].as_deref()))
                 };
-                self.update(*g, entries, actions[e], step.rewards[e], next)?;
+                let decision = Pending {
+                    global: *g,
+                    entries: entries.clone(),
+                    action: actions[e],
+                    reward: step.rewards[e],
+                };
+                self.observe(&mut queues[e], decision, next, term || trunc)?;
                 done.push(term || trunc);
             }
             tracker.step(&step.rewards, &done, self.num_timesteps, sink);
@@ -173,6 +182,10 @@ impl Agent for TabularQ {
             }
             obs = step.obs;
             masks = next_masks;
+        }
+        // Training stops mid-episode: settle what is queued, bootstrapping from the current state.
+        for (e, queue) in queues.iter_mut().enumerate() {
+            self.settle(queue, Some((&obs[e], masks[e].as_deref())), true)?;
         }
         Ok(TrainSummary {
             num_timesteps: self.num_timesteps,

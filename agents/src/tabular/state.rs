@@ -94,6 +94,12 @@ impl Discretiser {
         self.service_buckets() + 2 * (self.edges.disk.len() + 1)
     }
 
+    /// Is `bucket` the healthy one of its kind (service: all replicas up, error ratio, latency, CPU
+    /// and memory in their lowest buckets; node: up, disk in its lowest bucket)?
+    pub fn is_healthy(&self, bucket: usize) -> bool {
+        bucket == 0 || bucket == self.service_buckets()
+    }
+
     /// Number of global (no-op) buckets.
     pub fn n_global_buckets(&self) -> usize {
         (self.edges.error_ratio.len() + 1) * 2 * 2
@@ -162,6 +168,8 @@ mod tests {
         // Service: up, error bucket 3, others 0 -> 3 * 4 * 3 * 2 = 72; node down (node_up 0) -> 192 + 2.
         assert_eq!(b, vec![72, 194]);
         assert_eq!(g, (3 * 2) * 2 + 1);
+        assert!(d.is_healthy(0) && d.is_healthy(192));
+        assert!(!d.is_healthy(72) && !d.is_healthy(194));
         assert!(g < d.n_global_buckets());
     }
 }
