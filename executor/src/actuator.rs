@@ -2,10 +2,13 @@
 //!
 //! The [`Actuator`] trait has one method per action kind plus [`Actuator::apply`], which dispatches
 //! an [`Action`]. Implementations: [`LocalProcessActuator`] (real processes on this machine, for
-//! demos and end-to-end tests) and [`DryRunActuator`] (records what it would do). The Kubernetes
-//! actuator comes next (issue 7).
+//! demos and end-to-end tests), [`KubernetesActuator`] (Deployments, Services and nodes through
+//! kube-rs) and [`DryRunActuator`] (records what it would do). [`LiveActuator`] is the one the
+//! cluster file chooses.
 
 mod dry_run;
+pub mod kubernetes;
+mod live;
 mod local;
 mod spec;
 
@@ -14,6 +17,8 @@ use std::time::Duration;
 use crate::decision::{Action, ActionKind};
 
 pub use dry_run::DryRunActuator;
+pub use kubernetes::{KubeService, KubeServiceSettings, KubeSettings, KubernetesActuator};
+pub use live::LiveActuator;
 pub use local::{InstanceStatus, LocalProcessActuator};
 pub use spec::{MAX_LOCAL_REPLICAS, ServiceSpec};
 
@@ -95,6 +100,18 @@ pub enum ActuatorError {
         /// How long it was polled.
         waited_ms: u64,
     },
+    /// A Kubernetes API request failed (no configuration, no answer, or an error status).
+    #[error("service `{service}`: Kubernetes {request}: {}{message}", status.map(|s| format!("HTTP {s}: ")).unwrap_or_default())]
+    Kubernetes {
+        /// Service concerned (`*` for the connection).
+        service: String,
+        /// The request (method and path) or step.
+        request: String,
+        /// HTTP status, when the API server answered.
+        status: Option<u16>,
+        /// The server's message or the transport error.
+        message: String,
+    },
     /// This actuator cannot do this action.
     #[error("actuator `{actuator}` cannot {action}: {reason}")]
     Unsupported {
@@ -126,6 +143,24 @@ pub trait Actuator {
     fn scale_to(&mut self, service: &str, replicas: usize) -> Result<(), ActuatorError>;
     /// Moves the service's traffic to `to`.
     fn fail_over(&mut self, service: &str, to: &str) -> Result<(), ActuatorError>;
+    /// Marks `node` unschedulable (on behalf of `service`). Only the Kubernetes actuator can.
+    fn cordon(&mut self, service: &str, node: &str) -> Result<(), ActuatorError> {
+        let _ = (service, node);
+        Err(ActuatorError::Unsupported {
+            actuator: self.name().to_owned(),
+            action: "cordon".into(),
+            reason: "no nodes to cordon".into(),
+        })
+    }
+    /// Cordons `node` and evicts its pods, honouring PodDisruptionBudgets. Only Kubernetes can.
+    fn drain(&mut self, service: &str, node: &str) -> Result<(), ActuatorError> {
+        let _ = (service, node);
+        Err(ActuatorError::Unsupported {
+            actuator: self.name().to_owned(),
+            action: "drain".into(),
+            reason: "no nodes to drain".into(),
+        })
+    }
     /// Checks, within `timeout`, that an applied `action` had its effect (restarted or started
     /// replicas healthy, stopped ones gone, the fail-over target healthy); returns the time it took.
     fn verify(&mut self, action: &Action, timeout: Duration) -> Result<Duration, ActuatorError>;
@@ -147,6 +182,8 @@ pub trait Actuator {
             ActionKind::Start { replica } => self.start(service, *replica),
             ActionKind::ScaleTo { replicas } => self.scale_to(service, *replicas),
             ActionKind::FailOver { to } => self.fail_over(service, to),
+            ActionKind::Cordon { node } => self.cordon(service, node),
+            ActionKind::Drain { node } => self.drain(service, node),
         }
     }
 }

@@ -24,6 +24,22 @@
 //! allowlist = ["demo/web"]
 //! ```
 //!
+//! The actuator is chosen by the `[actuator]` table (default `kind = "local"`, which needs a
+//! `[services.process]` table per service). With `kind = "kubernetes"` each service instead needs
+//! a `[services.kubernetes]` table (Deployment, Service, pod labels; see
+//! [`crate::actuator::KubeServiceSettings`]), metrics must come from PromQL, and series are matched
+//! to replicas by their `pod` label (replica `i` is the `i`-th pod name in order):
+//!
+//! ```toml
+//! namespace = "shop"
+//! [actuator]
+//! kind = "kubernetes"
+//! kubeconfig = "/etc/mend/kubeconfig"  # optional; default: in-cluster, $KUBECONFIG, ~/.kube/config
+//! [[services]]
+//! name = "web"
+//! kubernetes = { deployment = "web", service = "web", selector = { app = "web" } }
+//! ```
+//!
 //! Metric names are the ones `mend_monitor::features` reads (schema v1), so a policy sees the same
 //! features live as in simulation: replica metrics `up`, `cpu_utilization`, `memory_utilization`,
 //! `error_ratio`; service metrics `request_rate`, `error_ratio`, `latency_p99_seconds`,
@@ -37,7 +53,8 @@ use mend_monitor::features::{FeatureSchema, Source};
 use mend_monitor::telemetry::EntityKind;
 use serde::Deserialize;
 
-use crate::actuator::ServiceSpec;
+use crate::actuator::kubernetes::is_dns1123_subdomain;
+use crate::actuator::{KubeServiceSettings, KubeSettings, ServiceSpec};
 use crate::guards::{GuardConfig, Guards};
 
 /// An error in a cluster file: the file, the field and what was expected.
@@ -152,14 +169,64 @@ pub struct ProcessSettings {
     pub health_path: String,
 }
 
+/// Which actuator carries actions out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActuatorKind {
+    /// Local processes, started and owned by the executor (demos, end-to-end tests).
+    #[default]
+    Local,
+    /// A Kubernetes cluster through its API server (kube-rs).
+    Kubernetes,
+}
+
+fn default_request_timeout_ms() -> u64 {
+    10_000
+}
+fn default_drain_timeout_ms() -> u64 {
+    120_000
+}
+
+/// The `[actuator]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActuatorSection {
+    /// `local` (default) or `kubernetes`.
+    #[serde(default)]
+    pub kind: ActuatorKind,
+    /// Kubernetes only: kubeconfig file (relative to the cluster file's folder); default: in-cluster
+    /// service account, then `$KUBECONFIG`, then `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubernetes only: timeout of one API request, milliseconds (default 10000).
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// Kubernetes only: how long a drain retries evictions a PodDisruptionBudget refuses,
+    /// milliseconds (default 120000).
+    #[serde(default = "default_drain_timeout_ms")]
+    pub drain_timeout_ms: u64,
+}
+
+impl Default for ActuatorSection {
+    fn default() -> Self {
+        ActuatorSection {
+            kind: ActuatorKind::Local,
+            kubeconfig: None,
+            request_timeout_ms: default_request_timeout_ms(),
+            drain_timeout_ms: default_drain_timeout_ms(),
+        }
+    }
+}
+
 /// One service.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceEntry {
     /// Name (also the monitor's service entity name).
     pub name: String,
-    /// How it is run.
-    pub process: ProcessSettings,
+    /// How it is run as local processes (required by the local actuator).
+    pub process: Option<ProcessSettings>,
+    /// Its Kubernetes objects (required by the Kubernetes actuator).
+    pub kubernetes: Option<KubeServiceSettings>,
     /// Replica metric name -> how to measure it.
     #[serde(default)]
     pub replica_metrics: BTreeMap<String, MetricQuery>,
@@ -203,6 +270,9 @@ pub struct ClusterFile {
     pub verify_timeout_ms: u64,
     /// The Prometheus HTTP API, needed when any metric uses `promql`.
     pub prometheus: Option<PrometheusSettings>,
+    /// Which actuator carries actions out, and its settings.
+    #[serde(default)]
+    pub actuator: ActuatorSection,
     /// The services, at least one.
     pub services: Vec<ServiceEntry>,
     /// Guard settings (`shadow` is overridden by the execution mode).
@@ -302,8 +372,77 @@ impl ClusterFile {
         let (replica_known, service_known) = known_metrics();
         let names: BTreeSet<&str> = self.services.iter().map(|s| s.name.as_str()).collect();
         let mut uses_promql = false;
+        let kube = self.actuator.kind == ActuatorKind::Kubernetes;
+        if kube && !is_dns1123_subdomain(&self.namespace) {
+            return Err(bad(
+                "namespace".into(),
+                format!(
+                    "expected a Kubernetes namespace name (lower-case letters, digits, - and .), found `{}`",
+                    self.namespace
+                ),
+            ));
+        }
+        for (field, ms) in [
+            (
+                "actuator.request_timeout_ms",
+                self.actuator.request_timeout_ms,
+            ),
+            ("actuator.drain_timeout_ms", self.actuator.drain_timeout_ms),
+        ] {
+            if ms == 0 {
+                return Err(bad(
+                    field.into(),
+                    "expected a positive number of milliseconds".into(),
+                ));
+            }
+        }
+        if !kube && self.actuator.kubeconfig.is_some() {
+            return Err(bad(
+                "actuator.kubeconfig".into(),
+                "only used with kind = \"kubernetes\"".into(),
+            ));
+        }
         for (i, s) in self.services.iter().enumerate() {
             let at = |f: &str| format!("services[{i}].{f}");
+            match (kube, &s.process, &s.kubernetes) {
+                (false, None, _) => {
+                    return Err(bad(
+                        at("process"),
+                        "expected a [services.process] table (actuator.kind is \"local\")".into(),
+                    ));
+                }
+                (true, _, None) => {
+                    return Err(bad(
+                        at("kubernetes"),
+                        "expected a [services.kubernetes] table (actuator.kind is \"kubernetes\")"
+                            .into(),
+                    ));
+                }
+                (true, _, Some(k)) => {
+                    let mut names = vec![("kubernetes.deployment", k.deployment.as_str())];
+                    if let Some(svc) = &k.service {
+                        names.push(("kubernetes.service", svc.as_str()));
+                    }
+                    for (f, name) in names {
+                        if !is_dns1123_subdomain(name) {
+                            return Err(bad(
+                                at(f),
+                                format!(
+                                    "expected a Kubernetes object name (lower-case letters, digits, - and .), found `{name}`"
+                                ),
+                            ));
+                        }
+                    }
+                    if let Some((m, _)) = s.replica_metrics.iter().find(|(_, q)| q.scrape.is_some())
+                    {
+                        return Err(bad(
+                            at(&format!("replica_metrics.{m}")),
+                            "expected `promql`: the Kubernetes actuator matches series to pods by their `pod` label".into(),
+                        ));
+                    }
+                }
+                _ => {}
+            }
             if !s.replica_metrics.contains_key("up") {
                 return Err(bad(
                     at("replica_metrics"),
@@ -356,6 +495,20 @@ impl ClusterFile {
                     format!("expected another service of this file, found `{to}`"),
                 ));
             }
+            if kube
+                && let Some(to) = &s.failover_to
+                && let Some((j, target)) = self.services.iter().enumerate().find(|(_, t)| &t.name == to)
+                // (a target without a kubernetes table gets its own error, at its index)
+                && target.kubernetes.as_ref().is_some_and(|k| k.selector.is_empty())
+            {
+                return Err(bad(
+                    format!("services[{j}].kubernetes.selector"),
+                    format!(
+                        "expected the labels of `{to}`'s pods: `{}` fails over to it",
+                        s.name
+                    ),
+                ));
+            }
         }
         match &self.prometheus {
             None if uses_promql => {
@@ -397,18 +550,43 @@ impl ClusterFile {
         Ok(())
     }
 
-    /// The local-process actuator's specs, one per service, commands resolved.
+    /// The Kubernetes actuator's settings and services (for `kind = "kubernetes"`).
+    pub fn kube_settings(&self) -> (KubeSettings, Vec<crate::actuator::KubeService>) {
+        let settings = KubeSettings {
+            kubeconfig: self
+                .actuator
+                .kubeconfig
+                .as_ref()
+                .map(|p| self.base_dir.join(p)),
+            request_timeout: std::time::Duration::from_millis(self.actuator.request_timeout_ms),
+            drain_timeout: std::time::Duration::from_millis(self.actuator.drain_timeout_ms),
+        };
+        let services = self
+            .services
+            .iter()
+            .filter_map(|s| {
+                Some(crate::actuator::KubeService {
+                    name: s.name.clone(),
+                    objects: s.kubernetes.clone()?,
+                })
+            })
+            .collect();
+        (settings, services)
+    }
+
+    /// The local-process actuator's specs, one per service that has a `process` table, commands
+    /// resolved.
     pub fn service_specs(&self) -> Vec<ServiceSpec> {
         self.services
             .iter()
-            .map(|s| {
-                let p = &s.process;
+            .filter_map(|s| {
+                let p = s.process.as_ref()?;
                 let command = if p.command.is_relative() && p.command.components().count() > 1 {
                     self.base_dir.join(&p.command)
                 } else {
                     p.command.clone()
                 };
-                ServiceSpec {
+                Some(ServiceSpec {
                     name: s.name.clone(),
                     command,
                     args: p.args.clone(),
@@ -416,7 +594,7 @@ impl ClusterFile {
                     replicas: p.replicas,
                     stop_grace_ms: p.stop_grace_ms,
                     health_path: p.health_path.clone(),
-                }
+                })
             })
             .collect()
     }

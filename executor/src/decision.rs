@@ -40,6 +40,16 @@ pub enum ActionKind {
         /// Name of the target to fail over to.
         to: String,
     },
+    /// Mark a node unschedulable (on behalf of the action's service); Kubernetes only.
+    Cordon {
+        /// Node name.
+        node: String,
+    },
+    /// Cordon a node and evict its pods, honouring PodDisruptionBudgets; Kubernetes only.
+    Drain {
+        /// Node name.
+        node: String,
+    },
 }
 
 impl ActionKind {
@@ -53,6 +63,8 @@ impl ActionKind {
             ActionKind::Start { .. } => "start",
             ActionKind::ScaleTo { .. } => "scale_to",
             ActionKind::FailOver { .. } => "fail_over",
+            ActionKind::Cordon { .. } => "cordon",
+            ActionKind::Drain { .. } => "drain",
         }
     }
 }

@@ -4,8 +4,9 @@
 //! feature extraction runs on both.
 //!
 //! Entities: each service `S` (entity `service/S`) and each replica `S-i` (entity `replica/S-i`,
-//! label `service = S`). PromQL series are matched to replicas by the port of their `instance`
-//! label (`host:port`); series of other ports are ignored. When no service metric
+//! label `service = S`). PromQL series are matched to replicas by [`ReplicaId`]: local processes
+//! by the port of their `instance` label (`host:port`), Kubernetes pods by their `pod` label;
+//! other series are ignored. When no service metric
 //! `replicas_in_rotation` is configured, it is computed as the number of replicas with `up` >= 0.5
 //! (a load balancer's view: only live replicas get traffic).
 //!
@@ -88,6 +89,31 @@ impl Readings {
     }
 }
 
+/// How the series of one replica are recognised.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReplicaId {
+    /// A local process: the port in the series' `instance` label (`host:port`).
+    Port(u16),
+    /// A Kubernetes pod: the series' `pod` label.
+    Pod(String),
+}
+
+impl ReplicaId {
+    /// Whether a series with `labels` belongs to this replica.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        match self {
+            ReplicaId::Port(port) => {
+                labels
+                    .get("instance")
+                    .and_then(|i| i.rsplit(':').next())
+                    .and_then(|p| p.parse::<u16>().ok())
+                    == Some(*port)
+            }
+            ReplicaId::Pod(pod) => labels.get("pod") == Some(pod),
+        }
+    }
+}
+
 /// The replica entity name: `<service>-<index>`.
 pub fn replica_name(service: &str, replica: usize) -> String {
     format!("{service}-{replica}")
@@ -125,20 +151,27 @@ impl MetricReader {
         })
     }
 
-    /// Reads everything at `now_ms`; `ports[service][i]` is replica i's port.
+    /// Reads everything at `now_ms`; `replicas[service][i]` identifies replica i's series.
     pub fn read(
         &self,
         cluster: &ClusterFile,
-        ports: &BTreeMap<String, Vec<u16>>,
+        replicas: &BTreeMap<String, Vec<ReplicaId>>,
         now_ms: u64,
     ) -> Readings {
         let mut out = Readings::default();
         for s in &cluster.services {
-            let ports = ports.get(&s.name).cloned().unwrap_or_default();
+            let ports = replicas.get(&s.name).cloned().unwrap_or_default();
             out.replicas.insert(s.name.clone(), ports.len());
             let mut scraped: Vec<Option<Vec<Sample>>> = Vec::new();
             if s.replica_metrics.values().any(|q| q.scrape.is_some()) {
-                scraped = ports.iter().map(|&p| self.scrape(p, now_ms)).collect();
+                scraped = ports
+                    .iter()
+                    .map(|id| match id {
+                        ReplicaId::Port(p) => self.scrape(*p, now_ms),
+                        // The cluster file refuses scrapes with pods (validated at load).
+                        ReplicaId::Pod(_) => None,
+                    })
+                    .collect();
             }
             // `up` first: whether other metrics are required depends on it.
             let mut order: Vec<(&String, &MetricQuery)> = s.replica_metrics.iter().collect();
@@ -212,7 +245,7 @@ impl MetricReader {
         metric: &str,
         expr: &str,
         scale: f64,
-        ports: &[u16],
+        ports: &[ReplicaId],
         now_ms: u64,
     ) -> Result<u64, String> {
         let samples = self
@@ -220,12 +253,7 @@ impl MetricReader {
             .map_err(|e| e.to_string())?;
         let mut newest = None;
         for s in samples {
-            let port = s
-                .labels
-                .get("instance")
-                .and_then(|i| i.rsplit(':').next())
-                .and_then(|p| p.parse::<u16>().ok());
-            let Some(replica) = port.and_then(|p| ports.iter().position(|&q| q == p)) else {
+            let Some(replica) = ports.iter().position(|id| id.matches(&s.labels)) else {
                 continue;
             };
             out.replica.insert(
@@ -234,7 +262,7 @@ impl MetricReader {
             );
             newest = newest.max(Some(s.timestamp_ms));
         }
-        newest.ok_or_else(|| format!("query `{expr}` matched none of the ports {ports:?}"))
+        newest.ok_or_else(|| format!("query `{expr}` matched none of the replicas {ports:?}"))
     }
 
     fn scrape(&self, port: u16, now_ms: u64) -> Option<Vec<Sample>> {

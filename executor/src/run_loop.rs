@@ -4,9 +4,11 @@
 //! directly); [`run`] repeats it until a stop flag is raised ([`stop_on_signals`]: SIGINT,
 //! SIGTERM), then stops the services and flushes the audit log.
 //!
-//! With the local-process actuator the services are the executor's children: [`Executor::start`]
-//! starts them (also in shadow mode, where they are then only watched), and [`Executor::shutdown`]
-//! (or dropping the executor) stops them.
+//! The actuator is the one the cluster file chooses ([`LiveActuator`]). With the local-process
+//! actuator the services are the executor's children: [`Executor::start`] starts them (also in
+//! shadow mode, where they are then only watched), and [`Executor::shutdown`] (or dropping the
+//! executor) stops them. With the Kubernetes actuator the cluster runs them and the executor
+//! only reads their pods.
 //!
 //! Every decision is recorded, acted on or not. If the audit log cannot be written the loop stops
 //! with an error: the executor never acts without a record.
@@ -19,13 +21,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use crate::actuator::{Actuator, ActuatorError, LocalProcessActuator};
+use crate::actuator::{Actuator, ActuatorError, LiveActuator, LocalProcessActuator};
 use crate::audit::{AuditError, AuditSigner, AuditWriter};
 use crate::cluster::ClusterFile;
 use crate::decision::{Action, ActionKind, Decision, Outcome};
 use crate::guards::{ExecutedAction, GuardConfigError, replicas_touched};
 use crate::metrics::MetricError;
-use crate::observe::{MetricReader, Readings};
+use crate::observe::{MetricReader, Readings, ReplicaId};
 use crate::pipeline::{Judged, Mode, Pipeline, Proposer};
 
 /// Errors that stop the executor.
@@ -74,7 +76,7 @@ pub struct StepReport {
 pub struct Executor {
     cluster: ClusterFile,
     mode: Mode,
-    actuator: LocalProcessActuator,
+    actuator: LiveActuator,
     reader: MetricReader,
     pipeline: Pipeline,
     audit: AuditWriter,
@@ -99,8 +101,9 @@ pub fn now_ms() -> u64 {
 }
 
 impl Executor {
-    /// Opens the audit log, starts every service of `cluster` and waits (up to the verify timeout)
-    /// until each replica is healthy. Proposals come from `proposer`. Confirm mode asks
+    /// Opens the audit log, builds the actuator the cluster file chooses, starts the services the
+    /// executor owns (local processes) and waits (up to the verify timeout) until each replica is
+    /// healthy. Proposals come from `proposer`. Confirm mode asks
     /// `confirm` (default: refuse everything, until [`Executor::set_confirm`]).
     pub fn start(
         cluster: ClusterFile,
@@ -112,17 +115,10 @@ impl Executor {
         let pipeline = Pipeline::new(&cluster, mode, proposer)?;
         let reader = MetricReader::new(&cluster)?;
         let audit = AuditWriter::open(audit_path, signer, now_ms())?;
-        let mut actuator = LocalProcessActuator::new(&cluster.namespace, cluster.service_specs())
+        let mut actuator = LiveActuator::from_cluster(&cluster).map_err(ExecuteError::Start)?;
+        actuator
+            .start_services(Duration::from_millis(cluster.verify_timeout_ms))
             .map_err(ExecuteError::Start)?;
-        actuator.start_all().map_err(ExecuteError::Start)?;
-        let timeout = Duration::from_millis(cluster.verify_timeout_ms);
-        for s in &cluster.services {
-            for r in 0..s.process.replicas {
-                actuator
-                    .wait_until_healthy(&s.name, r, timeout)
-                    .map_err(ExecuteError::Start)?;
-            }
-        }
         Ok(Executor {
             cluster,
             mode,
@@ -139,9 +135,15 @@ impl Executor {
         self.confirm = confirm;
     }
 
-    /// The local-process actuator (the e2e test injects faults into its processes).
-    pub fn actuator(&mut self) -> &mut LocalProcessActuator {
+    /// The actuator.
+    pub fn actuator(&mut self) -> &mut LiveActuator {
         &mut self.actuator
+    }
+
+    /// The local-process actuator, when that is the one (the e2e test injects faults into its
+    /// processes).
+    pub fn local_actuator(&mut self) -> Option<&mut LocalProcessActuator> {
+        self.actuator.local()
     }
 
     /// The cluster file.
@@ -154,24 +156,45 @@ impl Executor {
         self.mode
     }
 
-    /// Each service's replica ports, by service name.
+    /// Each service's replica ports (local processes; empty with Kubernetes), by service name.
     pub fn ports(&mut self) -> BTreeMap<String, Vec<u16>> {
-        let mut ports = BTreeMap::new();
+        self.replica_ids()
+            .0
+            .into_iter()
+            .map(|(s, ids)| {
+                let ports = ids
+                    .into_iter()
+                    .filter_map(|id| match id {
+                        ReplicaId::Port(p) => Some(p),
+                        ReplicaId::Pod(_) => None,
+                    })
+                    .collect();
+                (s, ports)
+            })
+            .collect()
+    }
+
+    /// How each service's replicas are recognised in metrics, and the problems met listing them
+    /// (a service whose replicas cannot be listed gets none: its `up` is then missing and the
+    /// fresh-metrics guard refuses to act).
+    pub fn replica_ids(&mut self) -> (BTreeMap<String, Vec<ReplicaId>>, Vec<String>) {
+        let mut ids = BTreeMap::new();
+        let mut problems = Vec::new();
         for s in self.cluster.service_names() {
-            let list = self
-                .actuator
-                .status(&s)
-                .map(|st| st.iter().map(|i| i.port).collect())
-                .unwrap_or_default();
-            ports.insert(s, list);
+            let list = self.actuator.replica_ids(&s).unwrap_or_else(|e| {
+                problems.push(format!("{s}: listing replicas: {e}"));
+                Vec::new()
+            });
+            ids.insert(s, list);
         }
-        ports
+        (ids, problems)
     }
 
     /// One iteration at `now_ms`: read, decide, act (if allowed), verify, record.
     pub fn step(&mut self, now_ms: u64) -> Result<StepReport, ExecuteError> {
-        let ports = self.ports();
-        let readings = self.reader.read(&self.cluster, &ports, now_ms);
+        let (ids, problems) = self.replica_ids();
+        let mut readings = self.reader.read(&self.cluster, &ids, now_ms);
+        readings.problems.extend(problems);
         let received = Instant::now();
         let kill_switch = self.pipeline.guards().kill_switch_engaged();
         let judged = self

@@ -130,7 +130,7 @@ struct Measured {
 }
 
 fn pid_of(exec: &mut Executor, replica: usize) -> u32 {
-    exec.actuator().status("web").unwrap()[replica]
+    exec.local_actuator().unwrap().status("web").unwrap()[replica]
         .pid
         .expect("replica running")
 }
@@ -141,7 +141,7 @@ fn inject(exec: &mut Executor, fault: Fault, replica: usize) {
         Fault::Kill9 => kill(pid, Signal::SIGKILL).unwrap(),
         Fault::Hang => kill(pid, Signal::SIGSTOP).unwrap(),
         Fault::Leak => {
-            let port = exec.actuator().status("web").unwrap()[replica].port;
+            let port = exec.local_actuator().unwrap().status("web").unwrap()[replica].port;
             http_get(&format!(
                 "http://127.0.0.1:{port}/fault/leak?mib_per_s=40&max_mib=300"
             ))
@@ -179,7 +179,7 @@ fn wait_until_healthy(exec: &mut Executor, bound: Duration) {
 
 /// Injects `fault` into `replica` and steps until healed; returns detection and healing times.
 fn heal_one(exec: &mut Executor, fault: Fault, replica: usize) -> Measured {
-    let starts_before = exec.actuator().status("web").unwrap()[replica].starts;
+    let starts_before = exec.local_actuator().unwrap().status("web").unwrap()[replica].starts;
     inject(exec, fault, replica);
     let t0 = Instant::now();
     let mut detect = None;
@@ -208,7 +208,7 @@ fn heal_one(exec: &mut Executor, fault: Fault, replica: usize) -> Measured {
         }
         if verified && all_healthy(&report) {
             let heal = t0.elapsed();
-            let starts = exec.actuator().status("web").unwrap()[replica].starts;
+            let starts = exec.local_actuator().unwrap().status("web").unwrap()[replica].starts;
             assert_eq!(
                 starts,
                 starts_before + 1,
@@ -344,7 +344,7 @@ fn shadow_or_blocked(mode: Mode, allow: &str) -> (Vec<Outcome>, u32) {
         std::thread::sleep(STEP);
     }
     assert!(proposed_restart, "the rule proposed the restart");
-    let status = exec.actuator().status("web").unwrap();
+    let status = exec.local_actuator().unwrap().status("web").unwrap();
     assert!(status[0].pid.is_none(), "the killed replica was left alone");
     let starts = status[0].starts;
     exec.shutdown().unwrap();

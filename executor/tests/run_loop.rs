@@ -38,7 +38,9 @@ max_replica_share = 0.5
 }
 
 fn kill_replica(exec: &mut Executor, replica: usize) {
-    let pid = exec.actuator().status("web").unwrap()[replica].pid.unwrap();
+    let pid = exec.local_actuator().unwrap().status("web").unwrap()[replica]
+        .pid
+        .unwrap();
     kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
 }
 
@@ -70,11 +72,19 @@ fn confirm_mode_acts_only_when_the_operator_agrees() {
         "{:?}",
         declined.outcome
     );
-    assert!(exec.actuator().status("web").unwrap()[0].pid.is_none());
+    assert!(
+        exec.local_actuator().unwrap().status("web").unwrap()[0]
+            .pid
+            .is_none()
+    );
     agree.store(true, Ordering::SeqCst);
     let done = step_until_proposed(&mut exec);
     assert_eq!(done.outcome, Outcome::Verified);
-    assert!(exec.actuator().status("web").unwrap()[0].pid.is_some());
+    assert!(
+        exec.local_actuator().unwrap().status("web").unwrap()[0]
+            .pid
+            .is_some()
+    );
     exec.shutdown().unwrap();
     verify(&audit).unwrap();
 }
@@ -95,7 +105,11 @@ fn kill_switch_file_stops_every_action() {
         "{:?}",
         r.outcome
     );
-    assert!(exec.actuator().status("web").unwrap()[0].pid.is_none());
+    assert!(
+        exec.local_actuator().unwrap().status("web").unwrap()[0]
+            .pid
+            .is_none()
+    );
     std::fs::remove_file(&switch).unwrap();
     let r = step_until_proposed(&mut exec);
     assert_eq!(

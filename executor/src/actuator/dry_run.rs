@@ -105,6 +105,28 @@ impl Actuator for DryRunActuator {
         Ok(())
     }
 
+    fn cordon(&mut self, service: &str, node: &str) -> Result<(), ActuatorError> {
+        self.check(service, None)?;
+        self.record(
+            service,
+            ActionKind::Cordon {
+                node: node.to_owned(),
+            },
+        );
+        Ok(())
+    }
+
+    fn drain(&mut self, service: &str, node: &str) -> Result<(), ActuatorError> {
+        self.check(service, None)?;
+        self.record(
+            service,
+            ActionKind::Drain {
+                node: node.to_owned(),
+            },
+        );
+        Ok(())
+    }
+
     /// Nothing was done, so there is nothing to wait for: checks the target exists.
     fn verify(&mut self, action: &Action, _timeout: Duration) -> Result<Duration, ActuatorError> {
         self.check(&action.service, None)?;

@@ -87,6 +87,11 @@ impl LocalProcessActuator {
         })
     }
 
+    /// The services' names, sorted.
+    pub fn service_names(&self) -> Vec<String> {
+        self.services.keys().cloned().collect()
+    }
+
     /// Starts every replica of every service.
     pub fn start_all(&mut self) -> Result<(), ActuatorError> {
         let names: Vec<String> = self.services.keys().cloned().collect();
@@ -414,6 +419,13 @@ impl Actuator for LocalProcessActuator {
                         "still running after stop".into(),
                     )),
                 }
+            }
+            ActionKind::Cordon { .. } | ActionKind::Drain { .. } => {
+                Err(ActuatorError::Unsupported {
+                    actuator: "local".into(),
+                    action: action.kind.name().into(),
+                    reason: "local processes run on no nodes".into(),
+                })
             }
         }
     }

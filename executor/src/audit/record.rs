@@ -28,6 +28,8 @@ pub struct RecordBody {
 /// The content of a record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// One record per loop iteration: the size of a Genesis record does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Payload {
     /// First record of every log.
     Genesis {

@@ -20,13 +20,16 @@ pub struct ReplicaShare {
 /// How many of a service's `replicas` an action disrupts (stops, restarts, removes or moves).
 pub fn replicas_touched(kind: &ActionKind, replicas: usize) -> usize {
     match kind {
-        ActionKind::Noop | ActionKind::Start { .. } => 0,
+        // A cordon stops no pod; it only keeps new ones off the node.
+        ActionKind::Noop | ActionKind::Start { .. } | ActionKind::Cordon { .. } => 0,
         ActionKind::Restart { replica: Some(_) } | ActionKind::Stop { replica: Some(_) } => {
             1.min(replicas)
         }
         ActionKind::Restart { replica: None }
         | ActionKind::Stop { replica: None }
-        | ActionKind::FailOver { .. } => replicas,
+        | ActionKind::FailOver { .. }
+        // A drain may evict every replica that runs on the node: counted as all (conservative).
+        | ActionKind::Drain { .. } => replicas,
         ActionKind::ScaleTo { replicas: target } => replicas.saturating_sub(*target),
     }
 }

@@ -134,7 +134,10 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     let audit = dir.join("audit.jsonl");
     let mut executor =
         Executor::start(cluster, Mode::from(args.mode), policy.into(), &audit, None)?;
-    let status = executor.actuator().status("web")?;
+    let status = executor
+        .local_actuator()
+        .context("the demo cluster file uses the local-process actuator")?
+        .status("web")?;
     let _prometheus = match prom_port {
         Some(port) => {
             let ports: Vec<u16> = status.iter().map(|s| s.port).collect();
