@@ -219,6 +219,19 @@ fn parallel_equals_sync_byte_for_byte_under_1_2_and_4_threads() {
                 got == reference,
                 "{mode:?}: ParallelVectorEnv on {threads} threads differs from SyncVectorEnv"
             );
+            // Threads of its own: the caller steps the first block, workers the others.
+            let own = transcript(
+                &mut ParallelVectorEnv::with_threads(cartpoles(7), mode, threads).unwrap(),
+                400,
+            );
+            assert!(
+                own == reference,
+                "{mode:?}: ParallelVectorEnv::with_threads({threads}) differs from SyncVectorEnv"
+            );
         }
     }
+    assert!(matches!(
+        ParallelVectorEnv::with_threads(cartpoles(2), AutoresetMode::NextStep, 0),
+        Err(EnvError::InvalidConfig { .. })
+    ));
 }
