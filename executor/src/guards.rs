@@ -158,7 +158,16 @@ pub struct Guards {
     pub shadow: ShadowMode,
 }
 
-const KINDS: [&str; 6] = ["noop", "restart", "stop", "start", "scale_to", "fail_over"];
+const KINDS: [&str; 8] = [
+    "noop",
+    "restart",
+    "stop",
+    "start",
+    "scale_to",
+    "fail_over",
+    "cordon",
+    "drain",
+];
 
 impl Guards {
     /// Validates `config`; errors name the field.

@@ -389,3 +389,34 @@ fn try_default_without_any_configuration_fails_cleanly() {
     assert!(out.status.success(), "child failed:\n{text}");
     assert!(text.contains("1 passed"), "the child ran the test:\n{text}");
 }
+
+/// The cluster file shipped in `deploy/k8s/executor.yaml`'s ConfigMap is valid, uses the
+/// Kubernetes actuator, and the Deployment runs in shadow mode with the kill switch on its volume.
+#[test]
+fn the_shipped_deployment_is_valid_and_in_shadow_mode() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let yaml = std::fs::read_to_string(root.join("deploy/k8s/executor.yaml")).unwrap();
+    let mut lines = yaml.lines().skip_while(|l| !l.trim_end().ends_with("cluster.toml: |"));
+    lines.next();
+    let toml: String = lines
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| format!("{}\n", l.get(4..).unwrap_or("")))
+        .collect();
+    let cluster = parse(&toml).unwrap();
+    assert_eq!(cluster.actuator.kind, ActuatorKind::Kubernetes);
+    let kill = cluster.guards.kill_switch.clone().unwrap();
+    assert!(kill.starts_with("/var/lib/mend"), "kill switch on the audit volume");
+    assert!(yaml.contains("- --mode=shadow"));
+    assert!(yaml.contains("mountPath: /var/lib/mend"));
+    // the RBAC grants the verbs the requests use, and no wildcard
+    let rbac = std::fs::read_to_string(root.join("deploy/k8s/rbac.yaml")).unwrap();
+    assert!(!rbac.contains('*'));
+    for needle in [
+        r#"resources: ["deployments/scale"]"#,
+        r#"resources: ["pods/eviction"]"#,
+        r#"verbs: ["create"]"#,
+        r#"resources: ["nodes"]"#,
+    ] {
+        assert!(rbac.contains(needle), "{needle}");
+    }
+}
