@@ -106,14 +106,10 @@ fn run(
     let (summary, policy, best) = match algo {
         "ppo" => {
             let mut agent = Ppo::for_env(PpoConfig::cartpole_zoo(seed), &env)?;
-            train(
-                &mut agent,
-                &mut env,
-                total,
-                eval_freq,
-                seed,
-                Ppo::mlp_policy,
-            )?
+            train(&mut agent, &mut env, total, eval_freq, seed, |a: &Ppo| {
+                a.mlp_policy()
+                    .expect("CartPole observations are vectors: an MLP agent")
+            })?
         }
         _ => {
             let config = DqnConfig {

@@ -2,7 +2,7 @@
 //! a batch matrix, and reads the final observation that a SameStep-autoreset vector env puts in
 //! `info["final_obs"]` (Gymnasium 1.x `final_obs`; encoded by `Observation::to_json` as a number array).
 
-use mend_envs::{Info, Observation, Space};
+use mend_envs::{EntityObs, Info, Observation, Space};
 
 use crate::error::AgentError;
 
@@ -79,6 +79,45 @@ pub fn final_obs(info: &Info, env_index: usize, dim: usize) -> Result<Vec<f32>, 
         .collect()
 }
 
+/// Reads `info["final_obs"]` of sub-environment `env_index` as an entity observation (the object
+/// `{"global": [...], "width": w, "rows": [...]}` that `Observation::to_json` writes).
+pub fn final_entity_obs(info: &Info, env_index: usize) -> Result<EntityObs, AgentError> {
+    let missing = |detail: String| AgentError::MissingFinalObs { env_index, detail };
+    let value = info
+        .get("final_obs")
+        .ok_or_else(|| missing("key absent".into()))?;
+    let numbers = |key: &str| -> Result<Vec<f32>, AgentError> {
+        value
+            .get(key)
+            .and_then(|v| v.as_array())
+            .ok_or_else(|| missing(format!("field `{key}`: expected an array of numbers")))?
+            .iter()
+            .map(|x| {
+                x.as_f64()
+                    .map(|f| f as f32)
+                    .ok_or_else(|| missing(format!("field `{key}`: non-number {x}")))
+            })
+            .collect()
+    };
+    let width = value
+        .get("width")
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|w| usize::try_from(w).ok())
+        .ok_or_else(|| missing("field `width`: expected an unsigned integer".into()))?;
+    let e = EntityObs {
+        global: numbers("global")?,
+        width,
+        rows: numbers("rows")?,
+    };
+    if width == 0 || !e.rows.len().is_multiple_of(width) {
+        return Err(missing(format!(
+            "field `rows`: {} numbers, expected a multiple of width {width}",
+            e.rows.len()
+        )));
+    }
+    Ok(e)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +132,24 @@ mod tests {
         assert_eq!(final_obs(&info, 0, 2).unwrap(), vec![1.0, -2.5]);
         assert!(final_obs(&info, 0, 3).is_err());
         assert!(final_obs(&Info::new(), 1, 2).is_err());
+    }
+
+    #[test]
+    fn final_entity_obs_reads_what_to_json_wrote_and_rejects_ragged_rows() {
+        let e = EntityObs {
+            global: vec![0.5],
+            width: 2,
+            rows: vec![1.0, 2.0, 3.0, 4.0],
+        };
+        let mut info = Info::new();
+        info.insert(
+            "final_obs".into(),
+            Observation::Entities(e.clone()).to_json(),
+        );
+        assert_eq!(final_entity_obs(&info, 0).unwrap(), e);
+        let mut ragged = e;
+        ragged.rows.pop();
+        info.insert("final_obs".into(), Observation::Entities(ragged).to_json());
+        assert!(final_entity_obs(&info, 0).is_err());
     }
 }

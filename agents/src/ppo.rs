@@ -3,12 +3,16 @@
 //! epochs), then the loss pieces and checkpointing. Implementation details follow CleanRL and "The 37
 //! Implementation Details of PPO" (Huang et al., ICLR blog track 2022); time-limit truncation is
 //! bootstrapped from `info["final_obs"]` as SB3 does. Actor and critic are separate MLPs (SB3's default
-//! `MlpPolicy` for PPO) updated by one Adam over both, with one joint gradient-norm clip.
+//! `MlpPolicy` for PPO) updated by one Adam over both, with one joint gradient-norm clip. On the cluster
+//! env's entity observations the agent uses one entity network instead ([`nets`]): same loop, same
+//! losses, logits padded per minibatch to its largest entity count.
+
+pub mod nets;
 
 use std::path::Path;
 
 use candle_core::{D, DType, Device, Tensor};
-use mend_envs::{AutoresetMode, VectorEnv};
+use mend_envs::{AutoresetMode, Observation, Space, VectorEnv};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -19,13 +23,16 @@ use crate::checkpoint::{self, AdamScalars, RngState};
 use crate::distribution::{check_mask, log_softmax, masked_logits, sample};
 use crate::error::{AgentError, PolicyFileError};
 use crate::gae::{GaeInput, compute_gae};
-use crate::nn::candle_mlp::CandleMlp;
+use crate::nn::entity::{EntityParams, EntityPolicy, EntitySpec};
+use crate::nn::entity_candle::EntityBatch;
 use crate::nn::init::{InitScheme, init_mlp};
-use crate::nn::{Activation, MlpParams, MlpSpec, plain};
-use crate::obs::{discrete_actions, final_obs, flatten_into, vector_obs_dim};
+use crate::nn::{Activation, MlpParams, MlpSpec};
+use crate::obs::{discrete_actions, final_entity_obs, final_obs, vector_obs_dim};
 use crate::optim::{Adam, clip_grad_norm};
-use crate::policy::{MlpPolicy, OutputKind, Policy};
+use crate::policy::{MlpPolicy, OutputKind, Policy, PolicyNet};
+use crate::policy_file::{FeatureSchema, PolicyFile, TrainingInfo};
 use crate::rollout_buffer::RolloutBuffer;
+use nets::{CandleNets, MinibatchObs, Nets, as_entities};
 
 // ---------------------------------------------------------------------------------------------------
 // Config
@@ -70,7 +77,8 @@ pub struct PpoConfig {
     pub max_grad_norm: f64,
     /// Stop the epochs of an update early once the approximate KL exceeds this.
     pub target_kl: Option<f64>,
-    /// Hidden layer widths of actor and critic.
+    /// Hidden layer widths of actor and critic; an entity network uses `hidden[0]` as the width of its
+    /// embedding and of every hidden layer.
     pub hidden: Vec<usize>,
     /// Hidden activation.
     pub activation: Activation,
@@ -133,6 +141,42 @@ impl PpoConfig {
             max_grad_norm: 0.5,
             target_kl: None,
             hidden: vec![64, 64],
+            activation: Activation::Tanh,
+            adam_eps: 1e-5,
+        }
+    }
+
+    /// Settings for the cluster env (`mend/Cluster-v0`) with the entity network. Provisional: chosen
+    /// from CleanRL's defaults and a few measured runs on `default` (see the issue-4 closing note),
+    /// not from a sweep.
+    /// - `gamma` 0.99 with a 30 s decision interval: an effective horizon of 1 / (1 - 0.99) = 100
+    ///   decisions, about 50 minutes, longer than the lognormal repair times of most faults, so acting
+    ///   on a fault pays back within the horizon.
+    /// - 8 envs x 128 steps = 1,024 transitions per update (`tiny` episodes are 120 steps, `default`
+    ///   720), 4 minibatches of 256, 4 epochs; learning rate 3e-4 annealed; entropy bonus 0.01 so the
+    ///   no-op does not take all the probability before faults have been seen.
+    /// - One hidden width of 64 for the entity network (encoder, scorer and heads).
+    pub fn cluster_default(seed: u64) -> Self {
+        Self {
+            seed,
+            total_timesteps: 200_000,
+            learning_rate: 3e-4,
+            anneal_lr: true,
+            num_envs: 8,
+            num_steps: 128,
+            gamma: 0.99,
+            gae_lambda: 0.95,
+            num_minibatches: 4,
+            update_epochs: 4,
+            norm_adv: true,
+            clip_coef: 0.2,
+            anneal_clip: false,
+            clip_vloss: true,
+            ent_coef: 0.01,
+            vf_coef: 0.5,
+            max_grad_norm: 0.5,
+            target_kl: None,
+            hidden: vec![64],
             activation: Activation::Tanh,
             adam_eps: 1e-5,
         }
@@ -214,14 +258,15 @@ impl PpoConfig {
 // Agent state and construction
 // ---------------------------------------------------------------------------------------------------
 
-/// A PPO agent over vector observations and discrete actions.
+/// A PPO agent over vector observations (MLPs) or entity observations (an entity network) and
+/// discrete actions.
 #[derive(Debug)]
 pub struct Ppo {
     config: PpoConfig,
+    /// Vector: the observation length; entity: row width + global width (a checkpoint key).
     obs_dim: usize,
     n_actions: usize,
-    actor: MlpParams,
-    critic: MlpParams,
+    nets: Nets,
     adam: Adam,
     rng: ChaCha8Rng,
     num_timesteps: u64,
@@ -258,32 +303,92 @@ impl Ppo {
             },
             &mut rng,
         );
-        let lengths: Vec<usize> = actor
-            .tensors()
-            .iter()
-            .chain(&critic.tensors())
-            .map(|t| t.len())
-            .collect();
-        let adam = Adam::new(&lengths, config.adam_eps);
-        Ok(Self {
+        Ok(Self::with_nets(
             config,
             obs_dim,
             n_actions,
-            actor,
-            critic,
+            Nets::Mlp { actor, critic },
+            rng,
+        ))
+    }
+
+    /// A fresh entity-network agent for envs whose observations have `row_width` features per entity
+    /// and `global_width` global features, `n_kinds` action kinds per entity and `n_actions` flat
+    /// actions; the network's width is `config.hidden[0]`, its activation `config.activation`.
+    pub fn new_entity(
+        config: PpoConfig,
+        row_width: usize,
+        global_width: usize,
+        n_kinds: usize,
+        n_actions: usize,
+    ) -> Result<Self, AgentError> {
+        config.validate()?;
+        let hidden = *config.hidden.first().ok_or(AgentError::InvalidConfig {
+            field: "hidden",
+            expected: "must hold at least one width for an entity network",
+            got: "[]".into(),
+        })?;
+        if n_kinds == 0 || n_actions == 0 || !(n_actions - 1).is_multiple_of(n_kinds) {
+            return Err(AgentError::ObservationMismatch {
+                expected: format!("1 + entities x {n_kinds} actions"),
+                got: format!("{n_actions} actions"),
+            });
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let spec = EntitySpec {
+            row_width,
+            global_width,
+            hidden,
+            n_kinds,
+            activation: config.activation,
+        };
+        let params = EntityParams::init(spec, &mut rng);
+        Ok(Self::with_nets(
+            config,
+            row_width + global_width,
+            n_actions,
+            Nets::Entity(params),
+            rng,
+        ))
+    }
+
+    fn with_nets(
+        config: PpoConfig,
+        obs_dim: usize,
+        n_actions: usize,
+        nets: Nets,
+        rng: ChaCha8Rng,
+    ) -> Self {
+        let lengths: Vec<usize> = nets.tensors().iter().map(|t| t.len()).collect();
+        let adam = Adam::new(&lengths, config.adam_eps);
+        Self {
+            config,
+            obs_dim,
+            n_actions,
+            nets,
             adam,
             rng,
             num_timesteps: 0,
             iteration: 0,
             gradient_steps: 0,
-        })
+        }
     }
 
-    /// A fresh agent sized from `env`'s spaces (Box observations, Discrete actions).
+    /// A fresh agent sized from `env`'s spaces: MLPs for Box observations, an entity network for
+    /// EntitySet observations (the cluster env, whose actions are `1 + entities * kinds`, the kinds
+    /// being `mend_envs::cluster::N_KINDS`); Discrete actions.
     pub fn for_env(config: PpoConfig, env: &dyn VectorEnv) -> Result<Self, AgentError> {
-        let obs_dim = vector_obs_dim(&env.single_observation_space())?;
         let n_actions = discrete_actions(&env.single_action_space())?;
-        Self::new(config, obs_dim, n_actions)
+        match env.single_observation_space() {
+            Space::EntitySet(s) => Self::new_entity(
+                config,
+                s.width(),
+                s.global.dim(),
+                mend_envs::cluster::N_KINDS,
+                n_actions,
+            ),
+            space => Self::new(config, vector_obs_dim(&space)?, n_actions),
+        }
     }
 
     /// The configuration.
@@ -291,20 +396,64 @@ impl Ppo {
         &self.config
     }
 
-    /// The actor as an inference policy.
-    pub fn mlp_policy(&self) -> MlpPolicy {
-        MlpPolicy {
-            algorithm: "ppo".into(),
-            output: OutputKind::Logits,
-            net: self.actor.clone(),
-            exploration_eps: 0.0,
-            normalisation: None,
+    /// The actor as an inference policy, for an MLP agent (`None` for an entity-network agent; see
+    /// [`Ppo::policy_net`]).
+    pub fn mlp_policy(&self) -> Option<MlpPolicy> {
+        match &self.nets {
+            Nets::Mlp { actor, .. } => Some(MlpPolicy {
+                algorithm: "ppo".into(),
+                output: OutputKind::Logits,
+                net: actor.clone(),
+                exploration_eps: 0.0,
+                normalisation: None,
+            }),
+            Nets::Entity(_) => None,
         }
     }
 
-    /// The critic's parameters.
-    pub fn critic(&self) -> &MlpParams {
-        &self.critic
+    /// The trained policy, whichever network the agent has.
+    pub fn policy_net(&self) -> PolicyNet {
+        match &self.nets {
+            Nets::Mlp { actor, .. } => PolicyNet::from(MlpPolicy {
+                algorithm: "ppo".into(),
+                output: OutputKind::Logits,
+                net: actor.clone(),
+                exploration_eps: 0.0,
+                normalisation: None,
+            }),
+            Nets::Entity(params) => PolicyNet::from(EntityPolicy {
+                algorithm: "ppo".into(),
+                output: OutputKind::Logits,
+                params: params.clone(),
+                exploration_eps: 0.0,
+                n_actions: self.n_actions,
+            }),
+        }
+    }
+
+    /// The policy file of the trained policy (the caller knows the features, the action kinds and the
+    /// training provenance).
+    pub fn export(
+        &self,
+        feature_schema: FeatureSchema,
+        action_kinds: Vec<String>,
+        training: TrainingInfo,
+    ) -> PolicyFile {
+        PolicyFile::new(self.policy_net(), feature_schema, action_kinds, training)
+    }
+
+    /// The critic's parameters (`None` for an entity-network agent, whose value head is part of the
+    /// entity network).
+    pub fn critic(&self) -> Option<&MlpParams> {
+        match &self.nets {
+            Nets::Mlp { critic, .. } => Some(critic),
+            Nets::Entity(_) => None,
+        }
+    }
+
+    /// The trainable networks.
+    pub fn nets(&self) -> &Nets {
+        &self.nets
     }
 
     fn check_env(&self, env: &dyn VectorEnv) -> Result<(), AgentError> {
@@ -320,7 +469,12 @@ impl Ppo {
                 got: format!("{:?}", env.autoreset_mode()),
             });
         }
-        let obs_dim = vector_obs_dim(&env.single_observation_space())?;
+        let obs_dim = match env.single_observation_space() {
+            Space::EntitySet(s) if matches!(self.nets, Nets::Entity(_)) => {
+                s.width() + s.global.dim()
+            }
+            space => vector_obs_dim(&space)?,
+        };
         let n_actions = discrete_actions(&env.single_action_space())?;
         if (obs_dim, n_actions) != (self.obs_dim, self.n_actions) {
             return Err(AgentError::ObservationMismatch {
@@ -362,9 +516,9 @@ impl Agent for Ppo {
         let mut tracker = EpisodeTracker::new(n);
         let mut buf = RolloutBuffer::new(cfg.num_steps, n, dim, self.n_actions);
 
-        let (first_obs, _) = env.reset(Some(cfg.seed.wrapping_add(self.num_timesteps)))?;
-        let mut next_obs = Vec::with_capacity(n * dim);
-        flatten_into(&first_obs, dim, &mut next_obs)?;
+        let (mut next_obs, _) = env.reset(Some(cfg.seed.wrapping_add(self.num_timesteps)))?;
+        let entity = matches!(self.nets, Nets::Entity(_));
+        let mut scratch = Vec::with_capacity(n * dim);
 
         while self.num_timesteps < total_timesteps {
             self.iteration += 1;
@@ -385,8 +539,13 @@ impl Agent for Ppo {
             buf.clear();
             for _ in 0..cfg.num_steps {
                 let masks = env.action_masks();
-                let logits = plain::forward(&self.actor, &next_obs);
-                let values = plain::forward(&self.critic, &next_obs);
+                let (logits, values) = self.nets.act_forward(&next_obs, &mut scratch)?;
+                if logits.len() != n * self.n_actions {
+                    return Err(AgentError::ObservationMismatch {
+                        expected: format!("observations giving {} actions each", self.n_actions),
+                        got: format!("{} scores for {n} envs", logits.len()),
+                    });
+                }
                 let mut actions = Vec::with_capacity(n);
                 for (e, mask) in masks.iter().enumerate() {
                     let mask = mask.as_deref();
@@ -406,7 +565,13 @@ impl Agent for Ppo {
                         None => buf.masks.extend(std::iter::repeat_n(true, self.n_actions)),
                     }
                 }
-                buf.obs.extend_from_slice(&next_obs);
+                if entity {
+                    for o in &next_obs {
+                        buf.entity_obs.push(as_entities(o)?.clone());
+                    }
+                } else {
+                    buf.obs.extend_from_slice(&scratch);
+                }
                 buf.values.extend_from_slice(&values);
                 buf.actions.extend_from_slice(&actions);
 
@@ -423,20 +588,26 @@ impl Agent for Ppo {
                 let mut finals = vec![0.0f32; n];
                 for (e, value) in finals.iter_mut().enumerate() {
                     if step.truncated[e] && !step.terminated[e] {
-                        let fo = final_obs(&step.infos[e], e, dim)?;
-                        *value = plain::forward(&self.critic, &fo)[0];
+                        let fo = if entity {
+                            Observation::Entities(final_entity_obs(&step.infos[e], e)?)
+                        } else {
+                            Observation::Vector(final_obs(&step.infos[e], e, dim)?)
+                        };
+                        *value = self.nets.value(&fo)?;
                     }
                 }
                 buf.rewards.extend(step.rewards.iter().map(|&r| r as f32));
                 buf.terminated.extend_from_slice(&step.terminated);
                 buf.truncated.extend_from_slice(&step.truncated);
                 buf.final_values.extend_from_slice(&finals);
-                next_obs.clear();
-                flatten_into(&step.obs, dim, &mut next_obs)?;
+                next_obs = step.obs;
             }
 
             // --- Advantages ------------------------------------------------------------------------
-            let last_values = plain::forward(&self.critic, &next_obs);
+            let last_values = next_obs
+                .iter()
+                .map(|o| self.nets.value(o))
+                .collect::<Result<Vec<f32>, _>>()?;
             let (advantages, returns) = compute_gae(
                 GaeInput {
                     rewards: &buf.rewards,
@@ -512,15 +683,14 @@ impl Agent for Ppo {
     }
 
     fn policy(&self) -> Box<dyn Policy> {
-        Box::new(self.mlp_policy())
+        match self.policy_net() {
+            PolicyNet::Mlp(p) => Box::new(p),
+            PolicyNet::Entity(p) => p,
+        }
     }
 
     fn save_checkpoint(&self, path: &Path) -> Result<(), AgentError> {
-        let mut tensors = crate::policy_file::params_to_tensors_prefixed(&self.actor, "actor.");
-        tensors.extend(crate::policy_file::params_to_tensors_prefixed(
-            &self.critic,
-            "critic.",
-        ));
+        let mut tensors = self.nets.to_tensors();
         let adam = checkpoint::adam_to_tensors(&self.adam, "adam.", &mut tensors);
         let state = PpoCheckpoint {
             algorithm: "ppo".into(),
@@ -548,21 +718,9 @@ impl Agent for Ppo {
             }
             .into());
         }
-        let actor = crate::policy_file::tensors_to_params_prefixed(
-            path,
-            &self.actor.spec,
-            &tensors,
-            "actor.",
-        )?;
-        let critic = crate::policy_file::tensors_to_params_prefixed(
-            path,
-            &self.critic.spec,
-            &tensors,
-            "critic.",
-        )?;
+        let nets = self.nets.from_tensors(path, &tensors)?;
         checkpoint::adam_from_tensors(path, &mut self.adam, state.adam, "adam.", &tensors)?;
-        self.actor = actor;
-        self.critic = critic;
+        self.nets = nets;
         self.rng = state.rng.restore(path)?;
         self.num_timesteps = state.num_timesteps;
         self.iteration = state.iteration;
@@ -591,7 +749,7 @@ struct PpoCheckpoint {
 
 /// Large negative logit for masked actions in the differentiable path: `exp` of it is exactly 0, and
 /// unlike `-inf` it keeps `p * log p` at 0 rather than NaN (Huang & Ontañón 2022 use -1e8 likewise).
-const MASKED_LOGIT: f32 = -1e8;
+const MASKED_LOGIT: f32 = crate::nn::entity_candle::PAD_LOGIT;
 
 impl Ppo {
     fn minibatch_step(
@@ -605,10 +763,24 @@ impl Ppo {
     ) -> Result<UpdateStats, AgentError> {
         let dev = Device::Cpu;
         let (b, dim, na) = (idx.len(), self.obs_dim, self.n_actions);
-        let mut obs = Vec::with_capacity(b * dim);
+        let obs = match &self.nets {
+            Nets::Mlp { .. } => {
+                let mut x = Vec::with_capacity(b * dim);
+                for &i in idx {
+                    x.extend_from_slice(&buf.obs[i * dim..(i + 1) * dim]);
+                }
+                MinibatchObs::Vector(x, dim)
+            }
+            Nets::Entity(p) => {
+                let mut batch = EntityBatch::new(p.spec.row_width, p.spec.global_width);
+                for &i in idx {
+                    batch.push(&buf.entity_obs[i]);
+                }
+                MinibatchObs::Entities(batch)
+            }
+        };
         let mut mask_bias = Vec::with_capacity(if buf.any_masked { b * na } else { 0 });
         for &i in idx {
-            obs.extend_from_slice(&buf.obs[i * dim..(i + 1) * dim]);
             if buf.any_masked {
                 mask_bias.extend(
                     buf.masks[i * na..(i + 1) * na]
@@ -624,10 +796,14 @@ impl Ppo {
         let gather = |src: &[f32]| idx.iter().map(|&i| src[i]).collect::<Vec<f32>>();
         let actions: Vec<u32> = idx.iter().map(|&i| buf.actions[i] as u32).collect();
 
-        let actor = CandleMlp::from_params(&self.actor, &dev)?;
-        let critic = CandleMlp::from_params(&self.critic, &dev)?;
-        let x = Tensor::from_vec(obs, (b, dim), &dev)?;
-        let mut logits = actor.forward(&x)?;
+        let nets = CandleNets::new(&self.nets, &dev)?;
+        let (mut logits, new_values) = nets.forward(&obs)?;
+        if logits.dim(1)? != na {
+            return Err(AgentError::ObservationMismatch {
+                expected: format!("observations giving {na} actions"),
+                got: format!("a minibatch giving {} actions", logits.dim(1)?),
+            });
+        }
         if buf.any_masked {
             logits = logits.add(&Tensor::from_vec(mask_bias, (b, na), &dev)?)?;
         }
@@ -639,7 +815,6 @@ impl Ppo {
         let adv_t = Tensor::from_vec(adv, b, &dev)?;
         let (pg_loss, logratio) = loss::clipped_policy_loss(&new_logp, &old_logp, &adv_t, clip)?;
         let entropy = loss::entropy(&logp_all)?;
-        let new_values = critic.forward(&x)?.squeeze(1)?;
         let old_values = Tensor::from_vec(gather(&buf.values), b, &dev)?;
         let returns_t = Tensor::from_vec(gather(returns), b, &dev)?;
         let v_loss = loss::value_loss(
@@ -652,16 +827,9 @@ impl Ppo {
             ((&pg_loss - (&entropy * self.config.ent_coef)?)? + (&v_loss * self.config.vf_coef)?)?;
 
         let grads = total.backward()?;
-        let mut flat = actor.flat_grads(&grads)?;
-        flat.extend(critic.flat_grads(&grads)?);
+        let mut flat = nets.flat_grads(&grads)?;
         clip_grad_norm(&mut flat, self.config.max_grad_norm);
-        let params: Vec<&mut [f32]> = self
-            .actor
-            .tensors_mut()
-            .into_iter()
-            .chain(self.critic.tensors_mut())
-            .collect();
-        self.adam.step(params, &flat, lr);
+        self.adam.step(self.nets.tensors_mut(), &flat, lr);
         self.gradient_steps += 1;
 
         let (old_approx_kl, approx_kl, clipfrac) =

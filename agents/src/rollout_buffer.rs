@@ -1,5 +1,8 @@
 //! SB3's `RolloutBuffer`: one PPO rollout of `num_steps` steps of `num_envs` envs, stored step-major
-//! (`index = step * num_envs + env`), as CleanRL's `(num_steps, num_envs)` tensors.
+//! (`index = step * num_envs + env`), as CleanRL's `(num_steps, num_envs)` tensors. Vector observations
+//! go to `obs`; entity observations (the cluster env, any number of rows) to `entity_obs`.
+
+use mend_envs::EntityObs;
 
 /// On-policy storage for one rollout.
 #[derive(Clone, Debug, Default)]
@@ -14,6 +17,8 @@ pub struct RolloutBuffer {
     pub n_actions: usize,
     /// Observations acted on, `(T*N) x obs_dim`.
     pub obs: Vec<f32>,
+    /// Entity observations acted on (entity-network agents; empty otherwise).
+    pub entity_obs: Vec<EntityObs>,
     /// Actions taken.
     pub actions: Vec<usize>,
     /// Log-probabilities of the actions under the rollout policy.
@@ -44,6 +49,7 @@ impl RolloutBuffer {
             obs_dim,
             n_actions,
             obs: Vec::with_capacity(n * obs_dim),
+            entity_obs: Vec::new(),
             actions: Vec::with_capacity(n),
             logprobs: Vec::with_capacity(n),
             values: Vec::with_capacity(n),
@@ -59,6 +65,7 @@ impl RolloutBuffer {
     /// Empties the buffer, keeping its allocations.
     pub fn clear(&mut self) {
         self.obs.clear();
+        self.entity_obs.clear();
         self.actions.clear();
         self.logprobs.clear();
         self.values.clear();

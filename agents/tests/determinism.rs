@@ -56,7 +56,11 @@ fn train_ppo(seed: u64) -> Vec<u8> {
     let mut env = common::cartpole(8);
     let mut agent = Ppo::for_env(ppo_config(seed), &env).unwrap();
     let summary = agent.learn(&mut env, PPO_STEPS, &mut NullSink).unwrap();
-    file_bytes(agent.mlp_policy(), summary, seed)
+    file_bytes(
+        agent.mlp_policy().expect("CartPole: an MLP agent"),
+        summary,
+        seed,
+    )
 }
 
 fn train_dqn(seed: u64) -> Vec<u8> {

@@ -76,7 +76,8 @@ fn dqn_training(c: &mut Criterion) {
 fn inference(c: &mut Criterion) {
     let ppo = Ppo::new(PpoConfig::cartpole_zoo(1), 4, 2)
         .expect("valid config")
-        .mlp_policy();
+        .mlp_policy()
+        .expect("an MLP agent");
     let dqn = Dqn::new(DqnConfig::cartpole_zoo(1), 4, 2)
         .expect("valid config")
         .mlp_policy();

@@ -127,10 +127,7 @@ impl CandleEntity {
         if n_rows == 0 || batch.rows.len() != n_rows * s.row_width {
             return Err(AgentError::ObservationMismatch {
                 expected: "a minibatch with at least one entity row".into(),
-                got: format!(
-                    "{} observations with {n_rows} rows",
-                    batch.counts.len()
-                ),
+                got: format!("{} observations with {n_rows} rows", batch.counts.len()),
             });
         }
         Ok(self.forward_tensors(batch, n_rows)?)
@@ -161,7 +158,11 @@ impl CandleEntity {
                 seg[obs * n_rows + r] = 1.0 / n as f32;
             }
             for i in 0..max_e {
-                pool_idx.push(if i < n { (first + i) as u32 } else { n_rows as u32 });
+                pool_idx.push(if i < n {
+                    (first + i) as u32
+                } else {
+                    n_rows as u32
+                });
                 for kind in 0..k {
                     logit_idx.push(if i < n {
                         ((first + i) * k + kind) as u32
