@@ -487,24 +487,41 @@ impl Dqn {
             self.config.gamma as f32,
         );
 
-        let x = Tensor::from_slice(&batch.obs, (b, dim), &dev)?;
-        let actions: Vec<u32> = batch.actions.iter().map(|&a| a as u32).collect();
-        let q = online
-            .forward(&x)?
-            .gather(&Tensor::from_vec(actions, (b, 1), &dev)?, 1)?
-            .squeeze(1)?;
-        let loss = huber_loss(&q, &Tensor::from_vec(targets, b, &dev)?)?;
-        let grads = loss.backward()?;
-        let mut flat = online.flat_grads(&grads)?;
+        let (loss, mean_q, mut flat) =
+            td_loss_grads(&online, &batch.obs, &batch.actions, targets, dim)?;
         clip_grad_norm(&mut flat, self.config.max_grad_norm);
         self.adam
             .step(self.q.tensors_mut(), &flat, self.config.learning_rate);
         self.gradient_steps += 1;
-        Ok((
-            f64::from(loss.to_scalar::<f32>()?),
-            f64::from(q.mean_all()?.to_scalar::<f32>()?),
-        ))
+        Ok((loss, mean_q))
     }
+}
+
+/// SB3's DQN loss on one batch: `smooth_l1_loss(Q(s)[a], y)` (mean over the batch) and its gradient
+/// with respect to every parameter of `online` (order of [`crate::nn::MlpParams::tensors`]). Returns
+/// `(loss, mean Q(s)[a], gradients)`. `obs` is row-major `batch x dim`.
+pub fn td_loss_grads(
+    online: &CandleMlp,
+    obs: &[f32],
+    actions: &[usize],
+    targets: Vec<f32>,
+    dim: usize,
+) -> Result<(f64, f64, Vec<Vec<f32>>), AgentError> {
+    let dev = Device::Cpu;
+    let b = actions.len();
+    let x = Tensor::from_slice(obs, (b, dim), &dev)?;
+    let index: Vec<u32> = actions.iter().map(|&a| a as u32).collect();
+    let q = online
+        .forward(&x)?
+        .gather(&Tensor::from_vec(index, (b, 1), &dev)?, 1)?
+        .squeeze(1)?;
+    let loss = huber_loss(&q, &Tensor::from_vec(targets, b, &dev)?)?;
+    let grads = loss.backward()?;
+    Ok((
+        f64::from(loss.to_scalar::<f32>()?),
+        f64::from(q.mean_all()?.to_scalar::<f32>()?),
+        online.flat_grads(&grads)?,
+    ))
 }
 
 /// Inputs of [`td_targets`], each row-major over the batch.
@@ -553,6 +570,7 @@ pub fn huber_loss(pred: &Tensor, target: &Tensor) -> candle_core::Result<Tensor>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
 
     #[test]
     fn td_targets_match_hand_values_for_dqn_and_double_dqn() {
@@ -578,6 +596,47 @@ mod tests {
             ..input
         };
         assert_eq!(td_targets(double, 3, 0.5), vec![1.5, 7.0]);
+    }
+
+    #[test]
+    fn td_loss_gradient_on_the_output_bias_matches_the_huber_derivative() {
+        // d loss / d b_out[a] = (1/B) * sum over rows that took action a of clamp(Q(s)[a] - y, -1, 1)
+        // (smooth_l1's derivative; mean reduction). Targets chosen so rows fall on both sides of 1.
+        let spec = MlpSpec {
+            input: 3,
+            hidden: vec![8, 8],
+            output: 2,
+            activation: Activation::Relu,
+        };
+        let params = init_mlp(
+            &spec,
+            InitScheme::TorchDefault,
+            &mut ChaCha8Rng::seed_from_u64(7),
+        );
+        let obs = [
+            0.1f32, -0.4, 0.7, 1.0, 0.2, -0.3, -0.5, 0.5, 0.0, 0.3, 0.3, 0.3,
+        ];
+        let actions = [0usize, 1, 1, 0];
+        let q_all = plain::forward(&params, &obs);
+        let offsets = [0.3f32, -2.0, 0.8, 5.0];
+        let targets: Vec<f32> = (0..4)
+            .map(|i| q_all[i * 2 + actions[i]] + offsets[i])
+            .collect();
+        let online = CandleMlp::from_params(&params, &Device::Cpu).unwrap();
+        let (loss, _, grads) = td_loss_grads(&online, &obs, &actions, targets, 3).unwrap();
+        // d = Q - y = -offset: 0.5*0.09 + (2-0.5) + 0.5*0.64 + (5-0.5) = 6.365, mean 1.59125.
+        assert!((loss - 1.59125).abs() < 1e-4, "{loss}");
+        let out_bias = grads.last().unwrap();
+        let mut expected = [0.0f32; 2];
+        for i in 0..4 {
+            expected[actions[i]] += (-offsets[i]).clamp(-1.0, 1.0) / 4.0;
+        }
+        for a in 0..2 {
+            assert!(
+                (out_bias[a] - expected[a]).abs() < 1e-5,
+                "{out_bias:?} vs {expected:?}"
+            );
+        }
     }
 
     #[test]

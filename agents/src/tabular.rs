@@ -70,6 +70,14 @@ pub struct TabularConfig {
     /// acts only on entities that show a symptom, which is where a recovery action can help; their
     /// entries stay [`UNTRIED`] in the exported policy.
     pub act_on_healthy: bool,
+    /// Whether `q_entity` holds advantages over the no-op rather than values: an entity action's
+    /// Q-value is then `q_noop[global] + q_entity[bucket][kind]`, and its update target is the
+    /// (n-step) return minus `q_noop[global]` of the state it was taken in. Values of the no-op (indexed
+    /// by the global bucket) and of entity actions (indexed by the entity's bucket) average over
+    /// different sets of states, so comparing them directly mistakes a bad global state for a bad
+    /// action; the advantage compares each action with doing nothing in the same state (the
+    /// dueling decomposition, Wang et al. 2016, learnt by TD targets).
+    pub entity_advantage: bool,
     /// Bucket edges of the state.
     pub edges: BucketEdges,
 }
@@ -90,6 +98,7 @@ impl Default for TabularConfig {
             min_visits: 20,
             n_step: 1,
             act_on_healthy: true,
+            entity_advantage: false,
             edges: BucketEdges::default(),
         }
     }
@@ -144,6 +153,8 @@ pub struct TabularPolicy {
     q_noop: Vec<f32>,
     /// Epsilon of non-deterministic `predict`.
     pub exploration_eps: f32,
+    /// `q_entity` holds advantages over the no-op ([`TabularConfig::entity_advantage`]).
+    pub entity_advantage: bool,
 }
 
 impl TabularPolicy {
@@ -162,6 +173,7 @@ impl TabularPolicy {
             n_kinds,
             n_actions,
             exploration_eps: 0.0,
+            entity_advantage: false,
         })
     }
 
@@ -190,9 +202,24 @@ impl TabularPolicy {
     pub fn q_values(&self, obs: &Observation) -> Result<Vec<f32>, AgentError> {
         let (g, entries) = self.entries(obs)?;
         let mut q = Vec::with_capacity(self.n_actions);
-        q.push(self.q_noop[g]);
-        q.extend(entries.iter().map(|&i| self.q_entity[i]));
+        let v = self.q_noop[g];
+        q.push(v);
+        q.extend(
+            entries
+                .iter()
+                .map(|&i| self.entity_value(v, self.q_entity[i])),
+        );
         Ok(q)
+    }
+
+    /// The Q-value of an entity action whose table entry is `entry`, in a state whose no-op value is
+    /// `noop` ([`UNTRIED`] stays [`UNTRIED`]).
+    fn entity_value(&self, noop: f32, entry: f32) -> f32 {
+        if self.entity_advantage && entry > UNTRIED {
+            noop + entry
+        } else {
+            entry
+        }
     }
 
     /// The tables: (`q_entity` row-major `n_entity_buckets x n_kinds`, `q_noop`).
@@ -284,7 +311,15 @@ impl TabularQ {
         config.validate()?;
         config.seed = seed;
         let mut policy = TabularPolicy::zeros(schema, config.edges.clone(), n_kinds, n_actions)?;
-        policy.q_entity.fill(config.q_init_action as f32);
+        policy.entity_advantage = config.entity_advantage;
+        // An advantage starts at 0 (no better than doing nothing); `min_visits` keeps untried
+        // entries out of acting.
+        let init = if config.entity_advantage {
+            0.0
+        } else {
+            config.q_init_action as f32
+        };
+        policy.q_entity.fill(init);
         Ok(Self {
             visits: vec![0; policy.q_entity.len()],
             policy,
@@ -324,10 +359,11 @@ impl TabularQ {
     /// Q-values as the learner acts on them (untried entries at [`UNTRIED`]).
     fn effective_q(&self, g: usize, entries: &[usize]) -> Vec<f32> {
         let mut q = Vec::with_capacity(entries.len() + 1);
-        q.push(self.policy.q_noop[g]);
+        let v = self.policy.q_noop[g];
+        q.push(v);
         q.extend(entries.iter().map(|&i| {
             if self.usable(i) {
-                self.policy.q_entity[i]
+                self.policy.entity_value(v, self.policy.q_entity[i])
             } else {
                 UNTRIED
             }
@@ -482,6 +518,11 @@ impl TabularQ {
         target: f64,
     ) -> Result<(), AgentError> {
         let lr = self.config.learning_rate;
+        let target = if action != 0 && self.config.entity_advantage {
+            target - f64::from(self.policy.q_noop[g])
+        } else {
+            target
+        };
         let cell = if action == 0 {
             &mut self.policy.q_noop[g]
         } else {

@@ -186,6 +186,45 @@ fn healthy_entities_are_never_acted_on_when_act_on_healthy_is_off() {
     assert!(healthy_usable(on) > 0);
 }
 
+#[test]
+fn entity_advantages_are_learnt_relative_to_the_noop_of_the_same_state() {
+    // Every step pays -1 and ends the episode; gamma 0 and lr 1 make each update set its entry to
+    // its target. The no-op's value becomes -1; an entity action's target is then -1 - (-1) = 0, so
+    // its stored advantage is 0 and its Q-value V + A = -1, the same as the no-op's, as it should be
+    // for actions that change nothing.
+    let config = TabularConfig {
+        learning_rate: 1.0,
+        gamma: 0.0,
+        start_e: 1.0,
+        end_e: 1.0,
+        explore_noop_share: 0.5,
+        reward_scale: 1.0,
+        min_visits: 1,
+        entity_advantage: true,
+        ..TabularConfig::default()
+    };
+    let mut q = TabularQ::new(config, FeatureSchema::v1(), N_KINDS, 1 + N_KINDS, 3).unwrap();
+    q.learn(&mut OneService, &[0], 300, &mut NullSink).unwrap();
+    let p = q.policy();
+    let values = p.q_values(&one_service_obs()).unwrap();
+    assert_eq!(values[0], -1.0);
+    let tried: Vec<f32> = values[1..]
+        .iter()
+        .copied()
+        .filter(|&v| v != UNTRIED)
+        .collect();
+    assert!(tried.len() >= N_KINDS / 2, "{values:?}");
+    assert!(tried.iter().all(|&v| v == -1.0), "{values:?}");
+    assert!(p.tables().0.iter().all(|&a| a == 0.0 || a == UNTRIED));
+    // The flag travels in the policy file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("adv.safetensors");
+    save(&p, &FeatureSchema::v1(), kinds(), training_info(), &path).unwrap();
+    let (manifest, loaded) = load(&path, &FeatureSchema::v1(), 1 + N_KINDS).unwrap();
+    assert!(manifest.entity_advantage && loaded.entity_advantage);
+    assert_eq!(loaded.q_values(&one_service_obs()).unwrap(), values);
+}
+
 fn train_tiny(seed: u64, steps: u64) -> (TabularQ, TrainSummary) {
     let mut env = ClusterEnv::builtin("tiny", ClusterConfig::default()).unwrap();
     env.reset(Some(0), None).unwrap();

@@ -35,6 +35,10 @@ pub struct TabularManifest {
     pub training: TrainingInfo,
     /// Version of the code that wrote the file.
     pub code_version: String,
+    /// `q_entity` holds advantages over the no-op (an entity action's value is
+    /// `q_noop[global] + q_entity`); absent in files written before it existed, which hold values.
+    #[serde(default)]
+    pub entity_advantage: bool,
 }
 
 /// The policy-file schema of a monitor feature schema: its row column names.
@@ -59,6 +63,7 @@ pub fn save(
         action_kinds,
         training,
         code_version: CODE_VERSION.into(),
+        entity_advantage: policy.entity_advantage,
     };
     let json = serde_json::to_string(&manifest).map_err(|e| PolicyFileError::Manifest {
         path: path.to_path_buf(),
@@ -127,6 +132,7 @@ pub fn load(
     let n_kinds = manifest.action_kinds.len();
     let mut policy =
         TabularPolicy::zeros(schema.clone(), manifest.edges.clone(), n_kinds, n_actions)?;
+    policy.entity_advantage = manifest.entity_advantage;
     for (name, want) in [
         (
             "q_entity",
