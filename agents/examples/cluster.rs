@@ -5,7 +5,12 @@
 //!     [--seeds START COUNT] [--agents no-op,random,reactive,runbook,tabular]
 //!     [--reactive "TOML; PAIRS"] [--runbook FILE]
 //!     [--train-seeds START COUNT] [--train-steps N] [--train-scenario NAME]
+//!     [--algo ppo] [--ppo-seeds K] [--ppo "TOML; PAIRS"]
 //! ```
+//! `--algo ppo` adds PPO with the entity network (`PpoConfig::cluster_default`, overridable with
+//! `--ppo`): K agents (training seeds `START..START+K` of `--train-seeds`) each trained for
+//! `--train-steps` on the training scenario, then evaluated deterministically on every evaluation
+//! seed (rows `ppo#seed`); each PPO row also prints its paired availability difference to no-op.
 //! Defaults: scenario `default`, evaluation seeds 1000..1020, training/tuning seeds 0..8 (disjoint;
 //! checked), tabular Q trained for 72,000 steps (100 episodes of `default`), all agents. Each agent meets every seed once (common random numbers: same faults and load).
 //! Metrics come from the simulator's ground truth, as `mend run` computes them: availability
@@ -20,8 +25,8 @@ use mend_agents::baselines::reactive::{ReactiveConfig, ReactiveController};
 use mend_agents::baselines::runbook::Runbook;
 use mend_agents::baselines::{NoOpPolicy, RandomPolicy, Stateful};
 use mend_agents::tabular::{TabularConfig, TabularPolicy, TabularQ};
-use mend_agents::{NullSink, Policy};
-use mend_envs::{ClusterConfig, ClusterEnv, Env};
+use mend_agents::{Agent, NullSink, Policy, PolicyNet, Ppo, PpoConfig};
+use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, ParallelVectorEnv};
 use mend_monitor::features::FeatureSchema;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -53,6 +58,8 @@ struct Opts {
     runbook: Option<String>,
     /// The trained tabular policy, if `tabular` is among the agents.
     tabular: Option<TabularPolicy>,
+    /// Trained PPO policies by row name (`ppo#seed`).
+    ppo: Vec<(String, PolicyNet)>,
 }
 
 /// A fresh policy for one episode of an env with `n` actions.
@@ -77,7 +84,10 @@ fn make_policy(agent: &str, n: usize, seed: u64, opts: &Opts) -> anyhow::Result<
                 .ok_or_else(|| anyhow::anyhow!("tabular not trained"))?
                 .with_n_actions(n),
         ),
-        other => anyhow::bail!("unknown agent {other:?}"),
+        other => match opts.ppo.iter().find(|(name, _)| name == other) {
+            Some((_, p)) => Box::new(p.clone()),
+            None => anyhow::bail!("unknown agent {other:?}"),
+        },
     })
 }
 
@@ -161,7 +171,10 @@ fn main() -> anyhow::Result<()> {
         reactive: ReactiveConfig::tuned(),
         runbook: None,
         tabular: None,
+        ppo: Vec::new(),
     };
+    let mut ppo_seeds = 3u64;
+    let mut ppo_config = PpoConfig::cluster_default(0);
     let (mut train_start, mut train_count, mut train_steps) = (0u64, 8u64, 72_000u64);
     let mut train_scenario: Option<String> = None;
     let mut opts_tabular = TabularConfig::default();
@@ -193,6 +206,14 @@ fn main() -> anyhow::Result<()> {
             // TOML pairs separated by ';' overriding TabularConfig's defaults.
             "--tabular" => opts_tabular = toml::from_str(&val(1)?.replace(';', "\n"))?,
             "--train-scenario" => train_scenario = Some(val(1)?),
+            "--algo" if val(1)? == "ppo" => agents.push_str(",ppo"),
+            "--ppo-seeds" => ppo_seeds = val(1)?.parse()?,
+            // TOML pairs separated by ';' overriding PpoConfig::cluster_default.
+            "--ppo" => {
+                let mut table = toml::Table::try_from(&ppo_config)?;
+                table.extend(toml::from_str::<toml::Table>(&val(1)?.replace(';', "\n"))?);
+                ppo_config = table.try_into()?;
+            }
             other => anyhow::bail!("unknown argument {other:?}"),
         }
         i += 2;
@@ -239,6 +260,42 @@ fn main() -> anyhow::Result<()> {
         );
         opts.tabular = Some(q.policy());
     }
+    let mut agent_list: Vec<String> = agents
+        .split(',')
+        .filter(|a| *a != "ppo")
+        .map(str::to_string)
+        .collect();
+    if agents.split(',').any(|a| a == "ppo") {
+        let scen = train_scenario.clone().unwrap_or_else(|| scenario.clone());
+        for seed in train_start..train_start + ppo_seeds {
+            let envs = (0..ppo_config.num_envs)
+                .map(|_| -> anyhow::Result<Box<dyn Env>> {
+                    Ok(Box::new(ClusterEnv::builtin(&scen, ClusterConfig::default())?))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let mut env = ParallelVectorEnv::new(envs, AutoresetMode::SameStep)?;
+            let config = PpoConfig {
+                seed,
+                total_timesteps: train_steps,
+                ..ppo_config.clone()
+            };
+            let mut agent = Ppo::for_env(config, &env)?;
+            let t0 = Instant::now();
+            let summary = agent.learn(&mut env, train_steps, &mut NullSink)?;
+            let secs = t0.elapsed().as_secs_f64();
+            println!(
+                "ppo seed {seed}: {} steps on `{scen}` in {secs:.1} s ({:.0} steps/s), mean return of \
+                 the last {} episodes {:.1}",
+                summary.num_timesteps,
+                summary.num_timesteps as f64 / secs,
+                summary.episodes.min(100),
+                summary.mean_return_last_100.unwrap_or(f64::NAN)
+            );
+            let name = format!("ppo#{seed}");
+            opts.ppo.push((name.clone(), agent.policy_net()));
+            agent_list.push(name);
+        }
+    }
     println!(
         "scenario `{scenario}`, seeds {start}..{}, {} entities\n",
         start + count,
@@ -248,7 +305,9 @@ fn main() -> anyhow::Result<()> {
         "| agent | availability | incidents | MTTR s | cost USD | return | actions | wall s |\n|---|---|---|---|---|---|---|---|"
     );
     let mut kinds_used = Vec::new();
-    for agent in agents.split(',') {
+    let mut noop_availability: Option<Vec<f64>> = None;
+    let mut paired = Vec::new();
+    for agent in agent_list.iter().map(String::as_str) {
         let t0 = Instant::now();
         let rows: Vec<Metrics> = seeds
             .par_iter()
@@ -267,6 +326,15 @@ fn main() -> anyhow::Result<()> {
             ci(rows.iter().map(|m| m.actions)),
             t0.elapsed().as_secs_f64()
         );
+        let availability: Vec<f64> = rows.iter().map(|m| m.availability).collect();
+        if agent == "no-op" {
+            noop_availability = Some(availability.clone());
+        } else if agent.starts_with("ppo#")
+            && let Some(base) = &noop_availability
+        {
+            let diffs = availability.iter().zip(base).map(|(a, b)| a - b);
+            paired.push(format!("{agent} - no-op availability: {}", ci(diffs)));
+        }
         let names = kind_names();
         let used: Vec<String> = (0..names.len())
             .filter_map(|k| {
@@ -275,6 +343,12 @@ fn main() -> anyhow::Result<()> {
             })
             .collect();
         kinds_used.push(format!("{agent}: {}", used.join(" ")));
+    }
+    if !paired.is_empty() {
+        println!("\npaired differences (same seeds, 95 % t-interval):");
+        for line in paired {
+            println!("  {line}");
+        }
     }
     println!("\nactions by kind (all seeds):");
     for line in kinds_used {

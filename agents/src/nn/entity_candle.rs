@@ -7,12 +7,15 @@
 //!   mean pool: S E with S[b, r] = 1/n_b if row r belongs to b     [B, h]
 //!   max pool:  E padded to [B, maxE, h] with -1e9, max over dim 1  [B, h]  (0 where n_b = 0)
 //!   context C = [mean, max, global]                                [B, 2h + g]
-//!   scorer on [E, C[obs(r)]]                                        [R, K]
+//!   scorer on [E, C[obs(r)]], first layer split: E W_e + (C W_c + b)[obs(r)]   [R, K]
 //!   logits = [noop(C), scores padded to maxE*K with PAD_LOGIT]      [B, 1 + maxE*K]
 //!   value  = value(C)                                               [B]
 //! ```
 //! Entry `1 + i*K + k` of row `b` is the logit of (entity `i`, kind `k`), the cluster env's flat order;
 //! entries past `1 + n_b*K` are [`PAD_LOGIT`] (probability exactly 0 after a softmax, and `p log p = 0`).
+//! As in the plain forward, the scorer's first layer is split into its embedding and context columns,
+//! so the context part is one `[B, 2h+g] x [2h+g, h]` product rather than one per row (a third of the
+//! update's floating-point work at h = 64).
 
 use candle_core::{D, Device, Tensor};
 
@@ -188,14 +191,33 @@ impl CandleEntity {
         let noop = self.noop.forward(&ctx)?;
         let value = self.value.forward(&ctx)?.squeeze(1)?;
         let owner = Tensor::from_vec(owner, n_rows, dev)?;
-        let scorer_in = Tensor::cat(&[&emb, &ctx.index_select(&owner, 0)?], 1)?;
-        let scores = self.scorer.forward(&scorer_in)?.flatten_all()?;
+        let scores = self.scores(&emb, &ctx, &owner)?.flatten_all()?;
         let pad = Tensor::full(PAD_LOGIT, 1, dev)?;
         let entity_logits = Tensor::cat(&[&scores, &pad], 0)?
             .index_select(&Tensor::from_vec(logit_idx, b * max_e * k, dev)?, 0)?
             .reshape((b, max_e * k))?;
         let logits = Tensor::cat(&[&noop, &entity_logits], D::Minus1)?;
         Ok((logits, value))
+    }
+
+    /// The scorer `[h_r, C[owner(r)]] -> hidden -> K` for every row, its first layer split.
+    fn scores(&self, emb: &Tensor, ctx: &Tensor, owner: &Tensor) -> candle_core::Result<Tensor> {
+        let h = self.spec.hidden;
+        let vars = self.scorer.vars();
+        let (w0, b0, w1, b1) = (
+            vars[0].as_tensor(),
+            vars[1].as_tensor(),
+            vars[2].as_tensor(),
+            vars[3].as_tensor(),
+        );
+        let ctx_w = w0.narrow(1, h, w0.dim(1)? - h)?;
+        let ctx_part = ctx.matmul(&ctx_w.t()?)?.broadcast_add(b0)?;
+        let emb_part = emb.matmul(&w0.narrow(1, 0, h)?.t()?)?;
+        let hidden = activate(
+            (emb_part + ctx_part.index_select(owner, 0)?)?,
+            self.spec.activation,
+        )?;
+        hidden.matmul(&w1.t()?)?.broadcast_add(b1)
     }
 
     /// Gradients as flat vectors in [`EntityParams::tensors`] order (zeros where none).
