@@ -105,6 +105,15 @@ pub struct PrometheusSettings {
     /// Wait before the first retry, doubling after, milliseconds (default 100).
     #[serde(default = "default_backoff_ms")]
     pub backoff_ms: u64,
+    /// Also read each metric as `timestamp(EXPR)`, so that a series no longer scraped is seen
+    /// stale by its last sample time, not fresh by the query's evaluation time (default true;
+    /// see [`crate::observe`]).
+    #[serde(default = "default_true")]
+    pub sample_times: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_timeout_ms() -> u64 {

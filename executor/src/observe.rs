@@ -10,6 +10,15 @@
 //! `replicas_in_rotation` is configured, it is computed as the number of replicas with `up` >= 0.5
 //! (a load balancer's view: only live replicas get traffic).
 //!
+//! Sample times: an instant query's `value` carries the *evaluation* time, and Prometheus keeps
+//! returning a series' last value for its lookback window (5 min by default) after the series
+//! stopped being scraped. So, unless `[prometheus] sample_times = false`, each PromQL metric is
+//! also read as `timestamp(EXPR)`, which for a selector gives the time of the last scraped
+//! sample (<https://prometheus.io/docs/prometheus/latest/querying/functions/#timestamp>; for a
+//! computed expression it gives the evaluation time, so keep at least `up` a plain selector). A
+//! metric's time is the *oldest* of its replicas' sample times: one replica whose series went stale
+//! makes the whole metric stale.
+//!
 //! Freshness ([`Readings::metric_times`], judged by the fresh-metrics guard): `S:up` is always
 //! required; any other metric is required while at least one replica of `S` is up (a live replica
 //! must report it; a dead one cannot). A query that fails, or returns nothing when it is required,
@@ -123,6 +132,7 @@ pub fn replica_name(service: &str, replica: usize) -> String {
 #[derive(Debug)]
 pub struct MetricReader {
     prometheus: Option<PrometheusSource>,
+    sample_times: bool,
     scrape_timeout: Duration,
 }
 
@@ -147,6 +157,7 @@ impl MetricReader {
         let scrape_timeout = Duration::from_millis((cluster.interval_ms / 2).clamp(50, 1000));
         Ok(MetricReader {
             prometheus,
+            sample_times: cluster.prometheus.as_ref().is_some_and(|p| p.sample_times),
             scrape_timeout,
         })
     }
@@ -203,12 +214,18 @@ impl MetricReader {
             for (metric, q) in &s.service_metrics {
                 let key = format!("{}:{metric}", s.name);
                 let Some(expr) = &q.promql else { continue };
-                match self.promql(metric, expr, now_ms) {
-                    Ok(samples) => {
-                        let first = &samples[0];
+                let read = self.promql(metric, expr, now_ms).and_then(|samples| {
+                    let time = match self.sample_times(metric, expr, now_ms)? {
+                        Some(times) => times.iter().map(|(_, t)| *t).min(),
+                        None => Some(samples[0].timestamp_ms),
+                    };
+                    Ok((samples[0].value, time))
+                });
+                match read {
+                    Ok((value, time)) => {
                         out.service
-                            .insert((s.name.clone(), metric.clone()), first.value * q.scale);
-                        out.metric_times.insert(key, Some(first.timestamp_ms));
+                            .insert((s.name.clone(), metric.clone()), value * q.scale);
+                        out.metric_times.insert(key, time);
                     }
                     Err(e) => {
                         out.problems.push(format!("{key}: {e}"));
@@ -237,6 +254,27 @@ impl MetricReader {
         )
     }
 
+    /// With `sample_times` on: each series' last sample time, from `timestamp(expr)`, with its
+    /// labels (`timestamp()` drops only the metric name). `None` when off.
+    fn sample_times(
+        &self,
+        feature: &str,
+        expr: &str,
+        now_ms: u64,
+    ) -> Result<Option<Vec<(BTreeMap<String, String>, u64)>>, MetricError> {
+        if !self.sample_times {
+            return Ok(None);
+        }
+        let samples = self.promql(feature, &format!("timestamp({expr})"), now_ms)?;
+        Ok(Some(
+            samples
+                .into_iter()
+                // seconds since the epoch, as a float
+                .map(|s| (s.labels, (s.value.max(0.0) * 1000.0).round() as u64))
+                .collect(),
+        ))
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn promql_replica(
         &self,
@@ -251,18 +289,31 @@ impl MetricReader {
         let samples = self
             .promql(metric, expr, now_ms)
             .map_err(|e| e.to_string())?;
-        let mut newest = None;
+        let times = self
+            .sample_times(metric, expr, now_ms)
+            .map_err(|e| e.to_string())?;
+        let mut oldest: Option<u64> = None;
         for s in samples {
             let Some(replica) = ports.iter().position(|id| id.matches(&s.labels)) else {
                 continue;
+            };
+            let time = match &times {
+                None => s.timestamp_ms,
+                Some(times) => times
+                    .iter()
+                    .find(|(labels, _)| ports[replica].matches(labels))
+                    .map(|(_, t)| *t)
+                    .ok_or_else(|| {
+                        format!("`timestamp({expr})` has no series for replica {replica}")
+                    })?,
             };
             out.replica.insert(
                 (service.to_owned(), replica, metric.to_owned()),
                 s.value * scale,
             );
-            newest = newest.max(Some(s.timestamp_ms));
+            oldest = Some(oldest.map_or(time, |o| o.min(time)));
         }
-        newest.ok_or_else(|| format!("query `{expr}` matched none of the replicas {ports:?}"))
+        oldest.ok_or_else(|| format!("query `{expr}` matched none of the replicas {ports:?}"))
     }
 
     fn scrape(&self, port: u16, now_ms: u64) -> Option<Vec<Sample>> {

@@ -396,7 +396,9 @@ fn try_default_without_any_configuration_fails_cleanly() {
 fn the_shipped_deployment_is_valid_and_in_shadow_mode() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let yaml = std::fs::read_to_string(root.join("deploy/k8s/executor.yaml")).unwrap();
-    let mut lines = yaml.lines().skip_while(|l| !l.trim_end().ends_with("cluster.toml: |"));
+    let mut lines = yaml
+        .lines()
+        .skip_while(|l| !l.trim_end().ends_with("cluster.toml: |"));
     lines.next();
     let toml: String = lines
         .take_while(|l| l.is_empty() || l.starts_with("    "))
@@ -405,7 +407,10 @@ fn the_shipped_deployment_is_valid_and_in_shadow_mode() {
     let cluster = parse(&toml).unwrap();
     assert_eq!(cluster.actuator.kind, ActuatorKind::Kubernetes);
     let kill = cluster.guards.kill_switch.clone().unwrap();
-    assert!(kill.starts_with("/var/lib/mend"), "kill switch on the audit volume");
+    assert!(
+        kill.starts_with("/var/lib/mend"),
+        "kill switch on the audit volume"
+    );
     assert!(yaml.contains("- --mode=shadow"));
     assert!(yaml.contains("mountPath: /var/lib/mend"));
     // the RBAC grants the verbs the requests use, and no wildcard
