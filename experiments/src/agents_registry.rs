@@ -3,9 +3,11 @@
 //! field) and returns a [`PolicyFactory`], which makes a fresh policy for each episode (baselines with
 //! timers are stateful, so no state leaks from one episode into the next).
 //!
-//! Registered now: `no-op`, `random`, `reactive` and `runbook` (the last two from
-//! `mend_agents::baselines`). Tabular Q-learning, PPO and DQN become entries when they can act on
-//! cluster observations of any size (tabular.rs and agents/src/nn/entity.rs, not landed yet).
+//! Fixed policies: `no-op`, `random`, `reactive` and `runbook` (the last two from
+//! `mend_agents::baselines`). Learned kinds ([`learned`]): `tabular` (and `ppo`), which the runner
+//! trains first and evaluates through their exported policy files.
+
+pub mod learned;
 
 use mend_agents::baselines::{
     Controller, NoOpPolicy, ReactiveConfig, ReactiveController, Runbook, Stateful,
@@ -24,9 +26,24 @@ pub trait PolicyFactory: Send + Sync + std::fmt::Debug {
     fn make(&self, n_actions: usize) -> Box<dyn Policy>;
 }
 
-/// A kind's constructor: checks the entry's `params` and returns its factory.
-pub type BuildFn =
-    fn(&toml::Table, &ParamContext<'_>) -> Result<Box<dyn PolicyFactory>, ExperimentError>;
+/// A configured agent: a fixed policy, or a learner that the runner trains first.
+#[derive(Debug)]
+pub enum Built {
+    /// Evaluated as is (baselines).
+    Fixed(Box<dyn PolicyFactory>),
+    /// Trained on `scenarios.train` per training seed, then evaluated from its policy files.
+    Learned(Box<dyn learned::LearnerFactory>),
+}
+
+impl Built {
+    /// Whether the kind is trained before evaluation.
+    pub fn is_learned(&self) -> bool {
+        matches!(self, Built::Learned(_))
+    }
+}
+
+/// A kind's constructor: checks the entry's `params` and returns the configured agent.
+pub type BuildFn = fn(&toml::Table, &ParamContext<'_>) -> Result<Built, ExperimentError>;
 
 /// One registered agent kind.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +78,11 @@ pub const KINDS: &[AgentKind] = &[
         description: "expert runbook: symptom -> ordered remediations with escalation (TOML file)",
         build: build_runbook,
     },
+    AgentKind {
+        name: "tabular",
+        description: "tabular Q-learning on a size-independent bucketed state (trained first)",
+        build: |p, c| learned::build_tabular(p, c).map(Built::Learned),
+    },
 ];
 
 /// Where an entry's hyperparameters come from, for error messages.
@@ -70,6 +92,8 @@ pub struct ParamContext<'a> {
     pub file: &'a str,
     /// Index of the `[[agents]]` entry.
     pub index: usize,
+    /// The entry's name in results.
+    pub agent: &'a str,
 }
 
 impl ParamContext<'_> {
@@ -78,7 +102,7 @@ impl ParamContext<'_> {
         ExperimentError::Invalid {
             file: self.file.to_string(),
             field: format!("agents[{}].params.{key}", self.index),
-            expected: expected.to_string(),
+            expected: format!("{expected} (agent `{}`)", self.agent),
             found,
         }
     }
@@ -100,12 +124,28 @@ impl ParamContext<'_> {
     }
 }
 
-/// Builds the factory of experiment entry `index` of `file`.
+/// Builds the policy factory of a fixed-policy entry (`index` of `file`); a learned kind is an
+/// error (it needs training first: `mend run`/`mend train`, or its policy file).
 pub fn build(
     entry: &AgentEntry,
     index: usize,
     file: &str,
 ) -> Result<Box<dyn PolicyFactory>, ExperimentError> {
+    match build_agent(entry, index, file)? {
+        Built::Fixed(factory) => Ok(factory),
+        Built::Learned(_) => Err(ExperimentError::Invalid {
+            file: file.to_string(),
+            field: format!("agents[{index}].kind"),
+            expected: "a fixed-policy kind here (a learned kind is trained by `mend run` or \
+                       `mend train` and then used through its policy file)"
+                .into(),
+            found: format!("{:?}", entry.kind),
+        }),
+    }
+}
+
+/// Builds experiment entry `index` of `file`: checks its kind and hyperparameters.
+pub fn build_agent(entry: &AgentEntry, index: usize, file: &str) -> Result<Built, ExperimentError> {
     let kind =
         KINDS
             .iter()
@@ -119,21 +159,22 @@ pub fn build(
                 ),
                 found: format!("{:?}", entry.kind),
             })?;
-    (kind.build)(&entry.params, &ParamContext { file, index })
+    (kind.build)(
+        &entry.params,
+        &ParamContext {
+            file,
+            index,
+            agent: entry.display_name(),
+        },
+    )
 }
 
-fn build_no_op(
-    params: &toml::Table,
-    ctx: &ParamContext<'_>,
-) -> Result<Box<dyn PolicyFactory>, ExperimentError> {
+fn build_no_op(params: &toml::Table, ctx: &ParamContext<'_>) -> Result<Built, ExperimentError> {
     ctx.only(params, &[])?;
-    Ok(Box::new(NoOpFactory))
+    Ok(Built::Fixed(Box::new(NoOpFactory)))
 }
 
-fn build_random(
-    params: &toml::Table,
-    ctx: &ParamContext<'_>,
-) -> Result<Box<dyn PolicyFactory>, ExperimentError> {
+fn build_random(params: &toml::Table, ctx: &ParamContext<'_>) -> Result<Built, ExperimentError> {
     ctx.only(params, &["act_probability"])?;
     let p = match params.get("act_probability") {
         None => 1.0,
@@ -144,21 +185,18 @@ fn build_random(
             }
         },
     };
-    Ok(Box::new(RandomFactory { act_probability: p }))
+    Ok(Built::Fixed(Box::new(RandomFactory { act_probability: p })))
 }
 
 /// The action-kind names the cluster env uses, in its action layout's order.
-fn cluster_kind_names() -> Vec<String> {
+pub(crate) fn cluster_kind_names() -> Vec<String> {
     mend_sim::ActionKind::ALL
         .iter()
         .map(|k| k.name().to_string())
         .collect()
 }
 
-fn build_reactive(
-    params: &toml::Table,
-    ctx: &ParamContext<'_>,
-) -> Result<Box<dyn PolicyFactory>, ExperimentError> {
+fn build_reactive(params: &toml::Table, ctx: &ParamContext<'_>) -> Result<Built, ExperimentError> {
     let config: ReactiveConfig = toml::Value::Table(params.clone())
         .try_into()
         .map_err(|e: toml::de::Error| {
@@ -170,13 +208,10 @@ fn build_reactive(
         })?;
     let controller = ReactiveController::new(config, FeatureSchema::v1(), cluster_kind_names())
         .map_err(|e| ctx.invalid("*", "a valid reactive controller config", e.to_string()))?;
-    Ok(Box::new(ControllerFactory(controller)))
+    Ok(Built::Fixed(Box::new(ControllerFactory(controller))))
 }
 
-fn build_runbook(
-    params: &toml::Table,
-    ctx: &ParamContext<'_>,
-) -> Result<Box<dyn PolicyFactory>, ExperimentError> {
+fn build_runbook(params: &toml::Table, ctx: &ParamContext<'_>) -> Result<Built, ExperimentError> {
     ctx.only(params, &["file"])?;
     let runbook = match params.get("file") {
         None => Runbook::default_runbook(FeatureSchema::v1(), cluster_kind_names()),
@@ -196,7 +231,7 @@ fn build_runbook(
             e.to_string(),
         )
     })?;
-    Ok(Box::new(ControllerFactory(runbook)))
+    Ok(Built::Fixed(Box::new(ControllerFactory(runbook))))
 }
 
 /// A stateful baseline: each episode gets a fresh copy of the configured controller (no timers

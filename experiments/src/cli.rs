@@ -25,6 +25,7 @@ Examples:
   mend audit verify audit.jsonl
   mend run                               run the embedded default experiment (results/default/...)
   mend run experiments/paper.toml --threads 2
+  mend train experiments/paper.toml && mend eval experiments/paper.toml
   mend eval --record && mend replay TRACE --agent runbook
   mend sweep experiments/paper.toml --shard 0/4 && mend merge DIR...";
 
@@ -44,10 +45,11 @@ pub enum Command {
     /// Work with hash-chained audit logs.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Run an experiment (default: the embedded experiments/default.toml): evaluate every agent on the
-    /// held-out scenarios over paired seeds; write results, summary and plots.
+    /// Run an experiment (default: the embedded experiments/default.toml): train its learned agents,
+    /// evaluate every agent on the held-out scenarios over paired seeds; write results, summary and plots.
     Run(crate::commands::run::RunArgs),
-    /// Train an experiment's learned agents on its training scenarios and export their policy files.
+    /// Train an experiment's learned agents on its training scenarios (checkpointed, resumable) and
+    /// export their policy files and learning curves.
     Train(crate::commands::train::TrainArgs),
     /// Draw plots from a run folder or a recorded episode trace.
     Plot(crate::commands::plot::PlotArgs),

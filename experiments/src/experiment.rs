@@ -11,7 +11,7 @@ pub mod validate;
 use std::path::Path;
 
 pub use schema::{
-    AgentEntry, Budget, Experiment, ExperimentHeader, ScenarioSets, SeedRange, Seeds,
+    AgentEntry, Budget, Detectors, Experiment, ExperimentHeader, ScenarioSets, SeedRange, Seeds,
 };
 pub use validate::ExperimentError;
 
@@ -21,9 +21,24 @@ pub const DEFAULT_TEXT: &str = include_str!("../default.toml");
 /// Name under which the embedded default is reported in errors.
 pub const DEFAULT_ORIGIN: &str = "<embedded experiments/default.toml>";
 
-/// Parses and validates experiment text; `origin` names the file in errors.
+/// Parses and validates experiment text; `origin` names the file in errors. Scenario paths are
+/// relative to the working directory.
 pub fn from_toml_str(text: &str, origin: &str) -> Result<Experiment, ExperimentError> {
-    let experiment: Experiment = toml::from_str(text).map_err(|e| ExperimentError::Parse {
+    from_toml_str_in(text, origin, None)
+}
+
+/// Where the embedded default's relative scenario paths are also looked for: the workspace root
+/// this binary was built from (so `mend run` works from the checkout's root and from its crates).
+const DEFAULT_BASE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// [`from_toml_str`], with relative scenario paths that do not exist from the working directory
+/// looked for under `base` too (the experiment file's folder).
+pub fn from_toml_str_in(
+    text: &str,
+    origin: &str,
+    base: Option<&Path>,
+) -> Result<Experiment, ExperimentError> {
+    let mut experiment: Experiment = toml::from_str(text).map_err(|e| ExperimentError::Parse {
         file: origin.to_string(),
         line: e.span().map(|span| line_of(text, span.start)),
         source_line: e
@@ -34,15 +49,35 @@ pub fn from_toml_str(text: &str, origin: &str) -> Result<Experiment, ExperimentE
             .to_string(),
         message: e.message().to_string(),
     })?;
+    if let Some(base) = base {
+        resolve_scenario_paths(&mut experiment, base);
+    }
     validate::check(&experiment, origin)?;
     Ok(experiment)
+}
+
+/// Rewrites each relative scenario path that is not a file from the working directory but is one
+/// under `base` to `base/<path>`; built-in names and everything else are left as written.
+fn resolve_scenario_paths(experiment: &mut Experiment, base: &Path) {
+    let sets = [
+        &mut experiment.scenarios.train,
+        &mut experiment.scenarios.eval,
+    ];
+    for list in sets {
+        for arg in list.iter_mut() {
+            let path = Path::new(arg.as_str());
+            if path.is_relative() && !path.is_file() && base.join(path).is_file() {
+                *arg = base.join(path).display().to_string();
+            }
+        }
+    }
 }
 
 /// Loads an experiment: a file path, or `None` for the embedded default.
 pub fn load(path: Option<&Path>) -> Result<(Experiment, String), ExperimentError> {
     match path {
         None => Ok((
-            from_toml_str(DEFAULT_TEXT, DEFAULT_ORIGIN)?,
+            from_toml_str_in(DEFAULT_TEXT, DEFAULT_ORIGIN, Some(Path::new(DEFAULT_BASE)))?,
             DEFAULT_TEXT.to_string(),
         )),
         Some(path) => {
@@ -51,7 +86,7 @@ pub fn load(path: Option<&Path>) -> Result<(Experiment, String), ExperimentError
                 file: origin.clone(),
                 message: e.to_string(),
             })?;
-            Ok((from_toml_str(&text, &origin)?, text))
+            Ok((from_toml_str_in(&text, &origin, path.parent())?, text))
         }
     }
 }
@@ -67,7 +102,7 @@ mod tests {
 
     #[test]
     fn embedded_default_is_valid() {
-        let e = from_toml_str(DEFAULT_TEXT, DEFAULT_ORIGIN).unwrap();
+        let e = load(None).unwrap().0;
         assert!(!e.agents.is_empty());
         assert!(!e.scenarios.eval.is_empty());
     }

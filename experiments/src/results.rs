@@ -1,7 +1,14 @@
-//! Results of a run: the per-episode metrics table (`episodes.csv`), the learning curves table
-//! (`learning_curves.csv`), and the summary (`summary.json`, `summary.md`): every agent's mean and
-//! 95 % interval per metric, and paired differences against the baseline agent over the same
-//! (scenario, seed, episode) keys, so each pair faced the same exogenous faults and load.
+//! Results of a run: the per-episode metrics table (`episodes.csv`) and the summary
+//! (`summary.json`, `summary.md`): every agent's mean and 95 % interval per metric, and paired
+//! differences against the baseline agent over the same (scenario, seed, episode) keys, so each
+//! pair faced the same exogenous faults and load.
+//!
+//! Learned agents have one policy per training seed, each evaluated on every evaluation episode.
+//! The statistical unit stays the evaluation episode: a learned agent's value for an episode is the
+//! mean over its training seeds (NaNs left out), and means, intervals and paired differences are
+//! taken over episodes exactly as for a fixed policy. The spread between training runs is reported
+//! beside it (`across_train_seeds`): each training seed's mean over all episodes, summarised over
+//! training seeds (mean, sd and 95 % interval with n = number of training seeds).
 
 use std::collections::BTreeMap;
 
@@ -19,6 +26,8 @@ pub struct EpisodeMetrics {
     pub agent: String,
     /// Evaluation seed of the job.
     pub seed: u64,
+    /// Training seed of the evaluated policy (learned agents); empty for fixed policies.
+    pub train_seed: Option<u64>,
     /// Episode index within the job.
     pub episode: u64,
     /// Master seed the simulator ran with.
@@ -31,8 +40,11 @@ pub struct EpisodeMetrics {
     pub incidents: f64,
     /// Faults that began in the episode.
     pub faults: f64,
-    /// Time to detect, seconds: NaN until detectors are wired into the runner.
+    /// Time to detect, seconds: mean over the episode's detected faults of (first alert on an
+    /// affected entity - onset), by the experiment's alert rules; NaN when no fault was detected.
     pub ttd_s: f64,
+    /// False-alert episodes of the alert rules (alerts on entities with no fault or incident).
+    pub false_alerts: f64,
     /// Mean time to recovery over faults that ended (onset -> end), seconds; NaN if none ended.
     pub mttr_s: f64,
     /// Instance cost plus action cost, USD.
@@ -85,6 +97,12 @@ pub const METRICS: &[Metric] = &[
         get: |m| m.ttd_s,
     },
     Metric {
+        key: "false_alerts",
+        label: "false alerts",
+        decimals: 1,
+        get: |m| m.false_alerts,
+    },
+    Metric {
         key: "mttr_s",
         label: "MTTR (s)",
         decimals: 1,
@@ -121,12 +139,18 @@ pub const METRICS: &[Metric] = &[
 pub struct AgentSummary {
     /// Agent name.
     pub agent: String,
-    /// Episodes evaluated.
+    /// Evaluation episodes (units; a learned agent's are averaged over training seeds).
     pub episodes: usize,
+    /// Training seeds whose policies were evaluated (0 for fixed policies).
+    pub train_seeds: usize,
     /// Mean and 95 % interval per metric key.
     pub metrics: BTreeMap<String, Estimate>,
     /// Paired difference (this agent minus the baseline) per metric key; absent for the baseline.
     pub vs_baseline: Option<BTreeMap<String, Estimate>>,
+    /// Learned agents: per metric, the estimate over training seeds of each seed's mean over
+    /// episodes (how much the result depends on the training run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub across_train_seeds: Option<BTreeMap<String, Estimate>>,
 }
 
 /// `summary.json`.
@@ -144,7 +168,16 @@ pub struct Summary {
     pub agents: Vec<AgentSummary>,
 }
 
-/// Builds the summary from every episode; `agents` gives the order.
+/// Mean of the non-NaN values (NaN if none).
+fn nan_mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values
+        .filter(|v| !v.is_nan())
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 { f64::NAN } else { sum / n as f64 }
+}
+
+/// Builds the summary from every episode; `agents` gives the order. See the module docs for how
+/// training seeds are averaged.
 pub fn summarise(
     experiment: &str,
     run_id: &str,
@@ -153,12 +186,17 @@ pub fn summarise(
     rows: &[EpisodeMetrics],
 ) -> Summary {
     type Key = (String, u64, u64);
-    let by_agent = |agent: &str| -> BTreeMap<Key, &EpisodeMetrics> {
-        rows.iter()
-            .filter(|r| r.agent == agent)
-            .map(|r| ((r.scenario.clone(), r.seed, r.episode), r))
-            .collect()
+    let by_agent = |agent: &str| -> BTreeMap<Key, Vec<&EpisodeMetrics>> {
+        let mut units: BTreeMap<Key, Vec<&EpisodeMetrics>> = BTreeMap::new();
+        for r in rows.iter().filter(|r| r.agent == agent) {
+            units
+                .entry((r.scenario.clone(), r.seed, r.episode))
+                .or_default()
+                .push(r);
+        }
+        units
     };
+    let unit = |rows: &[&EpisodeMetrics], m: &Metric| nan_mean(rows.iter().map(|r| (m.get)(r)));
     let base = by_agent(baseline);
     let summaries = agents
         .iter()
@@ -167,7 +205,7 @@ pub fn summarise(
             let metrics = METRICS
                 .iter()
                 .map(|m| {
-                    let xs: Vec<f64> = mine.values().map(|r| (m.get)(r)).collect();
+                    let xs: Vec<f64> = mine.values().map(|u| unit(u, m)).collect();
                     (m.key.to_string(), estimate(&xs))
                 })
                 .collect();
@@ -176,17 +214,34 @@ pub fn summarise(
                 METRICS
                     .iter()
                     .map(|m| {
-                        let a: Vec<f64> = keys.iter().map(|k| (m.get)(mine[*k])).collect();
-                        let b: Vec<f64> = keys.iter().map(|k| (m.get)(base[*k])).collect();
+                        let a: Vec<f64> = keys.iter().map(|k| unit(&mine[*k], m)).collect();
+                        let b: Vec<f64> = keys.iter().map(|k| unit(&base[*k], m)).collect();
                         (m.key.to_string(), paired_difference(&a, &b))
+                    })
+                    .collect()
+            });
+            let mut by_train_seed: BTreeMap<u64, Vec<&EpisodeMetrics>> = BTreeMap::new();
+            for r in rows.iter().filter(|r| &r.agent == agent) {
+                if let Some(t) = r.train_seed {
+                    by_train_seed.entry(t).or_default().push(r);
+                }
+            }
+            let across_train_seeds = (!by_train_seed.is_empty()).then(|| {
+                METRICS
+                    .iter()
+                    .map(|m| {
+                        let xs: Vec<f64> = by_train_seed.values().map(|rs| unit(rs, m)).collect();
+                        (m.key.to_string(), estimate(&xs))
                     })
                     .collect()
             });
             AgentSummary {
                 agent: agent.clone(),
                 episodes: mine.len(),
+                train_seeds: by_train_seed.len(),
                 metrics,
                 vs_baseline,
+                across_train_seeds,
             }
         })
         .collect();
@@ -222,8 +277,9 @@ pub fn parse_episodes_csv(bytes: &[u8], origin: &str) -> Result<Vec<EpisodeMetri
 /// `summary.md`: a table of every agent and metric (mean ± half-width), then paired differences.
 pub fn summary_markdown(s: &Summary) -> String {
     let mut out = format!(
-        "# {} ({})\n\nMean ± half-width of the {:.0} % Student-t interval over evaluation episodes. \
-         TTD is NaN until detectors are wired into the runner.\n\n",
+        "# {} ({})\n\nMean ± half-width of the {:.0} % Student-t interval over evaluation episodes; \
+         a learned agent's episode value is the mean over its training seeds. TTD and false alerts \
+         come from the experiment's alert rules watching each episode.\n\n",
         s.experiment,
         s.run_id,
         s.confidence * 100.0
@@ -267,6 +323,32 @@ pub fn summary_markdown(s: &Summary) -> String {
         }
         out.push('\n');
     }
+    let learned: Vec<&AgentSummary> = s
+        .agents
+        .iter()
+        .filter(|a| a.across_train_seeds.is_some())
+        .collect();
+    if !learned.is_empty() {
+        out.push_str(
+            "\n## Spread over training seeds (learned agents)\n\n\
+             Each training seed's mean over all evaluation episodes, summarised over training seeds \
+             (mean ± half-width of the 95 % interval, n = training seeds).\n\n",
+        );
+        out.push_str(&header("agent (training seeds)"));
+        for a in learned {
+            let Some(spread) = &a.across_train_seeds else {
+                continue;
+            };
+            out.push_str(&format!("| {} ({}) |", a.agent, a.train_seeds));
+            for m in METRICS {
+                out.push_str(&format!(
+                    " {} |",
+                    fmt_estimate(&spread[m.key], m.decimals, false)
+                ));
+            }
+            out.push('\n');
+        }
+    }
     out
 }
 
@@ -299,6 +381,7 @@ mod tests {
             scenario: "s".into(),
             agent: agent.into(),
             seed,
+            train_seed: None,
             episode: 0,
             sim_seed: seed,
             availability,
@@ -306,6 +389,7 @@ mod tests {
             incidents: seed as f64,
             faults: 1.0,
             ttd_s: f64::NAN,
+            false_alerts: 0.0,
             mttr_s: 60.0,
             cost_usd: 1.0,
             data_lost_writes: 0.0,

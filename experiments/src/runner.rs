@@ -1,31 +1,42 @@
-//! The experiment runner: evaluates every (held-out scenario, agent, seed) job on a rayon pool, writes
-//! each job's rows to its own file as it finishes (so a re-run skips finished jobs), then joins them in
-//! job order into the run's results. Outputs depend only on the experiment and its seed, never on the
-//! thread count or the order jobs finish in.
+//! The experiment runner. Training phase ([`train`]): every (learned agent, training seed) job on a
+//! rayon pool, checkpointed, exporting `policies/<agent>-train<seed>.safetensors`. Evaluation phase:
+//! every (held-out scenario, agent, [training seed,] evaluation seed) job on the pool, each writing
+//! its rows to its own file as it finishes (so a re-run skips finished jobs); then the rows are
+//! joined in job order into the run's results. Outputs depend only on the experiment and its seed,
+//! never on the thread count, the order jobs finish in, or whether the run was interrupted.
 //!
 //! ```text
-//!   Experiment ─▶ jobs::plan (ordered, optionally one shard) ─▶ rayon pool ─▶ jobs/<scenario>/<agent>/seed-N.csv
+//!   Experiment ─▶ train::plan ─▶ rayon pool ─▶ train/<agent>/train-<t>/ ─▶ policies/<agent>-train<t>.safetensors
+//!              ─▶ jobs::plan (ordered, optionally one shard) ─▶ rayon pool ─▶ jobs/<scenario>/<agent>/[train-<t>/]seed-N.csv
 //!                                                                                  │ (all jobs present)
-//!   results/<experiment>/<run-id>/ ◀── finish: episodes.csv, summary.json/.md, plots ◀┘
+//!   results/<experiment>/<run-id>/ ◀── finish: episodes.csv, learning_curves.csv, summary.json/.md, plots
 //! ```
 
 pub mod episode;
 pub mod jobs;
+pub mod seeding;
+pub mod train;
+pub mod ttd;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use mend_monitor::alerting::RuleSet;
 use rayon::prelude::*;
 
+use crate::agents_registry::{self, Built, PolicyFactory};
 use crate::experiment::{self, Experiment};
 use crate::output::write_atomic;
 use crate::results::{self, EpisodeMetrics};
-use crate::{agents_registry, plots, progress, scenarios, traces};
+use crate::{plots, progress, scenarios, traces};
+use episode::EpisodeSettings;
 use mend_envs::ClusterConfig;
 
 pub use jobs::{Job, Shard};
+pub use train::TrainJob;
 
 /// File names inside a run folder.
 pub mod files {
@@ -41,12 +52,25 @@ pub mod files {
     pub const SUMMARY_MD: &str = "summary.md";
     /// Per-job rows (the resume points).
     pub const JOBS_DIR: &str = "jobs";
+    /// Training jobs' checkpoints and curve rows (the training resume points).
+    pub const TRAIN_DIR: &str = "train";
     /// Exported policies of learned agents.
     pub const POLICIES_DIR: &str = "policies";
     /// Plots (PNG and SVG).
     pub const PLOTS_DIR: &str = "plots";
     /// Recorded episode traces (`mend eval --record`).
     pub const TRACES_DIR: &str = "traces";
+}
+
+/// Which phases a command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phases {
+    /// Training, then evaluation and results (`mend run`, `mend sweep`).
+    All,
+    /// Training only, then `learning_curves.csv` (`mend train`).
+    TrainOnly,
+    /// Evaluation and results; learned agents' policies must exist (`mend eval`).
+    EvalOnly,
 }
 
 /// How to run.
@@ -63,13 +87,26 @@ pub struct RunOptions {
     /// Also write each episode's trace to `traces/<scenario>/<agent>/seed-<s>-ep<k>.jsonl`, for
     /// `mend replay`.
     pub record: bool,
+    /// Which phases to run.
+    pub phases: Phases,
+    /// Stop every training job after this many checkpoints in this process (simulates a killed
+    /// run, for tests of resumption); `None` in normal use.
+    pub max_train_chunks: Option<u64>,
 }
 
 /// What a run did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunReport {
     /// The run folder.
     pub dir: PathBuf,
+    /// Training jobs in this run (or shard).
+    pub train_jobs_total: usize,
+    /// Training jobs skipped because their policy file was already there.
+    pub train_jobs_skipped: usize,
+    /// Training jobs stopped before their budget (`max_train_chunks`).
+    pub train_jobs_stopped: usize,
+    /// Wall seconds of the training phase.
+    pub train_seconds: f64,
     /// Jobs in this run (or shard).
     pub jobs_total: usize,
     /// Jobs skipped because their rows were already on disk.
@@ -82,8 +119,10 @@ pub struct RunReport {
     pub finish_seconds: f64,
     /// Wall seconds of the whole run, including planning and writing results.
     pub wall_seconds: f64,
-    /// Whether the results (summary, plots) were written (false for a shard).
+    /// Whether the results (summary, plots) were written (false for a shard or `mend train`).
     pub finished: bool,
+    /// Whether evaluation ran.
+    pub evaluated: bool,
 }
 
 /// The run folder of an experiment under `out`.
@@ -92,44 +131,146 @@ pub fn run_dir(experiment: &Experiment, out: &Path) -> PathBuf {
         .join(experiment.run_id())
 }
 
-/// Runs (or resumes) an experiment's evaluation jobs and, unless sharded, writes its results.
+/// Whether each agent of `experiment` is a learned kind.
+pub fn learned_flags(experiment: &Experiment) -> Result<Vec<bool>> {
+    Ok(build_agents(experiment)?
+        .iter()
+        .map(Built::is_learned)
+        .collect())
+}
+
+fn build_agents(experiment: &Experiment) -> Result<Vec<Built>> {
+    Ok(experiment
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| agents_registry::build_agent(a, i, "the resolved experiment"))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Runs `work` on a pool of `threads` workers (or rayon's global pool).
+fn on_pool<T: Send>(threads: Option<usize>, work: impl FnOnce() -> T + Send) -> Result<T> {
+    Ok(match threads {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .context("cannot start the worker threads")?
+            .install(work),
+        None => work(),
+    })
+}
+
+/// Runs (or resumes) an experiment's phases and, unless sharded or training only, writes its results.
 pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
     let started = Instant::now();
     let dir = run_dir(experiment, &options.out);
     let config_text =
         toml::to_string(experiment).context("cannot serialise the resolved experiment")?;
     write_atomic(&dir.join(files::CONFIG), config_text.as_bytes())?;
+    let agents = build_agents(experiment)?;
+    let learned: Vec<bool> = agents.iter().map(Built::is_learned).collect();
+    let train_plan = train::plan(experiment, &learned);
+    let mut report = RunReport {
+        dir: dir.clone(),
+        ..RunReport::default()
+    };
 
-    let plan = jobs::plan(experiment, options.shard);
+    // ---- training phase ----
+    if options.phases != Phases::EvalOnly && !train_plan.is_empty() {
+        let train_start = Instant::now();
+        let mine: Vec<&TrainJob> = train_plan
+            .iter()
+            .filter(|j| options.shard.is_none_or(|s| j.index % s.count == s.index))
+            .collect();
+        let train_scenarios = load_all(&experiment.scenarios.train)?;
+        let ctx = train::TrainContext {
+            experiment,
+            scenarios: &train_scenarios,
+            dir: &dir,
+            max_chunks: options.max_train_chunks,
+        };
+        let budget = experiment.budget.train_timesteps;
+        let bar = progress::bar(
+            budget * mine.len() as u64,
+            "training",
+            "steps",
+            options.quiet,
+        );
+        let statuses = on_pool(options.threads, || {
+            mine.par_iter()
+                .map(|job| {
+                    let Built::Learned(factory) = &agents[job.agent_index] else {
+                        bail!("internal: {} is not a learned agent", job.agent);
+                    };
+                    train::run_job(&ctx, job, factory.as_ref(), &|steps| bar.inc(steps))
+                })
+                .collect::<Vec<_>>()
+        })?;
+        bar.finish_and_clear();
+        report.train_jobs_total = mine.len();
+        for status in statuses {
+            match status? {
+                train::TrainStatus::Skipped => report.train_jobs_skipped += 1,
+                train::TrainStatus::Stopped => report.train_jobs_stopped += 1,
+                train::TrainStatus::Finished => {}
+            }
+        }
+        report.train_seconds = train_start.elapsed().as_secs_f64();
+    }
+    if options.phases == Phases::TrainOnly || report.train_jobs_stopped > 0 {
+        if options.shard.is_none() && report.train_jobs_stopped == 0 && !train_plan.is_empty() {
+            let rows = train::collect_curves(&dir, &train_plan)?;
+            write_atomic(
+                &dir.join(files::LEARNING_CURVES),
+                &train::curves_csv(&rows)?,
+            )?;
+        }
+        report.wall_seconds = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+
+    // ---- evaluation phase ----
+    let plan = jobs::plan(experiment, &train_plan, options.shard);
     let pending: Vec<&Job> = plan
         .iter()
         .filter(|job| {
             !job.rows_path(&dir).is_file() || (options.record && !job.trace_path(&dir, 0).is_file())
         })
         .collect();
-    let skipped = plan.len() - pending.len();
-
-    let scenarios = load_scenarios(experiment)?;
-    let factories = experiment
-        .agents
-        .iter()
-        .enumerate()
-        .map(|(i, a)| agents_registry::build(a, i, "the resolved experiment"))
-        .collect::<Result<Vec<_>, _>>()?;
+    report.jobs_total = plan.len();
+    report.jobs_skipped = plan.len() - pending.len();
+    let scenarios = load_all(&experiment.scenarios.eval)?;
+    let rules = RuleSet::for_detector(&experiment.detectors.alerting).with_context(|| {
+        format!(
+            "detectors.alerting = {:?}: not a detector of mend_monitor's registry",
+            experiment.detectors.alerting
+        )
+    })?;
+    let trained = load_policies(&dir, &agents, &train_plan, &pending)?;
 
     let eval_start = Instant::now();
     let bar = progress::bar(pending.len() as u64, "evaluating", "jobs", options.quiet);
-    let work = || {
+    let outcomes = on_pool(options.threads, || {
         pending
             .par_iter()
             .map(|job| -> Result<f64> {
                 let job_start = Instant::now();
-                let output = episode::run_job(
+                let factory: &dyn PolicyFactory = match (&agents[job.agent_index], job.train_index)
+                {
+                    (Built::Fixed(f), _) => f.as_ref(),
+                    (Built::Learned(_), Some(t)) => trained[&t].as_ref(),
+                    (Built::Learned(_), None) => bail!("internal: {} has no policy", job.label()),
+                };
+                let output = episode::run_job_with(
                     &scenarios[job.scenario_index],
                     &ClusterConfig::default(),
-                    factories[job.agent_index].as_ref(),
+                    factory,
                     job.episode_job(),
-                    options.record,
+                    EpisodeSettings {
+                        record: options.record,
+                        train_seed: job.train_seed,
+                        rules: Some(&rules),
+                    },
                 )?;
                 for (k, trace) in output.traces.iter().enumerate() {
                     traces::write(&job.trace_path(&dir, k as u64), trace)?;
@@ -139,37 +280,55 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
                 Ok(job_start.elapsed().as_secs_f64())
             })
             .collect::<Vec<_>>()
-    };
-    let outcomes = match options.threads {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .context("cannot start the worker threads")?
-            .install(work),
-        None => work(),
-    };
+    })?;
     bar.finish_and_clear();
-    let eval_seconds = eval_start.elapsed().as_secs_f64();
-    let mut job_seconds = 0.0;
+    report.eval_seconds = eval_start.elapsed().as_secs_f64();
+    report.evaluated = true;
     for outcome in outcomes {
-        job_seconds += outcome?;
+        report.job_seconds += outcome?;
     }
-    let finished = options.shard.is_none();
+    report.finished = options.shard.is_none();
     let finish_start = Instant::now();
-    if finished {
+    if report.finished {
         finish(&dir)?;
     }
-    let finish_seconds = finish_start.elapsed().as_secs_f64();
-    Ok(RunReport {
-        dir,
-        jobs_total: plan.len(),
-        jobs_skipped: skipped,
-        job_seconds,
-        eval_seconds,
-        finish_seconds,
-        wall_seconds: started.elapsed().as_secs_f64(),
-        finished,
-    })
+    report.finish_seconds = finish_start.elapsed().as_secs_f64();
+    report.wall_seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The evaluation factory of every training job whose policy a pending job needs, by training
+/// index; a missing policy file is an error naming it.
+fn load_policies(
+    dir: &Path,
+    agents: &[Built],
+    train_plan: &[TrainJob],
+    pending: &[&Job],
+) -> Result<BTreeMap<usize, Box<dyn PolicyFactory>>> {
+    let mut out = BTreeMap::new();
+    for index in pending.iter().filter_map(|j| j.train_index) {
+        if out.contains_key(&index) {
+            continue;
+        }
+        let job = &train_plan[index];
+        let Built::Learned(factory) = &agents[job.agent_index] else {
+            bail!("internal: {} is not a learned agent", job.agent);
+        };
+        let path = job.policy_path(dir);
+        if !path.is_file() {
+            bail!(
+                "{}: no trained policy for {} ({} missing): run `mend train` (or `mend run`) first",
+                dir.display(),
+                job.label(),
+                path.display()
+            );
+        }
+        let policy = factory
+            .load(&path)
+            .with_context(|| format!("cannot load the policy of {}", job.label()))?;
+        out.insert(index, policy);
+    }
+    Ok(out)
 }
 
 /// Writes a run's results from its job files: `episodes.csv`, `learning_curves.csv`, the summaries
@@ -177,8 +336,9 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
 pub fn finish(dir: &Path) -> Result<()> {
     let config_path = dir.join(files::CONFIG);
     let experiment = experiment::load(Some(&config_path))?.0;
+    let train_plan = train::plan(&experiment, &learned_flags(&experiment)?);
     let mut rows: Vec<EpisodeMetrics> = Vec::new();
-    for job in jobs::plan(&experiment, None) {
+    for job in jobs::plan(&experiment, &train_plan, None) {
         let path = job.rows_path(dir);
         if !path.is_file() {
             bail!(
@@ -196,9 +356,10 @@ pub fn finish(dir: &Path) -> Result<()> {
         )?);
     }
     write_atomic(&dir.join(files::EPISODES), &results::episodes_csv(&rows)?)?;
+    let curves = train::collect_curves(dir, &train_plan)?;
     write_atomic(
         &dir.join(files::LEARNING_CURVES),
-        b"agent,train_scenario,train_seed,global_step,episodic_return\n",
+        &train::curves_csv(&curves)?,
     )?;
     let agents: Vec<String> = experiment
         .agents
@@ -224,12 +385,9 @@ pub fn finish(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Loads every evaluation scenario once; jobs share them.
-fn load_scenarios(experiment: &Experiment) -> Result<Vec<Arc<mend_sim::Scenario>>> {
-    experiment
-        .scenarios
-        .eval
-        .iter()
+/// Loads scenarios once; jobs share them.
+fn load_all(args: &[String]) -> Result<Vec<Arc<mend_sim::Scenario>>> {
+    args.iter()
         .map(|arg| scenarios::load(arg).map(Arc::new))
         .collect()
 }

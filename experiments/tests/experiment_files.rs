@@ -210,3 +210,133 @@ fn unreadable_file() {
         "{err}"
     );
 }
+
+/// `GOOD` with its random agent replaced by a tabular agent with `params`.
+fn tabular(params: &str) -> Result<(), ExperimentError> {
+    with(
+        "kind = \"random\"\nparams = { act_probability = 0.1 }",
+        &format!("kind = \"tabular\"\nparams = {{ {params} }}"),
+    )
+}
+
+#[test]
+fn learned_agent_is_accepted_with_good_params() {
+    tabular("gamma = 0.9, learning_rate = 0.05, num_envs = 2").unwrap();
+}
+
+#[test]
+fn learned_agent_unknown_key_lists_the_known_ones() {
+    error_text(
+        tabular("epsilon = 0.1"),
+        &[
+            "agents[1].params.epsilon",
+            "learning_rate",
+            "agent `tabular`",
+            "unknown key",
+        ],
+    );
+}
+
+#[test]
+fn learned_agent_value_out_of_range() {
+    error_text(
+        tabular("gamma = 2.0"),
+        &[
+            "agents[1].params.gamma",
+            "in [0, 1]",
+            "agent `tabular`",
+            "found 2",
+        ],
+    );
+}
+
+#[test]
+fn learned_agent_value_of_the_wrong_type() {
+    error_text(
+        tabular("gamma = \"high\""),
+        &["agents[1].params.gamma", "type of the default", "\"high\""],
+    );
+}
+
+#[test]
+fn learned_agent_reserved_key() {
+    error_text(
+        tabular("seed = 3"),
+        &["agents[1].params.seed", "seeds.train"],
+    );
+}
+
+#[test]
+fn learned_agent_bad_num_envs() {
+    error_text(
+        tabular("num_envs = 0"),
+        &["agents[1].params.num_envs", "1..=256", "found 0"],
+    );
+}
+
+#[test]
+fn learned_agent_needs_training_scenarios() {
+    let text = GOOD
+        .replacen("train = [\"tiny\"]", "train = []", 1)
+        .replacen(
+            "kind = \"random\"\nparams = { act_probability = 0.1 }",
+            "kind = \"tabular\"",
+            1,
+        );
+    error_text(
+        from_toml_str(&text, "bad.toml").map(|_| ()),
+        &["scenarios.train", "training scenario", "agents[1]"],
+    );
+}
+
+#[test]
+fn learned_agent_needs_training_seeds() {
+    let text = GOOD
+        .replacen(
+            "train = { start = 0, count = 3 }",
+            "train = { start = 0, count = 0 }",
+            1,
+        )
+        .replacen(
+            "kind = \"random\"\nparams = { act_probability = 0.1 }",
+            "kind = \"tabular\"",
+            1,
+        );
+    error_text(
+        from_toml_str(&text, "bad.toml").map(|_| ()),
+        &["seeds.train.count", "at least 1 training seed"],
+    );
+}
+
+#[test]
+fn unknown_alerting_detector() {
+    error_text(
+        with(
+            "[budget]",
+            "[detectors]\nalerting = \"crystal_ball\"\n\n[budget]",
+        ),
+        &["detectors.alerting", "crystal_ball", "registry"],
+    );
+}
+
+#[test]
+fn zero_checkpoint_interval() {
+    error_text(
+        with(
+            "eval_episodes = 1",
+            "eval_episodes = 1\ncheckpoint_timesteps = 0",
+        ),
+        &["budget.checkpoint_timesteps", "at least 1"],
+    );
+}
+
+#[test]
+fn evaluation_seeds_in_the_training_range() {
+    error_text(
+        with(
+            "eval = { start = 100, count = 2 }",
+            "eval = { start = 9223372036854775808, count = 2 }",
+        ),
+        &["seeds.eval", "below 2^63"],
+    );
+}

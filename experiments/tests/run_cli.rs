@@ -202,7 +202,10 @@ fn an_interrupted_run_resumes_and_skips_finished_jobs() {
         out.to_str().unwrap(),
     ]);
     let log = String::from_utf8(output.stderr).unwrap();
-    assert!(log.contains("6 jobs (2 run, 4 already done)"), "{log}");
+    assert!(
+        log.contains("6 evaluation jobs (2 run, 4 already done)"),
+        "{log}"
+    );
     for (file, before) in RESULT_FILES.iter().zip(&complete) {
         assert_eq!(
             &read(&run.join(file)),
@@ -359,7 +362,14 @@ fn recorded_episodes_replay_exactly_and_report_differences() {
         .lines()
         .find(|l| l.starts_with("default,no-op,501,"))
         .unwrap();
-    let recorded_availability: f64 = noop_row.split(',').nth(5).unwrap().parse().unwrap();
+    let column = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|h| h == "availability")
+        .unwrap();
+    let recorded_availability: f64 = noop_row.split(',').nth(column).unwrap().parse().unwrap();
     let replayed = report["reference"]["availability"].as_f64().unwrap();
     assert_eq!(replayed, recorded_availability, "{report}");
     let diff = report["difference"]["actions_taken"].as_f64().unwrap();

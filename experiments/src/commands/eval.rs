@@ -1,6 +1,7 @@
 //! `mend eval [EXPERIMENT] [--record]`: the evaluation phase of an experiment (every agent on the
 //! held-out scenarios over paired seeds), optionally recording each episode's trace for `mend replay`.
-//! Results go to the same run folder as `mend run`'s; finished jobs are skipped.
+//! Results go to the same run folder as `mend run`'s; finished jobs are skipped. Learned agents are
+//! evaluated from the policy files `mend train` exported (an error names a missing one).
 
 use std::process::ExitCode;
 
@@ -8,7 +9,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::commands::run::{ExperimentArgs, print_report};
-use crate::runner;
+use crate::runner::{self, Phases};
 
 /// `mend eval`.
 #[derive(Debug, Args)]
@@ -29,6 +30,7 @@ pub fn run(args: &EvalArgs) -> Result<ExitCode> {
     let experiment = args.experiment.load()?;
     let mut options = args.experiment.options(None);
     options.record = args.record;
+    options.phases = Phases::EvalOnly;
     let report = runner::run(&experiment, &options)?;
     print_report(&report, args.experiment.quiet);
     Ok(ExitCode::SUCCESS)

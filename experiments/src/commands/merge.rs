@@ -1,5 +1,6 @@
-//! `mend merge DIR...`: join the job rows of sweep shards into one run folder (the first DIR, or
-//! `--into`), check that every shard ran the same resolved experiment, and write the results.
+//! `mend merge DIR...`: join the job rows, training curves and policies of sweep shards into one run
+//! folder (the first DIR, or `--into`), check that every shard ran the same resolved experiment, and
+//! write the results.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -49,9 +50,14 @@ pub fn merge(dirs: &[PathBuf], into: &Path) -> Result<()> {
     }
     write_atomic(&into.join(files::CONFIG), &reference)?;
     for dir in dirs {
-        let jobs = dir.join(files::JOBS_DIR);
-        if jobs.is_dir() && dir != into {
-            copy_tree(&jobs, &into.join(files::JOBS_DIR))?;
+        if dir == into {
+            continue;
+        }
+        for sub in [files::JOBS_DIR, files::TRAIN_DIR, files::POLICIES_DIR] {
+            let from = dir.join(sub);
+            if from.is_dir() {
+                copy_tree(&from, &into.join(sub))?;
+            }
         }
     }
     runner::finish(into)

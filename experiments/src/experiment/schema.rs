@@ -17,6 +17,9 @@ pub struct Experiment {
     /// `[budget]`: how much work each job does.
     #[serde(default)]
     pub budget: Budget,
+    /// `[detectors]`: the alerting run beside every evaluation episode (time to detect).
+    #[serde(default)]
+    pub detectors: Detectors,
     /// `[[agents]]`: the agents compared, each by registry kind with hyperparameters.
     pub agents: Vec<AgentEntry>,
 }
@@ -103,9 +106,16 @@ pub struct Budget {
     /// drawn by the env's own generator after `reset(Some(s))` (Gymnasium's convention).
     #[serde(default = "Budget::default_eval_episodes")]
     pub eval_episodes: u64,
+    /// Environment steps between training checkpoints (a killed run resumes from the last one).
+    /// Training also rotates between `scenarios.train` at these boundaries.
+    #[serde(default = "Budget::default_checkpoint_timesteps")]
+    pub checkpoint_timesteps: u64,
 }
 
 impl Budget {
+    fn default_checkpoint_timesteps() -> u64 {
+        10_000
+    }
     fn default_train_timesteps() -> u64 {
         10_000
     }
@@ -119,6 +129,32 @@ impl Default for Budget {
         Self {
             train_timesteps: Self::default_train_timesteps(),
             eval_episodes: Self::default_eval_episodes(),
+            checkpoint_timesteps: Self::default_checkpoint_timesteps(),
+        }
+    }
+}
+
+/// `[detectors]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Detectors {
+    /// Detector of the alert rules run on each evaluation episode's telemetry, by
+    /// `mend_monitor` registry name (`static_threshold`: the Prometheus-style static rules;
+    /// `ewma`, `median_mad`, ... with their defaults on the same metrics).
+    #[serde(default = "Detectors::default_alerting")]
+    pub alerting: String,
+}
+
+impl Detectors {
+    fn default_alerting() -> String {
+        "static_threshold".into()
+    }
+}
+
+impl Default for Detectors {
+    fn default() -> Self {
+        Self {
+            alerting: Self::default_alerting(),
         }
     }
 }

@@ -7,6 +7,7 @@ use mend_sim::scenario::ModelKind;
 use thiserror::Error;
 
 use super::schema::Experiment;
+use crate::runner::seeding::TRAINING_SEED_BIT;
 use crate::{agents_registry, scenarios};
 
 /// Why an experiment file was rejected.
@@ -140,7 +141,29 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
             "none".into(),
         ));
     }
+    if e.budget.checkpoint_timesteps == 0 {
+        return Err(invalid(
+            "budget.checkpoint_timesteps",
+            "at least 1 environment step between training checkpoints",
+            "0".into(),
+        ));
+    }
+    if let Err(err) = mend_monitor::alerting::RuleSet::for_detector(&e.detectors.alerting) {
+        return Err(invalid(
+            "detectors.alerting",
+            "a detector of mend_monitor's registry (e.g. static_threshold, ewma, median_mad)",
+            format!("{:?} ({err})", e.detectors.alerting),
+        ));
+    }
+    if let Some(seed) = e.seeds.eval.seeds().find(|s| *s >= TRAINING_SEED_BIT) {
+        return Err(invalid(
+            "seeds.eval",
+            "seeds below 2^63 (training episodes use seeds with the top bit set, so evaluation never meets a training episode)",
+            seed.to_string(),
+        ));
+    }
     let mut seen: Vec<&str> = Vec::new();
+    let mut learned: Option<usize> = None;
     for (i, agent) in e.agents.iter().enumerate() {
         let name = agent.display_name();
         if seen.contains(&name) {
@@ -151,7 +174,35 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
             ));
         }
         seen.push(name);
-        agents_registry::build(agent, i, file)?;
+        if agents_registry::build_agent(agent, i, file)?.is_learned() {
+            learned.get_or_insert(i);
+        }
+    }
+    if let Some(i) = learned {
+        let kind = &e.agents[i].kind;
+        if e.scenarios.train.is_empty() {
+            return Err(invalid(
+                "scenarios.train",
+                &format!(
+                    "at least one training scenario (agents[{i}] is a learned {kind:?} agent)"
+                ),
+                "an empty list".into(),
+            ));
+        }
+        if e.seeds.train.count == 0 {
+            return Err(invalid(
+                "seeds.train.count",
+                &format!("at least 1 training seed (agents[{i}] is a learned {kind:?} agent)"),
+                "0".into(),
+            ));
+        }
+        if e.budget.train_timesteps == 0 {
+            return Err(invalid(
+                "budget.train_timesteps",
+                &format!("at least 1 training step (agents[{i}] is a learned {kind:?} agent)"),
+                "0".into(),
+            ));
+        }
     }
     let baseline = e.baseline();
     if !seen.contains(&baseline.as_str()) {

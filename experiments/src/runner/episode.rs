@@ -1,5 +1,6 @@
 //! One evaluation job: a policy on one scenario for the episodes of one seed, and the per-episode
-//! metrics read from the simulator's ground truth (never from what the agent observed).
+//! metrics read from the simulator's ground truth (never from what the agent observed), with the
+//! experiment's alert rules watching the same telemetry for time to detect ([`super::ttd`]).
 
 use std::sync::Arc;
 
@@ -10,6 +11,9 @@ use mend_sim::{Scenario, Simulation};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use mend_monitor::alerting::RuleSet;
+
+use super::ttd::AlertTracker;
 use crate::agents_registry::PolicyFactory;
 use crate::results::EpisodeMetrics;
 
@@ -35,14 +39,47 @@ pub struct JobOutput {
     pub traces: Vec<Vec<TraceRecord>>,
 }
 
+/// What else a job does besides acting.
+#[derive(Debug, Clone, Copy)]
+pub struct EpisodeSettings<'a> {
+    /// Keep each episode's trace.
+    pub record: bool,
+    /// The training seed of the evaluated policy (learned agents), written in the rows.
+    pub train_seed: Option<u64>,
+    /// Alert rules watching the telemetry (TTD and false alerts); `None`: NaN TTD.
+    pub rules: Option<&'a RuleSet>,
+}
+
 /// Runs the job on an env built with `config` (e.g. replaying a trace's faults); keeps each
-/// episode's trace when `record`.
+/// episode's trace when `record`; TTD from the static-threshold alert rules.
 pub fn run_job(
     scenario: &Arc<Scenario>,
     config: &ClusterConfig,
     factory: &dyn PolicyFactory,
     job: EpisodeJob<'_>,
     record: bool,
+) -> Result<JobOutput> {
+    let rules = RuleSet::static_baseline();
+    run_job_with(
+        scenario,
+        config,
+        factory,
+        job,
+        EpisodeSettings {
+            record,
+            train_seed: None,
+            rules: Some(&rules),
+        },
+    )
+}
+
+/// [`run_job`] with explicit settings.
+pub fn run_job_with(
+    scenario: &Arc<Scenario>,
+    config: &ClusterConfig,
+    factory: &dyn PolicyFactory,
+    job: EpisodeJob<'_>,
+    settings: EpisodeSettings<'_>,
 ) -> Result<JobOutput> {
     let context = || {
         format!(
@@ -72,6 +109,14 @@ pub fn run_job(
             ),
         };
         let policy = factory.make(n_actions);
+        let mut tracker = settings
+            .rules
+            .map(AlertTracker::new)
+            .transpose()
+            .with_context(context)?;
+        if let (Some(tracker), Some(sim)) = (tracker.as_mut(), env.simulation()) {
+            tracker.observe(sim);
+        }
         let (mut reward, mut actions_taken) = (0.0, 0u64);
         loop {
             let mask = env.action_mask();
@@ -82,6 +127,9 @@ pub fn run_job(
             let step = env.step(action).with_context(context)?;
             reward += step.reward;
             obs = step.obs;
+            if let (Some(tracker), Some(sim)) = (tracker.as_mut(), env.simulation()) {
+                tracker.observe(sim);
+            }
             if step.terminated || step.truncated {
                 break;
             }
@@ -89,9 +137,15 @@ pub fn run_job(
         let sim = env
             .simulation()
             .with_context(|| format!("{}: no simulation after an episode", context()))?;
-        out.rows
-            .push(metrics(&job, episode, sim_seed, sim, reward, actions_taken));
-        if record {
+        let mut row = metrics(&job, episode, sim_seed, sim, reward, actions_taken);
+        row.train_seed = settings.train_seed;
+        if let Some(tracker) = &tracker {
+            let outcome = tracker.finish(sim);
+            row.ttd_s = outcome.mean_ttd();
+            row.false_alerts = outcome.false_episodes as f64;
+        }
+        out.rows.push(row);
+        if settings.record {
             out.traces.push(env.take_trace());
         }
     }
@@ -128,6 +182,7 @@ fn metrics(
         scenario: job.scenario_name.to_string(),
         agent: job.agent.to_string(),
         seed: job.seed,
+        train_seed: None,
         episode,
         sim_seed,
         availability: summary.availability,
@@ -135,6 +190,7 @@ fn metrics(
         incidents: summary.incidents as f64,
         faults: truth.faults.len() as f64,
         ttd_s: f64::NAN,
+        false_alerts: f64::NAN,
         mttr_s,
         cost_usd: rc.infra_cost_usd + rc.action_cost_usd,
         data_lost_writes: rc.data_lost_writes,

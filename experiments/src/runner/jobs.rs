@@ -1,6 +1,11 @@
-//! The job plan: every (evaluation scenario, agent, seed) triple in a fixed order, optionally cut to
-//! one shard of a sweep (`--shard i/n` takes the jobs whose index is `i` modulo `n`, so shards are
-//! balanced and their union is the whole plan), and where each job's rows live on disk.
+//! The job plan: every (evaluation scenario, agent, seed) triple in a fixed order, and for a learned
+//! agent one job per training seed's policy as well, optionally cut to one shard of a sweep, and
+//! where each job's rows live on disk.
+//!
+//! Shards (`--shard i/n`): a fixed-policy job belongs to shard `index % n`; a learned agent's jobs
+//! belong to the shard of the training job that produced their policy (`train_index % n`), which
+//! trains it, so no policy is trained twice and no shard waits for another. The union of the shards
+//! is the whole plan.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -9,6 +14,7 @@ use std::str::FromStr;
 use crate::experiment::Experiment;
 use crate::runner::episode::EpisodeJob;
 use crate::runner::files;
+use crate::runner::train::TrainJob;
 
 /// One evaluation job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +31,10 @@ pub struct Job {
     pub agent: String,
     /// Evaluation seed.
     pub seed: u64,
+    /// Training seed of the evaluated policy (learned agents).
+    pub train_seed: Option<u64>,
+    /// Index of the training job whose policy is evaluated (learned agents).
+    pub train_index: Option<usize>,
     /// Episodes to run.
     pub episodes: u64,
 }
@@ -32,23 +42,43 @@ pub struct Job {
 impl Job {
     /// Where the job's rows are stored under the run folder `dir`.
     pub fn rows_path(&self, dir: &Path) -> PathBuf {
-        dir.join(files::JOBS_DIR)
+        let agent_dir = dir
+            .join(files::JOBS_DIR)
             .join(slug(&self.scenario))
-            .join(slug(&self.agent))
-            .join(format!("seed-{}.csv", self.seed))
+            .join(slug(&self.agent));
+        match self.train_seed {
+            Some(t) => agent_dir.join(format!("train-{t}")),
+            None => agent_dir,
+        }
+        .join(format!("seed-{}.csv", self.seed))
+    }
+
+    /// The shard this job belongs to among `count` shards (module docs).
+    pub fn shard_of(&self, count: usize) -> usize {
+        self.train_index.unwrap_or(self.index) % count.max(1)
     }
 
     /// Where episode `episode`'s trace is stored under the run folder `dir` (when recorded).
     pub fn trace_path(&self, dir: &Path, episode: u64) -> PathBuf {
+        let name = match self.train_seed {
+            Some(t) => format!("train-{t}-seed-{}-ep{episode}.jsonl", self.seed),
+            None => format!("seed-{}-ep{episode}.jsonl", self.seed),
+        };
         dir.join(files::TRACES_DIR)
             .join(slug(&self.scenario))
             .join(slug(&self.agent))
-            .join(format!("seed-{}-ep{episode}.jsonl", self.seed))
+            .join(name)
     }
 
-    /// `agent on scenario, seed N`.
+    /// `agent on scenario, seed N` (and the training seed of a learned agent's policy).
     pub fn label(&self) -> String {
-        format!("{} on {}, seed {}", self.agent, self.scenario, self.seed)
+        match self.train_seed {
+            Some(t) => format!(
+                "{} (training seed {t}) on {}, seed {}",
+                self.agent, self.scenario, self.seed
+            ),
+            None => format!("{} on {}, seed {}", self.agent, self.scenario, self.seed),
+        }
     }
 
     /// The episode runner's view of the job.
@@ -93,28 +123,42 @@ impl fmt::Display for Shard {
     }
 }
 
-/// Every job of `experiment` in plan order (scenario, then agent, then seed), or only `shard`'s.
-pub fn plan(experiment: &Experiment, shard: Option<Shard>) -> Vec<Job> {
+/// Every job of `experiment` in plan order (scenario, then agent, then training seed for learned
+/// agents, then evaluation seed), or only `shard`'s; `train` is the training plan.
+pub fn plan(experiment: &Experiment, train: &[TrainJob], shard: Option<Shard>) -> Vec<Job> {
     let mut jobs = Vec::new();
     for (scenario_index, scenario) in experiment.scenarios.eval.iter().enumerate() {
         for (agent_index, agent) in experiment.agents.iter().enumerate() {
-            for seed in experiment.seeds.eval.seeds() {
-                jobs.push(Job {
-                    index: jobs.len(),
-                    scenario_index,
-                    scenario: scenario.clone(),
-                    agent_index,
-                    agent: agent.display_name().to_string(),
-                    seed,
-                    episodes: experiment.budget.eval_episodes,
-                });
+            let trained: Vec<&TrainJob> = train
+                .iter()
+                .filter(|t| t.agent_index == agent_index)
+                .collect();
+            let policies: Vec<Option<&TrainJob>> = if trained.is_empty() {
+                vec![None]
+            } else {
+                trained.into_iter().map(Some).collect()
+            };
+            for policy in policies {
+                for seed in experiment.seeds.eval.seeds() {
+                    jobs.push(Job {
+                        index: jobs.len(),
+                        scenario_index,
+                        scenario: scenario.clone(),
+                        agent_index,
+                        agent: agent.display_name().to_string(),
+                        seed,
+                        train_seed: policy.map(|t| t.seed),
+                        train_index: policy.map(|t| t.index),
+                        episodes: experiment.budget.eval_episodes,
+                    });
+                }
             }
         }
     }
     match shard {
         Some(s) => jobs
             .into_iter()
-            .filter(|j| j.index % s.count == s.index)
+            .filter(|j| j.shard_of(s.count) == s.index)
             .collect(),
         None => jobs,
     }
@@ -122,7 +166,7 @@ pub fn plan(experiment: &Experiment, shard: Option<Shard>) -> Vec<Job> {
 
 /// A file-name-safe form of a scenario argument or agent name (`scenarios/eval/a.toml` ->
 /// `scenarios_eval_a.toml`).
-fn slug(name: &str) -> String {
+pub fn slug(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {
@@ -141,11 +185,12 @@ mod tests {
 
     #[test]
     fn shards_partition_the_plan() {
-        let e = experiment::from_toml_str(experiment::DEFAULT_TEXT, "default").unwrap();
-        let all = plan(&e, None);
+        let e = experiment::load(None).unwrap().0;
+        let train = crate::runner::train::plan(&e, &crate::runner::learned_flags(&e).unwrap());
+        let all = plan(&e, &train, None);
         assert!(all.len() >= 2);
         let mut union: Vec<usize> = (0..3)
-            .flat_map(|i| plan(&e, Some(Shard { index: i, count: 3 })))
+            .flat_map(|i| plan(&e, &train, Some(Shard { index: i, count: 3 })))
             .map(|j| j.index)
             .collect();
         union.sort_unstable();

@@ -1,0 +1,241 @@
+//! Learned agent kinds (`tabular`, `ppo`): what the runner's training phase needs from each. A
+//! [`LearnerFactory`] checks an entry's hyperparameters at load time (an unknown key or a bad value is
+//! an error naming the file, the agent, the key and what was expected), builds a [`Learner`] for a
+//! training vector env, and turns an exported policy file back into a [`PolicyFactory`] for the
+//! evaluation phase.
+//!
+//! Hyperparameters are the agents crate's own config structs (CleanRL names): the entry's `params`
+//! table is laid over the kind's defaults key by key, so only known keys are accepted and each bad
+//! value is reported with its key. `seed` and `total_timesteps` are reserved: the runner sets them
+//! from `seeds.train` and `budget.train_timesteps`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use mend_agents::policy_file::TrainingInfo;
+use mend_agents::tabular::{self, TabularConfig, TabularPolicy, TabularQ};
+use mend_agents::{Agent, AgentError, Policy, TrainSummary};
+use mend_envs::VectorEnv;
+use mend_monitor::features::FeatureSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{ParamContext, PolicyFactory, cluster_kind_names};
+use crate::experiment::ExperimentError;
+
+/// Keys the runner sets itself; an experiment file may not.
+pub const RESERVED: &[&str] = &["seed", "total_timesteps"];
+
+/// A learned kind, configured: builds learners for training and policies for evaluation.
+pub trait LearnerFactory: Send + Sync + std::fmt::Debug {
+    /// Algorithm name (as in policy files).
+    fn algorithm(&self) -> &'static str;
+    /// Sub-envs of the training vector env.
+    fn num_envs(&self) -> usize;
+    /// A fresh learner seeded with `seed`, planning `total_timesteps` steps, sized from `env`.
+    fn start(
+        &self,
+        seed: u64,
+        total_timesteps: u64,
+        env: &dyn VectorEnv,
+    ) -> anyhow::Result<Box<dyn Learner>>;
+    /// The evaluation factory of an exported policy file.
+    fn load(&self, path: &Path) -> anyhow::Result<Box<dyn PolicyFactory>>;
+}
+
+/// One training run's learner: the [`Agent`] plus its export to a policy file.
+pub trait Learner: Send {
+    /// The agent (learn, checkpoints).
+    fn agent(&mut self) -> &mut dyn Agent;
+    /// Writes the current policy to `path` (atomically) with `training` as provenance.
+    fn export(&self, path: &Path, training: TrainingInfo) -> anyhow::Result<()>;
+    /// The agent's configuration as JSON (recorded in the policy file).
+    fn config_json(&self) -> serde_json::Value;
+}
+
+/// Lays `params` over `defaults` key by key: a key `defaults` does not have, a reserved key, or a
+/// value of the wrong type is an error naming that key.
+pub fn overlay<T: Serialize + DeserializeOwned>(
+    defaults: &T,
+    params: &toml::Table,
+    ctx: &ParamContext<'_>,
+    what: &str,
+) -> Result<T, ExperimentError> {
+    let base = match toml::Value::try_from(defaults) {
+        Ok(toml::Value::Table(t)) => t,
+        _ => return Err(ctx.invalid("*", what, "defaults that are not a table".into())),
+    };
+    let mut known: Vec<&str> = base
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !RESERVED.contains(k))
+        .collect();
+    known.sort_unstable();
+    let mut merged = base.clone();
+    for (key, value) in params {
+        if RESERVED.contains(&key.as_str()) {
+            return Err(ctx.invalid(
+                key,
+                "no value here: the runner sets it from seeds.train and budget.train_timesteps",
+                value.to_string(),
+            ));
+        }
+        if !base.contains_key(key) {
+            return Err(ctx.invalid(
+                key,
+                &format!("one of the {what} keys: {}", known.join(", ")),
+                "an unknown key".into(),
+            ));
+        }
+        // Check this key alone over the defaults, so a type error names it.
+        let mut single = base.clone();
+        single.insert(key.clone(), value.clone());
+        if let Err(e) = toml::Value::Table(single).try_into::<T>() {
+            return Err(ctx.invalid(
+                key,
+                &format!("a value of the type of the default ({})", base[key]),
+                format!("{value} ({})", e.message().trim()),
+            ));
+        }
+        merged.insert(key.clone(), value.clone());
+    }
+    toml::Value::Table(merged)
+        .try_into::<T>()
+        .map_err(|e| ctx.invalid("*", what, e.message().to_string()))
+}
+
+/// Maps an agents-crate config error to the entry's field.
+fn config_error(ctx: &ParamContext<'_>, e: AgentError) -> ExperimentError {
+    match e {
+        AgentError::InvalidConfig {
+            field,
+            expected,
+            got,
+        } => ctx.invalid(field, expected, got),
+        other => ctx.invalid("*", "a valid configuration", other.to_string()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// tabular
+// ---------------------------------------------------------------------------------------------------
+
+/// `kind = "tabular"`: Watkins' Q-learning on the size-independent bucketed state
+/// (`mend_agents::tabular`). `params`: any field of `TabularConfig` plus `num_envs`.
+#[derive(Debug, Clone)]
+pub struct TabularFactory {
+    config: TabularConfig,
+    num_envs: usize,
+}
+
+/// Sub-envs of the tabular learner's vector env unless `params.num_envs` says otherwise.
+const TABULAR_NUM_ENVS: usize = 4;
+
+/// Builds the tabular kind from `params`.
+pub fn build_tabular(
+    params: &toml::Table,
+    ctx: &ParamContext<'_>,
+) -> Result<Box<dyn LearnerFactory>, ExperimentError> {
+    let mut params = params.clone();
+    let num_envs = take_num_envs(&mut params, ctx, TABULAR_NUM_ENVS)?;
+    let config = overlay(
+        &TabularConfig::default(),
+        &params,
+        ctx,
+        "tabular Q-learning (mend_agents::tabular::TabularConfig)",
+    )?;
+    // Value checks (ranges) live in the agents crate: build a one-entity learner to run them.
+    let n_kinds = cluster_kind_names().len();
+    TabularQ::new(config.clone(), FeatureSchema::v1(), n_kinds, 1 + n_kinds, 0)
+        .map_err(|e| config_error(ctx, e))?;
+    Ok(Box::new(TabularFactory { config, num_envs }))
+}
+
+/// Removes and checks `num_envs` (an integer >= 1) from `params`.
+fn take_num_envs(
+    params: &mut toml::Table,
+    ctx: &ParamContext<'_>,
+    default: usize,
+) -> Result<usize, ExperimentError> {
+    match params.remove("num_envs") {
+        None => Ok(default),
+        Some(v) => match v.as_integer() {
+            Some(n) if (1..=256).contains(&n) => Ok(n as usize),
+            _ => Err(ctx.invalid("num_envs", "an integer in 1..=256", v.to_string())),
+        },
+    }
+}
+
+struct TabularLearner(TabularQ);
+
+impl Learner for TabularLearner {
+    fn agent(&mut self) -> &mut dyn Agent {
+        &mut self.0
+    }
+    fn export(&self, path: &Path, training: TrainingInfo) -> anyhow::Result<()> {
+        tabular::file::save(
+            &self.0.policy(),
+            &FeatureSchema::v1(),
+            cluster_kind_names(),
+            training,
+            path,
+        )?;
+        Ok(())
+    }
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.0.config()).unwrap_or_default()
+    }
+}
+
+impl LearnerFactory for TabularFactory {
+    fn algorithm(&self) -> &'static str {
+        tabular::file::ALGORITHM
+    }
+    fn num_envs(&self) -> usize {
+        self.num_envs
+    }
+    fn start(
+        &self,
+        seed: u64,
+        total_timesteps: u64,
+        env: &dyn VectorEnv,
+    ) -> anyhow::Result<Box<dyn Learner>> {
+        let config = TabularConfig {
+            seed,
+            total_timesteps,
+            ..self.config.clone()
+        };
+        Ok(Box::new(TabularLearner(TabularQ::for_env(config, env)?)))
+    }
+    fn load(&self, path: &Path) -> anyhow::Result<Box<dyn PolicyFactory>> {
+        let n_kinds = cluster_kind_names().len();
+        let (_, policy) = tabular::file::load(path, &FeatureSchema::v1(), 1 + n_kinds)?;
+        Ok(Box::new(TabularPolicyFactory(Arc::new(policy))))
+    }
+}
+
+/// A trained Q table, resized to each env's action count (the table is size-independent).
+#[derive(Debug)]
+struct TabularPolicyFactory(Arc<TabularPolicy>);
+
+impl PolicyFactory for TabularPolicyFactory {
+    fn make(&self, n_actions: usize) -> Box<dyn Policy> {
+        Box::new(self.0.with_n_actions(n_actions))
+    }
+}
+
+/// What a training run did, for policy-file provenance.
+pub fn training_info(
+    scenario_family: &str,
+    seed: u64,
+    summary: TrainSummary,
+    config: serde_json::Value,
+) -> TrainingInfo {
+    TrainingInfo {
+        env_id: mend_envs::cluster::CLUSTER_ID.to_string(),
+        scenario_family: Some(scenario_family.to_string()),
+        seed,
+        summary,
+        config,
+    }
+}
