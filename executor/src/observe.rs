@@ -98,6 +98,9 @@ impl Readings {
     }
 }
 
+/// A series' labels and its last sample time (ms since the epoch).
+type SampleTime = (BTreeMap<String, String>, u64);
+
 /// How the series of one replica are recognised.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ReplicaId {
@@ -261,7 +264,7 @@ impl MetricReader {
         feature: &str,
         expr: &str,
         now_ms: u64,
-    ) -> Result<Option<Vec<(BTreeMap<String, String>, u64)>>, MetricError> {
+    ) -> Result<Option<Vec<SampleTime>>, MetricError> {
         if !self.sample_times {
             return Ok(None);
         }
