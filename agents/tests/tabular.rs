@@ -225,6 +225,36 @@ fn entity_advantages_are_learnt_relative_to_the_noop_of_the_same_state() {
     assert_eq!(loaded.q_values(&one_service_obs()).unwrap(), values);
 }
 
+#[test]
+fn confidence_bounds_only_lower_the_exported_entries() {
+    let mut env = ClusterEnv::builtin("tiny", ClusterConfig::default()).unwrap();
+    env.reset(Some(0), None).unwrap();
+    let n = env.layout().unwrap().n_actions();
+    let train = |confidence_z: f64, env: &mut ClusterEnv| {
+        let config = TabularConfig {
+            min_visits: 2,
+            explore_noop_share: 0.3,
+            start_e: 1.0,
+            end_e: 1.0,
+            confidence_z,
+            ..TabularConfig::default()
+        };
+        let mut q = TabularQ::new(config, FeatureSchema::v1(), N_KINDS, n, 4).unwrap();
+        q.learn(env, &[0, 1], 400, &mut NullSink).unwrap();
+        q.policy().tables().0.to_vec()
+    };
+    // Fully random acting: the bounds cannot change what is visited, so the tables are comparable.
+    let plain = train(0.0, &mut env);
+    let bounded = train(3.0, &mut env);
+    assert_eq!(plain.len(), bounded.len());
+    let mut lowered = 0;
+    for (p, b) in plain.iter().zip(&bounded) {
+        assert!(b <= p, "a bound above its estimate: {b} > {p}");
+        lowered += usize::from(b < p);
+    }
+    assert!(lowered > 0, "no entry had spread targets");
+}
+
 fn train_tiny(seed: u64, steps: u64) -> (TabularQ, TrainSummary) {
     let mut env = ClusterEnv::builtin("tiny", ClusterConfig::default()).unwrap();
     env.reset(Some(0), None).unwrap();

@@ -224,6 +224,7 @@ impl Agent for TabularQ {
             n_actions: self.policy.n_actions,
             num_timesteps: self.num_timesteps,
             visits: self.visits.clone(),
+            target_stats: self.target_stats.clone(),
             rng: RngState::capture(&self.rng),
         };
         checkpoint::write_checkpoint(path, &tensors, &state)?;
@@ -282,7 +283,16 @@ impl Agent for TabularQ {
                 }
             }
         }
+        if state.target_stats.len() != self.visits.len() {
+            return Err(bad(format!(
+                "field `target_stats`: {} entries, expected {}",
+                state.target_stats.len(),
+                self.visits.len()
+            ))
+            .into());
+        }
         self.visits = state.visits;
+        self.target_stats = state.target_stats;
         self.rng = state.rng.restore(path)?;
         self.num_timesteps = state.num_timesteps;
         Ok(())
@@ -299,6 +309,8 @@ struct TabularCheckpoint {
     num_timesteps: u64,
     /// Updates per `q_entity` entry (exact integers, so JSON rather than an f32 tensor).
     visits: Vec<u32>,
+    /// Sum and sum of squares of each entry's targets.
+    target_stats: Vec<(f64, f64)>,
     rng: RngState,
 }
 
