@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use clap::{ArgGroup, Args};
 use mend_agents::Policy;
 use mend_envs::{ClusterConfig, ClusterEnv, Env};
 use mend_sim::Scenario;
@@ -30,6 +30,7 @@ use crate::traces;
 
 /// `mend replay`.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("candidate").required(true).args(["agent", "policy"])))]
 #[command(after_help = "Examples:
   mend replay TRACE --policy results/paper/paper-seed0/policies/ppo.safetensors
   mend replay TRACE --policy policy.safetensors --plot compare.svg --json
@@ -38,7 +39,7 @@ pub struct ReplayArgs {
     /// A trace recorded by `mend eval --record` or `mend simulate --trace`.
     pub trace: PathBuf,
     /// Agent kind to run against the trace's events (see experiments/README.md for kinds).
-    #[arg(long, required_unless_present = "policy", conflicts_with = "policy")]
+    #[arg(long)]
     pub agent: Option<String>,
     /// A policy file (`.safetensors` from `mend train`) to run against the trace's events; it is
     /// compared with the recorded run.

@@ -200,7 +200,10 @@ impl super::Draw for LearningCurves {
             .map_err(|e| err(&e))?;
             return Ok(());
         }
-        let panels = area.split_evenly((self.metrics.len(), 1));
+        let (w, _) = area.dim_in_pixel();
+        let (plots, legend) = area.split_horizontally(w.saturating_sub(LEGEND_PX));
+        self.draw_legend(&legend)?;
+        let panels = plots.split_evenly((self.metrics.len(), 1));
         for ((metric, bands), panel) in self.metrics.iter().zip(&panels) {
             let steps = bands
                 .iter()
@@ -217,8 +220,8 @@ impl super::Draw for LearningCurves {
             let pad = ((hi - lo) * 0.08).max(1e-9);
             let mut chart = ChartBuilder::on(panel)
                 .caption(
-                    format!("Learning curve: {metric} (mean over training seeds; band: lowest to highest seed)"),
-                    ("sans-serif", 20),
+                    format!("{metric}: mean over training seeds, band from lowest to highest seed"),
+                    ("sans-serif", 18),
                 )
                 .margin(15)
                 .x_label_area_size(45)
@@ -230,6 +233,7 @@ impl super::Draw for LearningCurves {
                 .x_desc("environment steps")
                 .y_desc(metric.as_str())
                 .x_label_formatter(&|x| format_steps(*x))
+                .y_label_formatter(&|y| format_value(*y, hi - lo))
                 .label_style(("sans-serif", 15))
                 .draw()
                 .map_err(|e| err(&e))?;
@@ -250,23 +254,61 @@ impl super::Draw for LearningCurves {
                         band.points.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(),
                         c.stroke_width(3),
                     )])
-                    .map_err(|e| err(&e))?
-                    .label(format!("{} ({} seeds)", band.agent, band.seeds))
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
-                    });
+                    .map_err(|e| err(&e))?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 15))
-                .draw()
-                .map_err(|e| err(&e))?;
         }
         Ok(())
     }
+}
+
+impl LearningCurves {
+    /// The legend column: one line per agent, with its seed count.
+    fn draw_legend<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let err = |e: &dyn std::fmt::Display| anyhow!("learning curves: {e}");
+        let font = ("sans-serif", 15).into_font();
+        area.draw(&Text::new(
+            "agents",
+            (8, 40),
+            ("sans-serif", 16).into_font(),
+        ))
+        .map_err(|e| err(&e))?;
+        for (i, agent) in self.agents.iter().enumerate() {
+            let y = 66 + 22 * i as i32;
+            let seeds = self
+                .metrics
+                .iter()
+                .flat_map(|(_, bands)| bands.iter())
+                .filter(|b| &b.agent == agent)
+                .map(|b| b.seeds)
+                .max()
+                .unwrap_or(0);
+            area.draw(&PathElement::new(
+                vec![(8, y + 7), (34, y + 7)],
+                colour(i).stroke_width(3),
+            ))
+            .map_err(|e| err(&e))?;
+            area.draw(&Text::new(
+                format!("{agent} ({seeds} seeds)"),
+                (40, y),
+                font.clone(),
+            ))
+            .map_err(|e| err(&e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Width of the legend column.
+const LEGEND_PX: u32 = 170;
+
+/// A tick label with as many decimals as the visible range needs.
+fn format_value(y: f64, range: f64) -> String {
+    let decimals = if range >= 20.0 {
+        0
+    } else {
+        ((-range.max(1e-9).log10()).ceil() as i64 + 2).clamp(1, 6) as usize
+    };
+    format!("{y:.decimals$}")
 }
 
 /// `12000` -> `12k`, `1500000` -> `1.5M`.

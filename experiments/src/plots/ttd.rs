@@ -123,6 +123,7 @@ impl super::Draw for TtdBoxes<'_> {
             })
             .x_desc("agent (episodes with a detection)")
             .y_desc("time to detect (seconds)")
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .label_style(("sans-serif", 16))
             .disable_x_mesh()
             .draw()
@@ -201,5 +202,37 @@ mod tests {
         assert_eq!(s.high, 13.0);
         assert_eq!(s.low, 10.0);
         assert!(box_stats(&[f64::NAN]).is_none());
+    }
+
+    fn row(agent: &str, ttd_s: f64) -> EpisodeMetrics {
+        let text = format!(
+            "scenario,agent,seed,train_seed,episode,sim_seed,availability,uptime,incidents,faults,ttd_s,false_alerts,mttr_s,cost_usd,data_lost_writes,actions_taken,reward\n\
+             s,{agent},1,,0,1,1,1,0,1,{ttd_s},0,60,1,0,0,-1\n"
+        );
+        crate::results::parse_episodes_csv(text.as_bytes(), "fixture")
+            .unwrap()
+            .remove(0)
+    }
+
+    fn svg(boxes: &TtdBoxes<'_>) -> String {
+        super::super::draw_svg(boxes, (640, 400), std::path::Path::new("ttd.svg")).unwrap()
+    }
+
+    #[test]
+    fn an_empty_plot_says_no_detections() {
+        let rows = vec![row("a", f64::NAN), row("b", f64::NAN)];
+        let text = svg(&TtdBoxes {
+            agents: &["a", "b"],
+            rows: &rows,
+        });
+        assert!(text.contains("no detections"), "{text}");
+        let rows = vec![row("a", 30.0), row("b", f64::NAN)];
+        let text = svg(&TtdBoxes {
+            agents: &["a", "b"],
+            rows: &rows,
+        });
+        assert!(
+            !text.contains("no detections") && text.contains("a (n=1)") && text.contains("b (n=0)")
+        );
     }
 }
