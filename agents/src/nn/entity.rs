@@ -20,7 +20,7 @@ use mend_envs::{Action, Observation};
 use rand::{Rng, RngCore};
 
 use super::init::{InitScheme, init_mlp};
-use super::{Activation, MlpParams, MlpSpec, plain};
+use super::{Activation, Dense, MlpParams, MlpSpec, plain};
 use crate::distribution::{argmax, check_mask, log_softmax, masked_logits, sample};
 use crate::error::AgentError;
 use crate::policy::{ActionScores, OutputKind, Policy, random_valid_action};
@@ -177,12 +177,11 @@ impl EntityParams {
             })?;
         let n = e.n_entities();
         let h = s.hidden;
-        // ---- encode every row (one batched forward), activation after the output layer too ----
-        let mut emb = if n > 0 {
-            plain::forward(&self.encoder, &e.rows)
-        } else {
-            Vec::new()
-        };
+        // ---- encode every row: two dense layers, activation after both ----
+        let [enc0, enc1] = [&self.encoder.layers[0], &self.encoder.layers[1]];
+        let mut h1 = affine_rows(&e.rows, n, enc0, 0, enc0.fan_in, |_| &enc0.bias);
+        activate(&mut h1, s.activation);
+        let mut emb = affine_rows(&h1, n, enc1, 0, h, |_| &enc1.bias);
         activate(&mut emb, s.activation);
         // ---- pool ----
         let mut ctx = vec![0.0f32; s.context_width()];
@@ -207,27 +206,56 @@ impl EntityParams {
         // ---- scorer: first layer split into entity and context parts ----
         let first = &self.scorer.layers[0];
         let out = &self.scorer.layers[1];
-        let fan_in = first.fan_in;
         let ctx_part: Vec<f32> = first
             .weight
-            .chunks_exact(fan_in)
+            .chunks_exact(first.fan_in)
             .zip(&first.bias)
             .map(|(w, b)| b + dot(&w[h..], &ctx))
             .collect();
+        let mut hidden = affine_rows(&emb, n, first, 0, h, |_| &ctx_part);
+        activate(&mut hidden, s.activation);
         let mut scores = Vec::with_capacity(1 + n * s.n_kinds);
         scores.push(noop);
-        let mut hidden = vec![0.0f32; first.fan_out];
-        for row in emb.chunks_exact(h) {
-            for (j, w) in first.weight.chunks_exact(fan_in).enumerate() {
-                hidden[j] = ctx_part[j] + dot(&w[..h], row);
-            }
-            activate(&mut hidden, s.activation);
+        for row in hidden.chunks_exact(first.fan_out) {
             for (w, b) in out.weight.chunks_exact(out.fan_in).zip(&out.bias) {
-                scores.push(b + dot(w, &hidden));
+                scores.push(b + dot(w, row));
             }
         }
         Ok((scores, value))
     }
+}
+
+/// `y_r = init(r) + W[:, cols] x_r` for the `n` rows `x_r` (each `width` long) of `x`, where `cols` is
+/// `col_start..col_start + width` of the layer's weight matrix. Computed with the weights transposed so
+/// the inner loop runs over contiguous outputs (`y += x_k * W^T[k]`, vectorised without the horizontal
+/// sums a dot product per output needs): about 3x faster than one dot product per output at width 64.
+fn affine_rows<'a>(
+    x: &[f32],
+    n: usize,
+    layer: &Dense,
+    col_start: usize,
+    width: usize,
+    init: impl Fn(usize) -> &'a [f32],
+) -> Vec<f32> {
+    let out = layer.fan_out;
+    let mut wt = vec![0.0f32; width * out];
+    for (j, w_row) in layer.weight.chunks_exact(layer.fan_in).enumerate() {
+        for (k, &w) in w_row[col_start..col_start + width].iter().enumerate() {
+            wt[k * out + j] = w;
+        }
+    }
+    let mut y = Vec::with_capacity(n * out);
+    for (r, x_r) in x.chunks_exact(width).take(n).enumerate() {
+        let start = y.len();
+        y.extend_from_slice(init(r));
+        let y_r = &mut y[start..];
+        for (&xk, wt_k) in x_r.iter().zip(wt.chunks_exact(out)) {
+            for (yj, &w) in y_r.iter_mut().zip(wt_k) {
+                *yj += xk * w;
+            }
+        }
+    }
+    y
 }
 
 /// Dot product with eight independent accumulators, so the compiler can vectorise it (a plain
