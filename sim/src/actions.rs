@@ -152,6 +152,13 @@ impl ActionKind {
     }
 }
 
+/// Writes the snake_case name (as in traces and scenario files).
+impl std::fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Action {
     /// The action's kind.
     pub fn kind(&self) -> ActionKind {
@@ -210,12 +217,13 @@ pub(crate) fn resolve_params(spec: &ActionsSpec) -> [ActionParams; 9] {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ActionId(pub u32);
 
-/// Why an action was rejected.
+/// Why an action was rejected. Targets are named as in the scenario (`api-2`, `node-eu-1a-0`);
+/// only an index that names nothing is reported as an index.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ActionError {
-    /// The target index does not exist (or the replica was removed).
-    #[error("{kind:?}: no {entity} with index {index}")]
+    /// The target index does not exist.
+    #[error("{kind}: no {entity} with index {index}")]
     UnknownTarget {
         /// Action kind.
         kind: ActionKind,
@@ -224,47 +232,55 @@ pub enum ActionError {
         /// Index given.
         index: u32,
     },
+    /// The replica exists but is not serving (still starting after a scale-out, or removed).
+    #[error("{kind}: replica {replica} is not active (starting or removed)")]
+    InactiveReplica {
+        /// Action kind.
+        kind: ActionKind,
+        /// Replica name.
+        replica: String,
+    },
     /// The simulation reached its horizon.
-    #[error("{kind:?}: the simulation has reached its horizon")]
+    #[error("{kind}: the simulation has reached its horizon")]
     Finished {
         /// Action kind.
         kind: ActionKind,
     },
     /// Another action on the same service or node is still in flight.
-    #[error("{kind:?}: another action on the same {entity} {index} is in flight")]
+    #[error("{kind}: another action on {entity} {name} is in flight")]
     Busy {
         /// Action kind.
         kind: ActionKind,
         /// `service` or `node`.
         entity: &'static str,
-        /// Its index.
-        index: u32,
+        /// Its name.
+        name: String,
     },
     /// The provider whose control plane is needed is in an outage.
-    #[error("{kind:?}: provider {provider} control plane is down (no provisioning)")]
+    #[error("{kind}: provider {provider} control plane is down (no provisioning)")]
     ControlPlaneDown {
         /// Action kind.
         kind: ActionKind,
-        /// Provider index.
-        provider: u32,
+        /// Provider name.
+        provider: String,
     },
     /// No node in the allowed place has room for the replica(s).
-    #[error("{kind:?}: no node with enough free CPU and memory for service {service}")]
+    #[error("{kind}: no node with enough free CPU and memory for service {service}")]
     NoCapacity {
         /// Action kind.
         kind: ActionKind,
-        /// Service index.
-        service: u32,
+        /// Service name.
+        service: String,
     },
     /// Another precondition does not hold.
-    #[error("{kind:?} on {entity} {index}: {reason}")]
+    #[error("{kind} on {entity} {name}: {reason}")]
     Precondition {
         /// Action kind.
         kind: ActionKind,
         /// Entity kind of the target.
         entity: &'static str,
-        /// Its index.
-        index: u32,
+        /// Its name.
+        name: String,
         /// What does not hold.
         reason: &'static str,
     },
@@ -417,17 +433,23 @@ impl Simulation {
                 return Err(ActionError::Busy {
                     kind,
                     entity: "service",
-                    index: s.0,
+                    name: t.services[s.index()].name.clone(),
                 });
             }
             Ok(())
         };
         let replica_ok = |r: ReplicaId| -> Result<ServiceId, ActionError> {
-            if r.index() >= t.replicas.len() || self.rep[r.index()].status != RepStatus::Active {
+            if r.index() >= t.replicas.len() {
                 return Err(ActionError::UnknownTarget {
                     kind,
                     entity: "replica",
                     index: r.0,
+                });
+            }
+            if self.rep[r.index()].status != RepStatus::Active {
+                return Err(ActionError::InactiveReplica {
+                    kind,
+                    replica: t.replicas[r.index()].name.clone(),
                 });
             }
             let s = t.replicas[r.index()].service;
@@ -449,7 +471,7 @@ impl Simulation {
                     return Err(ActionError::Precondition {
                         kind,
                         entity: "service",
-                        index: service.0,
+                        name: t.services[service.index()].name.clone(),
                         reason: "not an entry service",
                     });
                 }
@@ -457,7 +479,7 @@ impl Simulation {
                     return Err(ActionError::Precondition {
                         kind,
                         entity: "service",
-                        index: service.0,
+                        name: t.services[service.index()].name.clone(),
                         reason: "already shedding load",
                     });
                 }
@@ -470,21 +492,21 @@ impl Simulation {
                     return Err(ActionError::Precondition {
                         kind,
                         entity: "service",
-                        index: service.0,
+                        name: t.services[service.index()].name.clone(),
                         reason: "already at max_replicas",
                     });
                 }
-                let node =
-                    self.find_node(service, active, None)
-                        .ok_or(ActionError::NoCapacity {
-                            kind,
-                            service: service.0,
-                        })?;
+                let node = self.find_node(service, active, None).ok_or_else(|| {
+                    ActionError::NoCapacity {
+                        kind,
+                        service: t.services[service.index()].name.clone(),
+                    }
+                })?;
                 let provider = t.nodes[node.index()].provider;
                 if self.provider_cp_down[provider.index()] > 0 {
                     return Err(ActionError::ControlPlaneDown {
                         kind,
-                        provider: provider.0,
+                        provider: t.providers[provider.index()].name.clone(),
                     });
                 }
                 Ok(vec![node])
@@ -495,7 +517,7 @@ impl Simulation {
                     return Err(ActionError::Precondition {
                         kind,
                         entity: "service",
-                        index: service.0,
+                        name: t.services[service.index()].name.clone(),
                         reason: "would remove the last replica",
                     });
                 }
@@ -514,7 +536,7 @@ impl Simulation {
                     return Err(ActionError::Precondition {
                         kind,
                         entity: "zone",
-                        index: zone.0,
+                        name: t.zones[zone.index()].name.clone(),
                         reason: "the service may not run in this zone",
                     });
                 }
@@ -522,7 +544,7 @@ impl Simulation {
                     return Err(ActionError::Precondition {
                         kind,
                         entity: "zone",
-                        index: zone.0,
+                        name: t.zones[zone.index()].name.clone(),
                         reason: "the replica is already in this zone",
                     });
                 }
@@ -530,15 +552,15 @@ impl Simulation {
                 if self.provider_cp_down[provider.index()] > 0 {
                     return Err(ActionError::ControlPlaneDown {
                         kind,
-                        provider: provider.0,
+                        provider: t.providers[provider.index()].name.clone(),
                     });
                 }
-                let node =
-                    self.find_node(service, 0, Some(&[zone]))
-                        .ok_or(ActionError::NoCapacity {
-                            kind,
-                            service: service.0,
-                        })?;
+                let node = self.find_node(service, 0, Some(&[zone])).ok_or_else(|| {
+                    ActionError::NoCapacity {
+                        kind,
+                        service: t.services[service.index()].name.clone(),
+                    }
+                })?;
                 Ok(vec![node])
             }
             Action::Failover { service, region } => {
@@ -560,7 +582,7 @@ impl Simulation {
                     return Err(ActionError::Precondition {
                         kind,
                         entity: "region",
-                        index: region.0,
+                        name: t.regions[region.index()].name.clone(),
                         reason: "the service already runs only in this region",
                     });
                 }
@@ -568,7 +590,7 @@ impl Simulation {
                 if self.provider_cp_down[provider.index()] > 0 {
                     return Err(ActionError::ControlPlaneDown {
                         kind,
-                        provider: provider.0,
+                        provider: t.providers[provider.index()].name.clone(),
                     });
                 }
                 let zones = &t.regions[region.index()].zones;
@@ -585,9 +607,9 @@ impl Simulation {
                         self.usable_node(zz, svc.cpu_cores, svc.memory_bytes, &cpu, &mem)
                     });
                     let _ = z;
-                    let n = found.ok_or(ActionError::NoCapacity {
+                    let n = found.ok_or_else(|| ActionError::NoCapacity {
                         kind,
-                        service: service.0,
+                        service: t.services[service.index()].name.clone(),
                     })?;
                     cpu[n.index()] -= svc.cpu_cores;
                     mem[n.index()] -= svc.memory_bytes;
@@ -607,14 +629,14 @@ impl Simulation {
                     return Err(ActionError::Busy {
                         kind,
                         entity: "node",
-                        index: node.0,
+                        name: t.nodes[node.index()].name.clone(),
                     });
                 }
                 let provider = t.nodes[node.index()].provider;
                 if self.provider_cp_down[provider.index()] > 0 {
                     return Err(ActionError::ControlPlaneDown {
                         kind,
-                        provider: provider.0,
+                        provider: t.providers[provider.index()].name.clone(),
                     });
                 }
                 Ok(Vec::new())

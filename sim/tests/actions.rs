@@ -395,3 +395,55 @@ fn rejected_actions_change_nothing() {
             .all(|r| !matches!(r, TraceRecord::ActionApplied { .. }))
     );
 }
+
+/// Regression (session 1 known limit): errors named targets by index ("service 0"); they now use
+/// the scenario's names, and the action kind's snake_case name.
+#[test]
+fn action_errors_name_their_targets_not_indexes() {
+    let mut sim = sim_with("");
+    let web = service(&sim, "web");
+    sim.apply(Action::RestartReplica {
+        replica: replica(&sim, "web-0"),
+    })
+    .unwrap();
+    let busy = sim.check(&Action::ScaleOut { service: web }).unwrap_err();
+    assert_eq!(
+        busy,
+        ActionError::Busy {
+            kind: mend_sim::ActionKind::ScaleOut,
+            entity: "service",
+            name: "web".into()
+        }
+    );
+    assert_eq!(
+        busy.to_string(),
+        "scale_out: another action on service web is in flight"
+    );
+
+    // A replica still starting after a scale-out is named, not numbered.
+    let api = service(&sim, "api");
+    sim.apply(Action::ScaleOut { service: api }).unwrap();
+    let new_replica = ReplicaId(sim.topology().replicas.len() as u32 - 1);
+    let name = sim.topology().replicas[new_replica.index()].name.clone();
+    assert!(name.starts_with("api-"), "{name}");
+    let e = sim
+        .check(&Action::RestartReplica {
+            replica: new_replica,
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&e, ActionError::InactiveReplica { replica, .. } if *replica == name),
+        "{e}"
+    );
+    assert!(e.to_string().contains(&name), "{e}");
+
+    // Preconditions name the service.
+    let db = service(&sim, "db");
+    sim.apply(Action::ScaleIn { service: db }).unwrap();
+    advance(&mut sim, 60);
+    let e = sim.check(&Action::ScaleIn { service: db }).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "scale_in on service db: would remove the last replica"
+    );
+}
