@@ -182,8 +182,8 @@ def regional():
                     "assumption: one region-wide outage per region-decade at field rates")]
     # A correlated regional event, after the AWS us-east-1 event of 7 December 2021 (network devices
     # impaired; control-plane APIs of the region unusable for hours while running instances mostly
-    # kept serving) and the Azure West Europe event of 25 July 2023 (storm: partitions in neighbouring
-    # zones): the region fails, its provider cannot provision, a zone next door is cut off, and the
+    # kept serving) and the Azure West Europe event of 5 July 2023 (Storm Poly severed a fibre path
+    # between datacentre campuses: packet drops and latency for ~9 h): the region fails, its provider cannot provision, a zone next door is cut off, and the
     # traffic that moves away surges at the edge.
     for at, kind, target, duration in [
         ("1h30m", "region_outage", "eastus", "40m"),
