@@ -12,6 +12,7 @@
 //!   ├ ensemble          several of the above, scores combined, alert by vote
 //!   ├ onset             any of the above, repeated detections suppressed for a hold period
 //!   ├ likelihood        Numenta's anomaly likelihood over any of the above's raw scores
+//!   ├ persist           any of the above, alert only once it has held for a `for` duration
 //!   └ shift             value beyond its range, level or dispersion shift vs a reference window
 //! ```
 //! [`by_name`] builds any of them from its name and an optional [`DetectorConfig`], for the CLI.
@@ -25,6 +26,7 @@ mod holt_winters;
 mod likelihood;
 mod median_mad;
 mod onset;
+mod persist;
 mod registry;
 mod score;
 mod shift;
@@ -37,6 +39,7 @@ pub use holt_winters::{HoltWinters, HoltWintersConfig};
 pub use likelihood::{Likelihood, LikelihoodConfig};
 pub use median_mad::{MedianMad, MedianMadConfig};
 pub use onset::{Onset, OnsetConfig};
+pub use persist::{Persist, PersistConfig};
 pub use registry::{DETECTOR_NAMES, DetectorConfig, by_name};
 pub use score::{gaussian_two_sided_tail, score_from_z};
 pub use shift::{Shift, ShiftConfig, ShiftState};

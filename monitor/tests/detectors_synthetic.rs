@@ -4,7 +4,7 @@
 
 use mend_monitor::detectors::{
     DETECTOR_NAMES, Detection, Detector, DetectorConfig, DetectorError, EwmaConfig,
-    LikelihoodConfig, StaticThresholdConfig, by_name, gaussian_two_sided_tail,
+    LikelihoodConfig, PersistConfig, StaticThresholdConfig, by_name, gaussian_two_sided_tail,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -61,20 +61,31 @@ fn detects_a_step_within_a_few_samples() {
     }
 }
 
+/// Configurations for the one-sample events (a spike, a ramp whose z-score hovers at the
+/// threshold): the likelihood detector averages raw scores over 10 samples by design (it turns
+/// sustained changes into alerts, a lone spike is diluted to 1/10), so it gets a window of 1;
+/// `persist` ignores alerts shorter than its `for` by design, so it gets a `for` of 0 (its own
+/// unit tests check the duration).
+fn one_sample_config(name: &str) -> Option<DetectorConfig> {
+    match name {
+        "likelihood" => Some(DetectorConfig::Likelihood(LikelihoodConfig {
+            averaging_window: 1,
+            ..Default::default()
+        })),
+        "persist" => Some(DetectorConfig::Persist(PersistConfig {
+            for_seconds: 0.0,
+            ..Default::default()
+        })),
+        _ => None,
+    }
+}
+
 #[test]
 fn detects_a_single_spike_at_the_spike() {
     for name in adaptive() {
         let mut s = noise(2, LEN);
         s[ONSET] += 10.0;
-        // The likelihood detector averages raw scores over 10 samples by design (it turns
-        // sustained changes into alerts, a lone spike is diluted to 1/10): with a window of 1 it
-        // must see the spike.
-        let config = (name == "likelihood").then(|| {
-            DetectorConfig::Likelihood(LikelihoodConfig {
-                averaging_window: 1,
-                ..Default::default()
-            })
-        });
+        let config = one_sample_config(name);
         let ds = run(by_name(name, config.as_ref()).unwrap().as_mut(), &s);
         assert!(
             ds[ONSET].alert,
@@ -96,7 +107,8 @@ fn detects_a_drift() {
         for (k, v) in s[ONSET..].iter_mut().enumerate() {
             *v += slope * k as f64;
         }
-        let ds = run(by_name(name, None).unwrap().as_mut(), &s);
+        let config = one_sample_config(name);
+        let ds = run(by_name(name, config.as_ref()).unwrap().as_mut(), &s);
         let delay = first_alert_after(&ds, ONSET);
         assert!(delay.is_some_and(|d| d <= 40), "{name}: delay {delay:?}");
     }

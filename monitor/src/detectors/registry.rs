@@ -9,13 +9,14 @@ use super::holt_winters::{HoltWinters, HoltWintersConfig};
 use super::likelihood::{Likelihood, LikelihoodConfig};
 use super::median_mad::{MedianMad, MedianMadConfig};
 use super::onset::{Onset, OnsetConfig};
+use super::persist::{Persist, PersistConfig};
 use super::shift::{Shift, ShiftConfig};
 use super::static_threshold::{StaticThreshold, StaticThresholdConfig};
 use super::{Detector, DetectorError};
 
 /// Every registered detector name, in documentation order. `onset` wraps the ensemble; any
 /// other detector is wrapped by naming it `onset:<name>` (e.g. `onset:ewma`).
-pub const DETECTOR_NAMES: [&str; 8] = [
+pub const DETECTOR_NAMES: [&str; 9] = [
     "static_threshold",
     "ewma",
     "median_mad",
@@ -24,6 +25,7 @@ pub const DETECTOR_NAMES: [&str; 8] = [
     "onset",
     "likelihood",
     "shift",
+    "persist",
 ];
 
 /// The configuration of any detector; in TOML or JSON, `detector = "<name>"` plus its fields.
@@ -46,6 +48,8 @@ pub enum DetectorConfig {
     Likelihood(LikelihoodConfig),
     /// [`Shift`]'s.
     Shift(ShiftConfig),
+    /// [`Persist`]'s.
+    Persist(PersistConfig),
 }
 
 impl DetectorConfig {
@@ -60,6 +64,7 @@ impl DetectorConfig {
             "onset" => DetectorConfig::Onset(Default::default()),
             "likelihood" => DetectorConfig::Likelihood(Default::default()),
             "shift" => DetectorConfig::Shift(Default::default()),
+            "persist" => DetectorConfig::Persist(Default::default()),
             _ if name.starts_with("onset:") => DetectorConfig::Onset(OnsetConfig {
                 inner: Box::new(DetectorConfig::default_for(&name["onset:".len()..])?),
                 ..Default::default()
@@ -84,6 +89,7 @@ impl DetectorConfig {
             DetectorConfig::Onset(_) => "onset",
             DetectorConfig::Likelihood(_) => "likelihood",
             DetectorConfig::Shift(_) => "shift",
+            DetectorConfig::Persist(_) => "persist",
         }
     }
 
@@ -98,6 +104,7 @@ impl DetectorConfig {
             DetectorConfig::Onset(c) => c.validate(),
             DetectorConfig::Likelihood(c) => c.validate(),
             DetectorConfig::Shift(c) => c.validate(),
+            DetectorConfig::Persist(c) => c.validate(),
         }
     }
 
@@ -112,6 +119,7 @@ impl DetectorConfig {
             DetectorConfig::Onset(c) => Box::new(Onset::from_config(c)?),
             DetectorConfig::Likelihood(c) => Box::new(Likelihood::from_config(c)?),
             DetectorConfig::Shift(c) => Box::new(Shift::from_config(*c)?),
+            DetectorConfig::Persist(c) => Box::new(Persist::from_config(c)?),
         })
     }
 }
