@@ -23,6 +23,12 @@ use serde::Serialize;
 
 use crate::stats::{Estimate, estimate, paired_difference};
 
+mod tuned;
+pub use tuned::{
+    Candidate, HeldOutRow, TTD_CAP_SECONDS, TrainingRow, TunedDetectionReport, capped_ttd,
+    default_grid, hybrid_rules, metric_floor, tuned_detection_study,
+};
+
 /// The baseline every detector is compared with.
 pub const BASELINE: &str = "static_threshold";
 
@@ -36,6 +42,14 @@ pub enum DetectionError {
     /// The study was given no seeds.
     #[error("detection study: field `seeds` is empty: expected at least one seed")]
     NoSeeds,
+    /// A seed is both a training and a held-out seed.
+    #[error(
+        "detection study: seed {seed} is in both `train_seeds` and `test_seeds`: expected disjoint sets"
+    )]
+    OverlappingSeeds {
+        /// The seed in both sets.
+        seed: u64,
+    },
 }
 
 /// One simulated run as monitoring sees it (scrapes) plus its ground truth as plain data.

@@ -214,3 +214,44 @@ fn federated_study_compares_settings_and_counts_bytes() {
             .all(|r| r.pr_auc.is_nan() || (0.0..=1.0).contains(&r.pr_auc))
     );
 }
+
+#[test]
+fn tuned_study_chooses_on_training_seeds_and_reports_held_out_seeds() {
+    use mend_experiments::detection::{default_grid, tuned_detection_study};
+    // Defaults keep the test quick; MEND_TUNE_TRAIN=1,...,10 MEND_TUNE_TEST=101,...,120 and
+    // --nocapture print the study's table.
+    let train = seeds_from_env("MEND_TUNE_TRAIN", "1");
+    let test = seeds_from_env("MEND_TUNE_TEST", "101,102");
+    let grid = default_grid();
+    let scenario = default_scenario();
+    let report = tuned_detection_study(&scenario, &grid, &train, &test).unwrap();
+    println!("{}", report.to_markdown());
+    assert_eq!(report.training.len(), grid.len());
+    assert_eq!(report.held_out[0].family, "static_threshold");
+    // One choice per family, admissible whenever the family has an admissible setting.
+    let families: std::collections::BTreeSet<_> = grid.iter().map(|c| &c.family).collect();
+    assert_eq!(report.held_out.len(), families.len() + 1);
+    for f in families {
+        let rows: Vec<_> = report.training.iter().filter(|r| &r.family == f).collect();
+        let chosen: Vec<_> = rows.iter().filter(|r| r.chosen).collect();
+        assert_eq!(chosen.len(), 1, "{f}");
+        if rows.iter().any(|r| r.admissible) {
+            assert!(chosen[0].admissible, "{f}");
+            let best = rows
+                .iter()
+                .filter(|r| r.admissible)
+                .map(|r| r.capped_ttd_seconds)
+                .fold(f64::INFINITY, f64::min);
+            assert_eq!(chosen[0].capped_ttd_seconds, best, "{f}");
+        }
+    }
+    // Held-out rows are measured on every test seed, and the baseline against itself is zero.
+    assert_eq!(report.held_out[0].capped_ttd_vs_baseline.mean, 0.0);
+    for r in &report.held_out {
+        assert_eq!(r.false_alerts_per_day.n, test.len());
+        assert!(r.capped_ttd_seconds.mean <= mend_experiments::detection::TTD_CAP_SECONDS);
+    }
+    // Overlapping seed sets are refused.
+    let err = tuned_detection_study(&scenario, &grid, &[5], &[5, 6]).unwrap_err();
+    assert!(err.to_string().contains("seed 5"), "{err}");
+}
