@@ -8,6 +8,7 @@
 //!   max pool:  E padded to [B, maxE, h] with -1e9, max over dim 1  [B, h]  (0 where n_b = 0)
 //!   context C = [mean, max, global]                                [B, 2h + g]
 //!   scorer on [E, C[obs(r)]], first layer split: E W_e + (C W_c + b)[obs(r)]   [R, K]
+//!   scores += action_prior(n_b, K) = -ln(n_b K)   (no-op and "act" equally likely at equal scores)
 //!   logits = [noop(C), scores padded to maxE*K with PAD_LOGIT]      [B, 1 + maxE*K]
 //!   value  = value(C)                                               [B]
 //! ```
@@ -20,7 +21,7 @@
 use candle_core::{D, Device, Tensor};
 
 use super::candle_mlp::CandleMlp;
-use super::entity::{EntityParams, EntitySpec};
+use super::entity::{EntityParams, EntitySpec, action_prior};
 use super::{Activation, fast_tanh};
 use crate::error::AgentError;
 use mend_envs::EntityObs;
@@ -154,6 +155,7 @@ impl CandleEntity {
         let mut pool_idx = Vec::with_capacity(b * max_e);
         let mut logit_idx = Vec::with_capacity(b * max_e * k);
         let mut has_rows = Vec::with_capacity(b);
+        let mut prior = Vec::with_capacity(n_rows * k);
         let mut first = 0usize;
         for (obs, &n) in batch.counts.iter().enumerate() {
             for r in first..first + n {
@@ -175,6 +177,7 @@ impl CandleEntity {
                 }
             }
             has_rows.push(if n > 0 { 1.0f32 } else { 0.0 });
+            prior.extend(std::iter::repeat_n(action_prior(n, k), n * k));
             first += n;
         }
         // ---- pool: mean by a segment matmul, max over rows padded to max_e ----
@@ -191,7 +194,8 @@ impl CandleEntity {
         let noop = self.noop.forward(&ctx)?;
         let value = self.value.forward(&ctx)?.squeeze(1)?;
         let owner = Tensor::from_vec(owner, n_rows, dev)?;
-        let scores = self.scores(&emb, &ctx, &owner)?.flatten_all()?;
+        let scores = (self.scores(&emb, &ctx, &owner)?.flatten_all()?
+            + Tensor::from_vec(prior, n_rows * k, dev)?)?;
         let pad = Tensor::full(PAD_LOGIT, 1, dev)?;
         let entity_logits = Tensor::cat(&[&scores, &pad], 0)?
             .index_select(&Tensor::from_vec(logit_idx, b * max_e * k, dev)?, 0)?
