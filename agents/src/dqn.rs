@@ -3,7 +3,9 @@
 //! (optionally double DQN, van Hasselt et al. 2016) and the Huber loss, then checkpointing. Step counting
 //! follows SB3's `DQN` (train every `train_frequency` vector steps with `gradient_steps` updates once
 //! `learning_starts` env steps are done; target copied every `target_network_frequency / num_envs`
-//! vector steps; random actions before `learning_starts`), so rl-baselines3-zoo settings mean the same.
+//! vector steps; random actions before `learning_starts`; the last rollout of `train_frequency`
+//! vector steps is completed past the budget and trained on, as SB3's `collect_rollouts` does), so
+//! rl-baselines3-zoo settings mean the same.
 
 use std::path::Path;
 
@@ -281,7 +283,13 @@ impl Agent for Dqn {
         flatten_into(&first_obs, dim, &mut obs)?;
         let target_every = (cfg.target_network_frequency / n as u64).max(1);
 
-        while self.num_timesteps < total_timesteps {
+        // SB3 collects whole rollouts of `train_freq` steps (`collect_rollouts` checks only
+        // `train_freq`, not the budget) and trains after each one: the last rollout runs past
+        // `total_timesteps` and is followed by its gradient phase. Stopping at the budget instead
+        // would skip that last phase (at 50,000 steps with train_freq 256: 49,920 + 256 = 50,176).
+        while self.num_timesteps < total_timesteps
+            || !self.n_calls.is_multiple_of(cfg.train_frequency)
+        {
             // --- Act: random before learning_starts, then epsilon-greedy --------------------------
             let progress = self.num_timesteps as f64 / cfg.total_timesteps.max(1) as f64;
             let epsilon = linear(cfg.start_e, cfg.end_e, cfg.exploration_fraction, progress);

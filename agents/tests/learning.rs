@@ -61,3 +61,26 @@ fn dqn_learns_cartpole_on_a_small_budget() {
         mean(&returns)
     );
 }
+
+#[test]
+fn dqn_counts_steps_as_sb3_and_finishes_its_last_rollout() {
+    // train_freq 64, learning_starts 100, 2 gradient steps per phase, budget 300 (not a multiple of
+    // 64). SB3 collects whole rollouts: 5 rollouts end at 64, 128, 192, 256, 320 steps; it trains after
+    // those past learning_starts (128, 192, 256, 320): 4 phases, 8 gradient steps, 320 env steps.
+    let config = DqnConfig {
+        total_timesteps: 300,
+        learning_starts: 100,
+        train_frequency: 64,
+        gradient_steps: 2,
+        hidden: vec![16],
+        ..DqnConfig::cartpole_zoo(3)
+    };
+    let mut env = common::cartpole(1);
+    let mut agent = Dqn::for_env(config, &env).unwrap();
+    let summary = agent.learn(&mut env, 300, &mut NullSink).unwrap();
+    assert_eq!(summary.num_timesteps, 320);
+    assert_eq!(summary.gradient_steps, 8);
+    // A budget already reached after a whole rollout takes no further step.
+    let again = agent.learn(&mut env, 300, &mut NullSink).unwrap();
+    assert_eq!(again.num_timesteps, 320);
+}
