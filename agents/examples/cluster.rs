@@ -270,7 +270,10 @@ fn main() -> anyhow::Result<()> {
         for seed in train_start..train_start + ppo_seeds {
             let envs = (0..ppo_config.num_envs)
                 .map(|_| -> anyhow::Result<Box<dyn Env>> {
-                    Ok(Box::new(ClusterEnv::builtin(&scen, ClusterConfig::default())?))
+                    Ok(Box::new(ClusterEnv::builtin(
+                        &scen,
+                        ClusterConfig::default(),
+                    )?))
                 })
                 .collect::<anyhow::Result<_>>()?;
             let mut env = ParallelVectorEnv::new(envs, AutoresetMode::SameStep)?;
