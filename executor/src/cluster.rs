@@ -176,6 +176,9 @@ pub struct ProcessSettings {
     /// Health path (default `/healthz`).
     #[serde(default = "default_health_path")]
     pub health_path: String,
+    /// Port of a front proxy over the replicas, which `failover_to` switches (0: a free port;
+    /// absent: no proxy).
+    pub front_port: Option<u16>,
 }
 
 /// Which actuator carries actions out.
@@ -603,6 +606,7 @@ impl ClusterFile {
                     replicas: p.replicas,
                     stop_grace_ms: p.stop_grace_ms,
                     health_path: p.health_path.clone(),
+                    front_port: p.front_port,
                 })
             })
             .collect()

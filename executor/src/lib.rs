@@ -13,13 +13,14 @@
 //!
 //! Modules:
 //! - [`decision`]: the [`decision::Action`] and [`decision::Decision`] records shared by all parts;
-//! - [`actuator`]: the [`actuator::Actuator`] trait, local processes and dry run;
+//! - [`actuator`]: the [`actuator::Actuator`] trait, local processes, Kubernetes and dry run;
 //! - [`cluster`]: the cluster file (services, metric queries, actuator specs, guards), validated;
 //! - [`observe`]: reading metrics into the monitor's telemetry snapshot;
 //! - [`decide`]: proposals from a policy file; [`fallback`]: the built-in liveness/memory rule;
 //! - [`reference_policy`]: a hand-set policy file for tests, demos and benchmarks;
 //! - [`local_prometheus`]: a loopback Prometheus child for the demo and the e2e test;
 //! - [`pipeline`]: snapshot -> features -> policy -> guards, without I/O;
+//! - [`proxy`]: the local front proxy that fail over switches;
 //! - [`run_loop`]: the loop itself ([`run_loop::Executor`], [`run_loop::run`]), modes and signals;
 //! - [`audit`]: the JSON Lines audit log, hash-chained and optionally signed, and its verifier;
 //! - [`demo`]: the demo HTTP workload with fault switches (binary `mend-demo-service`);
@@ -38,5 +39,6 @@ pub mod local_prometheus;
 pub mod metrics;
 pub mod observe;
 pub mod pipeline;
+pub mod proxy;
 pub mod reference_policy;
 pub mod run_loop;

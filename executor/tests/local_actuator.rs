@@ -24,6 +24,7 @@ fn demo_spec(name: &str, replicas: usize) -> ServiceSpec {
         replicas,
         stop_grace_ms: 2000,
         health_path: "/healthz".into(),
+        front_port: None,
     }
 }
 

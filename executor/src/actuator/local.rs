@@ -6,9 +6,11 @@
 //! SIGKILL. Free ports are found by binding port 0 and releasing it; another process could take
 //! the port in between (a small race, acceptable for demos and tests).
 //!
-//! Fail over has local meaning only between two services of this actuator: `fail_over(a, b)`
-//! starts every replica of `b`, then stops every replica of `a`. Switching a front proxy's
-//! targets comes with the proxy (issue 7, next part).
+//! A service with a `front_port` gets a front proxy ([`FrontProxy`]) spreading its clients over
+//! its replicas; scaling updates the proxy's backends. Fail over is between two services of this
+//! actuator: `fail_over(a, b)` starts every replica of `b`, switches `a`'s front proxy (if any)
+//! to `b`'s replicas, then stops every replica of `a`; clients of `a`'s front port are then
+//! served by `b`.
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -21,6 +23,14 @@ use nix::unistd::Pid;
 use super::spec::ServiceSpec;
 use super::{Actuator, ActuatorError};
 use crate::decision::{Action, ActionKind};
+use crate::proxy::FrontProxy;
+
+/// A service's front proxy and the service whose replicas it currently sends to.
+#[derive(Debug)]
+struct Front {
+    proxy: FrontProxy,
+    serving: String,
+}
 
 /// One replica: its port and, while it runs, its child process.
 #[derive(Debug)]
@@ -57,6 +67,7 @@ pub struct InstanceStatus {
 pub struct LocalProcessActuator {
     namespace: String,
     services: BTreeMap<String, Service>,
+    fronts: BTreeMap<String, Front>,
 }
 
 fn free_port() -> std::io::Result<u16> {
@@ -81,10 +92,53 @@ impl LocalProcessActuator {
             }
             services.insert(service.spec.name.clone(), service);
         }
+        let mut fronts = BTreeMap::new();
+        for (name, service) in &services {
+            let Some(port) = service.spec.front_port else {
+                continue;
+            };
+            let ports = service.instances.iter().map(|i| i.port).collect();
+            let proxy = FrontProxy::start(port, ports).map_err(|e| ActuatorError::InvalidSpec {
+                service: name.clone(),
+                field: "front_port".into(),
+                message: format!("cannot listen on 127.0.0.1:{port}: {e}"),
+            })?;
+            fronts.insert(
+                name.clone(),
+                Front {
+                    proxy,
+                    serving: name.clone(),
+                },
+            );
+        }
         Ok(LocalProcessActuator {
             namespace: namespace.to_owned(),
             services,
+            fronts,
         })
+    }
+
+    /// The port of `service`'s front proxy, if it has one.
+    pub fn front_port(&self, service: &str) -> Option<u16> {
+        self.fronts.get(service).map(|f| f.proxy.port())
+    }
+
+    /// The service whose replicas `service`'s front proxy sends to, and their ports.
+    pub fn front_backends(&self, service: &str) -> Option<(String, Vec<u16>)> {
+        self.fronts
+            .get(service)
+            .map(|f| (f.serving.clone(), f.proxy.backends()))
+    }
+
+    /// Points every front proxy that serves `service` at its current replicas' ports.
+    fn refresh_fronts(&mut self, service: &str) {
+        let Some(s) = self.services.get(service) else {
+            return;
+        };
+        let ports: Vec<u16> = s.instances.iter().map(|i| i.port).collect();
+        for front in self.fronts.values().filter(|f| f.serving == service) {
+            front.proxy.set_backends(ports.clone());
+        }
     }
 
     /// The services' names, sorted.
@@ -387,6 +441,7 @@ impl Actuator for LocalProcessActuator {
             start_instance(&s.spec, r, &mut instance)?;
             s.instances.push(instance);
         }
+        self.refresh_fronts(service);
         Ok(())
     }
 
@@ -404,7 +459,18 @@ impl Actuator for LocalProcessActuator {
             }
             ActionKind::FailOver { to } => {
                 let targets = self.targets(to, None)?;
-                self.wait_all_healthy(to, targets, timeout)
+                let took = self.wait_all_healthy(to, targets, timeout)?;
+                match self.fronts.get(service) {
+                    Some(front) if front.serving != *to => Err(ActuatorError::Unsupported {
+                        actuator: "local".into(),
+                        action: "fail_over".into(),
+                        reason: format!(
+                            "front proxy of `{service}` still sends to `{}`",
+                            front.serving
+                        ),
+                    }),
+                    _ => Ok(took),
+                }
             }
             ActionKind::Stop { replica } => {
                 // `stop` reaps what it stops; a replica still running was restarted by someone else.
@@ -440,6 +506,10 @@ impl Actuator for LocalProcessActuator {
         }
         self.service_mut(service)?;
         self.start(to, None)?;
+        if let Some(front) = self.fronts.get_mut(service) {
+            front.serving = to.to_owned();
+        }
+        self.refresh_fronts(to);
         self.stop(service, None)
     }
 }

@@ -32,6 +32,10 @@ pub struct ServiceSpec {
     /// Health path polled by `wait_until_healthy` (e.g. `/healthz`).
     #[serde(default = "default_health_path")]
     pub health_path: String,
+    /// Port of a front proxy ([`crate::proxy::FrontProxy`]) spreading clients over the replicas,
+    /// switched by fail over; 0: a free port; `None`: no proxy.
+    #[serde(default)]
+    pub front_port: Option<u16>,
 }
 
 fn default_stop_grace_ms() -> u64 {
