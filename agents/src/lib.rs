@@ -26,8 +26,10 @@
 //!
 //! Tabular Q-learning on a discretised, size-independent cluster state: [`tabular`].
 //!
-//! Entity networks for cluster observations of any size: [`nn::entity`] (forward path and `Policy`).
-//! Not here yet: training them inside PPO and DQN.
+//! Entity networks for cluster observations of any size: [`nn::entity`] (fast forward path and
+//! `Policy`) and [`nn::entity_candle`] (minibatch forward for gradients). PPO trains one when the env's
+//! observations are entity sets (`Ppo::for_env`, `PpoConfig::cluster_default`); `Ppo::export` writes
+//! either network to a policy file ([`PolicyNet`]). Not here yet: DQN on entity networks.
 //!
 //! Cluster comparison (baselines, tabular Q; paired seeds, 95 % CIs):
 //! `cargo run --release -p mend-agents --example cluster`.
