@@ -83,6 +83,11 @@ pub const KINDS: &[AgentKind] = &[
         description: "tabular Q-learning on a size-independent bucketed state (trained first)",
         build: |p, c| learned::build_tabular(p, c).map(Built::Learned),
     },
+    AgentKind {
+        name: "ppo",
+        description: "PPO with an entity network (any cluster size; trained first)",
+        build: |p, c| learned::build_ppo(p, c).map(Built::Learned),
+    },
 ];
 
 /// Where an entry's hyperparameters come from, for error messages.

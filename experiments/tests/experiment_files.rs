@@ -340,3 +340,39 @@ fn evaluation_seeds_in_the_training_range() {
         &["seeds.eval", "below 2^63"],
     );
 }
+
+#[test]
+fn checkpoint_interval_shorter_than_an_episode_per_sub_env() {
+    // tiny: 1 h of 30 s decisions = 120 steps; 4 sub-envs need chunks of at least 480 steps.
+    let text = GOOD
+        .replacen(
+            "eval_episodes = 1",
+            "eval_episodes = 1\ncheckpoint_timesteps = 479",
+            1,
+        )
+        .replacen(
+            "kind = \"random\"\nparams = { act_probability = 0.1 }",
+            "kind = \"tabular\"\nparams = { num_envs = 4 }",
+            1,
+        );
+    error_text(
+        from_toml_str(&text, "bad.toml").map(|_| ()),
+        &["budget.checkpoint_timesteps", "at least 480", "found 479"],
+    );
+}
+
+#[test]
+fn ppo_params_are_checked_too() {
+    let ppo = |params: &str| {
+        with(
+            "kind = \"random\"\nparams = { act_probability = 0.1 }",
+            &format!("kind = \"ppo\"\nparams = {{ {params} }}"),
+        )
+    };
+    ppo("clip_coef = 0.1, target_kl = 0.02, num_envs = 2").unwrap();
+    error_text(
+        ppo("clip = 0.1"),
+        &["agents[1].params.clip", "clip_coef", "agent `ppo`"],
+    );
+    error_text(ppo("num_envs = 0"), &["agents[1].params.num_envs"]);
+}

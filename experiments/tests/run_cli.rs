@@ -385,3 +385,76 @@ fn recorded_episodes_replay_exactly_and_report_differences() {
         "{text}"
     );
 }
+
+/// The rows of `episodes.csv` as (header, rows).
+fn episode_table(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = String::from_utf8(read(path)).unwrap();
+    let mut lines = text.lines();
+    let header = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let rows = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn time_to_detect_comes_from_the_experiments_alert_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut sums = Vec::new();
+    for detector in ["static_threshold", "median_mad"] {
+        let text = FAULTY.replacen(
+            "[[agents]]",
+            &format!("[detectors]\nalerting = \"{detector}\"\n\n[[agents]]"),
+            1,
+        );
+        let dir = tmp.path().join(detector);
+        std::fs::create_dir_all(&dir).unwrap();
+        let exp = write_experiment(&dir, &text);
+        let out = dir.join("r");
+        mend(&[
+            "run",
+            exp.to_str().unwrap(),
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let (header, rows) = episode_table(&out.join("faulty/faulty-seed2/episodes.csv"));
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let (faults, ttd, false_alerts) = (col("faults"), col("ttd_s"), col("false_alerts"));
+        let mut detected = 0;
+        let mut false_sum = 0.0;
+        for row in &rows {
+            let ttd: f64 = row[ttd].parse().unwrap();
+            let n_faults: f64 = row[faults].parse().unwrap();
+            // Detection delays are within the 6 h episode; NaN only when nothing was detected.
+            if !ttd.is_nan() {
+                assert!((0.0..6.0 * 3600.0).contains(&ttd), "{ttd}");
+                assert!(n_faults > 0.0);
+                detected += 1;
+            }
+            false_sum += row[false_alerts].parse::<f64>().unwrap();
+        }
+        // `default` has faults in every episode and the rules catch some of them.
+        assert!(
+            detected >= rows.len() / 2,
+            "{detector}: {detected} of {}",
+            rows.len()
+        );
+        let summary: serde_json::Value =
+            serde_json::from_slice(&read(&out.join("faulty/faulty-seed2/summary.json"))).unwrap();
+        assert!(
+            summary["agents"][0]["metrics"]["ttd_s"]["n"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+        sums.push(false_sum);
+    }
+    // A different detector raises a different number of false alerts on the same episodes.
+    assert_ne!(sums[0], sums[1], "{sums:?}");
+}

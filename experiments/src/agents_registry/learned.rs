@@ -12,9 +12,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use mend_agents::policy::PolicyNet;
 use mend_agents::policy_file::TrainingInfo;
 use mend_agents::tabular::{self, TabularConfig, TabularPolicy, TabularQ};
-use mend_agents::{Agent, AgentError, Policy, TrainSummary};
+use mend_agents::{Agent, AgentError, Policy, PolicyFile, Ppo, PpoConfig, TrainSummary};
 use mend_envs::VectorEnv;
 use mend_monitor::features::FeatureSchema;
 use serde::Serialize;
@@ -53,13 +54,15 @@ pub trait Learner: Send {
     fn config_json(&self) -> serde_json::Value;
 }
 
-/// Lays `params` over `defaults` key by key: a key `defaults` does not have, a reserved key, or a
-/// value of the wrong type is an error naming that key.
+/// Lays `params` over `defaults` key by key: a key `defaults` does not have (nor `optional`, for
+/// fields whose default is absent, e.g. `None`), a reserved key, or a value of the wrong type is an
+/// error naming that key.
 pub fn overlay<T: Serialize + DeserializeOwned>(
     defaults: &T,
     params: &toml::Table,
     ctx: &ParamContext<'_>,
     what: &str,
+    optional: &[&str],
 ) -> Result<T, ExperimentError> {
     let base = match toml::Value::try_from(defaults) {
         Ok(toml::Value::Table(t)) => t,
@@ -68,6 +71,7 @@ pub fn overlay<T: Serialize + DeserializeOwned>(
     let mut known: Vec<&str> = base
         .keys()
         .map(String::as_str)
+        .chain(optional.iter().copied())
         .filter(|k| !RESERVED.contains(k))
         .collect();
     known.sort_unstable();
@@ -80,7 +84,7 @@ pub fn overlay<T: Serialize + DeserializeOwned>(
                 value.to_string(),
             ));
         }
-        if !base.contains_key(key) {
+        if !base.contains_key(key) && !optional.contains(&key.as_str()) {
             return Err(ctx.invalid(
                 key,
                 &format!("one of the {what} keys: {}", known.join(", ")),
@@ -91,9 +95,12 @@ pub fn overlay<T: Serialize + DeserializeOwned>(
         let mut single = base.clone();
         single.insert(key.clone(), value.clone());
         if let Err(e) = toml::Value::Table(single).try_into::<T>() {
+            let default = base
+                .get(key)
+                .map_or_else(|| "none".to_string(), ToString::to_string);
             return Err(ctx.invalid(
                 key,
-                &format!("a value of the type of the default ({})", base[key]),
+                &format!("a value of the type of the default ({default})"),
                 format!("{value} ({})", e.message().trim()),
             ));
         }
@@ -143,6 +150,7 @@ pub fn build_tabular(
         &params,
         ctx,
         "tabular Q-learning (mend_agents::tabular::TabularConfig)",
+        &[],
     )?;
     // Value checks (ranges) live in the agents crate: build a one-entity learner to run them.
     let n_kinds = cluster_kind_names().len();
@@ -221,6 +229,101 @@ struct TabularPolicyFactory(Arc<TabularPolicy>);
 impl PolicyFactory for TabularPolicyFactory {
     fn make(&self, n_actions: usize) -> Box<dyn Policy> {
         Box::new(self.0.with_n_actions(n_actions))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ppo
+// ---------------------------------------------------------------------------------------------------
+
+/// `kind = "ppo"`: PPO with the entity network (`mend_agents::ppo`), from
+/// `PpoConfig::cluster_default`. `params`: any field of `PpoConfig` (CleanRL names; `num_envs`
+/// sizes the training vector env).
+#[derive(Debug, Clone)]
+pub struct PpoFactory {
+    config: PpoConfig,
+}
+
+/// Builds the ppo kind from `params`.
+pub fn build_ppo(
+    params: &toml::Table,
+    ctx: &ParamContext<'_>,
+) -> Result<Box<dyn LearnerFactory>, ExperimentError> {
+    let config = overlay(
+        &PpoConfig::cluster_default(0),
+        params,
+        ctx,
+        "PPO (mend_agents::PpoConfig)",
+        &["target_kl"],
+    )?;
+    // Value checks live in the agents crate: build a one-entity network to run them.
+    let schema = FeatureSchema::v1();
+    let n_kinds = cluster_kind_names().len();
+    Ppo::new_entity(
+        config.clone(),
+        schema.columns.len(),
+        schema.global.len(),
+        n_kinds,
+        1 + n_kinds,
+    )
+    .map_err(|e| config_error(ctx, e))?;
+    Ok(Box::new(PpoFactory { config }))
+}
+
+struct PpoLearner(Ppo);
+
+impl Learner for PpoLearner {
+    fn agent(&mut self) -> &mut dyn Agent {
+        &mut self.0
+    }
+    fn export(&self, path: &Path, training: TrainingInfo) -> anyhow::Result<()> {
+        self.0
+            .export(
+                mend_agents::FeatureSchema::entities_v1(),
+                cluster_kind_names(),
+                training,
+            )
+            .save(path)?;
+        Ok(())
+    }
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.0.config()).unwrap_or_default()
+    }
+}
+
+impl LearnerFactory for PpoFactory {
+    fn algorithm(&self) -> &'static str {
+        "ppo"
+    }
+    fn num_envs(&self) -> usize {
+        self.config.num_envs
+    }
+    fn start(
+        &self,
+        seed: u64,
+        total_timesteps: u64,
+        env: &dyn VectorEnv,
+    ) -> anyhow::Result<Box<dyn Learner>> {
+        let config = PpoConfig {
+            seed,
+            total_timesteps,
+            ..self.config.clone()
+        };
+        Ok(Box::new(PpoLearner(Ppo::for_env(config, env)?)))
+    }
+    fn load(&self, path: &Path) -> anyhow::Result<Box<dyn PolicyFactory>> {
+        let file = PolicyFile::load(path, Some(&mend_agents::FeatureSchema::entities_v1()))?;
+        Ok(Box::new(NetPolicyFactory(file.policy)))
+    }
+}
+
+/// A trained network policy (entity networks act on any cluster size); cloned per episode.
+#[derive(Debug)]
+struct NetPolicyFactory(PolicyNet);
+
+impl PolicyFactory for NetPolicyFactory {
+    fn make(&self, _n_actions: usize) -> Box<dyn Policy> {
+        Box::new(self.0.clone())
     }
 }
 

@@ -48,6 +48,40 @@ pub enum ExperimentError {
     },
 }
 
+/// Each training chunk (one `Agent::learn` call between checkpoints) restarts the sub-envs'
+/// episodes, so a chunk must let every sub-env finish at least one episode of every training
+/// scenario, or training never sees an episode end (and logs no return).
+fn check_chunks(
+    e: &Experiment,
+    file: &str,
+    num_envs: &[(usize, usize)],
+) -> Result<(), ExperimentError> {
+    for arg in &e.scenarios.train {
+        let Ok(scenario) = scenarios::load(arg) else {
+            continue; // reported with its field above
+        };
+        let spec = &scenario.spec().scenario;
+        let steps = spec.horizon.0.div_ceil(spec.decision_interval.0.max(1));
+        for &(i, n) in num_envs {
+            let need = steps.saturating_mul(n as u64);
+            if e.budget.checkpoint_timesteps < need {
+                return Err(ExperimentError::Invalid {
+                    file: file.to_string(),
+                    field: "budget.checkpoint_timesteps".into(),
+                    expected: format!(
+                        "at least {need} = {n} sub-envs of agents[{i}] ({:?}) x {steps} steps per \
+                         episode of {arg:?}: each chunk between checkpoints restarts the episodes, \
+                         so a shorter one never finishes an episode",
+                        e.agents[i].display_name()
+                    ),
+                    found: e.budget.checkpoint_timesteps.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks everything the schema's types cannot express.
 pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
     let invalid = |field: &str, expected: &str, found: String| ExperimentError::Invalid {
@@ -164,6 +198,7 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
     }
     let mut seen: Vec<&str> = Vec::new();
     let mut learned: Option<usize> = None;
+    let mut num_envs: Vec<(usize, usize)> = Vec::new();
     for (i, agent) in e.agents.iter().enumerate() {
         let name = agent.display_name();
         if seen.contains(&name) {
@@ -174,8 +209,11 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
             ));
         }
         seen.push(name);
-        if agents_registry::build_agent(agent, i, file)?.is_learned() {
+        if let agents_registry::Built::Learned(factory) =
+            agents_registry::build_agent(agent, i, file)?
+        {
             learned.get_or_insert(i);
+            num_envs.push((i, factory.num_envs()));
         }
     }
     if let Some(i) = learned {
@@ -203,6 +241,7 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
                 "0".into(),
             ));
         }
+        check_chunks(e, file, &num_envs)?;
     }
     let baseline = e.baseline();
     if !seen.contains(&baseline.as_str()) {
