@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use mend_monitor::detectors::DetectorConfig;
 use mend_monitor::nab::{
-    NabRunOptions, PROBATIONARY_PERCENT, Profile, leave_one_file_out, load_corpus, run_nab_with,
-    score_reference,
+    NabRunOptions, PROBATIONARY_PERCENT, Profile, leave_one_file_out, leave_one_file_out_scores,
+    load_corpus, load_detector_scores, run_nab_with, score_reference,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,11 +34,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
             let scores: Vec<String> = cv
                 .iter()
-                .map(|p| format!("{:>7.2}", p.normalized_score))
+                .map(|p| format!("{} {:.2}", p.profile, p.normalized_score))
                 .collect();
-            println!("{}  leave-one-file-out {list}", scores.join(" "));
+            println!("leave-one-file-out: {}  {list}", scores.join(", "));
             if std::env::var_os("NAB_FILES").is_some() {
-                for f in &cv[0].files {
+                let standard = cv.iter().find(|p| p.profile == "standard");
+                for f in standard.iter().flat_map(|p| &p.files) {
                     println!(
                         "    {:>7.3} candidate {} threshold {:.4}  {}",
                         f.score, f.candidate, f.threshold, f.file
@@ -49,6 +50,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         if let Some(rest) = text.strip_prefix("results:") {
             let (dir, name) = rest.rsplit_once(':').ok_or("results:DIR:NAME")?;
+            let corpus = load_corpus(&data, &windows)?;
+            let published = load_detector_scores(&PathBuf::from(dir), name, &corpus)?;
+            let cv = leave_one_file_out_scores(
+                &corpus,
+                &[published],
+                &Profile::nab_defaults(),
+                PROBATIONARY_PERCENT,
+            );
+            for p in &cv {
+                println!(
+                    "    leave-one-file-out {} {:.2}",
+                    p.profile, p.normalized_score
+                );
+            }
             let report = score_reference(
                 &data,
                 &windows,

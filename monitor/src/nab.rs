@@ -20,7 +20,9 @@ mod scoring;
 mod sweeper;
 mod timestamp;
 
-pub use cross_validation::{CrossValidatedScore, HeldOutFile, leave_one_file_out};
+pub use cross_validation::{
+    CrossValidatedScore, HeldOutFile, leave_one_file_out, leave_one_file_out_scores,
+};
 pub use error::NabError;
 pub use loader::{
     CostMatrix, LabelledSeries, NabCorpus, NabSeries, Profile, RawWindow, WindowSpan,

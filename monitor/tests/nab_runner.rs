@@ -77,3 +77,40 @@ fn unknown_detector_is_an_error_not_a_panic() {
     let err = run_nab(&dir, &dir.join("combined_windows.json"), "oracle").unwrap_err();
     assert!(err.to_string().contains("oracle"), "{err}");
 }
+
+#[test]
+fn leave_one_file_out_chooses_on_the_other_files_only() {
+    use mend_monitor::nab::{
+        PROBATIONARY_PERCENT, leave_one_file_out_scores, load_corpus, load_detector_scores,
+        optimize_threshold,
+    };
+    let dir = nab_dir();
+    let corpus = load_corpus(&dir, &dir.join("combined_windows.json")).unwrap();
+    let htm = load_detector_scores(&dir.join("reference/numenta"), "numenta", &corpus).unwrap();
+    // A detector that never fires: it can only tie the null detector, so HTM is chosen.
+    let silent: Vec<Vec<f64>> = htm.iter().map(|f| vec![0.0; f.len()]).collect();
+    let profiles = Profile::nab_defaults();
+    let standard = profiles.iter().find(|p| p.name == "standard").unwrap();
+    let cv = leave_one_file_out_scores(
+        &corpus,
+        &[silent, htm.clone()],
+        std::slice::from_ref(standard),
+        PROBATIONARY_PERCENT,
+    );
+    let cv = &cv[0];
+    println!("HTM leave-one-file-out standard {:.2}", cv.normalized_score);
+    assert_eq!(cv.files.len(), corpus.files.len());
+    let total: f64 = cv.files.iter().map(|f| f.score).sum();
+    assert!((total - cv.raw_score).abs() < 1e-9);
+    assert!(cv.files.iter().all(|f| f.candidate == 1));
+    // Each threshold is the optimum of the other files alone.
+    for (held, f) in cv.files.iter().enumerate().take(3) {
+        let mut rest = corpus.clone();
+        rest.files.remove(held);
+        let mut scores = htm.clone();
+        scores.remove(held);
+        let t = optimize_threshold(&rest, &scores, standard, PROBATIONARY_PERCENT);
+        assert_eq!(t.threshold, f.threshold, "{}", f.file);
+    }
+    assert!(cv.normalized_score > 0.0 && cv.normalized_score < 100.0);
+}

@@ -75,6 +75,22 @@ pub fn leave_one_file_out(
         .iter()
         .map(|c| detector_scores_for(corpus, c))
         .collect::<Result<_, _>>()?;
+    Ok(leave_one_file_out_scores(
+        corpus,
+        &scores,
+        profiles,
+        probation_percent,
+    ))
+}
+
+/// [`leave_one_file_out`] over precomputed scores: `scores[c][f]` are candidate `c`'s anomaly
+/// scores on `corpus.files[f]` (for example a published detector's results, one candidate).
+pub fn leave_one_file_out_scores(
+    corpus: &NabCorpus,
+    scores: &[Vec<Vec<f64>>],
+    profiles: &[Profile],
+    probation_percent: f64,
+) -> Vec<CrossValidatedScore> {
     let n = corpus.files.len();
     let mut out = Vec::with_capacity(profiles.len());
     for profile in profiles {
@@ -128,5 +144,5 @@ pub fn leave_one_file_out(
             files,
         });
     }
-    Ok(out)
+    out
 }
