@@ -24,7 +24,7 @@ use mend_agents::baselines::{
     BaselineError, Controller, ReactiveConfig, ReactiveController, Runbook,
 };
 use mend_agents::{
-    ActionScores, FeatureSchema as PolicySchema, Policy, PolicyFile, PolicyFileError,
+    ActionScores, FeatureSchema as PolicySchema, NetworkSpec, Policy, PolicyFile, PolicyFileError,
 };
 use mend_envs::{EntityObs, Observation};
 use mend_monitor::features::{FeatureSchema, Features};
@@ -117,19 +117,42 @@ pub fn flat_observation(features: &Features) -> Vec<f32> {
     v
 }
 
+/// The entity observation of `features`: one row per entity (here: per service, sorted), then the
+/// global features. The simulated cluster env builds its observation the same way from the same
+/// monitor [`Features`] (`mend_envs` `cluster.rs`, `ClusterEnv::observe`); that code is not
+/// reachable from here, so this is the one copy on the executor side (both policies and
+/// baselines use it).
+pub fn entity_observation(features: &Features) -> Observation {
+    Observation::Entities(EntityObs {
+        global: features.global.clone(),
+        width: features.width,
+        rows: features.rows.clone(),
+    })
+}
+
 /// A loaded policy file, checked against the cluster.
 #[derive(Debug)]
 pub struct LivePolicy {
     path: PathBuf,
     file: PolicyFile,
     services: Vec<String>,
+    /// An entity network (reads [`entity_observation`], any number of services), not a flat MLP.
+    entity: bool,
 }
 
 impl LivePolicy {
-    /// Loads `path` for `cluster`: feature schema, action count and kind names must fit.
+    /// Loads `path` for `cluster`: feature schema, action count and kind names must fit. A flat
+    /// (MLP) policy must have been trained on exactly this cluster's services (its schema names
+    /// each `service/S.column`); an entity policy reads the entity schema (row columns, then
+    /// global features, of `FeatureSchema::v1()`) and drives any number of services.
     pub fn load(path: &Path, cluster: &ClusterFile) -> Result<Self, DecideError> {
         let services = cluster.service_names();
-        let expected = PolicySchema::new(&flat_feature_names(&services));
+        let entity = matches!(PolicyFile::inspect(path)?.network, NetworkSpec::Entity(_));
+        let expected = if entity {
+            PolicySchema::entities_v1()
+        } else {
+            PolicySchema::new(&flat_feature_names(&services))
+        };
         let file = PolicyFile::load(path, Some(&expected))?;
         let bad = |field: &str, message: String| DecideError::Manifest {
             path: path.to_owned(),
@@ -150,7 +173,8 @@ impl LivePolicy {
             ));
         }
         let want = 1 + services.len() * kinds.len();
-        if file.manifest.action_count != want || file.policy.n_actions() != want {
+        // An entity network scores `1 + rows x kinds` actions for whatever rows it is given.
+        if !entity && (file.manifest.action_count != want || file.policy.n_actions() != want) {
             return Err(bad(
                 "action_count",
                 format!(
@@ -165,6 +189,7 @@ impl LivePolicy {
             path: path.to_owned(),
             file,
             services,
+            entity,
         })
     }
 
@@ -180,7 +205,11 @@ impl LivePolicy {
         readings: &Readings,
         cluster: &ClusterFile,
     ) -> Result<Proposed, DecideError> {
-        let obs = Observation::Vector(flat_observation(features));
+        let obs = if self.entity {
+            entity_observation(features)
+        } else {
+            Observation::Vector(flat_observation(features))
+        };
         let scores =
             self.file
                 .policy
@@ -213,7 +242,15 @@ impl LivePolicy {
             });
         }
         let (entity, kind) = ((best - 1) / kinds.len(), &kinds[(best - 1) % kinds.len()]);
-        let service = &self.services[entity];
+        let Some(service) = self.services.get(entity) else {
+            return Err(DecideError::Inference {
+                path: self.path.clone(),
+                message: format!(
+                    "action {best} targets entity {entity}, but there are {} services",
+                    self.services.len()
+                ),
+            });
+        };
         let (action, why) = match live_action(kind, service, readings, cluster) {
             Some(kind) => (
                 Action {
@@ -313,11 +350,7 @@ impl BaselinePolicy {
         readings: &Readings,
         cluster: &ClusterFile,
     ) -> Result<Proposed, DecideError> {
-        let obs = Observation::Entities(EntityObs {
-            global: features.global.clone(),
-            width: features.width,
-            rows: features.rows.clone(),
-        });
+        let obs = entity_observation(features);
         let action = match &mut self.controller {
             LiveBaseline::Reactive(c) => c.decide(&obs, None),
             LiveBaseline::Runbook(c) => c.decide(&obs, None),

@@ -1,0 +1,151 @@
+//! Entity-network policy files drive the live loop: the executor builds the entity observation
+//! (one row per service, then the globals, schema v1) from the live features, loads an entity
+//! policy for a cluster of any size, maps its choice to a live action, and rejects an entity file
+//! whose feature schema is foreign.
+
+use std::path::Path;
+
+use mend_agents::nn::{Activation, MlpParams};
+use mend_agents::policy::OutputKind;
+use mend_agents::policy_file::TrainingInfo;
+use mend_agents::{
+    EntityParams, EntityPolicy, EntitySpec, FeatureSchema, PolicyFile, TrainSummary,
+};
+use mend_executor::cluster::ClusterFile;
+use mend_executor::decide::{DecideError, LivePolicy, entity_observation};
+use mend_executor::decision::ActionKind;
+use mend_executor::observe::Readings;
+use mend_monitor::features::FeatureExtractor;
+
+const KINDS: [&str; 3] = ["restart_replica", "restart_service", "scale_out"];
+
+fn set(layer: &mut MlpParams, index: usize, out: usize, input: usize, w: f32) {
+    let d = &mut layer.layers[index];
+    d.weight[out * d.fan_in + input] = w;
+}
+
+/// A hand-set entity network: kind `restart_replica` scores `10 * tanh^3(1 - up_ratio)` on each
+/// service, the no-op scores 0.5, everything else 0. So it restarts a service that lost a replica
+/// and otherwise does nothing, on clusters of any size.
+fn entity_policy_file(schema: FeatureSchema) -> PolicyFile {
+    let v1 = mend_monitor::features::FeatureSchema::v1();
+    let up = v1.column_index("svc_replicas_up_ratio").unwrap();
+    let spec = EntitySpec {
+        row_width: v1.width(),
+        global_width: v1.global.len(),
+        hidden: 4,
+        n_kinds: KINDS.len(),
+        activation: Activation::Tanh,
+    };
+    let mut params = EntityParams::zeros(spec);
+    set(&mut params.encoder, 0, 0, up, -1.0);
+    params.encoder.layers[0].bias[0] = 1.0;
+    set(&mut params.encoder, 1, 0, 0, 1.0);
+    set(&mut params.scorer, 0, 0, 0, 1.0); // embedding[0] comes first in the scorer's input
+    set(&mut params.scorer, 1, 0, 0, 10.0);
+    let last = params.noop.layers.len() - 1;
+    params.noop.layers[last].bias[0] = 0.5;
+    let policy = EntityPolicy {
+        algorithm: "ppo".into(),
+        output: OutputKind::Logits,
+        params,
+        exploration_eps: 0.0,
+        n_actions: 1 + 5 * KINDS.len(), // trained on 5 services
+    };
+    let training = TrainingInfo {
+        env_id: "mend/Cluster-v0".into(),
+        scenario_family: Some("default".into()),
+        seed: 0,
+        summary: TrainSummary {
+            num_timesteps: 0,
+            episodes: 0,
+            mean_return_last_100: None,
+            gradient_steps: 0,
+        },
+        config: serde_json::json!({"hand_set": true}),
+    };
+    PolicyFile::new(
+        policy,
+        schema,
+        KINDS.iter().map(|k| k.to_string()).collect(),
+        training,
+    )
+}
+
+fn cluster(services: &[&str]) -> ClusterFile {
+    let mut text = "namespace = \"t\"\n".to_owned();
+    for s in services {
+        text.push_str(&format!(
+            "[[services]]\nname = \"{s}\"\nprocess = {{ command = \"/bin/true\", replicas = 3 }}\nreplica_metrics = {{ up = {{ scrape = \"up\" }} }}\n"
+        ));
+    }
+    ClusterFile::parse(Path::new("c.toml"), &text, Path::new("/")).unwrap()
+}
+
+fn readings(ups: &[(&str, [f64; 3])]) -> Readings {
+    let mut r = Readings::default();
+    for (s, up) in ups {
+        r.replicas.insert((*s).to_owned(), 3);
+        for (i, v) in up.iter().enumerate() {
+            r.replica.insert(((*s).to_owned(), i, "up".into()), *v);
+        }
+    }
+    r
+}
+
+#[test]
+fn an_entity_policy_restarts_the_service_that_lost_a_replica_on_any_cluster_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("entity.safetensors");
+    entity_policy_file(FeatureSchema::entities_v1())
+        .save(&path)
+        .unwrap();
+    for services in [vec!["api", "web"], vec!["api", "db", "web"]] {
+        let c = cluster(&services);
+        let policy = LivePolicy::load(&path, &c).unwrap();
+        let n = services.len();
+        let mut ups: Vec<(&str, [f64; 3])> = services.iter().map(|s| (*s, [1.0; 3])).collect();
+
+        // all up: the no-op
+        let r = readings(&ups);
+        let features = FeatureExtractor::v1().extract(&r.to_snapshot(1_000));
+        let calm = policy.decide(&features, &r, &c).unwrap();
+        assert!(calm.action.is_noop(), "{calm:?}");
+        assert_eq!(calm.probabilities.len(), 1 + n * KINDS.len());
+
+        // web lost replica 1: restart that replica of web
+        ups[n - 1].1 = [1.0, 0.0, 1.0];
+        let r = readings(&ups);
+        let features = FeatureExtractor::v1().extract(&r.to_snapshot(2_000));
+        let obs = entity_observation(&features);
+        let e = obs.as_entities().unwrap();
+        assert_eq!(e.n_entities(), n, "one row per service");
+        let sick = policy.decide(&features, &r, &c).unwrap();
+        assert_eq!(sick.action.service, "web");
+        assert_eq!(sick.action.kind, ActionKind::Restart { replica: Some(1) });
+        assert!(
+            sick.reason.contains("restart_replica on web"),
+            "{}",
+            sick.reason
+        );
+        let again = policy.decide(&features, &r, &c).unwrap();
+        assert_eq!(again, sick, "deterministic");
+    }
+}
+
+#[test]
+fn an_entity_policy_with_a_foreign_feature_schema_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("foreign.safetensors");
+    let mut names = FeatureSchema::entities_v1().names;
+    names[0] = "cpu_of_something_else".into();
+    entity_policy_file(FeatureSchema::new(&names))
+        .save(&path)
+        .unwrap();
+    match LivePolicy::load(&path, &cluster(&["web"])) {
+        Err(DecideError::PolicyFile(e)) => {
+            assert!(e.to_string().contains("foreign.safetensors"), "{e}")
+        }
+        other => panic!("expected a schema rejection, got {other:?}"),
+    }
+}
