@@ -184,6 +184,7 @@ fn render(dir: &Path, name: &str, chart: &impl Draw, size: (u32, u32)) -> Result
 
 /// The chart as SVG text (`path` names the file in errors).
 fn draw_svg(chart: &impl Draw, size: (u32, u32), path: &Path) -> Result<String> {
+    register_font()?;
     let mut svg = String::new();
     {
         let backend = SVGBackend::with_string(&mut svg, size);
@@ -197,6 +198,7 @@ fn draw_svg(chart: &impl Draw, size: (u32, u32), path: &Path) -> Result<String> 
 
 /// Draws the chart into a temporary PNG next to `path`, then renames it over `path`.
 fn draw_png(chart: &impl Draw, size: (u32, u32), path: &Path) -> Result<()> {
+    register_font()?;
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
