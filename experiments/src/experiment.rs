@@ -121,7 +121,13 @@ mod paper_tests {
 
     #[test]
     fn paper_study_is_valid_and_has_twenty_paired_seeds() {
-        let e = from_toml_str(include_str!("../paper.toml"), "experiments/paper.toml").unwrap();
+        let e = from_toml_str_in(
+            include_str!("../paper.toml"),
+            "experiments/paper.toml",
+            Some(Path::new(DEFAULT_BASE)),
+        )
+        .unwrap();
+        assert!(e.agents.iter().any(|a| a.kind == "ppo"));
         assert!(e.seeds.eval.count >= 20);
         assert!(!e.seeds.train.overlaps(&e.seeds.eval));
     }
