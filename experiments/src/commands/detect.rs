@@ -26,6 +26,7 @@ use crate::progress;
 pub fn run(command: &DetectCommand) -> Result<ExitCode> {
     match command {
         DetectCommand::Nab(args) => nab(args),
+        DetectCommand::Sim(args) => sim(args),
     }
 }
 
@@ -135,8 +136,7 @@ fn profile_scores(report: &NabReport) -> serde_json::Value {
     serde_json::json!({ "detector": report.detector, "profiles": profiles })
 }
 
-/// `mend detect sim`: the arguments. Not yet reachable from the command line: `cli::DetectCommand`
-/// needs a `Sim(commands::detect::SimArgs)` variant dispatched to [`sim`].
+/// `mend detect sim`: the arguments.
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Scenario: a built-in name or a TOML file.
