@@ -84,6 +84,18 @@ pub struct PpoConfig {
     pub activation: Activation,
     /// Adam epsilon (CleanRL and SB3 PPO: 1e-5).
     pub adam_eps: f64,
+    /// Factor applied to every reward before GAE and the value targets (logged returns stay in the
+    /// env's units). PPO's value loss and Adam's step size assume returns of order 1 (Andrychowicz et
+    /// al. 2021, "What Matters in On-Policy RL", §3.3: scale or normalise rewards; SB3's
+    /// `VecNormalize(norm_reward=True)` does it with a running statistic); the cluster env pays about
+    /// -1 per 30 s step, so undiscounted-at-0.99 returns near -100 would otherwise swamp the policy's
+    /// gradient in the shared entity encoder. Default 1 (no scaling).
+    #[serde(default = "one")]
+    pub reward_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for PpoConfig {
@@ -111,6 +123,7 @@ impl Default for PpoConfig {
             hidden: vec![64, 64],
             activation: Activation::Tanh,
             adam_eps: 1e-5,
+            reward_scale: 1.0,
         }
     }
 }
@@ -143,6 +156,7 @@ impl PpoConfig {
             hidden: vec![64, 64],
             activation: Activation::Tanh,
             adam_eps: 1e-5,
+            reward_scale: 1.0,
         }
     }
 
@@ -156,6 +170,11 @@ impl PpoConfig {
     ///   720), 4 minibatches of 256, 4 epochs; learning rate 3e-4 annealed; entropy bonus 0.01 so the
     ///   no-op does not take all the probability before faults have been seen.
     /// - One hidden width of 64 for the entity network (encoder, scorer and heads).
+    /// - `reward_scale` 0.01: a no-op step pays about -1, so discounted returns at gamma 0.99 are
+    ///   near -100 unscaled; scaled they are near -1, the order PPO's value loss and Adam's step size
+    ///   assume (see [`PpoConfig::reward_scale`]). Unscaled, the value head (whose bias Adam moves by
+    ///   about `learning_rate` per step) stayed far from the returns for the whole budget and its loss
+    ///   dominated the gradient of the encoder the policy shares.
     pub fn cluster_default(seed: u64) -> Self {
         Self {
             seed,
@@ -179,6 +198,7 @@ impl PpoConfig {
             hidden: vec![64],
             activation: Activation::Tanh,
             adam_eps: 1e-5,
+            reward_scale: 0.01,
         }
     }
 
@@ -241,6 +261,13 @@ impl PpoConfig {
                 "max_grad_norm",
                 "must be positive",
                 self.max_grad_norm.to_string(),
+            );
+        }
+        if !(self.reward_scale.is_finite() && self.reward_scale > 0.0) {
+            return bad(
+                "reward_scale",
+                "must be finite and positive",
+                self.reward_scale.to_string(),
             );
         }
         if self.hidden.contains(&0) {
@@ -596,7 +623,8 @@ impl Agent for Ppo {
                         *value = self.nets.value(&fo)?;
                     }
                 }
-                buf.rewards.extend(step.rewards.iter().map(|&r| r as f32));
+                buf.rewards
+                    .extend(step.rewards.iter().map(|&r| (r * cfg.reward_scale) as f32));
                 buf.terminated.extend_from_slice(&step.terminated);
                 buf.truncated.extend_from_slice(&step.truncated);
                 buf.final_values.extend_from_slice(&finals);
@@ -1029,5 +1057,26 @@ mod tests {
         };
         let err = Ppo::new(cfg, 4, 2).unwrap_err().to_string();
         assert!(err.contains("num_minibatches"), "{err}");
+    }
+
+    #[test]
+    fn non_positive_reward_scale_is_rejected_by_name() {
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let cfg = PpoConfig {
+                reward_scale: bad,
+                ..PpoConfig::cluster_default(0)
+            };
+            let err = Ppo::new(cfg, 4, 2).unwrap_err().to_string();
+            assert!(err.contains("reward_scale"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn configs_written_before_reward_scale_read_as_unscaled() {
+        let mut table = toml::Table::try_from(PpoConfig::cluster_default(3)).unwrap();
+        assert!(table.remove("reward_scale").is_some());
+        let cfg: PpoConfig = table.try_into().unwrap();
+        assert_eq!(cfg.reward_scale, 1.0);
+        assert_eq!(cfg.seed, 3);
     }
 }
