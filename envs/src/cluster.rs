@@ -14,11 +14,14 @@
 //!   `info["reward_components"]`.
 //! - Replay: with [`ClusterConfig::replay`] every episode takes its faults from a recorded trace,
 //!   so two policies face identical exogenous events.
+//! - Reset options ([`options`]): `replay` (trace records for this episode) and `start_time_s`
+//!   (run the world to that time before the first observation); unknown keys are refused.
 //! - Seeding: `reset(Some(s))` runs the simulator with master seed `s`; `reset(None)` draws the
 //!   next master seed from the env's generator (seeded by the last `s`, or [`DEFAULT_SEED`]).
 
 pub mod layout;
 mod observe;
+pub mod options;
 
 use std::cell::OnceCell;
 use std::sync::Arc;
@@ -268,8 +271,10 @@ impl Env for ClusterEnv {
     fn reset(
         &mut self,
         seed: Option<u64>,
-        _options: Option<&Info>,
+        options: Option<&Info>,
     ) -> Result<(Observation, Info), EnvError> {
+        let horizon = self.scenario.spec().scenario.horizon;
+        let options = options::parse(options, horizon)?;
         let sim_seed = match seed {
             Some(s) => {
                 self.rng = ChaCha8Rng::seed_from_u64(s);
@@ -277,10 +282,14 @@ impl Env for ClusterEnv {
             }
             None => self.rng.next_u64(),
         };
-        let sim = match &self.config.replay {
-            Some(records) => Simulation::replay(&self.scenario, sim_seed, records),
-            None => Simulation::new(&self.scenario, sim_seed),
+        let mut sim = match (&options.replay, &self.config.replay) {
+            (Some(records), _) => Simulation::replay(&self.scenario, sim_seed, records),
+            (None, Some(records)) => Simulation::replay(&self.scenario, sim_seed, records),
+            (None, None) => Simulation::new(&self.scenario, sim_seed),
         };
+        if let Some(start) = options.start_time {
+            sim.run_until(mend_sim::time::SimTime::ZERO + start);
+        }
         if self.layout.is_none() {
             self.layout = Some(ActionLayout::new(&sim));
         }
