@@ -8,7 +8,8 @@ use std::path::Path;
 use mend_agents::policy_file::TrainingInfo;
 use mend_agents::ppo::nets::Nets;
 use mend_agents::{
-    Agent, FeatureSchema, NetworkSpec, NullSink, Policy, PolicyFile, PolicyNet, Ppo, PpoConfig,
+    ActionScores, Agent, FeatureSchema, NetworkSpec, NullSink, Policy, PolicyFile, PolicyNet, Ppo,
+    PpoConfig,
 };
 use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, SyncVectorEnv};
 use rand::SeedableRng;
@@ -133,5 +134,33 @@ fn entity_network_sampling_never_picks_masked_actions_under_random_masks() {
             let a = policy.predict(&obs, Some(&mask), false, &mut rng).unwrap();
             assert!(mask[a], "masked action {a} with mask {mask:?}");
         }
+    }
+}
+
+#[test]
+fn init_act_prob_sets_how_often_a_fresh_entity_policy_acts_at_any_cluster_size() {
+    let noop_probability = |init_act_prob: Option<f64>, scenario: &str| -> f32 {
+        let env = cluster_vec_env(scenario, 1);
+        let cfg = PpoConfig {
+            num_envs: 1,
+            init_act_prob,
+            ..config(11)
+        };
+        let policy = Ppo::for_env(cfg, &env).unwrap().policy();
+        let mut single = ClusterEnv::builtin(scenario, ClusterConfig::default()).unwrap();
+        let (obs, _) = single.reset(Some(5), None).unwrap();
+        match policy.action_scores(&obs, None).unwrap() {
+            ActionScores::Probabilities(p) => p[0],
+            other => panic!("expected probabilities, got {other:?}"),
+        }
+    };
+    for scenario in ["tiny", "default"] {
+        let half = noop_probability(None, scenario);
+        let rare = noop_probability(Some(0.1), scenario);
+        let common = noop_probability(Some(0.8), scenario);
+        // Raw scores of a fresh network are small but not 0, so the shares are near, not at, target.
+        assert!((0.35..0.65).contains(&half), "{scenario}: {half}");
+        assert!((0.82..0.96).contains(&rare), "{scenario}: {rare}");
+        assert!((0.1..0.3).contains(&common), "{scenario}: {common}");
     }
 }
