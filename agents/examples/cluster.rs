@@ -5,12 +5,13 @@
 //!     [--seeds START COUNT] [--agents no-op,random,reactive,runbook,tabular]
 //!     [--reactive "TOML; PAIRS"] [--runbook FILE]
 //!     [--train-seeds START COUNT] [--train-steps N] [--train-scenario NAME]
-//!     [--algo ppo] [--ppo-seeds K] [--ppo "TOML; PAIRS"]
+//!     [--algo ppo] [--ppo-seeds K] [--ppo "TOML; PAIRS"] [--ppo-sampled]
 //! ```
 //! `--algo ppo` adds PPO with the entity network (`PpoConfig::cluster_default`, overridable with
 //! `--ppo`): K agents (training seeds `START..START+K` of `--train-seeds`) each trained for
 //! `--train-steps` on the training scenario, then evaluated deterministically on every evaluation
-//! seed (rows `ppo#seed`); each PPO row also prints its paired availability difference to no-op.
+//! seed (rows `ppo#seed`; `--ppo-sampled` adds rows `ppo#seed/sampled` acting on sampled actions,
+//! which shows what the stochastic policy learned when its greedy action is still the no-op); each PPO row also prints its paired availability difference to no-op.
 //! Defaults: scenario `default`, evaluation seeds 1000..1020, training/tuning seeds 0..8 (disjoint;
 //! checked), tabular Q trained for 72,000 steps (100 episodes of `default`), all agents. Each agent meets every seed once (common random numbers: same faults and load).
 //! Metrics come from the simulator's ground truth, as `mend run` computes them: availability
@@ -31,6 +32,9 @@ use mend_monitor::features::FeatureSchema;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+
+/// Suffix of the row of a PPO policy evaluated with sampled rather than greedy actions.
+const SAMPLED: &str = "/sampled";
 
 /// Metrics of one episode.
 #[derive(Clone, Debug, Default)]
@@ -91,7 +95,14 @@ fn make_policy(agent: &str, n: usize, seed: u64, opts: &Opts) -> anyhow::Result<
     })
 }
 
-fn run_episode(scenario: &str, policy: &dyn Policy, seed: u64) -> anyhow::Result<Metrics> {
+/// One episode of `scenario` with `seed`; `deterministic` picks the policy's greedy action, otherwise
+/// actions are sampled from its distribution (seeded from the episode seed).
+fn run_episode(
+    scenario: &str,
+    policy: &dyn Policy,
+    seed: u64,
+    deterministic: bool,
+) -> anyhow::Result<Metrics> {
     let mut env = ClusterEnv::builtin(scenario, ClusterConfig::default())?;
     let (mut obs, _) = env.reset(Some(seed), None)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
@@ -99,7 +110,7 @@ fn run_episode(scenario: &str, policy: &dyn Policy, seed: u64) -> anyhow::Result
     let mut by_kind = [0u64; mend_envs::cluster::N_KINDS];
     loop {
         let mask = env.action_mask();
-        let a = policy.predict(&obs, mask.as_deref(), true, &mut rng)?;
+        let a = policy.predict(&obs, mask.as_deref(), deterministic, &mut rng)?;
         actions += f64::from(u8::from(a != 0));
         if a != 0 {
             by_kind[(a - 1) % mend_envs::cluster::N_KINDS] += 1;
@@ -174,6 +185,7 @@ fn main() -> anyhow::Result<()> {
         ppo: Vec::new(),
     };
     let mut ppo_seeds = 3u64;
+    let mut ppo_sampled = false;
     let mut ppo_config = PpoConfig::cluster_default(0);
     let (mut train_start, mut train_count, mut train_steps) = (0u64, 8u64, 72_000u64);
     let mut train_scenario: Option<String> = None;
@@ -203,6 +215,11 @@ fn main() -> anyhow::Result<()> {
                 i += 1;
             }
             "--train-steps" => train_steps = val(1)?.parse()?,
+            // A flag: takes no value.
+            "--ppo-sampled" => {
+                ppo_sampled = true;
+                i -= 1;
+            }
             // TOML pairs separated by ';' overriding TabularConfig's defaults.
             "--tabular" => opts_tabular = toml::from_str(&val(1)?.replace(';', "\n"))?,
             "--train-scenario" => train_scenario = Some(val(1)?),
@@ -296,6 +313,9 @@ fn main() -> anyhow::Result<()> {
             );
             let name = format!("ppo#{seed}");
             opts.ppo.push((name.clone(), agent.policy_net()));
+            if ppo_sampled {
+                agent_list.push(format!("{name}{SAMPLED}"));
+            }
             agent_list.push(name);
         }
     }
@@ -315,8 +335,12 @@ fn main() -> anyhow::Result<()> {
         let rows: Vec<Metrics> = seeds
             .par_iter()
             .map(|&s| {
-                let p = make_policy(agent, n_actions, s, &opts)?;
-                run_episode(&scenario, p.as_ref(), s)
+                let (name, sampled) = match agent.strip_suffix(SAMPLED) {
+                    Some(name) => (name, true),
+                    None => (agent, false),
+                };
+                let p = make_policy(name, n_actions, s, &opts)?;
+                run_episode(&scenario, p.as_ref(), s, !sampled)
             })
             .collect::<anyhow::Result<_>>()?;
         println!(
