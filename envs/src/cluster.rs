@@ -37,8 +37,9 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 pub use layout::{ActionLayout, ClusterAction, N_KINDS, Target};
+pub use observe::entity_observation;
 
-use crate::env::{Action, EntityObs, Env, Info, Observation, Step};
+use crate::env::{Action, Env, Info, Observation, Step};
 use crate::error::EnvError;
 use crate::spaces::{BoxSpace, Discrete, EntitySet, Space};
 
@@ -202,11 +203,7 @@ impl ClusterEnv {
             });
         }
         self.resolved = OnceCell::new();
-        Ok(Observation::Entities(EntityObs {
-            global: self.features.global.clone(),
-            width: self.features.width,
-            rows: self.features.rows.clone(),
-        }))
+        Ok(entity_observation(&self.features))
     }
 
     /// Every flat action resolved against the current state (index 0, the no-op, is `None`).

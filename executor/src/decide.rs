@@ -26,7 +26,7 @@ use mend_agents::baselines::{
 use mend_agents::{
     ActionScores, FeatureSchema as PolicySchema, NetworkSpec, Policy, PolicyFile, PolicyFileError,
 };
-use mend_envs::{EntityObs, Observation};
+use mend_envs::Observation;
 use mend_monitor::features::{FeatureSchema, Features};
 
 use crate::cluster::ClusterFile;
@@ -117,18 +117,7 @@ pub fn flat_observation(features: &Features) -> Vec<f32> {
     v
 }
 
-/// The entity observation of `features`: one row per entity (here: per service, sorted), then the
-/// global features. The simulated cluster env builds its observation the same way from the same
-/// monitor [`Features`] (`mend_envs` `cluster.rs`, `ClusterEnv::observe`); that code is not
-/// reachable from here, so this is the one copy on the executor side (both policies and
-/// baselines use it).
-pub fn entity_observation(features: &Features) -> Observation {
-    Observation::Entities(EntityObs {
-        global: features.global.clone(),
-        width: features.width,
-        rows: features.rows.clone(),
-    })
-}
+pub use mend_envs::cluster::entity_observation;
 
 /// A loaded policy file, checked against the cluster.
 #[derive(Debug)]

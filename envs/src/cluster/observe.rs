@@ -19,6 +19,19 @@ use mend_sim::telemetry::{
 };
 use mend_sim::topology::Topology;
 
+use crate::env::{EntityObs, Observation};
+
+/// The observation a policy reads for extracted `features`: the entity rows (services, then nodes)
+/// and the global features, unchanged. The one conversion both the simulated env and the live
+/// executor use, so an exported policy sees the same observation live as in simulation.
+pub fn entity_observation(features: &Features) -> Observation {
+    Observation::Entities(EntityObs {
+        global: features.global.clone(),
+        width: features.width,
+        rows: features.rows.clone(),
+    })
+}
+
 /// Keeps features in step with a simulation's scrapes.
 #[derive(Debug, Default)]
 pub(crate) struct SnapshotFeed {
