@@ -190,10 +190,7 @@ pub fn check_scenario(scenario: &Scenario, records: &[TraceRecord], origin: &str
     let probe = Simulation::new(scenario, 0);
     for (i, r) in records.iter().enumerate() {
         if let TraceRecord::FaultOnset { kind, target, .. } = r
-            && probe
-                .topology()
-                .find_target(kind.target_kind(), target)
-                .is_none()
+            && !target_exists(probe.topology(), kind.target_kind(), target)
         {
             bail!(
                 "{origin}:{}: fault target `{target}` ({}) does not exist in scenario `{}` ({}); \
@@ -206,6 +203,18 @@ pub fn check_scenario(scenario: &Scenario, records: &[TraceRecord], origin: &str
         }
     }
     Ok(*seed)
+}
+
+/// Whether `name` can be a target of this scenario: an entity of the initial topology, or a replica
+/// `<service>-<index>` of an existing service (scale-outs add replicas, and their faults are traced).
+fn target_exists(topo: &Topology, kind: TargetKind, name: &str) -> bool {
+    if topo.find_target(kind, name).is_some() {
+        return true;
+    }
+    kind == TargetKind::Replica
+        && name.rsplit_once('-').is_some_and(|(service, index)| {
+            index.parse::<u32>().is_ok() && topo.find_target(TargetKind::Service, service).is_some()
+        })
 }
 
 /// The action a trace's `action_applied` record names (`target` or `target->destination`).
