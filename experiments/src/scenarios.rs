@@ -1,5 +1,5 @@
 //! Finding a scenario from a command-line argument: a file path, or the name of a built-in scenario
-//! embedded in the binary (`tiny`, `default`, `large`, `renewal`).
+//! embedded in the binary (`tiny`, `default`, `large`, `renewal` and the held-out `eval-*` set).
 
 use std::path::Path;
 

@@ -12,12 +12,25 @@ use crate::time::SimDuration;
 
 pub use schema::*;
 
-/// The built-in scenarios, embedded from `scenarios/*.toml`: (name, text).
-pub const BUILTINS: [(&str, &str); 4] = [
+/// The built-in scenarios, embedded from `scenarios/*.toml` and the held-out evaluation set
+/// `scenarios/eval/*.toml` (so an installed binary runs its embedded experiments anywhere): (name, text).
+pub const BUILTINS: [(&str, &str); 7] = [
     ("tiny", include_str!("../../scenarios/tiny.toml")),
     ("default", include_str!("../../scenarios/default.toml")),
     ("large", include_str!("../../scenarios/large.toml")),
     ("renewal", include_str!("../../scenarios/renewal.toml")),
+    (
+        "eval-mid-network",
+        include_str!("../../scenarios/eval/eval-mid-network.toml"),
+    ),
+    (
+        "eval-large-zones",
+        include_str!("../../scenarios/eval/eval-large-zones.toml"),
+    ),
+    (
+        "eval-regional",
+        include_str!("../../scenarios/eval/eval-regional.toml"),
+    ),
 ];
 
 /// A validated scenario.
@@ -70,7 +83,8 @@ impl Scenario {
         })
     }
 
-    /// A built-in scenario by name (`tiny`, `default`, `large`, `renewal`).
+    /// A built-in scenario by name (`tiny`, `default`, `large`, `renewal`, and the held-out
+    /// `eval-mid-network`, `eval-large-zones`, `eval-regional`).
     pub fn builtin(name: &str) -> Result<Scenario, ScenarioError> {
         match BUILTINS.iter().find(|(n, _)| *n == name) {
             Some((n, text)) => Scenario::from_toml_str(text, &format!("builtin:{n}.toml")),

@@ -46,7 +46,7 @@ fn shipped_scenarios_have_the_documented_sizes() {
 fn unknown_builtin_lists_the_known_names() {
     let e = Scenario::builtin("huge").unwrap_err().to_string();
     assert!(
-        e.contains("huge") && e.contains("tiny, default, large, renewal"),
+        e.contains("huge") && e.contains("tiny, default, large, renewal, eval-mid-network"),
         "{e}"
     );
 }
