@@ -5,16 +5,6 @@
 //! end plus a fresh time to failure divided by `rate_multiplier`. Scripted faults come from the
 //! scenario, replayed faults from a trace. Effects are counters on the target's state, so
 //! overlapping faults compose; actions can end some faults early ([`RepairScope`]).
-//!
-//! Replica processes run per *replica seat*: seat `k` of a service is its `k`-th live replica
-//! (not removed; in creation order), for `k` below the service's `max_replicas`. Seats of the
-//! initial replicas keep the substreams they always had (`process << 32 | replica index`); the
-//! seats that only scale-outs can fill come after every other source, each with substream
-//! `process << 32 | 1 << 31 | j` (its order `j` among the process's extra seats). Onset times stay
-//! exogenous: a seat's process runs whether or not the seat is filled, and an onset on an empty
-//! seat (or on a replica that moved out of the process's provider) hits nothing. So replicas
-//! created by scaling fail too, while runs that never scale see exactly the faults they did
-//! before seats existed.
 
 use crate::fault_process::{RenewalProcess, RenewalSampler};
 use crate::queue::EventId;
@@ -30,10 +20,7 @@ use crate::world::{Event, RepStatus, Simulation};
 #[derive(Debug, Clone)]
 pub(crate) struct FaultSource {
     pub(crate) kind: FaultKind,
-    /// The target entity (for replica seats: the initial replica, or `u32::MAX` for extra seats).
     pub(crate) target: u32,
-    /// For replica processes: the seat (service, ordinal) and the process's provider filter.
-    seat: Option<Seat>,
     sampler: RenewalSampler,
     rng: SimRng,
     rate_multiplier: f64,
@@ -44,15 +31,6 @@ impl FaultSource {
         let d = self.sampler.time_to_failure(&mut self.rng);
         SimDuration(((d.0 as f64) / self.rate_multiplier).round().max(1.0) as u64)
     }
-}
-
-/// A replica seat: the `ordinal`-th live replica of `service` when an onset fires.
-#[derive(Debug, Clone, Copy)]
-struct Seat {
-    service: ServiceId,
-    ordinal: usize,
-    /// Only replicas on nodes of this provider (the process's `provider`), if set.
-    provider: Option<usize>,
 }
 
 /// A fault whose onset time and parameters are known in advance (scripted or replayed).
@@ -88,15 +66,12 @@ pub(crate) enum RepairScope {
 
 /// Builds the stochastic sources: one per process and matching target, in process order then
 /// target order; each gets substream `process_index << 32 | target_index` of the Faults stream.
-/// Replica processes also get the extra seats scale-outs can fill, after every other source (see
-/// the module doc).
 pub(crate) fn build_sources(
     topo: &Topology,
     spec: &crate::scenario::schema::FaultsSpec,
     streams: &RngStreams,
 ) -> Vec<FaultSource> {
     let mut sources = Vec::new();
-    let mut extra_seats = Vec::new();
     for (pi, p) in spec.processes.iter().enumerate() {
         let provider = p
             .provider
@@ -128,53 +103,15 @@ pub(crate) fn build_sources(
             {
                 continue; // surges hit external load, so only entry services
             }
-            let seat = (kind == TargetKind::Replica).then(|| {
-                let service = topo.replicas[e as usize].service;
-                Seat {
-                    service,
-                    ordinal: topo.replicas[..e as usize]
-                        .iter()
-                        .filter(|r| r.service == service)
-                        .count(),
-                    provider,
-                }
-            });
             sources.push(FaultSource {
                 kind: p.kind,
                 target: e,
-                seat,
                 sampler: sampler.clone(),
                 rng: streams.substream(Stream::Faults, ((pi as u64) << 32) | u64::from(e)),
                 rate_multiplier: spec.rate_multiplier,
             });
         }
-        if kind == TargetKind::Replica {
-            let mut j = 0u64;
-            for (si, svc) in topo.services.iter().enumerate() {
-                let initial = topo
-                    .replicas
-                    .iter()
-                    .filter(|r| r.service.index() == si)
-                    .count();
-                for ordinal in initial..svc.max_replicas as usize {
-                    extra_seats.push(FaultSource {
-                        kind: p.kind,
-                        target: u32::MAX,
-                        seat: Some(Seat {
-                            service: ServiceId(si as u32),
-                            ordinal,
-                            provider,
-                        }),
-                        sampler: sampler.clone(),
-                        rng: streams.substream(Stream::Faults, ((pi as u64) << 32) | 1 << 31 | j),
-                        rate_multiplier: spec.rate_multiplier,
-                    });
-                    j += 1;
-                }
-            }
-        }
     }
-    sources.extend(extra_seats);
     sources
 }
 
@@ -201,17 +138,10 @@ impl Simulation {
         let s = &mut self.sources[source as usize];
         let duration = s.sampler.time_to_repair(&mut s.rng);
         let next = now + duration + s.time_to_failure();
-        let (kind, target, seat) = (s.kind, s.target, s.seat);
+        let (kind, target) = (s.kind, s.target);
         if next < self.horizon {
             self.queue.schedule(next, Event::StochasticOnset { source });
         }
-        let target = match seat {
-            None => target,
-            Some(seat) => match self.seat_replica(seat) {
-                Some(r) => r.0,
-                None => return, // an empty seat: nothing to fail this time
-            },
-        };
         let name = self
             .topo
             .target_name(kind.target_kind(), target)
@@ -226,30 +156,10 @@ impl Simulation {
         );
     }
 
-    /// The replica in `seat` now: the service's `ordinal`-th replica that is not removed, if
-    /// there is one and it is on the seat's provider (when the process names one).
-    fn seat_replica(&self, seat: Seat) -> Option<ReplicaId> {
-        let r = self.svc[seat.service.index()]
-            .replicas
-            .iter()
-            .copied()
-            .filter(|r| self.rep[r.index()].status != RepStatus::Removed)
-            .nth(seat.ordinal)?;
-        let provider = self.topo.nodes[self.topo.replicas[r.index()].node.index()].provider;
-        match seat.provider {
-            Some(want) if provider.index() != want => None,
-            _ => Some(r),
-        }
-    }
-
     /// A scripted or replayed onset.
     pub(crate) fn planned_onset(&mut self, index: u32, now: SimTime) {
         let p = self.planned[index as usize].clone();
-        // A replayed fault may name a replica created by a scale-out: look it up again now.
-        let target = p
-            .target
-            .or_else(|| self.topo.find_target(p.kind.target_kind(), &p.target_name));
-        self.start_fault(p.kind, target, p.target_name, p.duration, p.origin, now);
+        self.start_fault(p.kind, p.target, p.target_name, p.duration, p.origin, now);
     }
 
     fn start_fault(
