@@ -77,7 +77,12 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
             .plot
             .clone()
             .unwrap_or_else(|| args.trace.with_extension("replay.png"));
-        let title = format!("policy {}", policy_path.display());
+        // The file name, not the whole path: a long path would run off the plot's left edge.
+        let name = policy_path.file_name().map_or_else(
+            || policy_path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let title = format!("policy {name}");
         report.write_plot(&plot, &title)?;
         print_report(
             &report.recorded_metrics(),
