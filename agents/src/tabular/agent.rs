@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use mend_envs::{AutoresetMode, EntityObs, Info, Observation, Space, VectorEnv};
+use mend_envs::{AutoresetMode, Observation, Space, VectorEnv};
 use mend_monitor::features::FeatureSchema;
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +14,7 @@ use super::{TabularConfig, TabularQ};
 use crate::agent::{Agent, EpisodeTracker, MetricSink, TrainSummary};
 use crate::checkpoint::{self, RngState};
 use crate::error::{AgentError, PolicyFileError};
-use crate::obs::discrete_actions;
+use crate::obs::{discrete_actions, final_entity_obs};
 use crate::policy::Policy;
 use crate::store::TensorMap;
 
@@ -52,36 +52,6 @@ fn entity_layout(
         });
     }
     Ok((n_actions, (n_actions - 1) / n_entities))
-}
-
-/// Reads `info["final_obs"]` (as `Observation::to_json` wrote it) back as an entity observation.
-fn final_entity_obs(info: &Info, env_index: usize) -> Result<Observation, AgentError> {
-    let missing = |detail: String| AgentError::MissingFinalObs { env_index, detail };
-    let value = info
-        .get("final_obs")
-        .ok_or_else(|| missing("key absent".into()))?;
-    let numbers = |key: &str| -> Result<Vec<f32>, AgentError> {
-        value
-            .get(key)
-            .and_then(|v| v.as_array())
-            .ok_or_else(|| missing(format!("field `{key}` is not an array")))?
-            .iter()
-            .map(|x| {
-                x.as_f64()
-                    .map(|f| f as f32)
-                    .ok_or_else(|| missing(format!("field `{key}` holds non-number {x}")))
-            })
-            .collect()
-    };
-    let width = value
-        .get("width")
-        .and_then(|w| w.as_u64())
-        .ok_or_else(|| missing("field `width` is not an integer".into()))?;
-    Ok(Observation::Entities(EntityObs {
-        global: numbers("global")?,
-        width: usize::try_from(width).map_err(|_| missing("field `width` too large".into()))?,
-        rows: numbers("rows")?,
-    }))
 }
 
 impl TabularQ {
@@ -160,7 +130,7 @@ impl Agent for TabularQ {
                 let next = if term {
                     None
                 } else if trunc {
-                    final_obs = final_entity_obs(&step.infos[e], e)?;
+                    final_obs = Observation::Entities(final_entity_obs(&step.infos[e], e)?);
                     Some((&final_obs, None))
                 } else {
                     Some((&step.obs[e], next_masks[e].as_deref()))
@@ -317,6 +287,7 @@ struct TabularCheckpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mend_envs::{EntityObs, Info};
 
     #[test]
     fn final_entity_obs_reads_what_to_json_wrote() {
@@ -327,7 +298,10 @@ mod tests {
         });
         let mut info = Info::new();
         info.insert("final_obs".into(), obs.to_json());
-        assert_eq!(final_entity_obs(&info, 0).unwrap(), obs);
+        assert_eq!(
+            Observation::Entities(final_entity_obs(&info, 0).unwrap()),
+            obs
+        );
         assert!(final_entity_obs(&Info::new(), 3).is_err());
     }
 }
