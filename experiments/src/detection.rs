@@ -81,80 +81,58 @@ fn kind_of(k: SimKind) -> EntityKind {
     }
 }
 
-/// Runs `scenario` with `seed` and no agent to its horizon, keeping every scrape.
-pub fn simulate(scenario: &Scenario, seed: u64) -> SimulatedRun {
-    let mut sim = Simulation::new(scenario, seed);
-    let scrape = scenario.spec().scenario.scrape_interval.0.max(1);
-    let horizon = sim.horizon();
-    let mut snapshots = Vec::new();
-    let mut current = Snapshot::new(0.0);
-    let mut t = scrape;
-    while t <= horizon.millis() {
-        sim.run_until(SimTime(t));
-        let telemetry = sim.telemetry();
-        let topology = sim.topology();
-        for (r, replica) in topology.replicas.iter().enumerate() {
-            if !telemetry.replica_present(r) {
-                current.remove(EntityKind::Replica, &replica.name);
-            }
+/// Brings `snapshot` up to the simulator's current telemetry: replicas that are gone are removed,
+/// every sample is set by name (the same path live Prometheus samples take).
+pub(crate) fn scrape_into(snapshot: &mut Snapshot, sim: &Simulation) {
+    let telemetry = sim.telemetry();
+    let topology = sim.topology();
+    for (r, replica) in topology.replicas.iter().enumerate() {
+        if !telemetry.replica_present(r) {
+            snapshot.remove(EntityKind::Replica, &replica.name);
         }
-        for sample in telemetry.samples(topology) {
-            let kind = kind_of(sample.labels.entity);
-            if let (EntityKind::Replica, Some(service)) = (kind, sample.labels.service) {
-                current.set_replica_service(sample.labels.name, service);
-            }
-            current.set(kind, sample.labels.name, sample.metric, sample.value);
-        }
-        t += scrape;
-        let time = telemetry.time.as_secs_f64();
-        // The world does not step at the horizon itself: no new scrape, nothing to record.
-        if snapshots
-            .last()
-            .is_some_and(|s: &Snapshot| s.timestamp >= time)
-        {
-            continue;
-        }
-        current.timestamp = time;
-        snapshots.push(current.clone());
     }
+    for sample in telemetry.samples(topology) {
+        let kind = kind_of(sample.labels.entity);
+        if let (EntityKind::Replica, Some(service)) = (kind, sample.labels.service) {
+            snapshot.set_replica_service(sample.labels.name, service);
+        }
+        snapshot.set(kind, sample.labels.name, sample.metric, sample.value);
+    }
+}
+
+/// Fault windows (onset to end or horizon; the services, nodes and replicas affected) and incident
+/// windows (the service and its replicas: their symptoms are about a real SLO violation) of a run,
+/// from ground truth.
+pub(crate) fn truth_windows(sim: &Simulation) -> (Vec<Window>, Vec<Window>) {
     let topology = sim.topology();
     let truth = sim.truth();
-    let end_of_run = horizon.as_secs_f64();
-    let faults = truth
-        .faults
-        .iter()
-        .map(|f| {
-            let mut entities: Vec<EntityRef> = Vec::new();
-            for &s in &f.affected_services {
-                entities.push(EntityRef::new(
-                    EntityKind::Service,
-                    &topology.services[s as usize].name,
-                ));
-            }
-            for &n in &f.affected_nodes {
-                entities.push(EntityRef::new(
-                    EntityKind::Node,
-                    &topology.nodes[n as usize].name,
-                ));
-            }
-            for &r in &f.affected_replicas {
-                entities.push(EntityRef::new(
-                    EntityKind::Replica,
-                    &topology.replicas[r as usize].name,
-                ));
-            }
-            Window {
-                start: f.onset.as_secs_f64(),
-                end: f.end.map_or(end_of_run, |e| e.as_secs_f64()),
-                entities,
-            }
-        })
-        .collect();
+    let end_of_run = sim.horizon().as_secs_f64();
+    let faults =
+        truth
+            .faults
+            .iter()
+            .map(|f| {
+                let services = f.affected_services.iter().map(|&s| {
+                    EntityRef::new(EntityKind::Service, &topology.services[s as usize].name)
+                });
+                let nodes = f
+                    .affected_nodes
+                    .iter()
+                    .map(|&n| EntityRef::new(EntityKind::Node, &topology.nodes[n as usize].name));
+                let replicas = f.affected_replicas.iter().map(|&r| {
+                    EntityRef::new(EntityKind::Replica, &topology.replicas[r as usize].name)
+                });
+                Window {
+                    start: f.onset.as_secs_f64(),
+                    end: f.end.map_or(end_of_run, |e| e.as_secs_f64()),
+                    entities: services.chain(nodes).chain(replicas).collect(),
+                }
+            })
+            .collect();
     let incidents = truth
         .incidents
         .iter()
         .map(|i| {
-            // The service and its replicas: their symptoms are about a real SLO violation.
             let mut entities = vec![EntityRef::new(
                 EntityKind::Service,
                 &topology.services[i.service as usize].name,
@@ -173,6 +151,35 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> SimulatedRun {
             }
         })
         .collect();
+    (faults, incidents)
+}
+
+/// Runs `scenario` with `seed` and no agent to its horizon, keeping every scrape.
+pub fn simulate(scenario: &Scenario, seed: u64) -> SimulatedRun {
+    let mut sim = Simulation::new(scenario, seed);
+    let scrape = scenario.spec().scenario.scrape_interval.0.max(1);
+    let horizon = sim.horizon();
+    let mut snapshots = Vec::new();
+    let mut current = Snapshot::new(0.0);
+    let mut t = scrape;
+    while t <= horizon.millis() {
+        sim.run_until(SimTime(t));
+        scrape_into(&mut current, &sim);
+        t += scrape;
+        let time = sim.telemetry().time.as_secs_f64();
+        // The world does not step at the horizon itself: no new scrape, nothing to record.
+        if snapshots
+            .last()
+            .is_some_and(|s: &Snapshot| s.timestamp >= time)
+        {
+            continue;
+        }
+        current.timestamp = time;
+        snapshots.push(current.clone());
+    }
+    let (faults, incidents) = truth_windows(&sim);
+    let topology = sim.topology();
+    let end_of_run = horizon.as_secs_f64();
     let services: Vec<String> = topology.services.iter().map(|s| s.name.clone()).collect();
     let service_provider = (0..topology.services.len())
         .map(|s| {
