@@ -17,6 +17,7 @@ use mend_sim::ActionKind;
 use mend_sim::scenario::schema::FaultKind;
 use mend_sim::trace::{EndCause, TraceRecord};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// A fault's span on its target.
@@ -360,26 +361,16 @@ impl super::Draw for TimelineChart<'_> {
 }
 
 impl TimelineChart<'_> {
-    /// Fault bars, action marks and alert ticks on one row per entity.
-    fn draw_entities<DB: DrawingBackend>(
+    /// A chart with one labelled row per name of `rows` (top to bottom) over the episode's time axis,
+    /// its mesh drawn.
+    fn rows_chart<'a, DB: DrawingBackend>(
         &self,
-        area: &DrawingArea<DB, Shift>,
-        t: &Timeline,
-    ) -> Result<()> {
+        area: &'a DrawingArea<DB, Shift>,
+        caption: String,
+        rows: &[&String],
+    ) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
         let (scale, unit) = self.unit();
-        let rows: Vec<&String> = self.entities.iter().take(MAX_ROWS).collect();
-        let hidden = self.entities.len() - rows.len();
         let n = rows.len().max(1) as f64;
-        let caption = format!(
-            "faults ({}) and actions ({}) per entity{}",
-            t.faults.len(),
-            t.actions.len(),
-            if hidden > 0 {
-                format!("; {hidden} more entities not shown")
-            } else {
-                String::new()
-            }
-        );
         let mut chart = ChartBuilder::on(area)
             .caption(caption, ("sans-serif", 16))
             .margin_left(10)
@@ -398,6 +389,29 @@ impl TimelineChart<'_> {
             .disable_y_mesh()
             .draw()
             .map_err(|e| err(&e))?;
+        Ok(chart)
+    }
+
+    /// Fault bars, action marks and alert ticks on one row per entity.
+    fn draw_entities<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        t: &Timeline,
+    ) -> Result<()> {
+        let (scale, _) = self.unit();
+        let rows: Vec<&String> = self.entities.iter().take(MAX_ROWS).collect();
+        let hidden = self.entities.len() - rows.len();
+        let caption = format!(
+            "faults ({}) and actions ({}) per entity{}",
+            t.faults.len(),
+            t.actions.len(),
+            if hidden > 0 {
+                format!("; {hidden} more entities not shown")
+            } else {
+                String::new()
+            }
+        );
+        let mut chart = self.rows_chart(area, caption, &rows)?;
         let row_of = |name: &str| rows.iter().position(|r| *r == name).map(|i| i as f64);
         let end = t.horizon_s;
         chart
@@ -440,9 +454,8 @@ impl TimelineChart<'_> {
         area: &DrawingArea<DB, Shift>,
         t: &Timeline,
     ) -> Result<()> {
-        let (scale, unit) = self.unit();
+        let (scale, _) = self.unit();
         let rows: Vec<&String> = self.services.iter().take(MAX_ROWS).collect();
-        let n = rows.len().max(1) as f64;
         let caption = if !t.slo_known {
             "SLO state per service: not known (the trace could not be re-simulated)".to_string()
         } else if self.services.is_empty() {
@@ -462,24 +475,7 @@ impl TimelineChart<'_> {
                 t.services_total
             )
         };
-        let mut chart = ChartBuilder::on(area)
-            .caption(caption, ("sans-serif", 16))
-            .margin_left(10)
-            .margin_right(20)
-            .x_label_area_size(35)
-            .y_label_area_size(190)
-            .build_cartesian_2d(0.0..self.horizon_s / scale, (n - 0.5)..-0.5)
-            .map_err(|e| err(&e))?;
-        let labels: Vec<String> = rows.iter().map(|s| s.to_string()).collect();
-        chart
-            .configure_mesh()
-            .y_labels(rows.len().max(1) * 2 + 1)
-            .y_label_formatter(&|y| row_label(&labels, *y))
-            .x_desc(format!("simulated time ({unit})"))
-            .label_style(("sans-serif", 13))
-            .disable_y_mesh()
-            .draw()
-            .map_err(|e| err(&e))?;
+        let mut chart = self.rows_chart(area, caption, &rows)?;
         if !t.slo_known {
             return Ok(());
         }
