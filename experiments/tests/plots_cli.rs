@@ -4,11 +4,11 @@
 //! the row or line, and what was expected.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use mend_experiments::plots;
 
-const MEND: &str = env!("CARGO_BIN_EXE_mend");
+mod common;
+use common::{mend, run};
 
 /// Two seeds of `default` (faults in every episode), a baseline that never acts and one that does.
 const EXPERIMENT: &str = r#"
@@ -28,23 +28,6 @@ kind = "no-op"
 [[agents]]
 kind = "runbook"
 "#;
-
-fn run(args: &[&str]) -> Output {
-    Command::new(MEND)
-        .args(args)
-        .output()
-        .expect("the mend binary runs")
-}
-
-fn mend(args: &[&str]) -> Output {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "mend {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// `mend plot`'s error for `args` (it must fail).
 fn mend_error(args: &[&str]) -> String {

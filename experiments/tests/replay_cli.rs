@@ -4,7 +4,6 @@
 //! policy for other features and a trace from another scenario are refused with clear errors.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use mend_agents::policy::{MlpPolicy, OutputKind};
 use mend_agents::policy_file::TrainingInfo;
@@ -13,7 +12,8 @@ use mend_agents::tabular::state::BucketEdges;
 use mend_agents::{FeatureSchema, PolicyFile, TrainSummary};
 use mend_monitor::features::FeatureSchema as MonitorSchema;
 
-const MEND: &str = env!("CARGO_BIN_EXE_mend");
+mod common;
+use common::{mend, run};
 
 const EXPERIMENT: &str = r#"
 [experiment]
@@ -29,23 +29,6 @@ eval = { start = 1000, count = 1 }
 [[agents]]
 kind = "no-op"
 "#;
-
-fn run(args: &[&str]) -> Output {
-    Command::new(MEND)
-        .args(args)
-        .output()
-        .expect("the mend binary runs")
-}
-
-fn mend(args: &[&str]) -> Output {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "mend {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// Records the no-op's episode of seed 1000 on `default`; returns (trace, episodes.csv).
 fn recorded_trace(dir: &Path) -> (PathBuf, PathBuf) {

@@ -3,9 +3,10 @@
 //! on the thread count, an interrupted run resumes, and merged shards equal a single run byte for byte.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-const MEND: &str = env!("CARGO_BIN_EXE_mend");
+mod common;
+use common::{MEND, mend, read};
 
 /// An experiment on the `tiny` scenario with small budgets.
 const TINY: &str = r#"
@@ -47,27 +48,10 @@ kind = "random"
 params = { act_probability = 0.05 }
 "#;
 
-fn mend(args: &[&str]) -> Output {
-    let out = Command::new(MEND)
-        .args(args)
-        .output()
-        .expect("the mend binary runs");
-    assert!(
-        out.status.success(),
-        "mend {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn write_experiment(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("experiment.toml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Result files compared for byte identity (plots included: rendering is deterministic).

@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const MEND: &str = env!("CARGO_BIN_EXE_mend");
+mod common;
+use common::{MEND, mend, read};
 
 /// Trains on `tiny`, evaluates on a held-out copy of it (a file, so a different scenario argument)
 /// with small budgets: 2 training seeds x 3 checkpoints of 240 steps, 2 evaluation seeds.
@@ -55,19 +56,6 @@ const FILES: &[&str] = &[
     "summary.md",
 ];
 
-fn mend(args: &[&str]) -> Output {
-    let out = Command::new(MEND)
-        .args(args)
-        .output()
-        .expect("the mend binary runs");
-    assert!(
-        out.status.success(),
-        "mend {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// Writes the experiment and its held-out scenario into `dir`; returns the experiment's path.
 fn setup(dir: &Path) -> PathBuf {
     let heldout = dir.join("tiny-heldout.toml");
@@ -75,10 +63,6 @@ fn setup(dir: &Path) -> PathBuf {
     let path = dir.join("learned.toml");
     std::fs::write(&path, experiment(&heldout)).unwrap();
     path
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn run_all(exp: &Path, out: &Path, extra: &[&str]) -> Output {
