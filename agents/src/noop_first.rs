@@ -1,0 +1,89 @@
+//! The deterministic decision of a cluster policy whose action 0 is the no-op: first *whether* to act,
+//! then *what* to do.
+//!
+//! A policy over hundreds of (entity, kind) actions spreads the probability of acting over many
+//! actions, so the single likeliest action is the no-op even when acting is likelier in total
+//! (measured in session 2: PPO's sampled policy acted usefully while its argmax never acted). The
+//! mode of the two-stage distribution "act? then which action given acting" fixes that:
+//! act iff `P(act) = 1 - p[0] > p[0]`, and then take the likeliest action among the others.
+//! With two actions this is the plain argmax.
+
+/// A deterministic decision from action probabilities where action 0 is the no-op.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NoopFirstDecision {
+    /// The chosen action (0 = no-op).
+    pub action: usize,
+    /// Probability of acting at all: `1 - p[0]`.
+    pub act_probability: f32,
+    /// Probability of the chosen action given the first-stage decision: 1 for the no-op,
+    /// `p[a] / P(act)` for an action `a`.
+    pub choice_probability: f32,
+}
+
+impl NoopFirstDecision {
+    /// Probability of the first stage's choice, `max(p[0], P(act))` (at least 0.5): the confidence
+    /// to gate on. `p[a]` itself is small whenever many targets share the probability of acting.
+    pub fn stage_confidence(&self) -> f32 {
+        if self.action == 0 {
+            1.0 - self.act_probability
+        } else {
+            self.act_probability
+        }
+    }
+}
+
+/// The no-op-first decision for `probabilities` (masked actions have probability 0). Ties go to
+/// the no-op in the first stage and to the lowest index in the second. An empty slice decides the
+/// no-op.
+pub fn noop_first_decision(probabilities: &[f32]) -> NoopFirstDecision {
+    let p_noop = probabilities.first().copied().unwrap_or(1.0);
+    let act_probability = probabilities.iter().skip(1).sum::<f32>();
+    if probabilities.len() < 2 || act_probability <= p_noop {
+        return NoopFirstDecision {
+            action: 0,
+            act_probability,
+            choice_probability: 1.0,
+        };
+    }
+    let (best, p_best) = probabilities.iter().copied().enumerate().skip(1).fold(
+        (1, f32::NEG_INFINITY),
+        |acc, (i, p)| {
+            if p > acc.1 { (i, p) } else { acc }
+        },
+    );
+    NoopFirstDecision {
+        action: best,
+        act_probability,
+        choice_probability: p_best / act_probability,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acts_when_acting_is_likelier_in_total_though_noop_is_the_argmax() {
+        let d = noop_first_decision(&[0.4, 0.25, 0.2, 0.15]);
+        assert_eq!(d.action, 1);
+        assert!((d.act_probability - 0.6).abs() < 1e-6);
+        assert!((d.choice_probability - 0.25 / 0.6).abs() < 1e-6);
+        assert!((d.stage_confidence() - 0.6).abs() < 1e-6);
+    }
+
+    #[test]
+    fn stays_put_when_noop_holds_half_or_more() {
+        let d = noop_first_decision(&[0.5, 0.3, 0.2]);
+        assert_eq!(d.action, 0);
+        assert!((d.stage_confidence() - 0.5).abs() < 1e-6);
+        assert_eq!(noop_first_decision(&[0.9, 0.1]).action, 0);
+        assert_eq!(noop_first_decision(&[]).action, 0);
+        assert_eq!(noop_first_decision(&[1.0]).action, 0);
+    }
+
+    #[test]
+    fn second_stage_ties_go_to_the_lowest_index_and_masked_actions_never_win() {
+        assert_eq!(noop_first_decision(&[0.2, 0.0, 0.4, 0.4]).action, 2);
+        assert_eq!(noop_first_decision(&[0.1, 0.0, 0.0, 0.9]).action, 3);
+    }
+}
