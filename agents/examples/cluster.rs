@@ -6,7 +6,11 @@
 //!     [--reactive "TOML; PAIRS"] [--runbook FILE]
 //!     [--train-seeds START COUNT] [--train-steps N] [--train-scenario NAME]
 //!     [--algo ppo] [--ppo-seeds K] [--ppo "TOML; PAIRS"] [--ppo-sampled]
+//!     [--save-dir DIR] [--load-ppo FILE,FILE,...]
 //! ```
+//! `--save-dir` writes each trained PPO policy to `DIR/ppo-<scenario>-seed<seed>.safetensors` as soon
+//! as it is trained; `--load-ppo` evaluates policy files instead of (or beside) training (rows
+//! `ppo#<file stem>`), so saved policies can be re-evaluated without retraining.
 //! `--algo ppo` adds PPO with the entity network (`PpoConfig::cluster_default`, overridable with
 //! `--ppo`): K agents (training seeds `START..START+K` of `--train-seeds`) each trained for
 //! `--train-steps` on the training scenario, then evaluated deterministically on every evaluation
@@ -26,7 +30,8 @@ use mend_agents::baselines::reactive::{ReactiveConfig, ReactiveController};
 use mend_agents::baselines::runbook::Runbook;
 use mend_agents::baselines::{NoOpPolicy, RandomPolicy, Stateful};
 use mend_agents::tabular::{TabularConfig, TabularPolicy, TabularQ};
-use mend_agents::{Agent, NullSink, Policy, PolicyNet, Ppo, PpoConfig};
+use mend_agents::policy_file::TrainingInfo;
+use mend_agents::{Agent, NullSink, Policy, PolicyFile, PolicyNet, Ppo, PpoConfig};
 use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, ParallelVectorEnv};
 use mend_monitor::features::FeatureSchema;
 use rand::SeedableRng;
@@ -189,6 +194,8 @@ fn main() -> anyhow::Result<()> {
     let mut ppo_config = PpoConfig::cluster_default(0);
     let (mut train_start, mut train_count, mut train_steps) = (0u64, 8u64, 72_000u64);
     let mut train_scenario: Option<String> = None;
+    let mut save_dir: Option<std::path::PathBuf> = None;
+    let mut load_ppo: Vec<std::path::PathBuf> = Vec::new();
     let mut opts_tabular = TabularConfig::default();
     let mut i = 0;
     while i < args.len() {
@@ -225,6 +232,8 @@ fn main() -> anyhow::Result<()> {
             "--train-scenario" => train_scenario = Some(val(1)?),
             "--algo" if val(1)? == "ppo" => agents.push_str(",ppo"),
             "--ppo-seeds" => ppo_seeds = val(1)?.parse()?,
+            "--save-dir" => save_dir = Some(val(1)?.into()),
+            "--load-ppo" => load_ppo.extend(val(1)?.split(',').map(std::path::PathBuf::from)),
             // TOML pairs separated by ';' overriding PpoConfig::cluster_default.
             "--ppo" => {
                 let mut table = toml::Table::try_from(&ppo_config)?;
@@ -312,12 +321,39 @@ fn main() -> anyhow::Result<()> {
                 summary.mean_return_last_100.unwrap_or(f64::NAN)
             );
             let name = format!("ppo#{seed}");
+            if let Some(dir) = &save_dir {
+                std::fs::create_dir_all(dir)?;
+                let path = dir.join(format!("ppo-{scen}-seed{seed}.safetensors"));
+                let training = TrainingInfo {
+                    env_id: "mend/Cluster-v0".into(),
+                    scenario_family: Some(scen.clone()),
+                    seed,
+                    summary,
+                    config: serde_json::to_value(agent.config())?,
+                };
+                agent
+                    .export(mend_agents::FeatureSchema::entities_v1(), kind_names(), training)
+                    .save(&path)?;
+                println!("  saved {}", path.display());
+            }
             opts.ppo.push((name.clone(), agent.policy_net()));
             if ppo_sampled {
                 agent_list.push(format!("{name}{SAMPLED}"));
             }
             agent_list.push(name);
         }
+    }
+    for path in &load_ppo {
+        let file = PolicyFile::load(path, None)?;
+        let stem = path
+            .file_stem()
+            .map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into());
+        let name = format!("ppo#{stem}");
+        opts.ppo.push((name.clone(), file.policy));
+        if ppo_sampled {
+            agent_list.push(format!("{name}{SAMPLED}"));
+        }
+        agent_list.push(name);
     }
     println!(
         "scenario `{scenario}`, seeds {start}..{}, {} entities\n",
