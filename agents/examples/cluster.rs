@@ -29,8 +29,8 @@ use std::time::Instant;
 use mend_agents::baselines::reactive::{ReactiveConfig, ReactiveController};
 use mend_agents::baselines::runbook::Runbook;
 use mend_agents::baselines::{NoOpPolicy, RandomPolicy, Stateful};
-use mend_agents::tabular::{TabularConfig, TabularPolicy, TabularQ};
 use mend_agents::policy_file::TrainingInfo;
+use mend_agents::tabular::{TabularConfig, TabularPolicy, TabularQ};
 use mend_agents::{Agent, NullSink, Policy, PolicyFile, PolicyNet, Ppo, PpoConfig};
 use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, ParallelVectorEnv};
 use mend_monitor::features::FeatureSchema;
@@ -332,7 +332,11 @@ fn main() -> anyhow::Result<()> {
                     config: serde_json::to_value(agent.config())?,
                 };
                 agent
-                    .export(mend_agents::FeatureSchema::entities_v1(), kind_names(), training)
+                    .export(
+                        mend_agents::FeatureSchema::entities_v1(),
+                        kind_names(),
+                        training,
+                    )
                     .save(&path)?;
                 println!("  saved {}", path.display());
             }
@@ -345,9 +349,10 @@ fn main() -> anyhow::Result<()> {
     }
     for path in &load_ppo {
         let file = PolicyFile::load(path, None)?;
-        let stem = path
-            .file_stem()
-            .map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into());
+        let stem = path.file_stem().map_or_else(
+            || path.display().to_string(),
+            |s| s.to_string_lossy().into(),
+        );
         let name = format!("ppo#{stem}");
         opts.ppo.push((name.clone(), file.policy));
         if ppo_sampled {
