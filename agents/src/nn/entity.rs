@@ -13,8 +13,10 @@
 //! The scorer's first layer is split into an entity part and a context part, so the context part is
 //! computed once per observation, not once per entity.
 //!
-//! This module is the forward (inference) path with seeded initialisation. Training it inside PPO and
-//! DQN (gradients through candle) is not written yet.
+//! This module is the forward (inference) path with seeded initialisation; PPO trains the same
+//! parameters through [`super::entity_candle`]. A PPO entity policy's greedy action
+//! (`predict(.., deterministic = true, ..)`) is the no-op-first decision of [`crate::noop_first`]:
+//! act iff acting is likelier in total than the no-op, then the likeliest action.
 
 use mend_envs::{Action, Observation};
 use rand::{Rng, RngCore};
@@ -356,7 +358,13 @@ impl Policy for EntityPolicy {
     ) -> Result<Action, AgentError> {
         let s = self.scores(obs, mask)?;
         Ok(match (self.output, deterministic) {
-            (_, true) => argmax(&s),
+            // Greedy for a probability output is the mode of "act? then which action", not the plain
+            // argmax: over hundreds of (entity, kind) actions the no-op is the single likeliest
+            // action even when acting is likelier in total, so the argmax never acts (session 2:
+            // PPO's sampled policy beat the runbook while its argmax stayed the no-op). See
+            // `crate::noop_first`. Masked actions have probability 0 and are never chosen.
+            (OutputKind::Logits, true) => greedy_noop_first(&s),
+            (OutputKind::QValues, true) => argmax(&s),
             (OutputKind::Logits, false) => sample(&log_softmax(&s), rng),
             (OutputKind::QValues, false) => {
                 if rng.random::<f32>() < self.exploration_eps {
@@ -367,6 +375,14 @@ impl Policy for EntityPolicy {
             }
         })
     }
+}
+
+/// The no-op-first greedy action of masked logits (action 0 = no-op): act iff the valid actions other
+/// than the no-op hold more probability than the no-op, then the likeliest of them. Never a masked
+/// action (probability 0 after the softmax of `-inf`).
+fn greedy_noop_first(masked: &[f32]) -> Action {
+    let probabilities: Vec<f32> = log_softmax(masked).into_iter().map(f32::exp).collect();
+    crate::noop_first::noop_first_decision(&probabilities).action
 }
 
 #[cfg(test)]
@@ -469,5 +485,116 @@ mod tests {
                 assert!(mask[a]);
             }
         }
+    }
+
+    fn ppo_policy(params: EntityParams, n: usize) -> EntityPolicy {
+        EntityPolicy {
+            algorithm: "ppo".into(),
+            output: OutputKind::Logits,
+            params,
+            exploration_eps: 0.0,
+            n_actions: 1 + 2 * n,
+        }
+    }
+
+    fn probabilities(policy: &EntityPolicy, o: &Observation, mask: Option<&[bool]>) -> Vec<f32> {
+        match policy.action_scores(o, mask).unwrap() {
+            ActionScores::Probabilities(p) => p,
+            ActionScores::QValues(_) => unreachable!("PPO policies give probabilities"),
+        }
+    }
+
+    /// Session 2's bug: with many actions the no-op was the argmax although acting was likelier in
+    /// total, so the greedy policy never acted.
+    #[test]
+    fn greedy_acts_when_acting_is_likelier_in_total_though_the_noop_is_the_argmax() {
+        let n = 10;
+        let o = obs((0..3 * n)
+            .map(|i| ((i * 7) % 11) as f32 * 0.1 - 0.5)
+            .collect());
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for (noop_shift, expect_act) in [(-0.5f32, true), (0.5, false)] {
+            let mut params = EntityParams::init(spec(), &mut ChaCha8Rng::seed_from_u64(5));
+            params.noop.layers[1].bias[0] += noop_shift;
+            let policy = ppo_policy(params, n);
+            let p = probabilities(&policy, &o, None);
+            assert_eq!(
+                argmax(&p),
+                0,
+                "the no-op is the single likeliest action: {p:?}"
+            );
+            let act_probability: f32 = p[1..].iter().sum();
+            assert_eq!(
+                act_probability > p[0],
+                expect_act,
+                "P(act) {act_probability}"
+            );
+            let a = policy.predict(&o, None, true, &mut rng).unwrap();
+            if expect_act {
+                assert_eq!(a, 1 + argmax(&p[1..]), "the likeliest remedial action");
+            } else {
+                assert_eq!(a, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn greedy_never_chooses_a_masked_action() {
+        let n = 6;
+        let mut params = EntityParams::init(spec(), &mut ChaCha8Rng::seed_from_u64(6));
+        params.noop.layers[1].bias[0] -= 1.0;
+        for w in &mut params.scorer.layers[1].weight {
+            *w *= 200.0;
+        }
+        let policy = ppo_policy(params, n);
+        let o = obs((0..3 * n).map(|i| ((i * 5) % 7) as f32 * 0.15).collect());
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let unmasked = policy.predict(&o, None, true, &mut rng).unwrap();
+        assert_ne!(unmasked, 0, "this policy acts");
+        // Masking the chosen action moves the choice to another valid one; masking the no-op
+        // forces an action; masking every remedial action forces the no-op.
+        let mut mask = vec![true; policy.n_actions];
+        mask[unmasked] = false;
+        let a = policy.predict(&o, Some(&mask), true, &mut rng).unwrap();
+        assert!(mask[a] && a != unmasked);
+        for pattern in 0..40usize {
+            let mask: Vec<bool> = (0..policy.n_actions)
+                .map(|i| (i * 7 + pattern * 3) % 5 < 2 || i == pattern % policy.n_actions)
+                .collect();
+            let a = policy.predict(&o, Some(&mask), true, &mut rng).unwrap();
+            assert!(mask[a], "pattern {pattern}: masked action {a} chosen");
+        }
+        let only_noop: Vec<bool> = (0..policy.n_actions).map(|i| i == 0).collect();
+        assert_eq!(
+            policy
+                .predict(&o, Some(&only_noop), true, &mut rng)
+                .unwrap(),
+            0
+        );
+        let no_noop: Vec<bool> = (0..policy.n_actions).map(|i| i != 0).collect();
+        assert_ne!(
+            policy.predict(&o, Some(&no_noop), true, &mut rng).unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn greedy_q_value_policies_keep_the_plain_argmax() {
+        let n = 10;
+        let mut params = EntityParams::init(spec(), &mut ChaCha8Rng::seed_from_u64(5));
+        params.noop.layers[1].bias[0] -= 0.5;
+        let mut policy = ppo_policy(params, n);
+        policy.output = OutputKind::QValues;
+        let o = obs((0..3 * n)
+            .map(|i| ((i * 7) % 11) as f32 * 0.1 - 0.5)
+            .collect());
+        let ActionScores::QValues(q) = policy.action_scores(&o, None).unwrap() else {
+            unreachable!("Q-value output")
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(
+            policy.predict(&o, None, true, &mut rng).unwrap(),
+            argmax(&q)
+        );
     }
 }
