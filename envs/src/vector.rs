@@ -1,11 +1,12 @@
 //! Vector envs (Gymnasium 1.1+ `gymnasium/vector/`): many copies of one env stepped together, with an
 //! explicit [`AutoresetMode`]. [`SyncVectorEnv`] steps sub-envs in order; [`ParallelVectorEnv`] steps
-//! them on rayon threads. Both share the per-sub-env logic in [`slot`], so their results are
+//! them on rayon threads or on persistent worker threads of its own ([`worker`]). Both share the per-sub-env logic in [`slot`], so their results are
 //! identical whatever the thread count.
 
 mod parallel;
 mod slot;
 mod sync;
+mod worker;
 
 pub use parallel::ParallelVectorEnv;
 pub use sync::SyncVectorEnv;

@@ -24,10 +24,13 @@ fn count_envs() -> Vec<Box<dyn Env>> {
     ]
 }
 
-fn both(mode: AutoresetMode) -> [Box<dyn VectorEnv>; 2] {
+/// The same two sub-envs under every vector env: sequential, on the rayon pool, and on threads of
+/// its own (the caller plus one persistent worker).
+fn both(mode: AutoresetMode) -> [Box<dyn VectorEnv>; 3] {
     [
         Box::new(SyncVectorEnv::new(count_envs(), mode).unwrap()),
         Box::new(ParallelVectorEnv::new(count_envs(), mode).unwrap()),
+        Box::new(ParallelVectorEnv::with_threads(count_envs(), mode, 2).unwrap()),
     ]
 }
 
@@ -219,7 +222,7 @@ fn parallel_equals_sync_byte_for_byte_under_1_2_and_4_threads() {
                 got == reference,
                 "{mode:?}: ParallelVectorEnv on {threads} threads differs from SyncVectorEnv"
             );
-            // Threads of its own: the caller steps the first block, workers the others.
+            // Threads of its own: the caller and persistent workers claim sub-envs step by step.
             let own = transcript(
                 &mut ParallelVectorEnv::with_threads(cartpoles(7), mode, threads).unwrap(),
                 400,
@@ -234,4 +237,88 @@ fn parallel_equals_sync_byte_for_byte_under_1_2_and_4_threads() {
         ParallelVectorEnv::with_threads(cartpoles(2), AutoresetMode::NextStep, 0),
         Err(EnvError::InvalidConfig { .. })
     ));
+}
+
+/// Panics in `step` after `after` steps (stands in for a buggy env).
+#[derive(Debug)]
+struct PanicEnv {
+    inner: CountEnv,
+    after: u32,
+    steps: u32,
+}
+
+impl Env for PanicEnv {
+    fn reset(
+        &mut self,
+        seed: Option<u64>,
+        options: Option<&mend_envs::Info>,
+    ) -> Result<(Observation, mend_envs::Info), EnvError> {
+        self.inner.reset(seed, options)
+    }
+    fn step(&mut self, action: usize) -> Result<mend_envs::Step, EnvError> {
+        self.steps += 1;
+        assert!(self.steps <= self.after, "PanicEnv: step {}", self.steps);
+        self.inner.step(action)
+    }
+    fn observation_space(&self) -> mend_envs::Space {
+        self.inner.observation_space()
+    }
+    fn action_space(&self) -> mend_envs::Space {
+        self.inner.action_space()
+    }
+    fn action_mask(&self) -> Option<Vec<bool>> {
+        self.inner.action_mask()
+    }
+    fn id(&self) -> &str {
+        "test/Panic-v0"
+    }
+}
+
+#[test]
+fn a_sub_env_panic_on_own_threads_is_an_error_naming_it_and_the_env_stays_usable() {
+    let envs: Vec<Box<dyn Env>> = (0..4)
+        .map(|i| {
+            Box::new(PanicEnv {
+                inner: CountEnv::new(100, false),
+                after: if i == 2 { 1 } else { u32::MAX },
+                steps: 0,
+            }) as Box<dyn Env>
+        })
+        .collect();
+    let mut venv = ParallelVectorEnv::with_threads(envs, AutoresetMode::NextStep, 2).unwrap();
+    venv.reset(Some(0)).unwrap();
+    venv.step(&[0; 4]).unwrap();
+    let err = venv.step(&[0; 4]).unwrap_err();
+    assert!(
+        matches!(&err, EnvError::SubEnv { index: 2, .. })
+            && err.to_string().contains("PanicEnv: step 2"),
+        "got {err}"
+    );
+    // No thread is stuck: masks, resets and drop (which joins the worker) still return.
+    assert_eq!(venv.action_masks().len(), 4);
+    venv.reset(Some(0)).unwrap();
+    drop(venv);
+}
+
+#[test]
+fn with_threads_uses_no_more_threads_than_sub_envs_and_matches_sync() {
+    for threads in [1, 3, 8] {
+        let mut own =
+            ParallelVectorEnv::with_threads(count_envs(), AutoresetMode::SameStep, threads)
+                .unwrap();
+        let mut sync = SyncVectorEnv::new(count_envs(), AutoresetMode::SameStep).unwrap();
+        assert_eq!(
+            format!("{:?}", own.reset(Some(3)).unwrap()),
+            format!("{:?}", sync.reset(Some(3)).unwrap())
+        );
+        for _ in 0..7 {
+            let (a, b) = (own.step(&[1, 0]).unwrap(), sync.step(&[1, 0]).unwrap());
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{threads} threads");
+        }
+        let mask = [false, true];
+        assert_eq!(
+            format!("{:?}", own.reset_where(&mask, Some(9)).unwrap()),
+            format!("{:?}", sync.reset_where(&mask, Some(9)).unwrap())
+        );
+    }
 }
