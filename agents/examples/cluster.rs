@@ -14,8 +14,10 @@
 //! `--algo ppo` adds PPO with the entity network (`PpoConfig::cluster_default`, overridable with
 //! `--ppo`): K agents (training seeds `START..START+K` of `--train-seeds`) each trained for
 //! `--train-steps` on the training scenario, then evaluated deterministically on every evaluation
-//! seed (rows `ppo#seed`; `--ppo-sampled` adds rows `ppo#seed/sampled` acting on sampled actions,
-//! which shows what the stochastic policy learned when its greedy action is still the no-op); each PPO row also prints its paired availability difference to no-op.
+//! seed (rows `ppo#seed`, greedy = the no-op-first decision of `mend_agents::noop_first`;
+//! `--ppo-sampled` adds rows `ppo#seed/sampled` acting on sampled actions). With several PPO policies,
+//! rows `ppo mean of K (greedy|sampled)` average the K policies per evaluation seed. Paired tables
+//! then give every agent's differences to no-op, reactive and runbook on the same seeds.
 //! Defaults: scenario `default`, evaluation seeds 1000..1020, training/tuning seeds 0..8 (disjoint;
 //! checked), tabular Q trained for 72,000 steps (100 episodes of `default`), all agents. Each agent meets every seed once (common random numbers: same faults and load).
 //! Metrics come from the simulator's ground truth, as `mend run` computes them: availability
@@ -176,6 +178,51 @@ fn ci(xs: impl Iterator<Item = f64>) -> String {
     }
     let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
     format!("{m:.4} ± {:.4}", t95(v.len() - 1) * sd / n.sqrt())
+}
+
+/// One row of the results table (`wall_s` is omitted for derived rows).
+fn print_row(agent: &str, rows: &[Metrics], wall_s: Option<f64>) {
+    println!(
+        "| {agent} | {} | {} | {} | {} | {} | {} | {} |",
+        ci(rows.iter().map(|m| m.availability)),
+        ci(rows.iter().map(|m| m.incidents)),
+        ci(rows.iter().map(|m| m.mttr_s)),
+        ci(rows.iter().map(|m| m.cost_usd)),
+        ci(rows.iter().map(|m| m.reward)),
+        ci(rows.iter().map(|m| m.actions)),
+        wall_s.map_or_else(|| "-".to_string(), |w| format!("{w:.1}"))
+    );
+}
+
+/// Per evaluation seed, the mean of each metric over several policies' episodes on that seed (MTTR over
+/// the policies where it is defined; NaN if none).
+fn mean_over_policies(members: &[&Vec<Metrics>]) -> Vec<Metrics> {
+    let n_seeds = members.first().map_or(0, |m| m.len());
+    (0..n_seeds)
+        .map(|s| {
+            let mean = |f: fn(&Metrics) -> f64| {
+                let v: Vec<f64> = members
+                    .iter()
+                    .map(|m| f(&m[s]))
+                    .filter(|x| x.is_finite())
+                    .collect();
+                if v.is_empty() {
+                    f64::NAN
+                } else {
+                    v.iter().sum::<f64>() / v.len() as f64
+                }
+            };
+            Metrics {
+                availability: mean(|m| m.availability),
+                incidents: mean(|m| m.incidents),
+                mttr_s: mean(|m| m.mttr_s),
+                cost_usd: mean(|m| m.cost_usd),
+                reward: mean(|m| m.reward),
+                actions: mean(|m| m.actions),
+                by_kind: [0; mend_envs::cluster::N_KINDS],
+            }
+        })
+        .collect()
 }
 
 fn main() -> anyhow::Result<()> {
@@ -369,8 +416,7 @@ fn main() -> anyhow::Result<()> {
         "| agent | availability | incidents | MTTR s | cost USD | return | actions | wall s |\n|---|---|---|---|---|---|---|---|"
     );
     let mut kinds_used = Vec::new();
-    let mut noop_availability: Option<Vec<f64>> = None;
-    let mut paired = Vec::new();
+    let mut results: Vec<(String, Vec<Metrics>)> = Vec::new();
     for agent in agent_list.iter().map(String::as_str) {
         let t0 = Instant::now();
         let rows: Vec<Metrics> = seeds
@@ -384,25 +430,7 @@ fn main() -> anyhow::Result<()> {
                 run_episode(&scenario, p.as_ref(), s, !sampled)
             })
             .collect::<anyhow::Result<_>>()?;
-        println!(
-            "| {agent} | {} | {} | {} | {} | {} | {} | {:.1} |",
-            ci(rows.iter().map(|m| m.availability)),
-            ci(rows.iter().map(|m| m.incidents)),
-            ci(rows.iter().map(|m| m.mttr_s)),
-            ci(rows.iter().map(|m| m.cost_usd)),
-            ci(rows.iter().map(|m| m.reward)),
-            ci(rows.iter().map(|m| m.actions)),
-            t0.elapsed().as_secs_f64()
-        );
-        let availability: Vec<f64> = rows.iter().map(|m| m.availability).collect();
-        if agent == "no-op" {
-            noop_availability = Some(availability.clone());
-        } else if agent.starts_with("ppo#")
-            && let Some(base) = &noop_availability
-        {
-            let diffs = availability.iter().zip(base).map(|(a, b)| a - b);
-            paired.push(format!("{agent} - no-op availability: {}", ci(diffs)));
-        }
+        print_row(agent, &rows, Some(t0.elapsed().as_secs_f64()));
         let names = kind_names();
         let used: Vec<String> = (0..names.len())
             .filter_map(|k| {
@@ -411,11 +439,43 @@ fn main() -> anyhow::Result<()> {
             })
             .collect();
         kinds_used.push(format!("{agent}: {}", used.join(" ")));
+        results.push((agent.to_string(), rows));
     }
-    if !paired.is_empty() {
-        println!("\npaired differences (same seeds, 95 % t-interval):");
-        for line in paired {
-            println!("  {line}");
+    // PPO over its training seeds: per evaluation seed, the mean over the trained policies (the
+    // runner's unit, so the interval is over evaluation seeds).
+    for (label, sampled) in [("greedy", false), ("sampled", true)] {
+        let members: Vec<&Vec<Metrics>> = results
+            .iter()
+            .filter(|(a, _)| a.starts_with("ppo#") && a.ends_with(SAMPLED) == sampled)
+            .map(|(_, rows)| rows)
+            .collect();
+        if members.len() > 1 {
+            let name = format!("ppo mean of {} ({label})", members.len());
+            let rows = mean_over_policies(&members);
+            print_row(&name, &rows, None);
+            results.push((name, rows));
+        }
+    }
+    for base in ["no-op", "reactive", "runbook"] {
+        let Some((_, base_rows)) = results.iter().find(|(a, _)| a == base) else {
+            continue;
+        };
+        println!(
+            "\npaired differences vs {base} (same seeds, mean ± 95 % t half-width):\n\
+             | agent | Δ availability | Δ incidents | Δ MTTR s | Δ cost USD | Δ return |\n\
+             |---|---|---|---|---|---|"
+        );
+        for (agent, rows) in results.iter().filter(|(a, _)| a != base) {
+            let diff =
+                |f: fn(&Metrics) -> f64| ci(rows.iter().zip(base_rows).map(|(a, b)| f(a) - f(b)));
+            println!(
+                "| {agent} | {} | {} | {} | {} | {} |",
+                diff(|m| m.availability),
+                diff(|m| m.incidents),
+                diff(|m| m.mttr_s),
+                diff(|m| m.cost_usd),
+                diff(|m| m.reward)
+            );
         }
     }
     println!("\nactions by kind (all seeds):");
