@@ -335,6 +335,7 @@ mod tests {
             name: None,
             kind: kind.into(),
             params: toml::from_str(params).unwrap(),
+            detector: None,
         }
     }
 

@@ -240,12 +240,7 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
     report.jobs_total = plan.len();
     report.jobs_skipped = plan.len() - pending.len();
     let scenarios = load_all(&experiment.scenarios.eval)?;
-    let rules = RuleSet::for_detector(&experiment.detectors.alerting).with_context(|| {
-        format!(
-            "detectors.alerting = {:?}: not a detector of mend_monitor's registry",
-            experiment.detectors.alerting
-        )
-    })?;
+    let rules = agent_rules(experiment)?;
     let trained = load_policies(&dir, &agents, &train_plan, &pending)?;
 
     let eval_start = Instant::now();
@@ -269,7 +264,7 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
                     EpisodeSettings {
                         record: options.record,
                         train_seed: job.train_seed,
-                        rules: Some(&rules),
+                        rules: Some(&rules[job.agent_index]),
                     },
                 )?;
                 for (k, trace) in output.traces.iter().enumerate() {
@@ -295,6 +290,21 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
     report.finish_seconds = finish_start.elapsed().as_secs_f64();
     report.wall_seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The alert rules watching each agent's episodes, by agent index ([`Experiment::detector_of`]).
+pub fn agent_rules(experiment: &Experiment) -> Result<Vec<RuleSet>> {
+    (0..experiment.agents.len())
+        .map(|i| {
+            let name = experiment.detector_of(i);
+            RuleSet::for_detector(name).with_context(|| {
+                format!(
+                    "agents[{i}] ({}): detector {name:?} is not a detector of mend_monitor's registry",
+                    experiment.agents[i].display_name()
+                )
+            })
+        })
+        .collect()
 }
 
 /// The evaluation factory of every training job whose policy a pending job needs, by training

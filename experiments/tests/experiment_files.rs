@@ -376,3 +376,66 @@ fn ppo_params_are_checked_too() {
     );
     error_text(ppo("num_envs = 0"), &["agents[1].params.num_envs"]);
 }
+
+// ---- per-agent detectors (`detector` on an agent) and the paper table's framework arm ----
+
+#[test]
+fn agent_detector_is_used_for_that_agent_only() {
+    let e = from_toml_str(
+        &GOOD.replacen(
+            "kind = \"random\"",
+            "kind = \"random\"\ndetector = \"ewma\"",
+            1,
+        ),
+        "good.toml",
+    )
+    .unwrap();
+    assert_eq!(e.detector_of(0), "static_threshold");
+    assert_eq!(e.detector_of(1), "ewma");
+}
+
+#[test]
+fn unknown_agent_detector() {
+    error_text(
+        with(
+            "kind = \"random\"",
+            "kind = \"random\"\ndetector = \"crystal_ball\"",
+        ),
+        &["agents[1].detector", "crystal_ball", "registry", "ewma"],
+    );
+}
+
+#[test]
+fn agent_detector_of_the_wrong_type() {
+    error_text(
+        with("kind = \"random\"", "kind = \"random\"\ndetector = 3"),
+        &["bad.toml:22", "detector = 3", "string"],
+    );
+}
+
+#[test]
+fn misspelt_agent_detector_key() {
+    error_text(
+        with(
+            "kind = \"random\"",
+            "kind = \"random\"\ndetectors = \"ewma\"",
+        ),
+        &["detectors", "detector"],
+    );
+}
+
+#[test]
+fn framework_must_be_listed() {
+    error_text(
+        with("seed = 1", "seed = 1\nframework = \"ppo\""),
+        &["experiment.framework", "no-op, random", "ppo"],
+    );
+}
+
+#[test]
+fn framework_must_not_be_the_baseline() {
+    error_text(
+        with("seed = 1", "seed = 1\nframework = \"no-op\""),
+        &["experiment.framework", "other than the baseline"],
+    );
+}

@@ -442,3 +442,46 @@ fn time_to_detect_comes_from_the_experiments_alert_rules() {
     // A different detector raises a different number of false alerts on the same episodes.
     assert_ne!(sums[0], sums[1], "{sums:?}");
 }
+
+#[test]
+fn each_agent_is_watched_by_its_own_detector() {
+    // Two no-op agents see the same episodes; only their detectors differ (one from
+    // `[detectors] alerting`, one its own `detector`), so only TTD and false alerts may differ.
+    let tmp = tempfile::tempdir().unwrap();
+    let text = FAULTY.replacen(
+        "kind = \"random\"\nparams = { act_probability = 0.05 }",
+        "kind = \"no-op\"\nname = \"no-op-mad\"\ndetector = \"median_mad\"",
+        1,
+    );
+    assert_ne!(text, FAULTY);
+    let exp = write_experiment(tmp.path(), &text);
+    let out = tmp.path().join("r");
+    mend(&[
+        "run",
+        exp.to_str().unwrap(),
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let run = out.join("faulty/faulty-seed2");
+    let (header, rows) = episode_table(&run.join("episodes.csv"));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let of = |agent: &str| -> Vec<&Vec<String>> {
+        rows.iter().filter(|r| r[col("agent")] == agent).collect()
+    };
+    let (fixed, own) = (of("no-op"), of("no-op-mad"));
+    assert_eq!(fixed.len(), 3);
+    assert_eq!(own.len(), 3);
+    let mut false_alerts = (0.0, 0.0);
+    for (a, b) in fixed.iter().zip(&own) {
+        for same in ["seed", "availability", "incidents", "mttr_s", "faults"] {
+            assert_eq!(a[col(same)], b[col(same)], "{same}");
+        }
+        false_alerts.0 += a[col("false_alerts")].parse::<f64>().unwrap();
+        false_alerts.1 += b[col("false_alerts")].parse::<f64>().unwrap();
+    }
+    assert_ne!(false_alerts.0, false_alerts.1, "{false_alerts:?}");
+    // The resolved config keeps the agent's detector.
+    let config = String::from_utf8(read(&run.join("config.toml"))).unwrap();
+    assert!(config.contains("detector = \"median_mad\""), "{config}");
+}

@@ -104,6 +104,7 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
             name: None,
             kind: kind.to_string(),
             params: toml::Table::new(),
+            detector: None,
         };
         let factory = agents_registry::build(&entry, 0, "the command line")?;
         let job = EpisodeJob {

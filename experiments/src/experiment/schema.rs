@@ -40,6 +40,10 @@ pub struct ExperimentHeader {
     /// is listed, else `no-op`.
     #[serde(default)]
     pub baseline: Option<String>,
+    /// The agent standing for the self-healing framework in the paper table (`mend report
+    /// --paper`), compared with `baseline` on the seed paper's four claims; must be a listed agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<String>,
 }
 
 /// `[scenarios]`: scenario files or built-in names.
@@ -171,6 +175,11 @@ pub struct AgentEntry {
     /// Hyperparameters, checked by the kind's constructor.
     #[serde(default)]
     pub params: toml::Table,
+    /// Detector of the alert rules watching this agent's evaluation episodes (its TTD and false
+    /// alerts), by `mend_monitor` registry name; `None`: `[detectors] alerting`. The paper study
+    /// gives the framework arm an adaptive detector and the baseline the static rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector: Option<String>,
 }
 
 impl AgentEntry {
@@ -192,6 +201,15 @@ impl Experiment {
         } else {
             "no-op".into()
         }
+    }
+
+    /// The detector whose alert rules watch agent `index`'s episodes: its own `detector`, else
+    /// `[detectors] alerting`.
+    pub fn detector_of(&self, index: usize) -> &str {
+        self.agents
+            .get(index)
+            .and_then(|a| a.detector.as_deref())
+            .unwrap_or(&self.detectors.alerting)
     }
 
     /// Deterministic run id: `<name>-seed<seed>` (never the wall clock).

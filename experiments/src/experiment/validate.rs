@@ -209,6 +209,16 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
             ));
         }
         seen.push(name);
+        if let Some(detector) = &agent.detector
+            && let Err(err) = mend_monitor::alerting::RuleSet::for_detector(detector)
+        {
+            return Err(invalid(
+                &format!("agents[{i}].detector"),
+                "a detector of mend_monitor's registry (e.g. static_threshold, ewma, median_mad; \
+                 omit it to use [detectors] alerting)",
+                format!("{detector:?} ({err})"),
+            ));
+        }
         if let agents_registry::Built::Learned(factory) =
             agents_registry::build_agent(agent, i, file)?
         {
@@ -250,6 +260,22 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
             &format!("the name of a listed agent ({})", seen.join(", ")),
             format!("{baseline:?}"),
         ));
+    }
+    if let Some(framework) = &e.experiment.framework {
+        if !seen.contains(&framework.as_str()) {
+            return Err(invalid(
+                "experiment.framework",
+                &format!("the name of a listed agent ({})", seen.join(", ")),
+                format!("{framework:?}"),
+            ));
+        }
+        if *framework == baseline {
+            return Err(invalid(
+                "experiment.framework",
+                "an agent other than the baseline (the paper table compares the two)",
+                format!("{framework:?}, also experiment.baseline"),
+            ));
+        }
     }
     Ok(())
 }

@@ -119,6 +119,8 @@ impl Timeline {
                     end_s: None,
                     repaired: false,
                 }),
+                // A seat onset on an empty seat: nothing failed in this episode.
+                TraceRecord::EmptySeatOnset { .. } => {}
                 TraceRecord::FaultEnd {
                     at_ms,
                     fault,
