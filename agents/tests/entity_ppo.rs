@@ -9,7 +9,7 @@ use mend_agents::policy_file::TrainingInfo;
 use mend_agents::ppo::nets::Nets;
 use mend_agents::{
     ActionScores, Agent, FeatureSchema, NetworkSpec, NullSink, Policy, PolicyFile, PolicyNet, Ppo,
-    PpoConfig,
+    PpoConfig, noop_first_decision,
 };
 use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, SyncVectorEnv};
 use rand::SeedableRng;
@@ -107,6 +107,16 @@ fn entity_ppo_trains_deterministically_and_the_tiny_policy_acts_on_default() {
             .predict(&obs, Some(&mask), deterministic, &mut rng)
             .unwrap();
         assert!(mask[a], "masked action {a} chosen");
+        if deterministic {
+            // Greedy is the no-op-first decision on the policy's own probabilities (the executor's
+            // confidence gate reads the same decision).
+            let ActionScores::Probabilities(p) =
+                loaded.policy.action_scores(&obs, Some(&mask)).unwrap()
+            else {
+                panic!("a PPO policy gives probabilities")
+            };
+            assert_eq!(a, noop_first_decision(&p).action, "step {steps}");
+        }
         sampled_steps += usize::from(!deterministic);
         let step = env.step(a).unwrap();
         obs = step.obs;
