@@ -5,22 +5,30 @@
 //! end plus a fresh time to failure divided by `rate_multiplier`. Scripted faults come from the
 //! scenario, replayed faults from a trace. Effects are counters on the target's state, so
 //! overlapping faults compose; actions can end some faults early ([`RepairScope`]).
+//! Replica processes run per replica seat instead of per replica ([`seat`]).
+
+mod seat;
+
+pub(crate) use seat::{Seat, resolve as resolve_seat};
 
 use crate::fault_process::{RenewalProcess, RenewalSampler};
 use crate::queue::EventId;
 use crate::rng::{RngStreams, SimRng, Stream};
 use crate::scenario::schema::{FaultKind, TargetKind};
 use crate::time::{SimDuration, SimTime};
-use crate::topology::{NodeId, ReplicaId, ServiceId, Topology};
-use crate::trace::{EndCause, FaultOrigin, TraceRecord};
+use crate::topology::{NodeId, ProviderId, ReplicaId, ServiceId, Topology};
+use crate::trace::{EndCause, FaultOrigin, SeatRef, TraceRecord};
 use crate::truth::FaultRecord;
 use crate::world::{Event, RepStatus, Simulation};
 
-/// One stochastic process on one target.
+/// One stochastic process on one target (or one replica seat).
 #[derive(Debug, Clone)]
 pub(crate) struct FaultSource {
     pub(crate) kind: FaultKind,
+    /// The target entity (unused for seats).
     pub(crate) target: u32,
+    /// For replica processes: the seat whose occupant the onsets hit.
+    seat: Option<Seat>,
     sampler: RenewalSampler,
     rng: SimRng,
     rate_multiplier: f64,
@@ -42,6 +50,19 @@ pub(crate) struct PlannedFault {
     pub(crate) target_name: String,
     pub(crate) duration: SimDuration,
     pub(crate) origin: FaultOrigin,
+    /// A replayed seat onset: the seat as traced, and resolved here (`None`: no such seat).
+    pub(crate) seat: Option<(SeatRef, Option<Seat>)>,
+}
+
+/// A fault about to start: what its onset record will say, with the target resolved.
+#[derive(Debug)]
+struct Starting {
+    kind: FaultKind,
+    target: Option<u32>,
+    target_name: String,
+    duration: SimDuration,
+    origin: FaultOrigin,
+    seat: Option<SeatRef>,
 }
 
 /// A fault in effect.
@@ -66,12 +87,15 @@ pub(crate) enum RepairScope {
 
 /// Builds the stochastic sources: one per process and matching target, in process order then
 /// target order; each gets substream `process_index << 32 | target_index` of the Faults stream.
+/// Replica processes run per seat: their initial replicas' seats keep those places and
+/// substreams, and their other seats come after every other source ([`seat`]).
 pub(crate) fn build_sources(
     topo: &Topology,
     spec: &crate::scenario::schema::FaultsSpec,
     streams: &RngStreams,
 ) -> Vec<FaultSource> {
     let mut sources = Vec::new();
+    let mut other_seats = Vec::new();
     for (pi, p) in spec.processes.iter().enumerate() {
         let provider = p
             .provider
@@ -83,6 +107,17 @@ pub(crate) fn build_sources(
             down: p.down.clone(),
         }
         .sampler();
+        let source = |target: u32, seat: Option<Seat>, substream: u64| FaultSource {
+            kind: p.kind,
+            target,
+            seat,
+            sampler: sampler.clone(),
+            rng: streams.substream(Stream::Faults, ((pi as u64) << 32) | substream),
+            rate_multiplier: spec.rate_multiplier,
+        };
+        let initial_seats = (kind == TargetKind::Replica)
+            .then(|| seat::initial_seats(topo, provider.map(|p| ProviderId(p as u32))));
+        let mut covered = Vec::new();
         for e in 0..topo.count(kind) as u32 {
             if let Some(want) = provider {
                 match topo.provider_of(kind, e) {
@@ -103,15 +138,18 @@ pub(crate) fn build_sources(
             {
                 continue; // surges hit external load, so only entry services
             }
-            sources.push(FaultSource {
-                kind: p.kind,
-                target: e,
-                sampler: sampler.clone(),
-                rng: streams.substream(Stream::Faults, ((pi as u64) << 32) | u64::from(e)),
-                rate_multiplier: spec.rate_multiplier,
-            });
+            let initial = initial_seats.as_ref().map(|seats| seats[e as usize]);
+            covered.extend(initial);
+            sources.push(source(e, initial, u64::from(e)));
+        }
+        if initial_seats.is_some() {
+            let seats = seat::other_seats(topo, provider.map(|p| ProviderId(p as u32)), &covered);
+            for (j, s) in seats.into_iter().enumerate() {
+                other_seats.push(source(u32::MAX, Some(s), seat::OTHER_SEAT_FLAG | j as u64));
+            }
         }
     }
+    sources.extend(other_seats);
     sources
 }
 
@@ -138,39 +176,98 @@ impl Simulation {
         let s = &mut self.sources[source as usize];
         let duration = s.sampler.time_to_repair(&mut s.rng);
         let next = now + duration + s.time_to_failure();
-        let (kind, target) = (s.kind, s.target);
+        let (kind, target, seat) = (s.kind, s.target, s.seat);
         if next < self.horizon {
             self.queue.schedule(next, Event::StochasticOnset { source });
         }
-        let name = self
+        if let Some(seat) = seat {
+            let record = self.seat_ref(seat);
+            self.seat_onset(
+                kind,
+                Some(seat),
+                record,
+                duration,
+                FaultOrigin::Stochastic,
+                now,
+            );
+            return;
+        }
+        let target_name = self
             .topo
             .target_name(kind.target_kind(), target)
             .to_string();
-        self.start_fault(
+        let fault = Starting {
             kind,
-            Some(target),
-            name,
+            target: Some(target),
+            target_name,
             duration,
-            FaultOrigin::Stochastic,
-            now,
-        );
+            origin: FaultOrigin::Stochastic,
+            seat: None,
+        };
+        self.start_fault(fault, now);
     }
 
     /// A scripted or replayed onset.
     pub(crate) fn planned_onset(&mut self, index: u32, now: SimTime) {
         let p = self.planned[index as usize].clone();
-        self.start_fault(p.kind, p.target, p.target_name, p.duration, p.origin, now);
+        match p.seat {
+            Some((record, seat)) => {
+                self.seat_onset(p.kind, seat, record, p.duration, p.origin, now);
+            }
+            None => {
+                let fault = Starting {
+                    kind: p.kind,
+                    target: p.target,
+                    target_name: p.target_name,
+                    duration: p.duration,
+                    origin: p.origin,
+                    seat: None,
+                };
+                self.start_fault(fault, now);
+            }
+        }
     }
 
-    fn start_fault(
+    /// An onset on a replica seat: fails the seat's occupant, or is traced as an empty-seat onset.
+    fn seat_onset(
         &mut self,
         kind: FaultKind,
-        target: Option<u32>,
-        target_name: String,
+        seat: Option<Seat>,
+        record: SeatRef,
         duration: SimDuration,
         origin: FaultOrigin,
         now: SimTime,
     ) {
+        match seat.and_then(|s| self.seat_replica(s)) {
+            Some(r) => {
+                let fault = Starting {
+                    kind,
+                    target: Some(r.0),
+                    target_name: self.topo.replicas[r.index()].name.clone(),
+                    duration,
+                    origin,
+                    seat: Some(record),
+                };
+                self.start_fault(fault, now);
+            }
+            None => self.trace.push(TraceRecord::EmptySeatOnset {
+                at_ms: now.millis(),
+                kind,
+                seat: record,
+                duration_ms: duration.0,
+            }),
+        }
+    }
+
+    fn start_fault(&mut self, fault: Starting, now: SimTime) {
+        let Starting {
+            kind,
+            target,
+            target_name,
+            duration,
+            origin,
+            seat,
+        } = fault;
         let id = self.truth.faults.len() as u32;
         let end_event = self
             .queue
@@ -199,6 +296,7 @@ impl Simulation {
             target: target_name,
             duration_ms: duration.0,
             origin,
+            seat,
         });
         self.truth.faults.push(record);
         self.active.push(ActiveFault {

@@ -11,7 +11,7 @@
 //! ```
 
 use crate::actions::{ActionParams, ActionRecord, resolve_params};
-use crate::faults::{ActiveFault, FaultSource, PlannedFault, build_sources};
+use crate::faults::{ActiveFault, FaultSource, PlannedFault, build_sources, resolve_seat};
 use crate::queue::EventQueue;
 use crate::rng::{RngStreams, SimRng, Stream};
 use crate::scenario::schema::{FaultEffectsSpec, FaultKind};
@@ -156,6 +156,7 @@ impl Simulation {
                 target_name: f.target.clone(),
                 duration: f.duration,
                 origin: FaultOrigin::Scripted,
+                seat: None,
             });
         }
         sim.sources = build_sources(&sim.topo, &scenario.spec().faults, &RngStreams::new(seed));
@@ -163,30 +164,51 @@ impl Simulation {
         sim
     }
 
-    /// A simulation whose faults are the `fault_onset` records of a trace (other records are
-    /// ignored): the same exogenous faults whatever actions are taken. Onsets whose target
-    /// does not exist in this scenario are recorded without effect.
+    /// A simulation whose faults are the onset records of a trace (`fault_onset` and
+    /// `empty_seat_onset`; other records are ignored): the same exogenous faults whatever actions
+    /// are taken. A seat onset hits whichever replica occupies its seat in this run (or nothing);
+    /// other onsets hit their target by name, and are recorded without effect when this scenario
+    /// has no such target.
     pub fn replay(scenario: &Scenario, seed: u64, records: &[TraceRecord]) -> Simulation {
         let mut sim = Self::build(scenario, seed);
         for r in records {
-            if let TraceRecord::FaultOnset {
-                at_ms,
-                kind,
-                target,
-                duration_ms,
-                origin,
-                ..
-            } = r
-            {
-                sim.planned.push(PlannedFault {
+            let planned = match r {
+                TraceRecord::FaultOnset {
+                    at_ms,
+                    kind,
+                    target,
+                    duration_ms,
+                    origin,
+                    seat,
+                    ..
+                } => PlannedFault {
                     at: SimTime(*at_ms),
                     kind: *kind,
                     target: sim.topo.find_target(kind.target_kind(), target),
                     target_name: target.clone(),
                     duration: SimDuration(*duration_ms),
                     origin: *origin,
-                });
-            }
+                    seat: seat
+                        .as_ref()
+                        .map(|s| (s.clone(), resolve_seat(&sim.topo, s))),
+                },
+                TraceRecord::EmptySeatOnset {
+                    at_ms,
+                    kind,
+                    seat,
+                    duration_ms,
+                } => PlannedFault {
+                    at: SimTime(*at_ms),
+                    kind: *kind,
+                    target: None,
+                    target_name: String::new(),
+                    duration: SimDuration(*duration_ms),
+                    origin: FaultOrigin::Stochastic,
+                    seat: Some((seat.clone(), resolve_seat(&sim.topo, seat))),
+                },
+                _ => continue,
+            };
+            sim.planned.push(planned);
         }
         sim.schedule_initial_faults();
         sim
