@@ -1,187 +1,52 @@
-//! Deep Q-Network (Mnih et al. 2015), one file top to bottom as CleanRL's `dqn.py`: config, state, the
-//! loop (epsilon-greedy acting, replay, periodic gradient phases, hard target updates), the TD target
-//! (optionally double DQN, van Hasselt et al. 2016) and the Huber loss, then checkpointing. Step counting
-//! follows SB3's `DQN` (train every `train_frequency` vector steps with `gradient_steps` updates once
-//! `learning_starts` env steps are done; target copied every `target_network_frequency / num_envs`
-//! vector steps; random actions before `learning_starts`; the last rollout of `train_frequency`
-//! vector steps is completed past the budget and trained on, as SB3's `collect_rollouts` does), so
-//! rl-baselines3-zoo settings mean the same.
+//! Deep Q-Network (Mnih et al. 2015) with SB3's step counting, optionally double DQN (van Hasselt et
+//! al. 2016), for two kinds of observation:
+//!
+//! - [`Dqn`]: an MLP over vector observations (CartPole), SB3's `DQN` with its `MlpPolicy`;
+//! - [`EntityDqn`]: the entity network over cluster observations of any size, whose scores are the
+//!   Q-values `[no-op, (entity, kind)...]`; replay keeps whole entity sets; masks are honoured when
+//!   acting and in the TD target; the policy file holds a `PolicyNet::Entity` with Q-value output.
+//!
+//! ```text
+//!   config.rs  hyperparameters, presets        qnet.rs   MLP | entity network, candle twin
+//!   train.rs   the loop, gradient step, checkpoints (shared by both agents)
+//!   loss.rs    TD target (vanilla / double, masked), Huber loss and its gradients
+//! ```
+
+mod config;
+pub mod loss;
+pub mod qnet;
+mod train;
 
 use std::path::Path;
 
-use candle_core::{Device, Tensor};
-use mend_envs::{AutoresetMode, VectorEnv};
-use rand::{Rng, SeedableRng};
+use mend_envs::{AutoresetMode, Space, VectorEnv};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
-use crate::agent::{Agent, EpisodeTracker, MetricSink, TrainSummary};
-use crate::checkpoint::{self, AdamScalars, RngState};
-use crate::distribution::{argmax, check_mask, masked_logits};
-use crate::error::{AgentError, PolicyFileError};
-use crate::nn::candle_mlp::CandleMlp;
+pub use config::DqnConfig;
+pub use loss::{TdInput, huber_loss, td_loss_grads, td_target, td_targets};
+pub use qnet::QNet;
+
+use crate::agent::{Agent, MetricSink, TrainSummary};
+use crate::error::AgentError;
+use crate::nn::entity::{EntityParams, EntitySpec};
 use crate::nn::init::{InitScheme, init_mlp};
-use crate::nn::{Activation, MlpParams, MlpSpec, plain};
-use crate::obs::{discrete_actions, final_obs, flatten_into, vector_obs_dim};
-use crate::optim::{Adam, clip_grad_norm};
-use crate::policy::{MlpPolicy, OutputKind, Policy, random_valid_action};
-use crate::replay_buffer::{ReplayBatch, ReplayBuffer, Transition};
-use crate::schedule::linear;
+use crate::nn::{MlpParams, MlpSpec};
+use crate::obs::{discrete_actions, vector_obs_dim};
+use crate::policy::{MlpPolicy, OutputKind, Policy, PolicyNet};
+use crate::policy_file::{FeatureSchema, PolicyFile, TrainingInfo};
+use crate::replay_buffer::ReplayBuffer;
+use crate::replay_buffer::entity::EntityReplayBuffer;
+use train::{DqnCore, Replay};
 
 // ---------------------------------------------------------------------------------------------------
-// Config
+// DQN over vector observations
 // ---------------------------------------------------------------------------------------------------
 
-/// DQN hyperparameters, with CleanRL's names (SB3's `gradient_steps` and `max_grad_norm` added).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DqnConfig {
-    /// Master seed: network init, exploration, replay sampling, env reset seeds.
-    pub seed: u64,
-    /// Planned training budget in env steps; the exploration schedule runs over it.
-    pub total_timesteps: u64,
-    /// Adam learning rate (constant).
-    pub learning_rate: f64,
-    /// Parallel envs the vector env must have.
-    pub num_envs: usize,
-    /// Replay buffer capacity (transitions).
-    pub buffer_size: usize,
-    /// Discount factor.
-    pub gamma: f64,
-    /// Env steps between hard copies of the online network into the target network.
-    pub target_network_frequency: u64,
-    /// Minibatch size.
-    pub batch_size: usize,
-    /// Initial exploration epsilon.
-    pub start_e: f64,
-    /// Final exploration epsilon.
-    pub end_e: f64,
-    /// Share of `total_timesteps` over which epsilon falls from `start_e` to `end_e`.
-    pub exploration_fraction: f64,
-    /// Env steps of uniformly random acting before learning starts.
-    pub learning_starts: u64,
-    /// Vector steps between gradient phases.
-    pub train_frequency: u64,
-    /// Gradient updates per phase.
-    pub gradient_steps: usize,
-    /// Use double DQN targets (online network picks, target network evaluates).
-    pub double_q: bool,
-    /// Maximum gradient norm (SB3 DQN default 10).
-    pub max_grad_norm: f64,
-    /// Hidden layer widths.
-    pub hidden: Vec<usize>,
-    /// Hidden activation (SB3 DQN: ReLU).
-    pub activation: Activation,
-    /// Adam epsilon (PyTorch default 1e-8, which SB3's DQN keeps).
-    pub adam_eps: f64,
-}
-
-impl DqnConfig {
-    /// rl-baselines3-zoo's `hyperparams/dqn.yml` for CartPole-v1 (lr 2.3e-3, batch 64, buffer 1e5,
-    /// learning_starts 1000, gamma 0.99, target update 10, train_freq 256, gradient_steps 128,
-    /// exploration_fraction 0.16, final eps 0.04, net [256, 256], 5e4 steps, 1 env); SB3 defaults
-    /// otherwise (vanilla DQN targets, max_grad_norm 10, Huber loss, start eps 1).
-    pub fn cartpole_zoo(seed: u64) -> Self {
-        Self {
-            seed,
-            total_timesteps: 50_000,
-            learning_rate: 2.3e-3,
-            num_envs: 1,
-            buffer_size: 100_000,
-            gamma: 0.99,
-            target_network_frequency: 10,
-            batch_size: 64,
-            start_e: 1.0,
-            end_e: 0.04,
-            exploration_fraction: 0.16,
-            learning_starts: 1_000,
-            train_frequency: 256,
-            gradient_steps: 128,
-            double_q: false,
-            max_grad_norm: 10.0,
-            hidden: vec![256, 256],
-            activation: Activation::Relu,
-            adam_eps: 1e-8,
-        }
-    }
-
-    fn validate(&self) -> Result<(), AgentError> {
-        let bad = |field, expected, got: String| {
-            Err(AgentError::InvalidConfig {
-                field,
-                expected,
-                got,
-            })
-        };
-        if self.num_envs == 0 {
-            return bad("num_envs", "must be at least 1", self.num_envs.to_string());
-        }
-        if self.buffer_size == 0 {
-            return bad(
-                "buffer_size",
-                "must be at least 1",
-                self.buffer_size.to_string(),
-            );
-        }
-        if self.batch_size == 0 {
-            return bad(
-                "batch_size",
-                "must be at least 1",
-                self.batch_size.to_string(),
-            );
-        }
-        if self.train_frequency == 0 {
-            return bad(
-                "train_frequency",
-                "must be at least 1",
-                self.train_frequency.to_string(),
-            );
-        }
-        if !(0.0..=1.0).contains(&self.gamma) {
-            return bad("gamma", "must be in [0, 1]", self.gamma.to_string());
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad(
-                "learning_rate",
-                "must be finite and positive",
-                self.learning_rate.to_string(),
-            );
-        }
-        if !(0.0..=1.0).contains(&self.start_e) || !(0.0..=1.0).contains(&self.end_e) {
-            return bad(
-                "end_e",
-                "start_e and end_e must be in [0, 1]",
-                format!("{} / {}", self.start_e, self.end_e),
-            );
-        }
-        if self.hidden.contains(&0) {
-            return bad(
-                "hidden",
-                "widths must be positive",
-                format!("{:?}", self.hidden),
-            );
-        }
-        Ok(())
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Agent state and construction
-// ---------------------------------------------------------------------------------------------------
-
-/// A DQN agent over vector observations and discrete actions.
+/// A DQN agent over vector observations and discrete actions (SB3's `DQN`).
 #[derive(Debug)]
 pub struct Dqn {
-    config: DqnConfig,
-    obs_dim: usize,
-    n_actions: usize,
-    q: MlpParams,
-    target: MlpParams,
-    adam: Adam,
-    rng: ChaCha8Rng,
-    replay: ReplayBuffer,
-    num_timesteps: u64,
-    n_calls: u64,
-    gradient_steps: u64,
+    core: DqnCore,
 }
 
 impl Dqn {
@@ -197,25 +62,14 @@ impl Dqn {
             activation: config.activation,
         };
         let q = init_mlp(&spec, InitScheme::TorchDefault, &mut rng);
-        let lengths: Vec<usize> = q.tensors().iter().map(|t| t.len()).collect();
-        let adam = Adam::new(&lengths, config.adam_eps);
-        let replay = ReplayBuffer::new(config.buffer_size, obs_dim, n_actions);
+        let replay = Replay::Flat(ReplayBuffer::new(config.buffer_size, obs_dim, n_actions));
         Ok(Self {
-            target: q.clone(),
-            q,
-            adam,
-            rng,
-            replay,
-            obs_dim,
-            n_actions,
-            config,
-            num_timesteps: 0,
-            n_calls: 0,
-            gradient_steps: 0,
+            core: DqnCore::new(config, QNet::Mlp(q), replay, rng, (obs_dim, n_actions, 0)),
         })
     }
 
-    /// A fresh agent sized from `env`'s spaces.
+    /// A fresh agent sized from `env`'s spaces (a `Box` observation space; for entity sets use
+    /// [`EntityDqn::for_env`]).
     pub fn for_env(config: DqnConfig, env: &dyn VectorEnv) -> Result<Self, AgentError> {
         let obs_dim = vector_obs_dim(&env.single_observation_space())?;
         let n_actions = discrete_actions(&env.single_action_space())?;
@@ -224,7 +78,15 @@ impl Dqn {
 
     /// The configuration.
     pub fn config(&self) -> &DqnConfig {
-        &self.config
+        &self.core.config
+    }
+
+    /// The Q-network's parameters.
+    pub fn q_params(&self) -> &MlpParams {
+        match &self.core.q {
+            QNet::Mlp(p) => p,
+            QNet::Entity(_) => unreachable!("Dqn is built with an MLP"),
+        }
     }
 
     /// The Q-network as an inference policy (epsilon-greedy with `end_e` when sampled).
@@ -232,426 +94,197 @@ impl Dqn {
         MlpPolicy {
             algorithm: "dqn".into(),
             output: OutputKind::QValues,
-            net: self.q.clone(),
-            exploration_eps: self.config.end_e as f32,
+            net: self.q_params().clone(),
+            exploration_eps: self.core.config.end_e as f32,
             normalisation: None,
         }
     }
+}
 
-    fn check_env(&self, env: &dyn VectorEnv) -> Result<(), AgentError> {
-        if env.num_envs() != self.config.num_envs {
-            return Err(AgentError::InvalidConfig {
-                field: "num_envs",
-                expected: "must equal the vector env's num_envs",
-                got: format!("{} (env has {})", self.config.num_envs, env.num_envs()),
-            });
-        }
-        if env.autoreset_mode() != AutoresetMode::SameStep {
-            return Err(AgentError::UnsupportedAutoreset {
-                got: format!("{:?}", env.autoreset_mode()),
-            });
-        }
-        let obs_dim = vector_obs_dim(&env.single_observation_space())?;
-        let n_actions = discrete_actions(&env.single_action_space())?;
-        if (obs_dim, n_actions) != (self.obs_dim, self.n_actions) {
+// ---------------------------------------------------------------------------------------------------
+// DQN over entity sets (the cluster env)
+// ---------------------------------------------------------------------------------------------------
+
+/// A DQN agent whose Q-network is the entity network: it trains on one cluster size and acts on any.
+#[derive(Debug)]
+pub struct EntityDqn {
+    core: DqnCore,
+}
+
+impl EntityDqn {
+    /// A fresh agent for entity rows of `row_width` features, `global_width` global features and
+    /// `n_kinds` action kinds per entity; `n_actions` (`1 + entities * n_kinds`) is the training env's
+    /// count. The network's width is `config.hidden[0]`; weights come from the seed (orthogonal, the
+    /// entity network's own init: small output gains, so initial Q-values are near 0).
+    pub fn new(
+        config: DqnConfig,
+        row_width: usize,
+        global_width: usize,
+        n_kinds: usize,
+        n_actions: usize,
+    ) -> Result<Self, AgentError> {
+        config.validate()?;
+        let hidden = *config.hidden.first().ok_or(AgentError::InvalidConfig {
+            field: "hidden",
+            expected: "must hold at least one width for an entity network",
+            got: "[]".into(),
+        })?;
+        if n_kinds == 0 || n_actions == 0 || !(n_actions - 1).is_multiple_of(n_kinds) {
             return Err(AgentError::ObservationMismatch {
-                expected: format!("{} features and {} actions", self.obs_dim, self.n_actions),
-                got: format!("{obs_dim} features and {n_actions} actions"),
+                expected: format!("1 + entities x {n_kinds} actions"),
+                got: format!("{n_actions} actions"),
             });
         }
-        Ok(())
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Training loop
-// ---------------------------------------------------------------------------------------------------
-
-impl Agent for Dqn {
-    fn learn(
-        &mut self,
-        env: &mut dyn VectorEnv,
-        total_timesteps: u64,
-        sink: &mut dyn MetricSink,
-    ) -> Result<TrainSummary, AgentError> {
-        self.check_env(env)?;
-        let cfg = self.config.clone();
-        let (n, dim, na) = (cfg.num_envs, self.obs_dim, self.n_actions);
-        let mut tracker = EpisodeTracker::new(n);
-        let (first_obs, _) = env.reset(Some(cfg.seed.wrapping_add(self.num_timesteps)))?;
-        let mut obs = Vec::with_capacity(n * dim);
-        flatten_into(&first_obs, dim, &mut obs)?;
-        let target_every = (cfg.target_network_frequency / n as u64).max(1);
-
-        // SB3 collects whole rollouts of `train_freq` steps (`collect_rollouts` checks only
-        // `train_freq`, not the budget) and trains after each one: the last rollout runs past
-        // `total_timesteps` and is followed by its gradient phase. Stopping at the budget instead
-        // would skip that last phase (at 50,000 steps with train_freq 256: 49,920 + 256 = 50,176).
-        while self.num_timesteps < total_timesteps
-            || !self.n_calls.is_multiple_of(cfg.train_frequency)
-        {
-            // --- Act: random before learning_starts, then epsilon-greedy --------------------------
-            let progress = self.num_timesteps as f64 / cfg.total_timesteps.max(1) as f64;
-            let epsilon = linear(cfg.start_e, cfg.end_e, cfg.exploration_fraction, progress);
-            let masks = env.action_masks();
-            let q_values = plain::forward(&self.q, &obs);
-            let mut actions = Vec::with_capacity(n);
-            for (e, mask) in masks.iter().enumerate() {
-                let mask = mask.as_deref();
-                check_mask(mask, na)?;
-                let explore =
-                    self.num_timesteps < cfg.learning_starts || self.rng.random::<f64>() < epsilon;
-                actions.push(if explore {
-                    random_valid_action(na, mask, &mut self.rng)
-                } else {
-                    argmax(&masked_logits(&q_values[e * na..(e + 1) * na], mask))
-                });
-            }
-
-            // --- Step and store (next_obs = the final observation where an episode ended) --------
-            let step = env.step(&actions)?;
-            self.num_timesteps += n as u64;
-            self.n_calls += 1;
-            let done: Vec<bool> = step
-                .terminated
-                .iter()
-                .zip(&step.truncated)
-                .map(|(a, b)| *a || *b)
-                .collect();
-            tracker.step(&step.rewards, &done, self.num_timesteps, sink);
-            let mut new_obs = Vec::with_capacity(n * dim);
-            flatten_into(&step.obs, dim, &mut new_obs)?;
-            let next_masks = env.action_masks();
-            for e in 0..n {
-                let next = if done[e] {
-                    final_obs(&step.infos[e], e, dim)?
-                } else {
-                    new_obs[e * dim..(e + 1) * dim].to_vec()
-                };
-                // After a reset the env's current mask belongs to the new episode, not to `next`; a
-                // terminal transition does not bootstrap, and a truncated one bootstraps over all actions.
-                let next_mask = if done[e] {
-                    None
-                } else {
-                    next_masks[e].as_deref()
-                };
-                self.replay.add(Transition {
-                    obs: &obs[e * dim..(e + 1) * dim],
-                    next_obs: &next,
-                    action: actions[e],
-                    reward: step.rewards[e] as f32,
-                    terminated: step.terminated[e],
-                    next_mask,
-                });
-            }
-            obs = new_obs;
-
-            // --- Target network: hard copy every target_network_frequency env steps --------------
-            if self.n_calls.is_multiple_of(target_every) {
-                self.target = self.q.clone();
-            }
-
-            // --- Gradient phase ----------------------------------------------------------------------
-            if self.n_calls.is_multiple_of(cfg.train_frequency)
-                && self.num_timesteps > cfg.learning_starts
-            {
-                let target_net = CandleMlp::from_params(&self.target, &Device::Cpu)?;
-                let mut loss_sum = 0.0;
-                let mut q_sum = 0.0;
-                for _ in 0..cfg.gradient_steps {
-                    let batch = self.replay.sample(cfg.batch_size, &mut self.rng);
-                    let (loss, mean_q) = self.gradient_step(&batch, &target_net)?;
-                    loss_sum += loss;
-                    q_sum += mean_q;
-                }
-                let k = cfg.gradient_steps.max(1) as f64;
-                let s = self.num_timesteps;
-                sink.record(s, "charts/global_step", s as f64);
-                sink.record(s, "charts/epsilon", epsilon);
-                sink.record(s, "losses/td_loss", loss_sum / k);
-                sink.record(s, "losses/q_values", q_sum / k);
-                if !loss_sum.is_finite() {
-                    return Err(AgentError::NonFinite {
-                        what: "td_loss",
-                        update: self.gradient_steps,
-                    });
-                }
-            }
-        }
-        Ok(TrainSummary {
-            num_timesteps: self.num_timesteps,
-            episodes: tracker.finished.len() as u64,
-            mean_return_last_100: tracker.mean_last_100(),
-            gradient_steps: self.gradient_steps,
-        })
-    }
-
-    fn num_timesteps(&self) -> u64 {
-        self.num_timesteps
-    }
-
-    fn policy(&self) -> Box<dyn Policy> {
-        Box::new(self.mlp_policy())
-    }
-
-    /// Saves networks, Adam, counters and RNG. The replay buffer is not saved (SB3 also saves it
-    /// separately, if at all), so a resumed run refills it.
-    fn save_checkpoint(&self, path: &Path) -> Result<(), AgentError> {
-        let mut tensors = crate::policy_file::params_to_tensors_prefixed(&self.q, "q.");
-        tensors.extend(crate::policy_file::params_to_tensors_prefixed(
-            &self.target,
-            "target.",
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let spec = EntitySpec {
+            row_width,
+            global_width,
+            hidden,
+            n_kinds,
+            activation: config.activation,
+        };
+        let q = QNet::Entity(EntityParams::init(spec, &mut rng));
+        let replay = Replay::Entity(EntityReplayBuffer::new(
+            config.buffer_size,
+            row_width,
+            global_width,
         ));
-        let adam = checkpoint::adam_to_tensors(&self.adam, "adam.", &mut tensors);
-        let state = DqnCheckpoint {
-            algorithm: "dqn".into(),
-            config: self.config.clone(),
-            obs_dim: self.obs_dim,
-            n_actions: self.n_actions,
-            num_timesteps: self.num_timesteps,
-            n_calls: self.n_calls,
-            gradient_steps: self.gradient_steps,
-            rng: RngState::capture(&self.rng),
-            adam,
-        };
-        checkpoint::write_checkpoint(path, &tensors, &state)?;
-        Ok(())
-    }
-
-    fn load_checkpoint(&mut self, path: &Path) -> Result<(), AgentError> {
-        let (state, tensors): (DqnCheckpoint, _) = checkpoint::read_checkpoint(path)?;
-        if state.config != self.config
-            || (state.obs_dim, state.n_actions) != (self.obs_dim, self.n_actions)
-        {
-            return Err(PolicyFileError::Manifest {
-                path: path.to_path_buf(),
-                detail: "field `config`: the checkpoint was written by an agent with another configuration".into(),
-            }
-            .into());
-        }
-        let q = crate::policy_file::tensors_to_params_prefixed(path, &self.q.spec, &tensors, "q.")?;
-        let target = crate::policy_file::tensors_to_params_prefixed(
-            path,
-            &self.q.spec,
-            &tensors,
-            "target.",
-        )?;
-        checkpoint::adam_from_tensors(path, &mut self.adam, state.adam, "adam.", &tensors)?;
-        self.q = q;
-        self.target = target;
-        self.rng = state.rng.restore(path)?;
-        self.num_timesteps = state.num_timesteps;
-        self.n_calls = state.n_calls;
-        self.gradient_steps = state.gradient_steps;
-        Ok(())
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct DqnCheckpoint {
-    algorithm: String,
-    config: DqnConfig,
-    obs_dim: usize,
-    n_actions: usize,
-    num_timesteps: u64,
-    n_calls: u64,
-    gradient_steps: u64,
-    rng: RngState,
-    adam: AdamScalars,
-}
-
-// ---------------------------------------------------------------------------------------------------
-// One gradient step: TD targets, Huber loss, Adam
-// ---------------------------------------------------------------------------------------------------
-
-impl Dqn {
-    fn gradient_step(
-        &mut self,
-        batch: &ReplayBatch,
-        target_net: &CandleMlp,
-    ) -> Result<(f64, f64), AgentError> {
-        let dev = Device::Cpu;
-        let (b, dim, na) = (batch.actions.len(), self.obs_dim, self.n_actions);
-        let online = CandleMlp::from_params(&self.q, &dev)?;
-        let next_x = Tensor::from_slice(&batch.next_obs, (b, dim), &dev)?;
-        let next_target = target_net
-            .forward(&next_x)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
-        let next_online = if self.config.double_q {
-            Some(online.forward(&next_x)?.flatten_all()?.to_vec1::<f32>()?)
-        } else {
-            None
-        };
-        let targets = td_targets(
-            TdInput {
-                rewards: &batch.rewards,
-                terminated: &batch.terminated,
-                next_q_target: &next_target,
-                next_q_online: next_online.as_deref(),
-                next_masks: &batch.next_masks,
-            },
-            na,
-            self.config.gamma as f32,
-        );
-
-        let (loss, mean_q, mut flat) =
-            td_loss_grads(&online, &batch.obs, &batch.actions, targets, dim)?;
-        clip_grad_norm(&mut flat, self.config.max_grad_norm);
-        self.adam
-            .step(self.q.tensors_mut(), &flat, self.config.learning_rate);
-        self.gradient_steps += 1;
-        Ok((loss, mean_q))
-    }
-}
-
-/// SB3's DQN loss on one batch: `smooth_l1_loss(Q(s)[a], y)` (mean over the batch) and its gradient
-/// with respect to every parameter of `online` (order of [`crate::nn::MlpParams::tensors`]). Returns
-/// `(loss, mean Q(s)[a], gradients)`. `obs` is row-major `batch x dim`.
-pub fn td_loss_grads(
-    online: &CandleMlp,
-    obs: &[f32],
-    actions: &[usize],
-    targets: Vec<f32>,
-    dim: usize,
-) -> Result<(f64, f64, Vec<Vec<f32>>), AgentError> {
-    let dev = Device::Cpu;
-    let b = actions.len();
-    let x = Tensor::from_slice(obs, (b, dim), &dev)?;
-    let index: Vec<u32> = actions.iter().map(|&a| a as u32).collect();
-    let q = online
-        .forward(&x)?
-        .gather(&Tensor::from_vec(index, (b, 1), &dev)?, 1)?
-        .squeeze(1)?;
-    let loss = huber_loss(&q, &Tensor::from_vec(targets, b, &dev)?)?;
-    let grads = loss.backward()?;
-    Ok((
-        f64::from(loss.to_scalar::<f32>()?),
-        f64::from(q.mean_all()?.to_scalar::<f32>()?),
-        online.flat_grads(&grads)?,
-    ))
-}
-
-/// Inputs of [`td_targets`], each row-major over the batch.
-#[derive(Clone, Copy, Debug)]
-pub struct TdInput<'a> {
-    /// Rewards, `batch`.
-    pub rewards: &'a [f32],
-    /// Terminated flags, `batch`.
-    pub terminated: &'a [bool],
-    /// Target network's Q-values at the next observations, `batch x n_actions`.
-    pub next_q_target: &'a [f32],
-    /// Online network's Q-values at the next observations (double DQN), `batch x n_actions`.
-    pub next_q_online: Option<&'a [f32]>,
-    /// Valid actions at the next observations, `batch x n_actions`.
-    pub next_masks: &'a [bool],
-}
-
-/// `y = r + gamma * (1 - terminated) * Q_target(s', a*)`, with `a* = argmax_a Q_target(s', a)` (DQN) or
-/// `argmax_a Q_online(s', a)` (double DQN), both over valid actions only.
-pub fn td_targets(input: TdInput<'_>, n_actions: usize, gamma: f32) -> Vec<f32> {
-    (0..input.rewards.len())
-        .map(|i| {
-            if input.terminated[i] {
-                return input.rewards[i];
-            }
-            let row = i * n_actions..(i + 1) * n_actions;
-            let mask = Some(&input.next_masks[row.clone()]);
-            let target_row = masked_logits(&input.next_q_target[row.clone()], mask);
-            let chooser = match input.next_q_online {
-                Some(online) => masked_logits(&online[row], mask),
-                None => target_row.clone(),
-            };
-            input.rewards[i] + gamma * target_row[argmax(&chooser)]
+        let dims = (row_width + global_width, n_actions, n_kinds);
+        Ok(Self {
+            core: DqnCore::new(config, q, replay, rng, dims),
         })
-        .collect()
-}
-
-/// Huber loss with delta 1 (PyTorch's `smooth_l1_loss`, mean reduction), written as
-/// `0.5 m^2 + (|d| - m)` with `m = min(|d|, 1)`, which equals `0.5 d^2` for `|d| < 1` and `|d| - 0.5` else.
-pub fn huber_loss(pred: &Tensor, target: &Tensor) -> candle_core::Result<Tensor> {
-    let abs = (pred - target)?.abs()?;
-    let m = abs.clamp(0.0, 1.0)?;
-    ((m.sqr()? * 0.5)? + (abs - m)?)?.mean_all()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-
-    #[test]
-    fn td_targets_match_hand_values_for_dqn_and_double_dqn() {
-        // Two transitions, 3 actions, gamma 0.5. Row 0 not terminal; row 1 terminal (target = reward).
-        // Target Q row 0 = [1, 4, 2], online Q row 0 = [3, 0, 1], action 1 masked in s'.
-        // DQN: max over valid target values {1, 2} = 2 -> y0 = 1 + 0.5*2 = 2.
-        // Double: online picks action 0 (3 > 1) -> target value 1 -> y0 = 1.5.
-        let rewards = [1.0, 7.0];
-        let terminated = [false, true];
-        let next_q_target = [1.0, 4.0, 2.0, 9.0, 9.0, 9.0];
-        let next_q_online = [3.0, 0.0, 1.0, 0.0, 0.0, 0.0];
-        let next_masks = [true, false, true, true, true, true];
-        let input = TdInput {
-            rewards: &rewards,
-            terminated: &terminated,
-            next_q_target: &next_q_target,
-            next_q_online: None,
-            next_masks: &next_masks,
-        };
-        assert_eq!(td_targets(input, 3, 0.5), vec![2.0, 7.0]);
-        let double = TdInput {
-            next_q_online: Some(&next_q_online),
-            ..input
-        };
-        assert_eq!(td_targets(double, 3, 0.5), vec![1.5, 7.0]);
     }
 
-    #[test]
-    fn td_loss_gradient_on_the_output_bias_matches_the_huber_derivative() {
-        // d loss / d b_out[a] = (1/B) * sum over rows that took action a of clamp(Q(s)[a] - y, -1, 1)
-        // (smooth_l1's derivative; mean reduction). Targets chosen so rows fall on both sides of 1.
-        let spec = MlpSpec {
-            input: 3,
-            hidden: vec![8, 8],
-            output: 2,
-            activation: Activation::Relu,
-        };
-        let params = init_mlp(
-            &spec,
-            InitScheme::TorchDefault,
-            &mut ChaCha8Rng::seed_from_u64(7),
-        );
-        let obs = [
-            0.1f32, -0.4, 0.7, 1.0, 0.2, -0.3, -0.5, 0.5, 0.0, 0.3, 0.3, 0.3,
-        ];
-        let actions = [0usize, 1, 1, 0];
-        let q_all = plain::forward(&params, &obs);
-        let offsets = [0.3f32, -2.0, 0.8, 5.0];
-        let targets: Vec<f32> = (0..4)
-            .map(|i| q_all[i * 2 + actions[i]] + offsets[i])
-            .collect();
-        let online = CandleMlp::from_params(&params, &Device::Cpu).unwrap();
-        let (loss, _, grads) = td_loss_grads(&online, &obs, &actions, targets, 3).unwrap();
-        // d = Q - y = -offset: 0.5*0.09 + (2-0.5) + 0.5*0.64 + (5-0.5) = 6.365, mean 1.59125.
-        assert!((loss - 1.59125).abs() < 1e-4, "{loss}");
-        let out_bias = grads.last().unwrap();
-        let mut expected = [0.0f32; 2];
-        for i in 0..4 {
-            expected[actions[i]] += (-offsets[i]).clamp(-1.0, 1.0) / 4.0;
-        }
-        for a in 0..2 {
-            assert!(
-                (out_bias[a] - expected[a]).abs() < 1e-5,
-                "{out_bias:?} vs {expected:?}"
-            );
+    /// A fresh agent sized from `env`'s spaces (an `EntitySet` observation space, the cluster env's
+    /// action kinds).
+    pub fn for_env(config: DqnConfig, env: &dyn VectorEnv) -> Result<Self, AgentError> {
+        let n_actions = discrete_actions(&env.single_action_space())?;
+        match env.single_observation_space() {
+            Space::EntitySet(s) => Self::new(
+                config,
+                s.width(),
+                s.global.dim(),
+                mend_envs::cluster::N_KINDS,
+                n_actions,
+            ),
+            other => Err(AgentError::UnsupportedSpace {
+                what: "observation",
+                expected: "EntitySet (the cluster env)",
+                got: format!("{other:?}"),
+            }),
         }
     }
 
-    #[test]
-    fn huber_loss_matches_hand_values() {
-        // d = 0.5 -> 0.125; d = -3 -> 2.5; mean 1.3125.
-        let p = Tensor::from_slice(&[0.5f32, -3.0], 2, &Device::Cpu).unwrap();
-        let t = Tensor::from_slice(&[0.0f32, 0.0], 2, &Device::Cpu).unwrap();
-        assert!((huber_loss(&p, &t).unwrap().to_scalar::<f32>().unwrap() - 1.3125).abs() < 1e-6);
+    /// The configuration.
+    pub fn config(&self) -> &DqnConfig {
+        &self.core.config
+    }
+
+    /// The Q-network's parameters.
+    pub fn q_params(&self) -> &EntityParams {
+        match &self.core.q {
+            QNet::Entity(p) => p,
+            QNet::Mlp(_) => unreachable!("EntityDqn is built with an entity network"),
+        }
+    }
+
+    /// The trained policy: the entity network with Q-value output (greedy when deterministic,
+    /// epsilon-greedy with `end_e` otherwise).
+    pub fn policy_net(&self) -> PolicyNet {
+        self.core
+            .q
+            .policy(self.core.config.end_e as f32, self.core.n_actions)
+    }
+
+    /// The policy file of the current network.
+    pub fn export(
+        &self,
+        feature_schema: FeatureSchema,
+        action_kinds: Vec<String>,
+        training: TrainingInfo,
+    ) -> PolicyFile {
+        PolicyFile::new(self.policy_net(), feature_schema, action_kinds, training)
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The Agent trait, for both
+// ---------------------------------------------------------------------------------------------------
+
+fn check_env(core: &DqnCore, env: &dyn VectorEnv) -> Result<(), AgentError> {
+    if env.num_envs() != core.config.num_envs {
+        return Err(AgentError::InvalidConfig {
+            field: "num_envs",
+            expected: "must equal the vector env's num_envs",
+            got: format!("{} (env has {})", core.config.num_envs, env.num_envs()),
+        });
+    }
+    if env.autoreset_mode() != AutoresetMode::SameStep {
+        return Err(AgentError::UnsupportedAutoreset {
+            got: format!("{:?}", env.autoreset_mode()),
+        });
+    }
+    let n_actions = discrete_actions(&env.single_action_space())?;
+    let obs_dim = match (env.single_observation_space(), &core.q) {
+        (Space::EntitySet(s), QNet::Entity(_)) => s.width() + s.global.dim(),
+        (space, QNet::Mlp(_)) => vector_obs_dim(&space)?,
+        (space, QNet::Entity(_)) => {
+            return Err(AgentError::UnsupportedSpace {
+                what: "observation",
+                expected: "EntitySet (the cluster env)",
+                got: format!("{space:?}"),
+            });
+        }
+    };
+    // An entity network acts on any cluster size, so only the feature widths must match; an MLP
+    // needs the same observation length and action count.
+    let same = match core.q {
+        QNet::Entity(_) => obs_dim == core.obs_dim,
+        QNet::Mlp(_) => (obs_dim, n_actions) == (core.obs_dim, core.n_actions),
+    };
+    if !same {
+        return Err(AgentError::ObservationMismatch {
+            expected: format!("{} features and {} actions", core.obs_dim, core.n_actions),
+            got: format!("{obs_dim} features and {n_actions} actions"),
+        });
+    }
+    Ok(())
+}
+
+macro_rules! impl_agent {
+    ($agent:ty, $policy:expr) => {
+        impl Agent for $agent {
+            fn learn(
+                &mut self,
+                env: &mut dyn VectorEnv,
+                total_timesteps: u64,
+                sink: &mut dyn MetricSink,
+            ) -> Result<TrainSummary, AgentError> {
+                check_env(&self.core, env)?;
+                self.core.learn(env, total_timesteps, sink)
+            }
+
+            fn num_timesteps(&self) -> u64 {
+                self.core.num_timesteps
+            }
+
+            fn policy(&self) -> Box<dyn Policy> {
+                let make: fn(&Self) -> Box<dyn Policy> = $policy;
+                make(self)
+            }
+
+            /// Saves networks, Adam, counters and RNG (not the replay buffer: a resumed run
+            /// refills it, as SB3 does unless asked to save it).
+            fn save_checkpoint(&self, path: &Path) -> Result<(), AgentError> {
+                self.core.save_checkpoint(path)
+            }
+
+            fn load_checkpoint(&mut self, path: &Path) -> Result<(), AgentError> {
+                self.core.load_checkpoint(path)
+            }
+        }
+    };
+}
+
+impl_agent!(Dqn, |a| Box::new(a.mlp_policy()));
+impl_agent!(EntityDqn, |a| Box::new(a.policy_net()));

@@ -1,5 +1,8 @@
 //! SB3's `ReplayBuffer`: a circular store of transitions for off-policy learning, sampled uniformly with
 //! replacement from the caller's seeded RNG (as SB3's `np.random.randint(0, upper_bound, batch_size)`).
+//! [`entity`] holds the same for entity-set observations, whose sizes vary.
+
+pub mod entity;
 
 use rand::Rng;
 

@@ -1,0 +1,442 @@
+//! The DQN loop shared by both Q-networks, top to bottom as CleanRL's `dqn.py`: epsilon-greedy acting,
+//! storing transitions, hard target updates, gradient phases; then checkpointing.
+//!
+//! Step counting follows SB3 2.x (`off_policy_algorithm.py`, `dqn.py`): random actions while
+//! `num_timesteps < learning_starts`; after each vector step `_on_step` counts `n_calls` and copies
+//! the target every `max(target_network_frequency / num_envs, 1)` calls; a rollout is
+//! `train_frequency` vector steps and is followed by `gradient_steps` updates once `num_timesteps >
+//! learning_starts`, so the target stays frozen during each burst; the last rollout is completed past
+//! the budget and trained on, as `collect_rollouts` checks only `train_freq`. Truncated transitions
+//! bootstrap (SB3's `handle_timeout_termination`): only `terminated` is stored as a done flag, and
+//! `next_obs` is the final observation of an episode that ended.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::{Device, Tensor};
+use mend_envs::{EntityObs, Observation, VectorEnv};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::config::DqnConfig;
+use super::loss::{
+    TdInput, entity_q_rows, entity_td_loss_grads, td_loss_grads, td_target, td_targets,
+};
+use super::qnet::{CandleQ, QNet};
+use crate::agent::{EpisodeTracker, MetricSink, TrainSummary};
+use crate::checkpoint::{self, AdamScalars, RngState};
+use crate::distribution::{argmax, check_mask, masked_logits};
+use crate::error::{AgentError, PolicyFileError};
+use crate::obs::{as_vector, final_entity_obs, final_obs};
+use crate::optim::{Adam, clip_grad_norm};
+use crate::ppo::nets::as_entities;
+use crate::replay_buffer::entity::{EntityReplayBuffer, EntityTransition};
+use crate::replay_buffer::{ReplayBuffer, Transition};
+use crate::schedule::linear;
+
+/// The replay storage matching the Q-network.
+#[derive(Clone, Debug)]
+pub(crate) enum Replay {
+    /// Fixed-width vectors.
+    Flat(ReplayBuffer),
+    /// Entity sets.
+    Entity(EntityReplayBuffer),
+}
+
+/// State and loop of a DQN agent, whichever its network.
+#[derive(Debug)]
+pub(crate) struct DqnCore {
+    pub(crate) config: DqnConfig,
+    /// Observation length (MLP) or row width + global width (entity; for messages only).
+    pub(crate) obs_dim: usize,
+    /// Actions of the training env.
+    pub(crate) n_actions: usize,
+    /// Action kinds per entity (entity network), else 0.
+    pub(crate) n_kinds: usize,
+    pub(crate) q: QNet,
+    pub(crate) target: QNet,
+    pub(crate) adam: Adam,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) replay: Replay,
+    pub(crate) num_timesteps: u64,
+    pub(crate) n_calls: u64,
+    pub(crate) gradient_steps: u64,
+}
+
+/// The observations the loop holds between steps: flat for an MLP, shared entity sets otherwise (the
+/// `Arc` of a step's observation becomes the next transition's `obs` without a copy).
+enum Current {
+    Flat(Vec<f32>),
+    Entity(Vec<Arc<EntityObs>>),
+}
+
+impl Current {
+    fn new(replay: &Replay, obs: &[Observation], dim: usize) -> Result<Self, AgentError> {
+        Ok(match replay {
+            Replay::Flat(_) => {
+                let mut flat = Vec::with_capacity(obs.len() * dim);
+                crate::obs::flatten_into(obs, dim, &mut flat)?;
+                Current::Flat(flat)
+            }
+            Replay::Entity(_) => Current::Entity(
+                obs.iter()
+                    .map(|o| Ok(Arc::new(as_entities(o)?.clone())))
+                    .collect::<Result<_, AgentError>>()?,
+            ),
+        })
+    }
+}
+
+impl DqnCore {
+    pub(crate) fn new(
+        config: DqnConfig,
+        q: QNet,
+        replay: Replay,
+        rng: ChaCha8Rng,
+        dims: (usize, usize, usize),
+    ) -> Self {
+        let lengths: Vec<usize> = q.tensors().iter().map(|t| t.len()).collect();
+        let adam = Adam::new(&lengths, config.adam_eps);
+        let (obs_dim, n_actions, n_kinds) = dims;
+        Self {
+            target: q.clone(),
+            q,
+            adam,
+            rng,
+            replay,
+            obs_dim,
+            n_actions,
+            n_kinds,
+            config,
+            num_timesteps: 0,
+            n_calls: 0,
+            gradient_steps: 0,
+        }
+    }
+
+    pub(crate) fn learn(
+        &mut self,
+        env: &mut dyn VectorEnv,
+        total_timesteps: u64,
+        sink: &mut dyn MetricSink,
+    ) -> Result<TrainSummary, AgentError> {
+        let cfg = self.config.clone();
+        let n = cfg.num_envs;
+        let dim = self.obs_dim;
+        let mut tracker = EpisodeTracker::new(n);
+        let (first_obs, _) = env.reset(Some(cfg.seed.wrapping_add(self.num_timesteps)))?;
+        let mut current = Current::new(&self.replay, &first_obs, dim)?;
+        let mut obs = first_obs;
+        let target_every = (cfg.target_network_frequency / n as u64).max(1);
+
+        // SB3 collects whole rollouts of `train_freq` steps (`collect_rollouts` checks only
+        // `train_freq`, not the budget) and trains after each one: the last rollout runs past
+        // `total_timesteps` and is followed by its gradient phase. Stopping at the budget instead
+        // would skip that last phase (at 50,000 steps with train_freq 256: 49,920 + 256 = 50,176).
+        while self.num_timesteps < total_timesteps
+            || !self.n_calls.is_multiple_of(cfg.train_frequency)
+        {
+            // --- Act: random before learning_starts, then epsilon-greedy --------------------------
+            let progress = self.num_timesteps as f64 / cfg.total_timesteps.max(1) as f64;
+            let epsilon = linear(cfg.start_e, cfg.end_e, cfg.exploration_fraction, progress);
+            let masks = env.action_masks();
+            let mut actions = Vec::with_capacity(n);
+            for (e, mask) in masks.iter().enumerate() {
+                let mask = mask.as_deref();
+                let q_values = self.q.q_values(&obs[e])?;
+                check_mask(mask, q_values.len())?;
+                let explore =
+                    self.num_timesteps < cfg.learning_starts || self.rng.random::<f64>() < epsilon;
+                actions.push(if explore {
+                    explore_action(cfg.explore_act_prob, q_values.len(), mask, &mut self.rng)
+                } else {
+                    argmax(&masked_logits(&q_values, mask))
+                });
+            }
+
+            // --- Step and store (next_obs = the final observation where an episode ended) --------
+            let step = env.step(&actions)?;
+            self.num_timesteps += n as u64;
+            self.n_calls += 1;
+            let done: Vec<bool> = step
+                .terminated
+                .iter()
+                .zip(&step.truncated)
+                .map(|(a, b)| *a || *b)
+                .collect();
+            tracker.step(&step.rewards, &done, self.num_timesteps, sink);
+            let next_masks = env.action_masks();
+            for e in 0..n {
+                // After a reset the env's current mask belongs to the new episode, not to `next`; a
+                // terminal transition does not bootstrap, and a truncated one bootstraps over all
+                // actions.
+                let next_mask = if done[e] {
+                    None
+                } else {
+                    next_masks[e].as_deref()
+                };
+                let reward = (step.rewards[e] * cfg.reward_scale) as f32;
+                let terminated = step.terminated[e];
+                match (&mut self.replay, &mut current) {
+                    (Replay::Flat(buf), Current::Flat(cur)) => {
+                        let next = if done[e] {
+                            final_obs(&step.infos[e], e, dim)?
+                        } else {
+                            as_vector(&step.obs[e], dim)?.to_vec()
+                        };
+                        buf.add(Transition {
+                            obs: &cur[e * dim..(e + 1) * dim],
+                            next_obs: &next,
+                            action: actions[e],
+                            reward,
+                            terminated,
+                            next_mask,
+                        });
+                    }
+                    (Replay::Entity(buf), Current::Entity(cur)) => {
+                        let next = Arc::new(if done[e] {
+                            final_entity_obs(&step.infos[e], e)?
+                        } else {
+                            as_entities(&step.obs[e])?.clone()
+                        });
+                        buf.add(EntityTransition {
+                            obs: Arc::clone(&cur[e]),
+                            next_obs: Arc::clone(&next),
+                            action: actions[e],
+                            reward,
+                            terminated,
+                            next_mask: next_mask.map(Arc::from),
+                        });
+                        cur[e] = if done[e] {
+                            Arc::new(as_entities(&step.obs[e])?.clone())
+                        } else {
+                            next
+                        };
+                    }
+                    _ => unreachable!("Current::new matches the replay kind"),
+                }
+            }
+            if let Current::Flat(cur) = &mut current {
+                cur.clear();
+                crate::obs::flatten_into(&step.obs, dim, cur)?;
+            }
+            obs = step.obs;
+
+            // --- Target network: hard copy every target_network_frequency env steps --------------
+            if self.n_calls.is_multiple_of(target_every) {
+                self.target = self.q.clone();
+            }
+
+            // --- Gradient phase (target frozen for the whole burst) ------------------------------
+            if self.n_calls.is_multiple_of(cfg.train_frequency)
+                && self.num_timesteps > cfg.learning_starts
+            {
+                let target_net = self.target.to_candle()?;
+                let mut loss_sum = 0.0;
+                let mut q_sum = 0.0;
+                for _ in 0..cfg.gradient_steps {
+                    let (loss, mean_q) = self.gradient_step(&target_net)?;
+                    loss_sum += loss;
+                    q_sum += mean_q;
+                }
+                let k = cfg.gradient_steps.max(1) as f64;
+                let s = self.num_timesteps;
+                sink.record(s, "charts/global_step", s as f64);
+                sink.record(s, "charts/epsilon", epsilon);
+                sink.record(s, "losses/td_loss", loss_sum / k);
+                sink.record(s, "losses/q_values", q_sum / k);
+                if !loss_sum.is_finite() {
+                    return Err(AgentError::NonFinite {
+                        what: "td_loss",
+                        update: self.gradient_steps,
+                    });
+                }
+            }
+        }
+        Ok(TrainSummary {
+            num_timesteps: self.num_timesteps,
+            episodes: tracker.finished.len() as u64,
+            mean_return_last_100: tracker.mean_last_100(),
+            gradient_steps: self.gradient_steps,
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------------
+    // One gradient step: sample, TD targets, Huber loss, clip, Adam
+    // -----------------------------------------------------------------------------------------------
+
+    fn gradient_step(&mut self, target_net: &CandleQ) -> Result<(f64, f64), AgentError> {
+        let gamma = self.config.gamma as f32;
+        let double_q = self.config.double_q;
+        let (loss, mean_q, mut flat) = match (&self.replay, target_net, &self.q) {
+            (Replay::Flat(replay), CandleQ::Mlp(target), QNet::Mlp(q)) => {
+                let batch = replay.sample(self.config.batch_size, &mut self.rng);
+                let (b, dim, na) = (batch.actions.len(), self.obs_dim, self.n_actions);
+                let online = crate::nn::candle_mlp::CandleMlp::from_params(q, &Device::Cpu)?;
+                let next_x = Tensor::from_slice(&batch.next_obs, (b, dim), &Device::Cpu)?;
+                let next_target = target.forward(&next_x)?.flatten_all()?.to_vec1::<f32>()?;
+                let next_online = if double_q {
+                    Some(online.forward(&next_x)?.flatten_all()?.to_vec1::<f32>()?)
+                } else {
+                    None
+                };
+                let targets = td_targets(
+                    TdInput {
+                        rewards: &batch.rewards,
+                        terminated: &batch.terminated,
+                        next_q_target: &next_target,
+                        next_q_online: next_online.as_deref(),
+                        next_masks: &batch.next_masks,
+                    },
+                    na,
+                    gamma,
+                );
+                td_loss_grads(&online, &batch.obs, &batch.actions, targets, dim)?
+            }
+            (Replay::Entity(replay), CandleQ::Entity(target), QNet::Entity(q)) => {
+                let batch = replay.sample(self.config.batch_size, &mut self.rng);
+                let k = self.n_kinds;
+                let online = crate::nn::entity_candle::CandleEntity::from_params(q, &Device::Cpu)?;
+                let next_target = entity_q_rows(target, &batch.next_obs, k)?;
+                let next_online = if double_q {
+                    Some(entity_q_rows(&online, &batch.next_obs, k)?)
+                } else {
+                    None
+                };
+                let targets = (0..batch.actions.len())
+                    .map(|i| {
+                        td_target(
+                            batch.rewards[i],
+                            batch.terminated[i],
+                            gamma,
+                            &next_target[i],
+                            next_online.as_ref().map(|o| o[i].as_slice()),
+                            batch.next_masks[i].as_deref(),
+                        )
+                    })
+                    .collect();
+                entity_td_loss_grads(&online, &batch.obs, &batch.actions, targets)?
+            }
+            _ => unreachable!("the replay, target and online networks are built as one kind"),
+        };
+        clip_grad_norm(&mut flat, self.config.max_grad_norm);
+        self.adam
+            .step(self.q.tensors_mut(), &flat, self.config.learning_rate);
+        self.gradient_steps += 1;
+        Ok((loss, mean_q))
+    }
+
+    // -----------------------------------------------------------------------------------------------
+    // Checkpoints
+    // -----------------------------------------------------------------------------------------------
+
+    /// Saves networks, Adam, counters and RNG. The replay buffer is not saved (SB3 also saves it
+    /// separately, if at all), so a resumed run refills it.
+    pub(crate) fn save_checkpoint(&self, path: &Path) -> Result<(), AgentError> {
+        let mut tensors = self.q.to_tensors("q.");
+        tensors.extend(self.target.to_tensors("target."));
+        let adam = checkpoint::adam_to_tensors(&self.adam, "adam.", &mut tensors);
+        let state = DqnCheckpoint {
+            algorithm: "dqn".into(),
+            config: self.config.clone(),
+            obs_dim: self.obs_dim,
+            n_actions: self.n_actions,
+            num_timesteps: self.num_timesteps,
+            n_calls: self.n_calls,
+            gradient_steps: self.gradient_steps,
+            rng: RngState::capture(&self.rng),
+            adam,
+        };
+        checkpoint::write_checkpoint(path, &tensors, &state)?;
+        Ok(())
+    }
+
+    pub(crate) fn load_checkpoint(&mut self, path: &Path) -> Result<(), AgentError> {
+        let (state, tensors): (DqnCheckpoint, _) = checkpoint::read_checkpoint(path)?;
+        if state.config != self.config
+            || (state.obs_dim, state.n_actions) != (self.obs_dim, self.n_actions)
+        {
+            return Err(PolicyFileError::Manifest {
+                path: path.to_path_buf(),
+                detail: "field `config`: the checkpoint was written by an agent with another configuration".into(),
+            }
+            .into());
+        }
+        let q = self.q.from_tensors(path, &tensors, "q.")?;
+        let target = self.q.from_tensors(path, &tensors, "target.")?;
+        checkpoint::adam_from_tensors(path, &mut self.adam, state.adam, "adam.", &tensors)?;
+        self.q = q;
+        self.target = target;
+        self.rng = state.rng.restore(path)?;
+        self.num_timesteps = state.num_timesteps;
+        self.n_calls = state.n_calls;
+        self.gradient_steps = state.gradient_steps;
+        Ok(())
+    }
+}
+
+/// A random action while exploring: uniform over the valid actions (SB3's `action_space.sample()`), or,
+/// with `act_prob`, a uniformly random valid action other than action 0 with that probability and
+/// action 0 (the cluster env's no-op) otherwise.
+fn explore_action(
+    act_prob: Option<f64>,
+    n_actions: usize,
+    mask: Option<&[bool]>,
+    rng: &mut ChaCha8Rng,
+) -> usize {
+    let Some(p) = act_prob else {
+        return crate::policy::random_valid_action(n_actions, mask, rng);
+    };
+    if rng.random::<f64>() >= p {
+        return 0;
+    }
+    let acts: Vec<usize> = (1..n_actions)
+        .filter(|&a| mask.is_none_or(|m| m[a]))
+        .collect();
+    if acts.is_empty() {
+        0
+    } else {
+        acts[rng.random_range(0..acts.len())]
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct DqnCheckpoint {
+    algorithm: String,
+    config: DqnConfig,
+    obs_dim: usize,
+    n_actions: usize,
+    num_timesteps: u64,
+    n_calls: u64,
+    gradient_steps: u64,
+    rng: RngState,
+    adam: AdamScalars,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn explore_act_prob_sets_the_noop_share_and_only_valid_actions_are_drawn() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        // 613 actions (the default cluster's count), every third one masked.
+        let mask: Vec<bool> = (0..613).map(|a| a == 0 || a % 3 != 0).collect();
+        let draws: Vec<usize> = (0..4_000)
+            .map(|_| explore_action(Some(0.1), 613, Some(&mask), &mut rng))
+            .collect();
+        assert!(draws.iter().all(|&a| mask[a]));
+        let noop = draws.iter().filter(|&&a| a == 0).count() as f64 / 4_000.0;
+        assert!((noop - 0.9).abs() < 0.02, "no-op share {noop}");
+        // Without it (SB3), the no-op is one valid action among ~409: almost never drawn.
+        let uniform_noop = (0..4_000)
+            .filter(|_| explore_action(None, 613, Some(&mask), &mut rng) == 0)
+            .count();
+        assert!(uniform_noop < 40, "{uniform_noop}");
+        // Only the no-op valid: acting falls back to it.
+        let only_noop: Vec<bool> = (0..5).map(|a| a == 0).collect();
+        assert_eq!(explore_action(Some(1.0), 5, Some(&only_noop), &mut rng), 0);
+    }
+}
