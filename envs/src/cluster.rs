@@ -2,7 +2,7 @@
 //!
 //! - Observation: `Observation::Entities`, one row per service and node plus global features, built
 //!   by `mend_monitor::features` (schema v1) from the scraped telemetry only; ground truth (active
-//!   faults) is reported in `info["truth"]`, never in the observation.
+//!   faults) is reported in `info["truth"]` (with [`StepInfo::Full`]), never in the observation.
 //! - Action: flat Discrete `0 = no-op, 1 + entity * N_KINDS + kind` ([`layout`]), with a mask of
 //!   what the simulator accepts now; [`ClusterAction`] is the structured form.
 //! - Time: each step advances the world by the scenario's `decision_interval`; the episode is
@@ -10,8 +10,8 @@
 //!   `terminated`).
 //! - Reward: minus the weighted costs of the step (SLO-violating requests, infrastructure, actions,
 //!   data lost; weights from the scenario's `[reward]`), plus any masked-action penalty; the terms
-//!   are in `info["reward_terms"]` and sum to the reward, the raw quantities in
-//!   `info["reward_components"]`.
+//!   are in `info["reward_terms"]` and sum to the reward; with [`StepInfo::Full`] the raw
+//!   quantities are in `info["reward_components"]` (the step info's keys: [`info`]).
 //! - Replay: with [`ClusterConfig::replay`] every episode takes its faults from a recorded trace,
 //!   so two policies face identical exogenous events.
 //! - Reset options ([`options`]): `replay` (trace records for this episode) and `start_time_s`
@@ -19,6 +19,7 @@
 //! - Seeding: `reset(Some(s))` runs the simulator with master seed `s`; `reset(None)` draws the
 //!   next master seed from the env's generator (seeded by the last `s`, or [`DEFAULT_SEED`]).
 
+pub mod info;
 pub mod layout;
 mod observe;
 pub mod options;
@@ -36,6 +37,7 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
+pub use info::StepInfo;
 pub use layout::{ActionLayout, ClusterAction, N_KINDS, Target};
 pub use observe::entity_observation;
 
@@ -68,6 +70,8 @@ pub struct ClusterConfig {
     pub masked_actions: MaskedActionPolicy,
     /// Replay the fault onsets of this trace instead of drawing faults.
     pub replay: Option<Arc<Vec<TraceRecord>>>,
+    /// How much each step reports in `info` ([`StepInfo::Compact`] unless set).
+    pub step_info: StepInfo,
 }
 
 /// The cluster environment.
@@ -239,29 +243,6 @@ impl ClusterEnv {
             ClusterAction::Act { entity, kind } => layout.resolve(sim, entity, kind),
         }
     }
-
-    fn truth_info(sim: &Simulation) -> serde_json::Value {
-        let faults: Vec<serde_json::Value> = sim
-            .active_faults()
-            .map(|(kind, target)| json!([kind.name(), target]))
-            .collect();
-        json!({ "active_faults": faults, "incidents_so_far": sim.truth().incidents.len() })
-    }
-}
-
-/// The step's reward terms (each already signed; they sum to the reward).
-fn reward_terms(
-    d: &RewardComponents,
-    w: &mend_sim::scenario::schema::RewardSpec,
-    penalty: f64,
-) -> serde_json::Value {
-    json!({
-        "slo": -d.slo_violating_requests * w.slo_violation_usd_per_request,
-        "infra": -d.infra_cost_usd * w.infra_cost_weight,
-        "action": -d.action_cost_usd * w.action_cost_weight,
-        "data_loss": -d.data_lost_writes * w.data_loss_usd_per_write,
-        "masked_penalty": -penalty,
-    })
 }
 
 impl Env for ClusterEnv {
@@ -336,7 +317,7 @@ impl Env for ClusterEnv {
             env: CLUSTER_ID.into(),
         })?;
         let mut penalty = 0.0;
-        let mut applied = serde_json::Value::Null;
+        let mut applied = None;
         if action != 0 {
             match (resolved, self.config.masked_actions) {
                 (Some(a), _) => {
@@ -344,7 +325,7 @@ impl Env for ClusterEnv {
                         env: CLUSTER_ID.into(),
                         message: e.to_string(),
                     })?;
-                    applied = json!({ "kind": a.kind().name(), "entity": (action - 1) / N_KINDS });
+                    applied = Some((a.kind().name(), (action - 1) / N_KINDS));
                 }
                 (None, MaskedActionPolicy::Error) => {
                     return Err(EnvError::MaskedAction {
@@ -362,27 +343,13 @@ impl Env for ClusterEnv {
         self.last_components = components;
         let reward = delta.reward(sim.reward_weights()) - penalty;
         let truncated = sim.is_finished();
-        let mut info = Info::new();
-        info.insert(
-            "reward_terms".into(),
-            reward_terms(&delta, sim.reward_weights(), penalty),
-        );
-        info.insert(
-            "reward_components".into(),
-            json!({
-                "slo_violating_requests": delta.slo_violating_requests,
-                "infra_cost_usd": delta.infra_cost_usd,
-                "action_cost_usd": delta.action_cost_usd,
-                "data_lost_writes": delta.data_lost_writes,
-            }),
-        );
-        info.insert("applied".into(), applied);
-        info.insert(
-            "masked_action".into(),
-            json!(action != 0 && resolved.is_none()),
-        );
-        info.insert("sim_time_s".into(), json!(sim.now().as_secs_f64()));
-        info.insert("truth".into(), Self::truth_info(sim));
+        let facts = info::StepFacts {
+            delta: &delta,
+            penalty,
+            applied,
+            masked: action != 0 && resolved.is_none(),
+        };
+        let info = info::step_info(self.config.step_info, &facts, sim);
         let obs = self.observe()?;
         Ok(Step {
             obs,

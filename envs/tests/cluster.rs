@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use mend_envs::cluster::{ClusterAction, ClusterConfig, ClusterEnv, MaskedActionPolicy, N_KINDS};
+use mend_envs::cluster::{
+    ClusterAction, ClusterConfig, ClusterEnv, MaskedActionPolicy, N_KINDS, StepInfo,
+};
 use mend_envs::{
     AutoresetMode, CheckConfig, Env, EnvError, ParallelVectorEnv, SyncVectorEnv, VectorEnv,
     check_env, check_env_with,
@@ -42,7 +44,7 @@ fn cluster_env_passes_check_env_under_both_masked_action_policies() {
     );
     let mut penalised = tiny(ClusterConfig {
         masked_actions: MaskedActionPolicy::NoOpWithPenalty { penalty: 5.0 },
-        replay: None,
+        ..ClusterConfig::default()
     });
     check_env_with(
         &mut penalised,
@@ -186,7 +188,7 @@ fn masked_actions_are_refused_or_penalised_as_configured() {
 
     let mut lenient = tiny(ClusterConfig {
         masked_actions: MaskedActionPolicy::NoOpWithPenalty { penalty: 7.5 },
-        replay: None,
+        ..ClusterConfig::default()
     });
     let mut strict = tiny(ClusterConfig::default());
     lenient.reset(Some(2), None).unwrap();
@@ -204,7 +206,7 @@ fn masked_actions_are_refused_or_penalised_as_configured() {
             "tiny",
             ClusterConfig {
                 masked_actions: MaskedActionPolicy::NoOpWithPenalty { penalty: -1.0 },
-                replay: None
+                ..ClusterConfig::default()
             }
         )
         .is_err()
@@ -232,8 +234,12 @@ fn structured_and_flat_actions_round_trip() {
 #[test]
 fn parallel_cluster_vector_env_equals_sync() {
     let envs = || {
+        let full = || ClusterConfig {
+            step_info: StepInfo::Full,
+            ..ClusterConfig::default()
+        };
         (0..3)
-            .map(|_| Box::new(tiny(ClusterConfig::default())) as Box<dyn Env>)
+            .map(|_| Box::new(tiny(full())) as Box<dyn Env>)
             .collect::<Vec<_>>()
     };
     let run = |venv: &mut dyn VectorEnv| {
@@ -270,5 +276,58 @@ fn parallel_cluster_vector_env_equals_sync() {
             got == reference,
             "parallel cluster run on {threads} threads differs"
         );
+        let own =
+            run(
+                &mut ParallelVectorEnv::with_threads(envs(), AutoresetMode::SameStep, threads)
+                    .unwrap(),
+            );
+        assert!(
+            own == reference,
+            "parallel cluster run on {threads} threads of its own differs"
+        );
     }
+}
+
+#[test]
+fn full_step_info_adds_components_and_truth_and_compact_leaves_them_out() {
+    let full_config = ClusterConfig {
+        step_info: StepInfo::Full,
+        ..ClusterConfig::default()
+    };
+    let mut full = ClusterEnv::builtin("default", full_config).unwrap();
+    let mut compact = ClusterEnv::builtin("default", ClusterConfig::default()).unwrap();
+    full.reset(Some(5), None).unwrap();
+    compact.reset(Some(5), None).unwrap();
+    let mut saw_fault = false;
+    for _ in 0..200 {
+        let (f, c) = (full.step(0).unwrap(), compact.step(0).unwrap());
+        assert_eq!(
+            f.reward.to_bits(),
+            c.reward.to_bits(),
+            "info level never changes the run"
+        );
+        assert_eq!(f.obs, c.obs);
+        for key in ["reward_terms", "applied", "masked_action", "sim_time_s"] {
+            assert_eq!(f.info[key], c.info[key], "{key}");
+        }
+        assert!(!c.info.contains_key("truth") && !c.info.contains_key("reward_components"));
+        // The raw components, weighted, are the (signed) terms.
+        let (raw, terms) = (&f.info["reward_components"], &f.info["reward_terms"]);
+        let slo = raw["slo_violating_requests"].as_f64().unwrap();
+        assert!(slo >= 0.0 && raw["infra_cost_usd"].as_f64().unwrap() > 0.0);
+        assert_eq!(slo == 0.0, terms["slo"].as_f64().unwrap() == 0.0);
+        let faults = f.info["truth"]["active_faults"].as_array().unwrap();
+        for fault in faults {
+            assert!(
+                fault[0].is_string() && (fault[1].is_u64() || fault[1].is_null()),
+                "{fault}"
+            );
+        }
+        saw_fault |= !faults.is_empty();
+        assert!(f.info["truth"]["incidents_so_far"].is_u64());
+    }
+    assert!(
+        saw_fault,
+        "the default scenario has faults within 200 steps"
+    );
 }
