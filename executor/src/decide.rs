@@ -15,8 +15,14 @@
 //! `up`, then highest `memory_utilization`, then lowest index, as the env resolves it),
 //! `restart_service`, `scale_out`/`scale_in` (one replica more or less), `failover` (to the
 //! service's `failover_to`). Any other kind is recorded and not carried out.
-//! The action is the policy's best one (deterministic); its probability (or, for Q-values, its
-//! softmax weight) feeds the confidence gate.
+//! # Which action (deterministic)
+//! A policy that outputs probabilities decides in two stages ([`mend_agents::noop_first_decision`]):
+//! act iff the probability of acting at all, `1 - p[no-op]`, exceeds `p[no-op]`, and then take the
+//! likeliest action. A plain argmax would never act on a cluster policy, whose acting probability
+//! is spread over many (target, kind) actions. The confidence gate reads the first stage's
+//! probability (`stage_confidence`); the audit record keeps `act_probability` (`1 - p[no-op]`) and
+//! `choice_probability` (the chosen action's share of it). A Q-value policy keeps the argmax, and
+//! its softmax weight feeds the gate.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +31,7 @@ use mend_agents::baselines::{
 };
 use mend_agents::{
     ActionScores, FeatureSchema as PolicySchema, NetworkSpec, Policy, PolicyFile, PolicyFileError,
+    noop_first_decision,
 };
 use mend_envs::Observation;
 use mend_monitor::features::{FeatureSchema, Features};
@@ -86,10 +93,17 @@ pub enum DecideError {
 pub struct Proposed {
     /// The action.
     pub action: Action,
-    /// Its probability (1 for the rule).
+    /// The confidence the gate reads: for a probability policy, the probability of its first-stage
+    /// choice (act or not, see the module doc); for a Q-value policy, the action's softmax weight;
+    /// 1 for the rule and the baselines.
     pub probability: f64,
     /// Every action's probability (empty for the rule).
     pub probabilities: Vec<f64>,
+    /// Probability of acting at all, `1 - p[no-op]` (a policy file only).
+    pub act_probability: Option<f64>,
+    /// Probability of the chosen action given the first stage (`p[a] / P(act)`, 1 for the no-op;
+    /// a probability policy file only).
+    pub choice_probability: Option<f64>,
     /// Why, in words (rule) or the flat action index and kind (policy).
     pub reason: String,
 }
@@ -207,28 +221,24 @@ impl LivePolicy {
                     path: self.path.clone(),
                     message: e.to_string(),
                 })?;
-        let probabilities: Vec<f64> = match scores {
-            ActionScores::Probabilities(p) => p.into_iter().map(f64::from).collect(),
-            ActionScores::QValues(q) => softmax(&q),
+        let choice = decide_from_scores(scores);
+        let (best, p) = (choice.action, choice.confidence);
+        let probabilities = choice.probabilities;
+        let with_stages = |action: Action, reason: String| Proposed {
+            action,
+            probability: p,
+            probabilities: probabilities.clone(),
+            act_probability: choice.act_probability,
+            choice_probability: choice.choice_probability,
+            reason,
         };
-        // First maximum wins ties: deterministic.
-        let (best, p) = probabilities.iter().copied().enumerate().fold(
-            (0, f64::NEG_INFINITY),
-            |acc, (i, p)| if p > acc.1 { (i, p) } else { acc },
-        );
-        let probabilities = probabilities
-            .into_iter()
-            .map(|p| if p.is_finite() { p } else { 0.0 })
-            .collect();
         let kinds = &self.file.manifest.action_kinds;
         let first = self.services.first().cloned().unwrap_or_default();
         if best == 0 {
-            return Ok(Proposed {
-                action: Action::noop(&cluster.namespace, &first),
-                probability: p,
-                probabilities,
-                reason: "policy: action 0 (no-op)".into(),
-            });
+            return Ok(with_stages(
+                Action::noop(&cluster.namespace, &first),
+                "policy: action 0 (no-op)".into(),
+            ));
         }
         let (entity, kind) = ((best - 1) / kinds.len(), &kinds[(best - 1) % kinds.len()]);
         let Some(service) = self.services.get(entity) else {
@@ -254,12 +264,10 @@ impl LivePolicy {
                 " has no live equivalent here: not carried out".to_owned(),
             ),
         };
-        Ok(Proposed {
+        Ok(with_stages(
             action,
-            probability: p,
-            probabilities,
-            reason: format!("policy: action {best} = {kind} on {service}{why}"),
-        })
+            format!("policy: action {best} = {kind} on {service}{why}"),
+        ))
     }
 }
 
@@ -354,6 +362,8 @@ impl BaselinePolicy {
                 action: Action::noop(&cluster.namespace, &first),
                 probability: 1.0,
                 probabilities: Vec::new(),
+                act_probability: None,
+                choice_probability: None,
                 reason: format!("{}: no-op", self.name),
             });
         }
@@ -364,6 +374,8 @@ impl BaselinePolicy {
                 action: Action::noop(&cluster.namespace, &first),
                 probability: 1.0,
                 probabilities: Vec::new(),
+                act_probability: None,
+                choice_probability: None,
                 reason: format!(
                     "{}: action {action} on entity row {entity}, which is not a service: not carried out",
                     self.name
@@ -388,8 +400,73 @@ impl BaselinePolicy {
             action,
             probability: 1.0,
             probabilities: Vec::new(),
+            act_probability: None,
+            choice_probability: None,
             reason: format!("{}: {kind} on {service}{why}", self.name),
         })
+    }
+}
+
+/// A policy's deterministic choice from its scores, with the figures the gate and the audit read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreDecision {
+    /// Flat action index (0 = no-op).
+    pub action: usize,
+    /// What the confidence gate reads (see [`Proposed::probability`]).
+    pub confidence: f64,
+    /// Every action's probability (softmax weights for Q-values), non-finite values set to 0.
+    pub probabilities: Vec<f64>,
+    /// `1 - p[no-op]` (probability outputs only).
+    pub act_probability: Option<f64>,
+    /// The chosen action's share of the first stage (probability outputs only).
+    pub choice_probability: Option<f64>,
+}
+
+/// Probabilities decide no-op first ([`mend_agents::noop_first_decision`]: act iff acting is
+/// likelier in total than the no-op, then the likeliest action), confidence = the first stage's
+/// probability; a non-finite probability makes the whole output untrustworthy: no-op, confidence 0
+/// (the gate then uses the fallback). Q-values take the argmax (first maximum wins ties), confidence = its softmax weight.
+pub fn decide_from_scores(scores: ActionScores) -> ScoreDecision {
+    match scores {
+        ActionScores::Probabilities(p) => {
+            let clean: Vec<f32> = p
+                .iter()
+                .map(|&x| if x.is_finite() { x } else { 0.0 })
+                .collect();
+            if p.iter().any(|x| !x.is_finite()) {
+                // A corrupt output steers nothing: the no-op with no confidence, so the gate
+                // hands the decision to the fallback rule.
+                return ScoreDecision {
+                    action: 0,
+                    confidence: 0.0,
+                    probabilities: clean.into_iter().map(f64::from).collect(),
+                    act_probability: None,
+                    choice_probability: None,
+                };
+            }
+            let d = noop_first_decision(&clean);
+            ScoreDecision {
+                action: d.action,
+                confidence: f64::from(d.stage_confidence()),
+                probabilities: clean.into_iter().map(f64::from).collect(),
+                act_probability: Some(f64::from(d.act_probability)),
+                choice_probability: Some(f64::from(d.choice_probability)),
+            }
+        }
+        ActionScores::QValues(q) => {
+            let probabilities = softmax(&q);
+            let (action, confidence) = probabilities.iter().copied().enumerate().fold(
+                (0, f64::NEG_INFINITY),
+                |acc, (i, p)| if p > acc.1 { (i, p) } else { acc },
+            );
+            ScoreDecision {
+                action,
+                confidence,
+                probabilities,
+                act_probability: None,
+                choice_probability: None,
+            }
+        }
     }
 }
 
@@ -482,6 +559,46 @@ mod tests {
         assert_eq!(worst_replica("web", 3, &r), Some(1));
         r.replica.insert(("web".into(), 2, "up".into()), 0.0);
         assert_eq!(worst_replica("web", 3, &r), Some(2));
+    }
+
+    #[test]
+    fn probabilities_act_first_then_choose_and_gate_on_the_first_stage() {
+        // The no-op is the argmax (0.3), but acting holds 0.7: act, on the likeliest action.
+        let d = decide_from_scores(ActionScores::Probabilities(vec![0.3, 0.1, 0.25, 0.2, 0.15]));
+        assert_eq!(d.action, 2);
+        assert!((d.confidence - 0.7).abs() < 1e-6);
+        assert!((d.act_probability.unwrap() - 0.7).abs() < 1e-6);
+        assert!((d.choice_probability.unwrap() - 0.25 / 0.7).abs() < 1e-6);
+        // The no-op holding half or more stays put, with its own probability as confidence.
+        let d = decide_from_scores(ActionScores::Probabilities(vec![0.6, 0.3, 0.1]));
+        assert_eq!(d.action, 0);
+        assert!((d.confidence - 0.6).abs() < 1e-6);
+        assert_eq!(d.choice_probability, Some(1.0));
+    }
+
+    #[test]
+    fn a_nan_probability_makes_a_no_op_with_no_confidence() {
+        for p in [
+            vec![0.1, f32::NAN, 0.9],
+            vec![f32::NAN, 0.2],
+            vec![0.1, f32::INFINITY],
+        ] {
+            let d = decide_from_scores(ActionScores::Probabilities(p.clone()));
+            assert_eq!((d.action, d.confidence), (0, 0.0), "{p:?}");
+            assert!(d.probabilities.iter().all(|x| x.is_finite()), "{p:?}");
+            assert_eq!(d.act_probability, None);
+        }
+    }
+
+    #[test]
+    fn q_values_keep_the_argmax() {
+        // Many actions just below the no-op's value: the argmax (no-op) stands, no act-first.
+        let d = decide_from_scores(ActionScores::QValues(vec![1.0, 0.9, 0.9, 0.9, 0.9]));
+        assert_eq!(d.action, 0);
+        assert_eq!((d.act_probability, d.choice_probability), (None, None));
+        let d = decide_from_scores(ActionScores::QValues(vec![0.0, f32::NEG_INFINITY, 2.0]));
+        assert_eq!(d.action, 2);
+        assert!((d.confidence - softmax(&[0.0, f32::NEG_INFINITY, 2.0])[2]).abs() < 1e-12);
     }
 
     #[test]

@@ -142,6 +142,8 @@ impl Pipeline {
                 action: rule_action.clone(),
                 probability: 1.0,
                 probabilities: Vec::new(),
+                act_probability: None,
+                choice_probability: None,
                 reason: if rule_reason.is_empty() {
                     "rule: nothing to do".into()
                 } else {

@@ -230,6 +230,16 @@ impl Executor {
             }
         };
         let mut fields = self.fields(&readings, &judged.proposed.reason, decision_latency);
+        // The two stages of a probability policy's decision (decide.rs), and the gate's input.
+        if let Some(p) = judged.proposed.act_probability {
+            fields.insert("act_probability".into(), json!(p));
+        }
+        if let Some(p) = judged.proposed.choice_probability {
+            fields.insert("choice_probability".into(), json!(p));
+        }
+        if judged.proposed.act_probability.is_some() || !judged.proposed.probabilities.is_empty() {
+            fields.insert("confidence".into(), json!(judged.proposed.probability));
+        }
         let outcome = self.act(&judged, &readings, now_ms, &mut fields);
         if !judged.missing.is_empty() {
             fields.insert("missing_features".into(), json!(judged.missing));

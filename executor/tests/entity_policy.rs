@@ -28,6 +28,11 @@ fn set(layer: &mut MlpParams, index: usize, out: usize, input: usize, w: f32) {
 /// service, the no-op scores 0.5, everything else 0. So it restarts a service that lost a replica
 /// and otherwise does nothing, on clusters of any size.
 fn entity_policy_file(schema: FeatureSchema) -> PolicyFile {
+    entity_policy_file_with_noop(schema, 0.5)
+}
+
+/// [`entity_policy_file`] with the no-op's logit set to `noop_logit`.
+fn entity_policy_file_with_noop(schema: FeatureSchema, noop_logit: f32) -> PolicyFile {
     let v1 = mend_monitor::features::FeatureSchema::v1();
     let up = v1.column_index("svc_replicas_up_ratio").unwrap();
     let spec = EntitySpec {
@@ -44,7 +49,7 @@ fn entity_policy_file(schema: FeatureSchema) -> PolicyFile {
     set(&mut params.scorer, 0, 0, 0, 1.0); // embedding[0] comes first in the scorer's input
     set(&mut params.scorer, 1, 0, 0, 10.0);
     let last = params.noop.layers.len() - 1;
-    params.noop.layers[last].bias[0] = 0.5;
+    params.noop.layers[last].bias[0] = noop_logit;
     let policy = EntityPolicy {
         algorithm: "ppo".into(),
         output: OutputKind::Logits,
@@ -131,6 +136,52 @@ fn an_entity_policy_restarts_the_service_that_lost_a_replica_on_any_cluster_size
         let again = policy.decide(&features, &r, &c).unwrap();
         assert_eq!(again, sick, "deterministic");
     }
+}
+
+/// Regression (session 2): the executor took the argmax of a cluster policy's probabilities, so a
+/// policy that spreads its acting probability over many targets never acted. Here every service
+/// lost a replica: each restart scores about 0.7 below the no-op (bias 1.5), so the no-op is the single likeliest
+/// action while acting is likelier in total: the policy acts (act first, then choose).
+#[test]
+fn a_policy_that_spreads_its_acting_probability_over_many_targets_still_acts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spread.safetensors");
+    entity_policy_file_with_noop(FeatureSchema::entities_v1(), 1.5)
+        .save(&path)
+        .unwrap();
+    let services = ["api", "db", "web"];
+    let c = cluster(&services);
+    let policy = LivePolicy::load(&path, &c).unwrap();
+    let r = readings(&[
+        ("api", [1.0, 1.0, 0.0]),
+        ("db", [1.0, 0.0, 1.0]),
+        ("web", [0.0, 1.0, 1.0]),
+    ]);
+    let features = FeatureExtractor::v1().extract(&r.to_snapshot(1_000));
+    let d = policy.decide(&features, &r, &c).unwrap();
+    let p = &d.probabilities;
+    let p_noop = p[0];
+    assert!(
+        p[1..].iter().all(|&x| x < p_noop),
+        "the no-op is the argmax: {p:?}"
+    );
+    let act: f64 = p[1..].iter().sum();
+    assert!(act > p_noop, "acting is likelier in total: {p:?}");
+    // Three equal restarts: the lowest index wins, api (services sorted), its down replica 2.
+    assert_eq!(d.action.service, "api", "{d:?}");
+    assert_eq!(d.action.kind, ActionKind::Restart { replica: Some(2) });
+    let (a, c_) = (d.act_probability.unwrap(), d.choice_probability.unwrap());
+    assert!((a - act).abs() < 1e-5, "{a} vs {act}");
+    assert!((c_ - p[1] / act).abs() < 1e-5 && c_ < 0.5, "{c_}");
+    assert!((d.probability - a).abs() < 1e-12, "the gate reads P(act)");
+
+    // All up: the no-op, with confidence p[no-op].
+    let calm = readings(&[("api", [1.0; 3]), ("db", [1.0; 3]), ("web", [1.0; 3])]);
+    let features = FeatureExtractor::v1().extract(&calm.to_snapshot(2_000));
+    let d = policy.decide(&features, &calm, &c).unwrap();
+    assert!(d.action.is_noop(), "{d:?}");
+    assert_eq!(d.choice_probability, Some(1.0));
+    assert!((d.probability - d.probabilities[0]).abs() < 1e-6);
 }
 
 #[test]
