@@ -425,3 +425,167 @@ fn the_shipped_deployment_is_valid_and_in_shadow_mode() {
         assert!(rbac.contains(needle), "{needle}");
     }
 }
+
+// ---- per-pod verification (pod_check), on core/v1 Pod objects as the API server returns them ----
+
+use mend_executor::actuator::kubernetes::pod_check::{self, Check};
+
+/// A core/v1 Pod: `ready` sets the `Ready` condition, `restarted_at` the template annotation that a
+/// rollout restart copies onto its pods, `deleting` the `deletionTimestamp` of a terminating pod.
+fn pod(name: &str, ready: bool, restarted_at: Option<&str>, deleting: bool) -> serde_json::Value {
+    let mut metadata = json!({
+        "name": name, "namespace": "shop",
+        "creationTimestamp": "2026-11-26T10:00:00Z",
+        "labels": {"app": "web", "pod-template-hash": "5d8f7c9b6"},
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d8f7c9b6",
+                              "uid": "0b1c", "controller": true}]
+    });
+    if let Some(t) = restarted_at {
+        metadata["annotations"] = json!({"kubectl.kubernetes.io/restartedAt": t});
+    }
+    if deleting {
+        metadata["deletionTimestamp"] = json!("2026-11-26T10:00:09Z");
+        metadata["deletionGracePeriodSeconds"] = json!(30);
+    }
+    json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": metadata,
+        "spec": {"nodeName": "node-1", "containers": [{"name": "web", "image": "web:1"}]},
+        "status": {
+            "phase": "Running",
+            "conditions": [
+                {"type": "PodScheduled", "status": "True"},
+                {"type": "Initialized", "status": "True"},
+                {"type": "ContainersReady", "status": if ready { "True" } else { "False" }},
+                {"type": "Ready", "status": if ready { "True" } else { "False" },
+                 "lastTransitionTime": "2026-11-26T10:00:05Z"}
+            ]
+        }
+    })
+}
+
+fn pod_list(pods: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "42"}, "items": pods})
+}
+
+fn states(pods: Vec<serde_json::Value>) -> Vec<pod_check::PodState> {
+    pod_check::pod_states(&pod_list(pods)).unwrap()
+}
+
+#[test]
+fn pod_states_read_ready_deletion_and_restarted_at() {
+    let s = states(vec![
+        pod("web-b", false, None, true),
+        pod("web-a", true, Some("2026-11-26T10:00:00Z"), false),
+    ]);
+    assert_eq!(s[0].name, "web-a", "sorted by name");
+    assert!(s[0].ready && !s[0].deleting);
+    assert_eq!(
+        s[0].restarted_at,
+        Some("2026-11-26T10:00:00Z".parse().unwrap())
+    );
+    assert!(!s[1].ready && s[1].deleting && s[1].restarted_at.is_none());
+    // A pod without conditions (Pending, not yet scheduled) is not Ready.
+    let pending = json!({"metadata": {"name": "web-c"}, "status": {"phase": "Pending"}});
+    assert!(!states(vec![pending])[0].ready);
+    // Errors name the item and field.
+    let e = pod_check::pod_states(&json!({"items": [{"metadata": {}}]})).unwrap_err();
+    assert!(e.contains("items[0].metadata") && e.contains("name"), "{e}");
+    let mut bad = pod("web-a", true, Some("yesterday"), false);
+    bad["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] = json!("yesterday");
+    let e = pod_check::pod_states(&pod_list(vec![bad])).unwrap_err();
+    assert!(e.contains("restartedAt") && e.contains("RFC 3339"), "{e}");
+    assert!(pod_check::pod_states(&json!({"kind": "Status"})).is_err());
+}
+
+#[test]
+fn a_rollout_restart_is_verified_only_when_every_pod_is_new_and_ready() {
+    let at = "2026-11-26T10:00:07Z";
+    let since: jiff::Timestamp = at.parse().unwrap();
+    let older = Some("2026-11-26T09:00:00Z");
+    // Mid-rollout: one new pod Ready, one new not Ready, one old still live, one old terminating.
+    let mid = states(vec![
+        pod("web-new1", true, Some(at), false),
+        pod("web-new2", false, Some(at), false),
+        pod("web-old1", true, older, false),
+        pod("web-old2", true, None, true),
+    ]);
+    match pod_check::rollout_restarted(&mid, 2, since) {
+        Check::Waiting(why) => assert!(why.contains("1 of 2") && why.contains("web-old1"), "{why}"),
+        Check::Done => panic!("an old pod is still live"),
+    }
+    // Done: both new pods Ready; the old ones are terminating (they do not count).
+    let done = states(vec![
+        pod("web-new1", true, Some(at), false),
+        pod("web-new2", true, Some(at), false),
+        pod("web-old1", true, older, true),
+    ]);
+    assert_eq!(pod_check::rollout_restarted(&done, 2, since), Check::Done);
+    // A later restart (newer restartedAt) also satisfies it; never-restarted pods do not.
+    let later = states(vec![
+        pod("a", true, Some("2026-11-26T10:05:00Z"), false),
+        pod("b", true, Some("2026-11-26T10:05:00Z"), false),
+    ]);
+    assert_eq!(pod_check::rollout_restarted(&later, 2, since), Check::Done);
+    let never = states(vec![
+        pod("a", true, None, false),
+        pod("b", true, None, false),
+    ]);
+    assert!(matches!(
+        pod_check::rollout_restarted(&never, 2, since),
+        Check::Waiting(_)
+    ));
+}
+
+#[test]
+fn a_one_replica_restart_is_verified_when_its_replacement_is_ready() {
+    let before = vec!["web-a".to_owned(), "web-b".to_owned(), "web-c".to_owned()];
+    // The deleted pod is terminating, its replacement not Ready yet.
+    let starting = states(vec![
+        pod("web-a", true, None, false),
+        pod("web-b", true, None, true),
+        pod("web-c", true, None, false),
+        pod("web-d", false, None, false),
+    ]);
+    match pod_check::replica_replaced(&starting, 3, "web-b", &before) {
+        Check::Waiting(why) => assert!(why.contains("web-d") && why.contains("2 of 3"), "{why}"),
+        Check::Done => panic!("the replacement is not Ready"),
+    }
+    let done = states(vec![
+        pod("web-a", true, None, false),
+        pod("web-c", true, None, false),
+        pod("web-d", true, None, false),
+    ]);
+    assert_eq!(
+        pod_check::replica_replaced(&done, 3, "web-b", &before),
+        Check::Done
+    );
+    // The delete not taken effect: the pod is still live and not terminating.
+    let untouched = states(vec![
+        pod("web-a", true, None, false),
+        pod("web-b", true, None, false),
+        pod("web-c", true, None, false),
+    ]);
+    match pod_check::replica_replaced(&untouched, 3, "web-b", &before) {
+        Check::Waiting(why) => assert!(why.contains("web-b still live"), "{why}"),
+        Check::Done => panic!("nothing was replaced"),
+    }
+}
+
+#[test]
+fn a_scaling_is_verified_when_ready_replicas_equal_the_desired_count() {
+    let up = |n: usize, ready: usize| {
+        states(
+            (0..n)
+                .map(|i| pod(&format!("web-{i}"), i < ready, None, false))
+                .collect(),
+        )
+    };
+    assert_eq!(pod_check::scaled(&up(4, 4), 4), Check::Done);
+    assert!(matches!(pod_check::scaled(&up(4, 3), 4), Check::Waiting(w) if w.contains("web-3")));
+    assert!(matches!(pod_check::scaled(&up(3, 3), 4), Check::Waiting(_)));
+    // Scale-in: the pod being deleted does not count; five live pods for a target of four do.
+    let mut shrinking = up(4, 4);
+    shrinking.extend(states(vec![pod("web-9", true, None, true)]));
+    assert_eq!(pod_check::scaled(&shrinking, 4), Check::Done);
+    assert!(matches!(pod_check::scaled(&up(5, 5), 4), Check::Waiting(_)));
+}

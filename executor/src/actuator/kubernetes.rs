@@ -11,11 +11,19 @@
 //! | cordon node | patch the node's `spec.unschedulable` |
 //! | drain node | cordon, then evict each pod (Eviction API, which honours PodDisruptionBudgets) |
 //!
+//! Verification polls (every 500 ms, up to the verify timeout) until the effect is visible pod by
+//! pod ([`pod_check`]): a rollout restart when the desired number of pods are Ready with the
+//! `restartedAt` the patch wrote and no older pod is left; a one-replica restart when the deleted
+//! pod is gone and a new pod is Ready; a scaling when exactly the desired number of pods are live
+//! and Ready; a fail over when the Service's selector is the target's; a cordon or drain when the
+//! node is unschedulable or empty.
+//!
 //! Stop and start are not Kubernetes operations (a Deployment restarts what is stopped): they are
 //! refused as [`ActuatorError::Unsupported`]; scale instead. RBAC for exactly these requests:
 //! `deploy/k8s/rbac.yaml`.
 
 mod client;
+pub mod pod_check;
 pub mod requests;
 
 use std::collections::BTreeMap;
@@ -27,6 +35,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use client::{KubeClient, SendError};
+use pod_check::Check;
 use requests::KubeRequest;
 
 use super::{Actuator, ActuatorError};
@@ -66,6 +75,23 @@ pub struct KubeService {
     pub objects: KubeServiceSettings,
 }
 
+/// What a restart changed, remembered until it is verified (per service).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestartMark {
+    /// A rollout restart that wrote this `restartedAt` (RFC 3339).
+    Rollout {
+        /// The annotation value the patch wrote.
+        restarted_at: String,
+    },
+    /// One pod deleted while the service had the pods `before`.
+    Replica {
+        /// The deleted pod.
+        deleted: String,
+        /// The live pod names just before the deletion.
+        before: Vec<String>,
+    },
+}
+
 /// Carries out actions on Deployments, Services and nodes of one namespace.
 #[derive(Debug)]
 pub struct KubernetesActuator {
@@ -73,6 +99,8 @@ pub struct KubernetesActuator {
     services: Vec<KubeService>,
     settings: KubeSettings,
     client: KubeClient,
+    /// The last restart of each service, for [`Actuator::verify`].
+    restarts: BTreeMap<String, RestartMark>,
 }
 
 /// Whether `name` is a valid DNS-1123 subdomain (the rule for Deployment, Service, node and
@@ -137,6 +165,7 @@ impl KubernetesActuator {
             services,
             settings,
             client,
+            restarts: BTreeMap::new(),
         })
     }
 
@@ -169,11 +198,58 @@ impl KubernetesActuator {
 
     /// The names of the service's live pods, sorted: replica `i` is the `i`-th.
     pub fn pods(&mut self, service: &str) -> Result<Vec<String>, ActuatorError> {
+        let (_, list) = self.pod_list(service)?;
+        requests::pod_names(&list).map_err(|m| self.shape(service, m))
+    }
+
+    /// The Deployment's desired replicas (`spec.replicas` of its scale) and its `PodList`.
+    fn pod_list(&self, service: &str) -> Result<(usize, Value), ActuatorError> {
         let deployment = self.service(service)?.deployment.clone();
         let scale = self.send(service, &requests::get_scale(&self.namespace, &deployment))?;
-        let (_, selector) = requests::scale_of(&scale).map_err(|m| self.shape(service, m))?;
+        let (desired, selector) = requests::scale_of(&scale).map_err(|m| self.shape(service, m))?;
         let list = self.send(service, &requests::list_pods(&self.namespace, &selector))?;
-        requests::pod_names(&list).map_err(|m| self.shape(service, m))
+        Ok((desired, list))
+    }
+
+    /// The last restart of `service` not yet forgotten (what [`Actuator::verify`] checks against).
+    pub fn restart_mark(&self, service: &str) -> Option<&RestartMark> {
+        self.restarts.get(service)
+    }
+
+    /// Polls the service's pods until `check` is [`Check::Done`] or `timeout` passes; the timeout
+    /// error quotes what was still missing.
+    fn poll_pods(
+        &mut self,
+        service: &str,
+        timeout: Duration,
+        check: impl Fn(usize, &[pod_check::PodState]) -> Check,
+    ) -> Result<Duration, ActuatorError> {
+        let mut last = String::new();
+        let result = self.poll(service, "pods", timeout, |a| {
+            let (desired, list) = a.pod_list(service)?;
+            let pods = pod_check::pod_states(&list).map_err(|m| a.shape(service, m))?;
+            match check(desired, &pods) {
+                Check::Done => Ok(true),
+                Check::Waiting(why) => {
+                    last = why;
+                    Ok(false)
+                }
+            }
+        });
+        result.map_err(|e| match e {
+            ActuatorError::Kubernetes {
+                service,
+                request,
+                status: None,
+                message,
+            } if request == "verify" => ActuatorError::Kubernetes {
+                service,
+                request,
+                status: None,
+                message: format!("{message}: {last}"),
+            },
+            other => other,
+        })
     }
 
     fn shape(&self, service: &str, message: String) -> ActuatorError {
@@ -240,10 +316,13 @@ impl Actuator for KubernetesActuator {
         let deployment = self.service(service)?.deployment.clone();
         match replica {
             None => {
-                let now = crate::run_loop::now_ms();
+                let restarted_at = rfc3339(crate::run_loop::now_ms());
                 let request =
-                    requests::rollout_restart(&self.namespace, &deployment, &rfc3339(now));
-                self.send(service, &request).map(drop)
+                    requests::rollout_restart(&self.namespace, &deployment, &restarted_at);
+                self.send(service, &request)?;
+                self.restarts
+                    .insert(service.to_owned(), RestartMark::Rollout { restarted_at });
+                Ok(())
             }
             Some(i) => {
                 let pods = self.pods(service)?;
@@ -252,8 +331,13 @@ impl Actuator for KubernetesActuator {
                     replica: i,
                     replicas: pods.len(),
                 })?;
-                self.send(service, &requests::delete_pod(&self.namespace, pod))
-                    .map(drop)
+                self.send(service, &requests::delete_pod(&self.namespace, pod))?;
+                let mark = RestartMark::Replica {
+                    deleted: pod.clone(),
+                    before: pods.clone(),
+                };
+                self.restarts.insert(service.to_owned(), mark);
+                Ok(())
             }
         }
     }
@@ -354,9 +438,35 @@ impl Actuator for KubernetesActuator {
         let service = action.service.clone();
         match &action.kind {
             ActionKind::Noop => Ok(Duration::ZERO),
-            ActionKind::Restart { .. } | ActionKind::ScaleTo { .. } => {
-                self.poll(&service, "rollout complete", timeout, |a| {
+            ActionKind::Restart { .. } => match self.restarts.get(&service).cloned() {
+                Some(RestartMark::Rollout { restarted_at }) => {
+                    let since = restarted_at.parse::<jiff::Timestamp>().map_err(|e| {
+                        self.shape(&service, format!("restartedAt `{restarted_at}`: {e}"))
+                    })?;
+                    self.poll_pods(&service, timeout, |desired, pods| {
+                        pod_check::rollout_restarted(pods, desired, since)
+                    })
+                }
+                Some(RestartMark::Replica { deleted, before }) => {
+                    self.poll_pods(&service, timeout, |desired, pods| {
+                        pod_check::replica_replaced(pods, desired, &deleted, &before)
+                    })
+                }
+                // Restarted by someone else: the Deployment's own rollout status is all we know.
+                None => self.poll(&service, "rollout complete", timeout, |a| {
                     Ok(requests::rollout_complete(&a.deployment_state(&service)?))
+                }),
+            },
+            ActionKind::ScaleTo { replicas } => {
+                let want = *replicas;
+                self.poll_pods(&service, timeout, |desired, pods| {
+                    if desired != want {
+                        Check::Waiting(format!(
+                            "the Deployment wants {desired} replicas, not {want} (changed by another controller?)"
+                        ))
+                    } else {
+                        pod_check::scaled(pods, want)
+                    }
                 })
             }
             ActionKind::FailOver { to } => {
