@@ -1,4 +1,4 @@
-//! Learned agent kinds (`tabular`, `ppo`): what the runner's training phase needs from each. A
+//! Learned agent kinds (`tabular`, `ppo`, `dqn`): what the runner's training phase needs from each. A
 //! [`LearnerFactory`] checks an entry's hyperparameters at load time (an unknown key or a bad value is
 //! an error naming the file, the agent, the key and what was expected), builds a [`Learner`] for a
 //! training vector env, and turns an exported policy file back into a [`PolicyFactory`] for the
@@ -12,10 +12,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use mend_agents::dqn::EntityDqn;
 use mend_agents::policy::PolicyNet;
 use mend_agents::policy_file::TrainingInfo;
 use mend_agents::tabular::{self, TabularConfig, TabularPolicy, TabularQ};
-use mend_agents::{Agent, AgentError, Policy, PolicyFile, Ppo, PpoConfig, TrainSummary};
+use mend_agents::{Agent, AgentError, DqnConfig, Policy, PolicyFile, Ppo, PpoConfig, TrainSummary};
 use mend_envs::VectorEnv;
 use mend_monitor::features::FeatureSchema;
 use serde::Serialize;
@@ -317,6 +318,91 @@ impl LearnerFactory for PpoFactory {
     }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// dqn
+// ---------------------------------------------------------------------------------------------------
+
+/// `kind = "dqn"`: DQN with the entity network as Q-function (`mend_agents::dqn::EntityDqn`), from
+/// `DqnConfig::cluster_default`. `params`: any field of `DqnConfig` (CleanRL names; `num_envs`
+/// sizes the training vector env). The exported policy acts greedily on its Q-values.
+#[derive(Debug, Clone)]
+pub struct DqnFactory {
+    config: DqnConfig,
+}
+
+/// Builds the dqn kind from `params`.
+pub fn build_dqn(
+    params: &toml::Table,
+    ctx: &ParamContext<'_>,
+) -> Result<Box<dyn LearnerFactory>, ExperimentError> {
+    let config = overlay(
+        &DqnConfig::cluster_default(0),
+        params,
+        ctx,
+        "DQN (mend_agents::DqnConfig)",
+        &["explore_act_prob"],
+    )?;
+    // Value checks live in the agents crate: build a one-entity network to run them.
+    let schema = FeatureSchema::v1();
+    let n_kinds = cluster_kind_names().len();
+    EntityDqn::new(
+        config.clone(),
+        schema.columns.len(),
+        schema.global.len(),
+        n_kinds,
+        1 + n_kinds,
+    )
+    .map_err(|e| config_error(ctx, e))?;
+    Ok(Box::new(DqnFactory { config }))
+}
+
+struct DqnLearner(EntityDqn);
+
+impl Learner for DqnLearner {
+    fn agent(&mut self) -> &mut dyn Agent {
+        &mut self.0
+    }
+    fn export(&self, path: &Path, training: TrainingInfo) -> anyhow::Result<()> {
+        self.0
+            .export(
+                mend_agents::FeatureSchema::entities_v1(),
+                cluster_kind_names(),
+                training,
+            )
+            .save(path)?;
+        Ok(())
+    }
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.0.config()).unwrap_or_default()
+    }
+}
+
+impl LearnerFactory for DqnFactory {
+    fn algorithm(&self) -> &'static str {
+        "dqn"
+    }
+    fn num_envs(&self) -> usize {
+        self.config.num_envs
+    }
+    fn start(
+        &self,
+        seed: u64,
+        total_timesteps: u64,
+        env: &dyn VectorEnv,
+    ) -> anyhow::Result<Box<dyn Learner>> {
+        let config = DqnConfig {
+            seed,
+            total_timesteps,
+            ..self.config.clone()
+        };
+        Ok(Box::new(DqnLearner(EntityDqn::for_env(config, env)?)))
+    }
+    fn load(&self, path: &Path) -> anyhow::Result<Box<dyn PolicyFactory>> {
+        let file = PolicyFile::load(path, Some(&mend_agents::FeatureSchema::entities_v1()))?;
+        Ok(Box::new(NetPolicyFactory(file.policy)))
+    }
+}
+
 /// A trained network policy (entity networks act on any cluster size); cloned per episode.
 #[derive(Debug)]
 struct NetPolicyFactory(PolicyNet);
@@ -340,5 +426,94 @@ pub fn training_info(
         seed,
         summary,
         config,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mend_agents::ActionScores;
+    use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, SyncVectorEnv};
+
+    fn ctx() -> ParamContext<'static> {
+        ParamContext {
+            file: "exp.toml",
+            index: 2,
+            agent: "dqn-small",
+        }
+    }
+
+    fn table(text: &str) -> toml::Table {
+        text.parse().expect("test TOML parses")
+    }
+
+    #[test]
+    fn dqn_params_are_checked_by_key_and_value() {
+        let ok = build_dqn(
+            &table("learning_rate = 1e-3\nhidden = [32]\ndouble_q = false"),
+            &ctx(),
+        )
+        .expect("known keys with good values");
+        assert_eq!(ok.algorithm(), "dqn");
+        assert_eq!(ok.num_envs(), DqnConfig::cluster_default(0).num_envs);
+        let cases = [
+            ("gamma = 1.5", "agents[2].params.gamma"),
+            ("bogus = 1", "agents[2].params.bogus"),
+            ("seed = 3", "agents[2].params.seed"),
+            ("batch_size = \"many\"", "agents[2].params.batch_size"),
+            (
+                "explore_act_prob = 2.0",
+                "agents[2].params.explore_act_prob",
+            ),
+        ];
+        for (text, field) in cases {
+            let err = build_dqn(&table(text), &ctx()).expect_err(text).to_string();
+            assert!(err.contains(field), "{text}: {err}");
+            assert!(
+                err.contains("exp.toml") && err.contains("dqn-small"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn dqn_kind_trains_exports_and_its_policy_acts_with_q_values_on_another_size() {
+        let factory = build_dqn(
+            &table(
+                "num_envs = 2\nhidden = [16]\nlearning_starts = 64\nbatch_size = 8\n\
+                 buffer_size = 300\ntrain_frequency = 8\ntarget_network_frequency = 64",
+            ),
+            &ctx(),
+        )
+        .unwrap();
+        let envs = (0..factory.num_envs())
+            .map(|_| {
+                Box::new(ClusterEnv::builtin("tiny", ClusterConfig::default()).unwrap())
+                    as Box<dyn Env>
+            })
+            .collect();
+        let mut env = SyncVectorEnv::new(envs, AutoresetMode::SameStep).unwrap();
+        let mut learner = factory.start(4, 256, &env).unwrap();
+        let summary = learner
+            .agent()
+            .learn(&mut env, 256, &mut mend_agents::NullSink)
+            .unwrap();
+        assert!(summary.gradient_steps > 0, "{summary:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dqn.safetensors");
+        let config = learner.config_json();
+        assert_eq!(config["seed"], 4);
+        learner
+            .export(&path, training_info("tiny", 4, summary, config))
+            .unwrap();
+        let policy = factory.load(&path).unwrap().make(0);
+        assert_eq!(policy.algorithm(), "dqn");
+        let mut default = ClusterEnv::builtin("default", ClusterConfig::default()).unwrap();
+        let (obs, _) = default.reset(Some(1_000), None).unwrap();
+        let mask = default.action_mask().unwrap();
+        match policy.action_scores(&obs, Some(&mask)).unwrap() {
+            ActionScores::QValues(q) => assert_eq!(q.len(), mask.len()),
+            other => panic!("expected Q-values, got {other:?}"),
+        }
     }
 }

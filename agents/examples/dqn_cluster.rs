@@ -1,0 +1,117 @@
+//! Trains DQN with the entity network (`EntityDqn`, `DqnConfig::cluster_default`) on a cluster
+//! scenario, one agent per training seed, and writes each policy file, for the paired comparison of
+//! issue 4 (evaluate them beside the baselines with the `cluster` example's `--load-ppo`, which loads
+//! any policy file and acts greedily on it: for DQN, the argmax of the Q-values).
+//!
+//! ```text
+//! cargo run --release -p mend-agents --example dqn_cluster -- [--scenario tiny|default]
+//!     [--train-seeds START COUNT] [--train-steps N] [--dqn "TOML; PAIRS"] [--out DIR]
+//! cargo run --release -p mend-agents --example cluster -- --scenario tiny --agents no-op,reactive \
+//!     --seeds 1000 20 --load-ppo DIR/dqn-tiny-seed0.safetensors,...
+//! ```
+//! Defaults: scenario `tiny`, training seeds 0..3 (disjoint from the evaluation seeds 1000.. of the
+//! `cluster` example), 100,000 steps, files in `results/dqn_cluster/`. Prints one line per seed
+//! (steps/s, episodes, mean training return of the last 100 episodes, last logged TD loss and mean
+//! Q). Wall-clock timing lives here, not in the library (which reads no clock).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use mend_agents::dqn::EntityDqn;
+use mend_agents::policy_file::TrainingInfo;
+use mend_agents::{Agent, DqnConfig, FeatureSchema, VecSink};
+use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, SyncVectorEnv};
+
+fn kind_names() -> Vec<String> {
+    mend_sim::ActionKind::ALL
+        .iter()
+        .map(|k| k.name().to_string())
+        .collect()
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut scenario = "tiny".to_string();
+    let (mut seed_start, mut seed_count) = (0u64, 3u64);
+    let mut steps = 100_000u64;
+    let mut config = DqnConfig::cluster_default(0);
+    let mut out = PathBuf::from("results/dqn_cluster");
+    let mut i = 0;
+    while i < args.len() {
+        let val = |k: usize| {
+            args.get(i + k)
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("{} needs a value", args[i]))
+        };
+        match args[i].as_str() {
+            "--scenario" => scenario = val(1)?,
+            "--train-seeds" => {
+                seed_start = val(1)?.parse()?;
+                seed_count = val(2)?.parse()?;
+                i += 1;
+            }
+            "--train-steps" => steps = val(1)?.parse()?,
+            "--out" => out = PathBuf::from(val(1)?),
+            // TOML pairs separated by ';' overriding DqnConfig::cluster_default.
+            "--dqn" => {
+                let mut table = toml::Table::try_from(&config)?;
+                table.extend(toml::from_str::<toml::Table>(&val(1)?.replace(';', "\n"))?);
+                config = table.try_into()?;
+            }
+            other => anyhow::bail!("unknown argument {other:?}"),
+        }
+        i += 2;
+    }
+    std::fs::create_dir_all(&out)?;
+    println!(
+        "| seed | steps | seconds | steps/s | episodes | train return (last 100) | td_loss | mean Q | file |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for seed in seed_start..seed_start + seed_count {
+        let cfg = DqnConfig {
+            seed,
+            total_timesteps: steps,
+            ..config.clone()
+        };
+        let envs = (0..cfg.num_envs)
+            .map(|_| {
+                ClusterEnv::builtin(&scenario, ClusterConfig::default())
+                    .map(|e| Box::new(e) as Box<dyn Env>)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut env = SyncVectorEnv::new(envs, AutoresetMode::SameStep)?;
+        let mut agent = EntityDqn::for_env(cfg, &env)?;
+        let mut sink = VecSink::default();
+        let start = Instant::now();
+        let summary = agent.learn(&mut env, steps, &mut sink)?;
+        let seconds = start.elapsed().as_secs_f64();
+        let last = |name: &str| sink.values(name).last().copied().unwrap_or(f64::NAN);
+        let path = out.join(format!("dqn-{scenario}-seed{seed}.safetensors"));
+        agent
+            .export(
+                FeatureSchema::entities_v1(),
+                kind_names(),
+                TrainingInfo {
+                    env_id: mend_envs::cluster::CLUSTER_ID.into(),
+                    scenario_family: Some(scenario.clone()),
+                    seed,
+                    summary: summary.clone(),
+                    config: serde_json::to_value(agent.config())?,
+                },
+            )
+            .save(&path)?;
+        println!(
+            "| {seed} | {} | {seconds:.1} | {:.0} | {} | {} | {:.4} | {:.3} | {} |",
+            summary.num_timesteps,
+            summary.num_timesteps as f64 / seconds,
+            summary.episodes,
+            summary
+                .mean_return_last_100
+                .map_or("-".into(), |r| format!("{r:.1}")),
+            last("losses/td_loss"),
+            last("losses/q_values"),
+            path.display()
+        );
+    }
+    Ok(())
+}
