@@ -13,12 +13,14 @@
 //!   ├ onset             any of the above, repeated detections suppressed for a hold period
 //!   ├ likelihood        Numenta's anomaly likelihood over any of the above's raw scores
 //!   ├ persist           any of the above, alert only once it has held for a `for` duration
-//!   └ shift             value beyond its range, level or dispersion shift vs a reference window
+//!   ├ shift             value beyond its range, level or dispersion shift vs a reference window
+//!   └ autoencoder       multivariate: reconstruction error of a window of the whole vector
 //! ```
 //! [`by_name`] builds any of them from its name and an optional [`DetectorConfig`], for the CLI.
-//! A multivariate autoencoder (candle-nn) is the next detector to add (issue 5, item 2): it will
-//! implement [`Detector::update_vector`] natively instead of per channel.
+//! All but the autoencoder are univariate and run one state per channel ([`Channels`]); the
+//! autoencoder implements [`Detector::update_vector`] natively, over all channels at once.
 
+mod autoencoder;
 mod channels;
 mod ensemble;
 mod ewma;
@@ -30,8 +32,10 @@ mod persist;
 mod registry;
 mod score;
 mod shift;
+mod sorted_window;
 mod static_threshold;
 
+pub use autoencoder::{Autoencoder, AutoencoderConfig};
 pub use channels::{Channels, Univariate};
 pub use ensemble::{Combine, Ensemble, EnsembleConfig};
 pub use ewma::{Ewma, EwmaConfig};

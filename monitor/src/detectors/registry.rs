@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::autoencoder::{Autoencoder, AutoencoderConfig};
 use super::ensemble::{Ensemble, EnsembleConfig};
 use super::ewma::{Ewma, EwmaConfig};
 use super::holt_winters::{HoltWinters, HoltWintersConfig};
@@ -16,7 +17,7 @@ use super::{Detector, DetectorError};
 
 /// Every registered detector name, in documentation order. `onset` wraps the ensemble; any
 /// other detector is wrapped by naming it `onset:<name>` (e.g. `onset:ewma`).
-pub const DETECTOR_NAMES: [&str; 9] = [
+pub const DETECTOR_NAMES: [&str; 10] = [
     "static_threshold",
     "ewma",
     "median_mad",
@@ -26,6 +27,7 @@ pub const DETECTOR_NAMES: [&str; 9] = [
     "likelihood",
     "shift",
     "persist",
+    "autoencoder",
 ];
 
 /// The configuration of any detector; in TOML or JSON, `detector = "<name>"` plus its fields.
@@ -50,6 +52,8 @@ pub enum DetectorConfig {
     Shift(ShiftConfig),
     /// [`Persist`]'s.
     Persist(PersistConfig),
+    /// [`Autoencoder`]'s.
+    Autoencoder(AutoencoderConfig),
 }
 
 impl DetectorConfig {
@@ -65,6 +69,7 @@ impl DetectorConfig {
             "likelihood" => DetectorConfig::Likelihood(Default::default()),
             "shift" => DetectorConfig::Shift(Default::default()),
             "persist" => DetectorConfig::Persist(Default::default()),
+            "autoencoder" => DetectorConfig::Autoencoder(Default::default()),
             _ if name.starts_with("onset:") => DetectorConfig::Onset(OnsetConfig {
                 inner: Box::new(DetectorConfig::default_for(&name["onset:".len()..])?),
                 ..Default::default()
@@ -90,6 +95,7 @@ impl DetectorConfig {
             DetectorConfig::Likelihood(_) => "likelihood",
             DetectorConfig::Shift(_) => "shift",
             DetectorConfig::Persist(_) => "persist",
+            DetectorConfig::Autoencoder(_) => "autoencoder",
         }
     }
 
@@ -105,6 +111,7 @@ impl DetectorConfig {
             DetectorConfig::Likelihood(c) => c.validate(),
             DetectorConfig::Shift(c) => c.validate(),
             DetectorConfig::Persist(c) => c.validate(),
+            DetectorConfig::Autoencoder(c) => c.validate(),
         }
     }
 
@@ -120,6 +127,7 @@ impl DetectorConfig {
             DetectorConfig::Likelihood(c) => Box::new(Likelihood::from_config(c)?),
             DetectorConfig::Shift(c) => Box::new(Shift::from_config(*c)?),
             DetectorConfig::Persist(c) => Box::new(Persist::from_config(c)?),
+            DetectorConfig::Autoencoder(c) => Box::new(Autoencoder::from_config(*c)?),
         })
     }
 }

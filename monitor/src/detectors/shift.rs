@@ -27,6 +27,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::channels::{Channels, Univariate};
+use super::sorted_window::SortedWindow;
 use super::{Detection, DetectorError, check};
 
 /// Configuration of [`Shift`].
@@ -132,37 +133,6 @@ impl ShiftConfig {
             self.alert_score,
             "0 < alert_score <= 1",
         )
-    }
-}
-
-/// A sliding window that also keeps its values sorted, for quantiles.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct SortedWindow {
-    order: VecDeque<f64>,
-    sorted: Vec<f64>,
-}
-
-impl SortedWindow {
-    fn push(&mut self, x: f64, capacity: usize) {
-        if self.order.len() == capacity
-            && let Some(old) = self.order.pop_front()
-        {
-            let i = self.sorted.partition_point(|v| v.total_cmp(&old).is_lt());
-            self.sorted.remove(i);
-        }
-        self.order.push_back(x);
-        let i = self.sorted.partition_point(|v| v.total_cmp(&x).is_lt());
-        self.sorted.insert(i, x);
-    }
-
-    fn len(&self) -> usize {
-        self.sorted.len()
-    }
-
-    /// The value at rank `floor(q (n - 1))` (NAB-style quantile without interpolation).
-    fn quantile(&self, q: f64) -> f64 {
-        let n = self.sorted.len();
-        self.sorted[((q * (n - 1) as f64) as usize).min(n - 1)]
     }
 }
 
