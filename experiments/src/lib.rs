@@ -8,6 +8,7 @@ pub mod commands;
 pub mod detection;
 pub mod experiment;
 pub mod output;
+pub mod paper;
 pub mod plots;
 pub mod progress;
 pub mod results;

@@ -50,6 +50,9 @@ pub mod files {
     pub const SUMMARY_JSON: &str = "summary.json";
     /// Summary for people.
     pub const SUMMARY_MD: &str = "summary.md";
+    /// The paper table (framework arm against the baseline on the seed paper's claims), written
+    /// when the experiment names its `framework` agent or by `mend report --paper`.
+    pub const PAPER_MD: &str = "paper.md";
     /// Per-job rows (the resume points).
     pub const JOBS_DIR: &str = "jobs";
     /// Training jobs' checkpoints and curve rows (the training resume points).
@@ -392,6 +395,13 @@ pub fn finish(dir: &Path) -> Result<()> {
         results::summary_markdown(&summary).as_bytes(),
     )?;
     plots::write_all(&dir.join(files::PLOTS_DIR), &summary, &rows)?;
+    if let Some(framework) = &experiment.experiment.framework {
+        let table = crate::paper::paper_table(&experiment, &rows, framework)?;
+        write_atomic(
+            &dir.join(files::PAPER_MD),
+            crate::paper::markdown(&table).as_bytes(),
+        )?;
+    }
     Ok(())
 }
 

@@ -81,7 +81,7 @@ pub fn paired_difference(a: &[f64], b: &[f64]) -> Estimate {
 }
 
 /// The two-sided 95 % quantile of Student's t with `dof` degrees of freedom.
-fn t_quantile(dof: usize) -> f64 {
+pub fn t_quantile(dof: usize) -> f64 {
     match StudentsT::new(0.0, 1.0, dof as f64) {
         Ok(t) => t.inverse_cdf(0.5 + CONFIDENCE / 2.0),
         Err(_) => f64::INFINITY,
