@@ -68,31 +68,48 @@ pub fn read(path: &Path) -> Result<Vec<TraceRecord>> {
     parse(&text, &path.display().to_string())
 }
 
-/// Parses JSON Lines text; `origin` names the file in errors.
+/// Parses JSON Lines text; `origin` names the file in errors. The header is checked first, so a
+/// trace of another format version is refused by its version, not by the first record this
+/// version cannot read.
 pub fn parse(text: &str, origin: &str) -> Result<Vec<TraceRecord>> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty());
+    let Some((first, header)) = lines.next() else {
+        bail!("{origin}: empty trace; expected a header record first");
+    };
+    check_header(header, &format!("{origin}:{}", first + 1))?;
     let mut records = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
+    for (index, line) in std::iter::once((first, header)).chain(lines) {
         let record: TraceRecord = serde_json::from_str(line).with_context(|| {
             format!("{origin}:{}: not a trace record (expected one JSON object per line with a `type` field)", index + 1)
         })?;
         records.push(record);
     }
-    match records.first() {
-        Some(TraceRecord::Header { format_version, .. })
-            if *format_version == TRACE_FORMAT_VERSION =>
-        {
-            Ok(records)
-        }
-        Some(TraceRecord::Header { format_version, .. }) => bail!(
-            "{origin}:1: trace format version {format_version}; expected {TRACE_FORMAT_VERSION}"
+    Ok(records)
+}
+
+/// Checks that `line` (at `place`, `file:line`) is a header of [`TRACE_FORMAT_VERSION`].
+fn check_header(line: &str, place: &str) -> Result<()> {
+    let value: serde_json::Value = serde_json::from_str(line).with_context(|| {
+        format!(
+            "{place}: not a trace record (expected one JSON object per line with a `type` field)"
+        )
+    })?;
+    if value.get("type").and_then(|t| t.as_str()) != Some("header") {
+        bail!("{place}: the first record is not a header; expected {{\"type\":\"header\",...}}");
+    }
+    match value.get("format_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(TRACE_FORMAT_VERSION) => Ok(()),
+        Some(v) => bail!(
+            "{place}: trace format version {v}; this build reads version {TRACE_FORMAT_VERSION} \
+             (version 2 records the replica seat of every fault onset, empty seats included), so \
+             record the episode again with this build"
         ),
-        Some(_) => bail!(
-            "{origin}:1: the first record is not a header; expected {{\"type\":\"header\",...}}"
+        None => bail!(
+            "{place}: header field `format_version`: expected an unsigned integer ({TRACE_FORMAT_VERSION})"
         ),
-        None => bail!("{origin}: empty trace; expected a header record first"),
     }
 }
 
@@ -122,6 +139,32 @@ mod tests {
             "\"format_version\":99",
         );
         let err = format!("{:#}", parse(&wrong, "w.jsonl").unwrap_err());
-        assert!(err.contains("version 99"), "{err}");
+        assert!(
+            err.contains("w.jsonl:1") && err.contains("version 99"),
+            "{err}"
+        );
+        let err = format!("{:#}", parse(&bad[text.len()..], "n.jsonl").unwrap_err());
+        assert!(
+            err.contains("n.jsonl:1: the first record is not a header"),
+            "{err}"
+        );
+    }
+
+    /// A format-1 trace (before replica seats) is refused by its version, naming the file and
+    /// the version expected, even though its records would still parse.
+    #[test]
+    fn a_format_1_trace_is_refused_by_version() {
+        let old = concat!(
+            "{\"type\":\"header\",\"format_version\":1,\"scenario\":\"tiny\",\"seed\":17}\n",
+            "{\"type\":\"fault_onset\",\"at_ms\":5,\"fault\":0,\"kind\":\"process_crash\",",
+            "\"target\":\"api-0\",\"duration_ms\":9,\"origin\":\"stochastic\"}\n",
+        );
+        let err = format!("{:#}", parse(old, "old.jsonl").unwrap_err());
+        assert!(
+            err.contains("old.jsonl:1")
+                && err.contains("version 1")
+                && err.contains(&format!("reads version {TRACE_FORMAT_VERSION}")),
+            "{err}"
+        );
     }
 }
