@@ -24,6 +24,7 @@
 //! - [`run_loop`]: the loop itself ([`run_loop::Executor`], [`run_loop::run`]), modes and signals;
 //! - [`audit`]: the JSON Lines audit log, hash-chained and optionally signed, and its verifier;
 //! - [`demo`]: the demo HTTP workload with fault switches (binary `mend-demo-service`);
+//! - [`fault_drill`]: inject a fault into a local replica, step until healed, time detection and healing;
 //! - [`guards`]: the safety guards, pure functions of a proposal and the state;
 //! - [`metrics`]: metric sources (Prometheus HTTP API, exposition-format scrape).
 
@@ -34,6 +35,7 @@ pub mod decide;
 pub mod decision;
 pub mod demo;
 pub mod fallback;
+pub mod fault_drill;
 pub mod guards;
 pub mod local_prometheus;
 pub mod metrics;
