@@ -23,7 +23,13 @@ use serde::Serialize;
 
 use crate::stats::{Estimate, estimate, paired_difference};
 
+mod precursors;
+#[cfg(test)]
+mod tests;
 mod tuned;
+pub use precursors::{
+    TREND_COLUMNS, TREND_INPUTS, ols_slope, push_trends, trend_bounds, trend_column_indices,
+};
 pub use tuned::{
     Candidate, HeldOutRow, TTD_CAP_SECONDS, TrainingRow, TunedDetectionReport, capped_ttd,
     default_grid, hybrid_rules, metric_floor, tuned_detection_study,
@@ -413,6 +419,12 @@ pub struct PredictionConfig {
     pub stride: usize,
     /// Hidden units of the MLP.
     pub hidden: usize,
+    /// Scrapes over which precursor trends (delta and least-squares slope of memory, latency,
+    /// error ratio and CPU, see `precursors`) are appended to each sample; 0: none.
+    pub trend_window: usize,
+    /// Upper input bound of the `log1p` columns (request rate, latency, replicas, lag), whose
+    /// schema bound is unbounded (`f32::MAX`, which scales every value to 0); 0 keeps the schema's.
+    pub log1p_cap: f32,
 }
 
 impl Default for PredictionConfig {
@@ -422,6 +434,20 @@ impl Default for PredictionConfig {
             horizon_seconds: 600.0,
             stride: 2,
             hidden: 32,
+            trend_window: 0,
+            log1p_cap: 0.0,
+        }
+    }
+}
+
+impl PredictionConfig {
+    /// The same cut with precursor trends over 40 scrapes (10 min at 15 s) and `log1p` columns
+    /// capped at 12 (`ln(1 + 1.6e5)`: above any request rate, latency or lag of the scenarios).
+    pub fn with_precursors(self) -> Self {
+        PredictionConfig {
+            trend_window: 40,
+            log1p_cap: 12.0,
+            ..self
         }
     }
 }
@@ -490,17 +516,37 @@ impl PredictionData {
     }
 }
 
-/// Cuts labelled windows of every service's feature rows (schema v1) from `runs`.
+/// Cuts labelled windows of every service's feature rows (schema v1) from `runs`, followed by
+/// the precursor trends when `config.trend_window > 0`.
 pub fn prediction_data(runs: &[SimulatedRun], config: &PredictionConfig) -> PredictionData {
     use mend_monitor::features::FeatureExtractor;
     let extractor = FeatureExtractor::v1();
     let width = extractor.schema().width();
     let window = config.window.max(1);
+    let row_bounds: Vec<(f32, f32)> = extractor
+        .schema()
+        .row_bounds()
+        .into_iter()
+        .map(|(lo, hi)| {
+            if config.log1p_cap > 0.0 && hi == f32::MAX {
+                (lo, config.log1p_cap)
+            } else {
+                (lo, hi)
+            }
+        })
+        .collect();
+    let trend_columns = precursors::trend_column_indices(extractor.schema());
+    let trends = config.trend_window;
+    let mut bounds = row_bounds.repeat(window);
+    if trends > 0 {
+        bounds.extend(precursors::trend_bounds());
+    }
     let mut data = PredictionData {
-        input: window * width,
-        bounds: extractor.schema().row_bounds().repeat(window),
+        input: bounds.len(),
+        bounds,
         ..Default::default()
     };
+    let first = window.max(trends).max(1) - 1;
     for run in runs {
         // rows[scrape][service] = feature row (empty when the service has no row).
         let rows: Vec<Vec<Vec<f32>>> = run
@@ -533,7 +579,7 @@ pub fn prediction_data(runs: &[SimulatedRun], config: &PredictionConfig) -> Pred
             data.incidents
                 .extend(st.iter().map(|&(start, _)| (run.seed, s, start)));
         }
-        for k in (window - 1..rows.len()).step_by(config.stride.max(1)) {
+        for k in (first..rows.len()).step_by(config.stride.max(1)) {
             let t = run.snapshots[k].timestamp;
             for (s, st) in starts.iter().enumerate() {
                 if st.iter().any(|&(a, b)| a <= t && t < b) {
@@ -544,6 +590,13 @@ pub fn prediction_data(runs: &[SimulatedRun], config: &PredictionConfig) -> Pred
                     .any(|&(a, _)| a > t && a <= t + config.horizon_seconds);
                 for row in &rows[k + 1 - window..=k] {
                     data.inputs.extend_from_slice(&row[s]);
+                }
+                if trends > 0 {
+                    let history: Vec<&[f32]> = rows[k + 1 - trends..=k]
+                        .iter()
+                        .map(|r| r[s].as_slice())
+                        .collect();
+                    precursors::push_trends(&history, &trend_columns, &mut data.inputs);
                 }
                 data.labels.push(if positive { 1.0 } else { 0.0 });
                 data.origins.push(SampleOrigin {
@@ -685,12 +738,22 @@ pub fn prediction_study(
     config: &PredictionConfig,
     train_config: &mend_monitor::predictor::TrainConfig,
 ) -> Result<PredictionReport, mend_monitor::predictor::PredictorError> {
-    use mend_monitor::predictor::{PredictorModel, PredictorSpec, train};
     let runs = |seeds: &[u64]| -> Vec<SimulatedRun> {
         seeds.par_iter().map(|&s| simulate(scenario, s)).collect()
     };
-    let train_data = prediction_data(&runs(train_seeds), config);
-    let test_data = prediction_data(&runs(test_seeds), config);
+    fit_and_evaluate(&runs(train_seeds), &runs(test_seeds), config, train_config)
+}
+
+/// Trains on `train_runs`, picks the operating point on them, evaluates on `test_runs`.
+fn fit_and_evaluate(
+    train_runs: &[SimulatedRun],
+    test_runs: &[SimulatedRun],
+    config: &PredictionConfig,
+    train_config: &mend_monitor::predictor::TrainConfig,
+) -> Result<PredictionReport, mend_monitor::predictor::PredictorError> {
+    use mend_monitor::predictor::{PredictorModel, PredictorSpec, train};
+    let train_data = prediction_data(train_runs, config);
+    let test_data = prediction_data(test_runs, config);
     let spec = PredictorSpec {
         input: train_data.input,
         hidden: config.hidden,
@@ -704,15 +767,79 @@ pub fn prediction_study(
     )?;
     let threshold = choose_threshold(&model, &train_data);
     let test = evaluate_predictor(&model, &test_data, threshold, config.horizon_seconds);
+    let seeds = |runs: &[SimulatedRun]| runs.iter().map(|r| r.seed).collect();
     Ok(PredictionReport {
         config: *config,
-        train_seeds: train_seeds.to_vec(),
-        test_seeds: test_seeds.to_vec(),
+        train_seeds: seeds(train_runs),
+        test_seeds: seeds(test_runs),
         threshold,
         train_loss,
         test,
         model: Some(model),
     })
+}
+
+/// The predictor before and after precursor features, on the same simulated runs: `before` is
+/// `base` as given; then `base` with `log1p` columns capped (inputs the schema bounds scaled to
+/// 0 become visible); then with the precursor trends too ([`PredictionConfig::with_precursors`]).
+/// Returns `(variant name, report)` in that order.
+pub fn precursor_study(
+    scenario: &Scenario,
+    train_seeds: &[u64],
+    test_seeds: &[u64],
+    base: &PredictionConfig,
+    train_config: &mend_monitor::predictor::TrainConfig,
+) -> Result<Vec<(String, PredictionReport)>, mend_monitor::predictor::PredictorError> {
+    let runs = |seeds: &[u64]| -> Vec<SimulatedRun> {
+        seeds.par_iter().map(|&s| simulate(scenario, s)).collect()
+    };
+    let (train_runs, test_runs) = (runs(train_seeds), runs(test_seeds));
+    let after = base.with_precursors();
+    let variants = [
+        ("before: window rows", *base),
+        (
+            "log1p inputs capped",
+            PredictionConfig {
+                trend_window: 0,
+                ..after
+            },
+        ),
+        ("after: capped + trends", after),
+    ];
+    variants
+        .iter()
+        .map(|(name, config)| {
+            fit_and_evaluate(&train_runs, &test_runs, config, train_config)
+                .map(|r| ((*name).to_owned(), r))
+        })
+        .collect()
+}
+
+/// A Markdown table of [`precursor_study`]'s reports.
+pub fn precursor_markdown(reports: &[(String, PredictionReport)]) -> String {
+    let mut s = String::from(
+        "| variant | inputs | threshold | precision | recall | PR-AUC | warned / incidents | lead time s (min, q1, median, q3, max) |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for (name, r) in reports {
+        let q = &r.test;
+        let lead: Vec<String> = q
+            .lead_time_quantiles
+            .iter()
+            .map(|x| format!("{x:.0}"))
+            .collect();
+        s.push_str(&format!(
+            "| {name} | {} | {:.2} | {:.3} | {:.3} | {:.3} | {} / {} | {} |\n",
+            r.model.as_ref().map_or(0, |m| m.spec.input),
+            r.threshold,
+            q.at_threshold.precision,
+            q.at_threshold.recall,
+            q.pr_auc,
+            q.incidents_warned,
+            q.incidents,
+            lead.join(", ")
+        ));
+    }
+    s
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -722,9 +849,11 @@ pub fn prediction_study(
 /// Federated study parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct FederatedStudyConfig {
-    /// Clients: services sorted by (provider, index) and cut into this many contiguous groups,
-    /// so each client holds (mostly) one provider's services and their own fault mix.
+    /// With [`ClientSplit::Groups`]: services sorted by (provider, index) and cut into this many
+    /// contiguous groups, so each client holds (mostly) one provider's services.
     pub num_clients: usize,
+    /// How services are assigned to clients.
+    pub split: ClientSplit,
     /// Communication rounds.
     pub rounds: usize,
     /// Local training per round (epochs are local epochs).
@@ -750,8 +879,20 @@ impl Default for FederatedStudyConfig {
             central: mend_monitor::predictor::TrainConfig::default(),
             prediction: PredictionConfig::default(),
             attack_scale: -10.0,
+            split: ClientSplit::Groups,
         }
     }
+}
+
+/// How the federated study assigns services (and so their histories) to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ClientSplit {
+    /// `num_clients` contiguous groups of services sorted by provider.
+    Groups,
+    /// One client per provider: each trains on the services it hosts (most initial replicas).
+    Provider,
+    /// One client per region, likewise.
+    Region,
 }
 
 /// One trained predictor's held-out quality.
@@ -802,6 +943,28 @@ impl FederatedReport {
     }
 }
 
+impl FederatedReport {
+    /// A text bar chart of held-out PR-AUC per setting without poisoning (the figure of the
+    /// centralised / federated / local-only comparison), one bar of up to 50 characters each.
+    pub fn bar_chart(&self) -> String {
+        let mut s = String::from("held-out PR-AUC (no poisoning)\n");
+        for r in self.rows.iter().filter(|r| r.poison == "none") {
+            let label = if r.aggregator == "-" {
+                r.setting.clone()
+            } else {
+                format!("{} {}", r.setting, r.aggregator)
+            };
+            let bar = if r.pr_auc.is_finite() {
+                "#".repeat((r.pr_auc.clamp(0.0, 1.0) * 50.0).round() as usize)
+            } else {
+                String::new()
+            };
+            s.push_str(&format!("{label:<34} {bar} {:.3}\n", r.pr_auc));
+        }
+        s
+    }
+}
+
 /// Centralised vs federated (FedAvg, median, trimmed mean) vs local-only training of the
 /// predictor on `train_seeds`, and the same federated runs with client 0 poisoned (label
 /// flipping, scaled updates); quality is PR-AUC on `test_seeds`. Deterministic for its inputs.
@@ -826,22 +989,54 @@ pub fn federated_study(
         .first()
         .map(|r| (r.services.len(), r.service_provider.clone()))
         .unwrap_or_default();
-    let mut order: Vec<usize> = (0..services).collect();
-    order.sort_by(|&a, &b| providers[a].cmp(&providers[b]).then(a.cmp(&b)));
-    let k = config.num_clients.clamp(1, services.max(1));
+    let regions = train_runs
+        .first()
+        .map(|r| r.service_region.clone())
+        .unwrap_or_default();
     let mut client_of = vec![0usize; services];
-    for (pos, &s) in order.iter().enumerate() {
-        client_of[s] = pos * k / services.max(1);
-    }
+    let k = match config.split {
+        ClientSplit::Groups => {
+            let mut order: Vec<usize> = (0..services).collect();
+            order.sort_by(|&a, &b| providers[a].cmp(&providers[b]).then(a.cmp(&b)));
+            let k = config.num_clients.clamp(1, services.max(1));
+            for (pos, &s) in order.iter().enumerate() {
+                client_of[s] = pos * k / services.max(1);
+            }
+            k
+        }
+        ClientSplit::Provider | ClientSplit::Region => {
+            let key = if config.split == ClientSplit::Provider {
+                &providers
+            } else {
+                &regions
+            };
+            // Clients in name order (a BTreeSet), services to their provider's or region's.
+            let names: Vec<&String> = key
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            for (s, c) in client_of.iter_mut().enumerate() {
+                *c = names.iter().position(|n| **n == key[s]).unwrap_or(0);
+            }
+            names.len().max(1)
+        }
+    };
     let parts: Vec<PredictionData> = (0..k)
         .map(|c| train_data.subset(|o| client_of[o.service] == c))
         .collect();
     let client_names: Vec<String> = (0..k)
         .map(|c| {
+            let label = if config.split == ClientSplit::Region {
+                &regions
+            } else {
+                &providers
+            };
             let mut p: Vec<&str> = (0..services)
                 .filter(|&s| client_of[s] == c)
-                .map(|s| providers[s].as_str())
+                .map(|s| label[s].as_str())
                 .collect();
+            p.sort_unstable();
             p.dedup();
             format!("c{c}:{}", p.join("+"))
         })

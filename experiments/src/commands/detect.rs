@@ -3,15 +3,21 @@
 //! estimate (each file scored at a threshold chosen on the other files), print a table and write
 //! per-file results.
 //!
-//! `mend detect sim` ([`sim`], [`SimArgs`]): the detection study on simulated faults, adaptive
-//! detectors tuned on training seeds and measured on held-out seeds against the static rules.
+//! `mend detect sim` ([`sim`], [`SimArgs`]): studies on simulated runs, trained or tuned on
+//! training seeds and measured on held-out seeds. `--study detectors` (default): adaptive
+//! detectors tuned against the static rules; `--study predict`: the failure predictor before and
+//! after precursor features; `--study federated`: centralised vs federated vs local-only
+//! predictor training with one client per provider (`--split`), plus poisoned clients.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::detection::{default_grid, tuned_detection_study};
+use crate::detection::{
+    ClientSplit, FederatedStudyConfig, PredictionConfig, default_grid, federated_study,
+    precursor_markdown, precursor_study, tuned_detection_study,
+};
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use mend_monitor::detectors::{DETECTOR_NAMES, DetectorConfig};
 use mend_monitor::nab::{
     NabReport, PROBATIONARY_PERCENT, Profile, leave_one_file_out, load_corpus, run_nab,
@@ -157,26 +163,131 @@ pub struct SimArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Which study to run.
+    #[arg(long, value_enum, default_value_t = SimStudy::Detectors)]
+    pub study: SimStudy,
+    /// Predictor training epochs (`predict`; centralised and local-only training in `federated`).
+    #[arg(long, default_value_t = 8)]
+    pub epochs: usize,
+    /// Communication rounds (`federated`; one local epoch each).
+    #[arg(long, default_value_t = 8)]
+    pub rounds: usize,
+    /// Clients of the federated study: one per provider, per region, or 5 provider-sorted groups.
+    #[arg(long, value_enum, default_value_t = SplitArg::Provider)]
+    pub split: SplitArg,
+}
+
+/// The studies of `mend detect sim`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimStudy {
+    /// Tuned detectors vs the static rules (time to detect, false alerts per day).
+    Detectors,
+    /// The failure predictor before and after precursor features.
+    Predict,
+    /// Centralised vs federated vs local-only predictor training.
+    Federated,
+}
+
+/// `--split` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    /// One client per provider.
+    Provider,
+    /// One client per region.
+    Region,
+    /// Five groups of provider-sorted services.
+    Groups,
+}
+
+/// Runs the study asked for (see the module docs), prints its Markdown table and writes
+/// `summary.json` and `summary.md` (each whole or not at all).
+pub fn sim(args: &SimArgs) -> Result<ExitCode> {
+    match args.study {
+        SimStudy::Detectors => sim_detectors(args),
+        SimStudy::Predict | SimStudy::Federated => sim_prediction(args),
+    }
+}
+
+fn write_summary(out: &std::path::Path, json: &serde_json::Value, markdown: &str) -> Result<()> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create the folder {}", out.display()))?;
+    write_atomic(
+        &out.join("summary.json"),
+        serde_json::to_string_pretty(json)?.as_bytes(),
+    )?;
+    write_atomic(&out.join("summary.md"), markdown.as_bytes())?;
+    println!("{markdown}");
+    println!("results: {}", out.display());
+    Ok(())
+}
+
+/// `--study predict` and `--study federated`.
+fn sim_prediction(args: &SimArgs) -> Result<ExitCode> {
+    use mend_monitor::predictor::TrainConfig;
+    let scenario = crate::scenarios::load(&args.scenario)?;
+    let train: Vec<u64> = (1..=args.train).map(|i| args.seed + i).collect();
+    let test: Vec<u64> = (1..=args.test).map(|i| args.seed + 1000 + i).collect();
+    let central = TrainConfig {
+        epochs: args.epochs,
+        seed: args.seed,
+        ..Default::default()
+    };
+    let bar = progress::bar(1, "simulating and training", "", args.quiet);
+    let (json, markdown) = if args.study == SimStudy::Predict {
+        let reports = precursor_study(
+            &scenario,
+            &train,
+            &test,
+            &PredictionConfig::default(),
+            &central,
+        )?;
+        let markdown = format!(
+            "Failure predictor on `{}`: trained on {} seeds, held-out {} seeds\n\n{}",
+            scenario.name(),
+            train.len(),
+            test.len(),
+            precursor_markdown(&reports)
+        );
+        (serde_json::to_value(&reports)?, markdown)
+    } else {
+        let split = match args.split {
+            SplitArg::Provider => ClientSplit::Provider,
+            SplitArg::Region => ClientSplit::Region,
+            SplitArg::Groups => ClientSplit::Groups,
+        };
+        let config = FederatedStudyConfig {
+            rounds: args.rounds,
+            central,
+            split,
+            prediction: PredictionConfig::default().with_precursors(),
+            ..Default::default()
+        };
+        let report = federated_study(&scenario, &train, &test, &config)?;
+        let markdown = format!(
+            "{}\n```text\n{}```\n",
+            report.to_markdown(),
+            report.bar_chart()
+        );
+        (serde_json::to_value(&report)?, markdown)
+    };
+    bar.finish_and_clear();
+    write_summary(&args.out, &json, &markdown)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the tuned detection study (see [`crate::detection::tuned_detection_study`]), prints its
 /// Markdown table and writes `summary.json` and `summary.md` (each whole or not at all).
-pub fn sim(args: &SimArgs) -> Result<ExitCode> {
+fn sim_detectors(args: &SimArgs) -> Result<ExitCode> {
     let scenario = crate::scenarios::load(&args.scenario)?;
     let train: Vec<u64> = (1..=args.train).map(|i| args.seed + i).collect();
     let test: Vec<u64> = (1..=args.test).map(|i| args.seed + 1000 + i).collect();
     let bar = progress::bar(1, "tuning and held-out runs", "", args.quiet);
     let report = tuned_detection_study(&scenario, &default_grid(), &train, &test)?;
     bar.finish_and_clear();
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create the folder {}", args.out.display()))?;
-    let markdown = report.to_markdown();
-    write_atomic(
-        &args.out.join("summary.json"),
-        serde_json::to_string_pretty(&report)?.as_bytes(),
+    write_summary(
+        &args.out,
+        &serde_json::to_value(&report)?,
+        &report.to_markdown(),
     )?;
-    write_atomic(&args.out.join("summary.md"), markdown.as_bytes())?;
-    println!("{markdown}");
-    println!("results: {}", args.out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -15,7 +15,8 @@
 
 use mend_monitor::alerting::{AccountingConfig, DetectionOutcome, RuleSet};
 use mend_monitor::detectors::{
-    DetectorConfig, EwmaConfig, HoltWintersConfig, MedianMadConfig, PersistConfig, ShiftConfig,
+    AutoencoderConfig, DetectorConfig, EwmaConfig, HoltWintersConfig, MedianMadConfig,
+    PersistConfig, ShiftConfig,
 };
 use mend_sim::Scenario;
 use rayon::prelude::*;
@@ -73,7 +74,8 @@ pub fn hybrid_rules(make: impl Fn(f64) -> DetectorConfig, for_seconds: f64) -> R
 
 /// The default grid, a priori round numbers: the z-score detectors (EWMA, median/MAD,
 /// Holt-Winters) at z in {4, 6, 8, 12} and the shift detector at alert score in {0.5, 0.7, 0.9}
-/// (rest 240 scrapes, an hour at 15 s), each held `for` 0, 30 or 60 s, on the baseline's metrics
+/// (rest 240 scrapes, an hour at 15 s), each held `for` 0, 30 or 60 s, plus the autoencoder at
+/// margin 3 or 6 held 60 s, on the baseline's metrics
 /// with `up` kept static and per-metric floors ([`hybrid_rules`]).
 pub fn default_grid() -> Vec<Candidate> {
     let mut out = Vec::new();
@@ -122,6 +124,28 @@ pub fn default_grid() -> Vec<Candidate> {
                     for_seconds,
                 ),
             });
+        }
+        // The autoencoder per metric (a window of 8 scrapes), warm-up 30 min at 15 s; held 60 s
+        // only, at two margins, to bound its cost (a network per watched channel).
+        if for_seconds == 60.0 {
+            for margin in [3.0, 6.0] {
+                out.push(Candidate {
+                    family: "autoencoder".into(),
+                    setting: format!("margin={margin} for={for_seconds}s"),
+                    rules: hybrid_rules(
+                        |floor| {
+                            DetectorConfig::Autoencoder(AutoencoderConfig {
+                                margin,
+                                warmup: 120,
+                                train_every: 16,
+                                min_std_absolute: floor,
+                                ..Default::default()
+                            })
+                        },
+                        for_seconds,
+                    ),
+                });
+            }
         }
         for a in [0.5, 0.7, 0.9] {
             out.push(Candidate {

@@ -1,0 +1,100 @@
+//! Precursor (trend) features for the failure predictor (issue 5, item 5): incidents the
+//! simulator produces are often announced by a slow build-up (a memory leak growing to OOM, a
+//! latency or error-rate creep before an SLO breach), which a short window of raw feature rows
+//! shows poorly. For each watched service column, over the last `trend_window` scrapes:
+//! - `delta`: last value minus first value;
+//! - `slope`: the ordinary least-squares slope, times `trend_window - 1` (the fitted change over
+//!   the window, in the column's units, so it is comparable with `delta` but robust to noise at
+//!   the two ends).
+//!
+//! Bounds (for the predictor's fixed input scaling, never data statistics, so federated clients
+//! share nothing but updates) are set a priori per column: changes beyond them saturate.
+
+use mend_monitor::features::FeatureSchema;
+
+/// The service columns whose trends are added, with the change that saturates the scaled input
+/// (a priori: half the utilisation or error range, one unit of log latency, one of CPU).
+pub const TREND_COLUMNS: [(&str, f32); 4] = [
+    ("svc_replica_memory_max", 0.5),
+    ("svc_latency_p99", 1.0),
+    ("svc_error_ratio", 0.5),
+    ("svc_replica_cpu_max", 1.0),
+];
+
+/// Trend inputs appended per sample: `delta` and `slope` of each [`TREND_COLUMNS`] entry.
+pub const TREND_INPUTS: usize = 2 * TREND_COLUMNS.len();
+
+/// Indices of [`TREND_COLUMNS`] in `schema` (a column missing from the schema reads as 0).
+pub fn trend_column_indices(schema: &FeatureSchema) -> Vec<Option<usize>> {
+    TREND_COLUMNS
+        .iter()
+        .map(|(name, _)| schema.column_index(name))
+        .collect()
+}
+
+/// Bounds of the trend inputs, in the order [`push_trends`] writes them.
+pub fn trend_bounds() -> Vec<(f32, f32)> {
+    TREND_COLUMNS
+        .iter()
+        .flat_map(|&(_, span)| [(-span, span), (-span, span)])
+        .collect()
+}
+
+/// Ordinary least-squares slope of `ys` against `0, 1, ..., n - 1`; 0 for fewer than 2 points.
+pub fn ols_slope(ys: &[f32]) -> f32 {
+    let n = ys.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let mean_x = (n - 1) as f64 / 2.0;
+    let mean_y = ys.iter().map(|&y| f64::from(y)).sum::<f64>() / n as f64;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (i, &y) in ys.iter().enumerate() {
+        let dx = i as f64 - mean_x;
+        sxy += dx * (f64::from(y) - mean_y);
+        sxx += dx * dx;
+    }
+    (sxy / sxx) as f32
+}
+
+/// Appends the trend inputs of one service to `out`: `rows` are its feature rows over the trend
+/// window, oldest first; `columns` from [`trend_column_indices`].
+pub fn push_trends(rows: &[&[f32]], columns: &[Option<usize>], out: &mut Vec<f32>) {
+    let mut series = Vec::with_capacity(rows.len());
+    for column in columns {
+        series.clear();
+        series.extend(rows.iter().map(|r| column.map_or(0.0, |c| r[c])));
+        let delta = match (series.first(), series.last()) {
+            (Some(a), Some(b)) => b - a,
+            _ => 0.0,
+        };
+        let span = series.len().saturating_sub(1) as f32;
+        out.push(delta);
+        out.push(ols_slope(&series) * span);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slope_and_delta_match_hand_worked_values() {
+        // y = 2x + 1 exactly: slope 2, fitted change over 4 points 6, delta 6.
+        assert!((ols_slope(&[1.0, 3.0, 5.0, 7.0]) - 2.0).abs() < 1e-6);
+        assert_eq!(ols_slope(&[4.0]), 0.0);
+        // Two columns: the first rises 0.1 per row, the second is flat with a spike at the end.
+        let rows: Vec<[f32; 2]> = vec![[0.0, 1.0], [0.1, 1.0], [0.2, 1.0], [0.3, 2.0]];
+        let refs: Vec<&[f32]> = rows.iter().map(|r| &r[..]).collect();
+        let mut out = Vec::new();
+        push_trends(&refs, &[Some(0), Some(1), None, None], &mut out);
+        assert_eq!(out.len(), TREND_INPUTS);
+        assert!((out[0] - 0.3).abs() < 1e-6 && (out[1] - 0.3).abs() < 1e-6);
+        // Spike: delta 1, but the least-squares change is 0.3 x 3 = 0.9 (slope 0.3).
+        assert!((out[2] - 1.0).abs() < 1e-6 && (out[3] - 0.9).abs() < 1e-5);
+        assert_eq!(&out[4..], &[0.0; 4]);
+        assert_eq!(trend_bounds().len(), TREND_INPUTS);
+        let schema = FeatureSchema::v1();
+        assert!(trend_column_indices(&schema).iter().all(Option::is_some));
+    }
+}

@@ -1,0 +1,72 @@
+//! Precursor features in the prediction data and the per-provider federated split, on one
+//! short simulated run each (the studies' own figures come from `mend detect sim`).
+
+use mend_monitor::features::FeatureSchema;
+use mend_sim::Scenario;
+
+use super::*;
+
+fn default_scenario() -> Scenario {
+    Scenario::builtin("default").expect("the default scenario loads")
+}
+
+#[test]
+fn precursor_trends_extend_each_sample_with_bounded_inputs() {
+    let run = simulate(&default_scenario(), 3);
+    let width = FeatureSchema::v1().width();
+    let before = prediction_data(std::slice::from_ref(&run), &PredictionConfig::default());
+    let config = PredictionConfig::default().with_precursors();
+    let after = prediction_data(std::slice::from_ref(&run), &config);
+    assert_eq!(before.input, 8 * width);
+    assert_eq!(after.input, 8 * width + TREND_INPUTS);
+    assert_eq!(after.bounds.len(), after.input);
+    assert_eq!(after.inputs.len(), after.len() * after.input);
+    // Capped log1p columns: no input is scaled by an unbounded range any more.
+    assert!(before.bounds.iter().any(|b| b.1 == f32::MAX));
+    assert!(
+        after
+            .bounds
+            .iter()
+            .all(|&(lo, hi)| hi > lo && hi < f32::MAX)
+    );
+    // Trends need `trend_window` scrapes of history: fewer samples, and the same label and
+    // window rows for a sample present in both.
+    assert!(after.len() < before.len() && !after.is_empty());
+    let o = &after.origins[0];
+    let k = before
+        .origins
+        .iter()
+        .position(|b| b.time == o.time && b.service == o.service)
+        .expect("every sample with trends has one without");
+    assert_eq!(before.labels[k], after.labels[0]);
+    assert_eq!(
+        &before.inputs[k * before.input..(k + 1) * before.input],
+        &after.inputs[..before.input]
+    );
+}
+
+#[test]
+fn federated_clients_are_the_providers() {
+    let config = FederatedStudyConfig {
+        rounds: 1,
+        split: ClientSplit::Provider,
+        local: mend_monitor::predictor::TrainConfig {
+            epochs: 1,
+            ..Default::default()
+        },
+        central: mend_monitor::predictor::TrainConfig {
+            epochs: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let report = federated_study(&default_scenario(), &[1], &[2], &config).unwrap();
+    let names: Vec<&str> = report.clients.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(names, ["c0:aws", "c1:azure", "c2:gcp"]);
+    let total: usize = report.clients.iter().map(|c| c.1).sum();
+    assert_eq!(report.rows[0].train_samples, total);
+    // centralised + 3 local-only + 3 aggregators x 3 poison settings.
+    assert_eq!(report.rows.len(), 1 + 3 + 9);
+    let chart = report.bar_chart();
+    assert_eq!(chart.lines().count(), 1 + 1 + 3 + 3, "{chart}");
+}
