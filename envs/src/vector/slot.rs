@@ -14,6 +14,7 @@ pub(crate) struct Slot {
 }
 
 /// What one sub-env returns from one vector step.
+#[derive(Clone)]
 pub(crate) struct SlotStep {
     obs: Observation,
     reward: f64,
