@@ -13,13 +13,18 @@
 //! `cluster` example), 100,000 steps, files in `results/dqn_cluster/`. Prints one line per seed
 //! (steps/s, episodes, mean training return of the last 100 episodes, last logged TD loss and mean
 //! Q). Wall-clock timing lives here, not in the library (which reads no clock).
+//!
+//! `--inspect FILE --seeds START COUNT` trains nothing: it runs the no-op policy on the scenario's
+//! evaluation seeds and prints, for the policy file's Q-values at every step, how far the best
+//! (entity, kind) action's Q-value lies above the no-op's (the gap greedy acting turns into an
+//! action whenever it is positive), as quantiles, beside the spread of the no-op's Q-values.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use mend_agents::dqn::EntityDqn;
 use mend_agents::policy_file::TrainingInfo;
-use mend_agents::{Agent, DqnConfig, FeatureSchema, VecSink};
+use mend_agents::{ActionScores, Agent, DqnConfig, FeatureSchema, Policy, PolicyFile, VecSink};
 use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, SyncVectorEnv};
 
 fn kind_names() -> Vec<String> {
@@ -36,6 +41,8 @@ fn main() -> anyhow::Result<()> {
     let mut steps = 100_000u64;
     let mut config = DqnConfig::cluster_default(0);
     let mut out = PathBuf::from("results/dqn_cluster");
+    let mut inspect: Option<PathBuf> = None;
+    let (mut eval_start, mut eval_count) = (1_000u64, 20u64);
     let mut i = 0;
     while i < args.len() {
         let val = |k: usize| {
@@ -52,6 +59,12 @@ fn main() -> anyhow::Result<()> {
             }
             "--train-steps" => steps = val(1)?.parse()?,
             "--out" => out = PathBuf::from(val(1)?),
+            "--inspect" => inspect = Some(PathBuf::from(val(1)?)),
+            "--seeds" => {
+                eval_start = val(1)?.parse()?;
+                eval_count = val(2)?.parse()?;
+                i += 1;
+            }
             // TOML pairs separated by ';' overriding DqnConfig::cluster_default.
             "--dqn" => {
                 let mut table = toml::Table::try_from(&config)?;
@@ -61,6 +74,9 @@ fn main() -> anyhow::Result<()> {
             other => anyhow::bail!("unknown argument {other:?}"),
         }
         i += 2;
+    }
+    if let Some(file) = inspect {
+        return inspect_gaps(&file, &scenario, eval_start..eval_start + eval_count);
     }
     std::fs::create_dir_all(&out)?;
     println!(
@@ -113,5 +129,56 @@ fn main() -> anyhow::Result<()> {
             path.display()
         );
     }
+    Ok(())
+}
+
+/// Quantiles of `max_a Q(a) - Q(no-op)` over every step of no-op episodes, and of `Q(no-op)`.
+fn inspect_gaps(
+    file: &std::path::Path,
+    scenario: &str,
+    seeds: std::ops::Range<u64>,
+) -> anyhow::Result<()> {
+    let policy = PolicyFile::load(file, Some(&FeatureSchema::entities_v1()))?.policy;
+    let (mut gaps, mut noop_q) = (Vec::new(), Vec::new());
+    for seed in seeds {
+        let mut env = ClusterEnv::builtin(scenario, ClusterConfig::default())?;
+        let (mut obs, _) = env.reset(Some(seed), None)?;
+        loop {
+            let mask = env.action_mask();
+            if let ActionScores::QValues(q) = policy.action_scores(&obs, mask.as_deref())? {
+                let best_act = q[1..].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                gaps.push(f64::from(best_act - q[0]));
+                noop_q.push(f64::from(q[0]));
+            } else {
+                anyhow::bail!("{}: not a Q-value policy", file.display());
+            }
+            let step = env.step(0)?;
+            obs = step.obs;
+            if step.terminated || step.truncated {
+                break;
+            }
+        }
+    }
+    let quantiles = |v: &mut Vec<f64>| -> String {
+        v.sort_by(f64::total_cmp);
+        [0.0, 0.1, 0.5, 0.9, 1.0]
+            .iter()
+            .map(|p| format!("{:.5}", v[((v.len() - 1) as f64 * p).round() as usize]))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let positive = gaps.iter().filter(|&&g| g > 0.0).count();
+    println!(
+        "{} steps; best action above no-op on {positive}",
+        gaps.len()
+    );
+    println!(
+        "gap max_a Q - Q(no-op), min/p10/p50/p90/max: {}",
+        quantiles(&mut gaps)
+    );
+    println!(
+        "Q(no-op),               min/p10/p50/p90/max: {}",
+        quantiles(&mut noop_q)
+    );
     Ok(())
 }

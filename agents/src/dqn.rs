@@ -143,7 +143,7 @@ impl EntityDqn {
             n_kinds,
             activation: config.activation,
         };
-        let q = QNet::Entity(EntityParams::init(spec, &mut rng));
+        let q = QNet::Entity(Box::new(EntityParams::init(spec, &mut rng)));
         let replay = Replay::Entity(EntityReplayBuffer::new(
             config.buffer_size,
             row_width,
@@ -183,7 +183,7 @@ impl EntityDqn {
     /// The Q-network's parameters.
     pub fn q_params(&self) -> &EntityParams {
         match &self.core.q {
-            QNet::Entity(p) => p,
+            QNet::Entity(p) => p.as_ref(),
             QNet::Mlp(_) => unreachable!("EntityDqn is built with an entity network"),
         }
     }

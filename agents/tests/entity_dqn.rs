@@ -126,7 +126,7 @@ fn entity_dqn_trains_and_exports_deterministically_and_the_tiny_policy_acts_on_d
                 q[a]
             );
         }
-        let deterministic = steps % 2 == 0;
+        let deterministic = steps.is_multiple_of(2);
         let a = loaded
             .policy
             .predict(&obs, Some(&mask), deterministic, &mut rng)

@@ -27,7 +27,7 @@ pub enum QNet {
     /// An MLP: `obs -> Q(obs, a)` for every action.
     Mlp(MlpParams),
     /// The entity network: Q-values `[no-op, (entity, kind)...]` (its value head is unused).
-    Entity(EntityParams),
+    Entity(Box<EntityParams>),
 }
 
 /// The candle twin of a [`QNet`], for one gradient phase.
@@ -36,7 +36,7 @@ pub enum CandleQ {
     /// MLP.
     Mlp(CandleMlp),
     /// Entity network.
-    Entity(CandleEntity),
+    Entity(Box<CandleEntity>),
 }
 
 impl QNet {
@@ -69,7 +69,7 @@ impl QNet {
         let dev = Device::Cpu;
         Ok(match self {
             QNet::Mlp(p) => CandleQ::Mlp(CandleMlp::from_params(p, &dev)?),
-            QNet::Entity(p) => CandleQ::Entity(CandleEntity::from_params(p, &dev)?),
+            QNet::Entity(p) => CandleQ::Entity(Box::new(CandleEntity::from_params(p, &dev)?)),
         })
     }
 
@@ -90,7 +90,9 @@ impl QNet {
     ) -> Result<Self, PolicyFileError> {
         Ok(match self {
             QNet::Mlp(p) => QNet::Mlp(tensors_to_params_prefixed(path, &p.spec, tensors, prefix)?),
-            QNet::Entity(p) => QNet::Entity(tensors_to_entity(path, &p.spec, tensors, prefix)?),
+            QNet::Entity(p) => {
+                QNet::Entity(Box::new(tensors_to_entity(path, &p.spec, tensors, prefix)?))
+            }
         })
     }
 
@@ -108,7 +110,7 @@ impl QNet {
             QNet::Entity(params) => PolicyNet::from(EntityPolicy {
                 algorithm: "dqn".into(),
                 output: OutputKind::QValues,
-                params: params.clone(),
+                params: params.as_ref().clone(),
                 exploration_eps,
                 n_actions,
             }),
