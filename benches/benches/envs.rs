@@ -101,13 +101,16 @@ fn vector_pair(
 }
 
 fn vector(c: &mut Criterion) {
-    vector_pair(
-        c,
-        "cluster_default",
-        4,
-        || Box::new(ClusterEnv::builtin("default", ClusterConfig::default()).unwrap()),
-        20,
-    );
+    // The issue-3 set (as `envs/examples/vector_speedup` measures it): default x4, tiny x4, large x2.
+    for (scenario, n, steps) in [("default", 4, 20), ("tiny", 4, 100), ("large", 2, 4)] {
+        vector_pair(
+            c,
+            &format!("cluster_{scenario}"),
+            n,
+            || Box::new(ClusterEnv::builtin(scenario, ClusterConfig::default()).unwrap()),
+            steps,
+        );
+    }
     vector_pair(
         c,
         "cartpole",

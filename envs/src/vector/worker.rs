@@ -259,7 +259,7 @@ impl Crew {
         // 13 allocations a step each, that cost 7 µs a vector step (speed-up 1.89x -> 1.67x),
         // the copy about 1 µs.
         let mut garbage = lock(&shared.garbage);
-        let outcomes = shared
+        shared
             .outcomes
             .iter()
             .map(|o| match lock(o).take() {
@@ -273,8 +273,7 @@ impl Crew {
                     reason: "a sub-env produced no outcome (internal error)".into(),
                 }),
             })
-            .collect();
-        outcomes
+            .collect()
     }
 }
 
