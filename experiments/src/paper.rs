@@ -51,6 +51,8 @@ pub struct Claim {
     pub words: (&'static str, &'static str),
     /// Decimals of the arm means.
     pub decimals: usize,
+    /// Whether the metric is a share (differences then in percentage points).
+    pub share: bool,
     /// Reads the metric.
     pub get: fn(&EpisodeMetrics) -> f64,
 }
@@ -66,6 +68,7 @@ pub const CLAIMS: [Claim; 6] = [
         target: Target::Reduction(0.40),
         words: ("shorter", "longer"),
         decimals: 1,
+        share: false,
         get: |m| m.ttd_s,
     },
     Claim {
@@ -75,6 +78,7 @@ pub const CLAIMS: [Claim; 6] = [
         target: Target::None,
         words: ("more", "fewer"),
         decimals: 1,
+        share: false,
         get: |m| m.false_alerts,
     },
     Claim {
@@ -84,6 +88,7 @@ pub const CLAIMS: [Claim; 6] = [
         target: Target::Reduction(0.30),
         words: ("shorter", "longer"),
         decimals: 1,
+        share: false,
         get: |m| m.mttr_s,
     },
     Claim {
@@ -93,6 +98,7 @@ pub const CLAIMS: [Claim; 6] = [
         target: Target::Reduction(0.25),
         words: ("fewer", "more"),
         decimals: 2,
+        share: false,
         get: |m| m.incidents,
     },
     Claim {
@@ -102,6 +108,7 @@ pub const CLAIMS: [Claim; 6] = [
         target: Target::Level(0.9999),
         words: ("higher", "lower"),
         decimals: 5,
+        share: true,
         get: |m| m.uptime,
     },
     Claim {
@@ -111,6 +118,7 @@ pub const CLAIMS: [Claim; 6] = [
         target: Target::None,
         words: ("higher", "lower"),
         decimals: 5,
+        share: true,
         get: |m| m.availability,
     },
 ];
@@ -417,8 +425,9 @@ fn fmt_mean(e: &Estimate, decimals: usize) -> String {
     format!("{:.decimals$} ± {:.decimals$}", e.mean, e.half_width)
 }
 
-/// The change column: a relative change in %, or a difference in percentage points.
-fn fmt_change(row: &ClaimRow) -> String {
+/// The change column: a relative change in %, a difference of shares in percentage points, or a
+/// difference of counts in the metric's unit.
+fn fmt_change(row: &ClaimRow, claim: &Claim) -> String {
     if let Some(r) = &row.relative {
         if !r.half_width.is_finite() {
             return format!("{:+.1} % (n={})", r.change * 100.0, r.n);
@@ -434,6 +443,19 @@ fn fmt_change(row: &ClaimRow) -> String {
     let d = &row.difference;
     if d.n == 0 || !d.mean.is_finite() {
         return "n/a".into();
+    }
+    if !claim.share {
+        let p = claim.decimals;
+        if !d.half_width.is_finite() {
+            return format!("{:+.p$} (n={})", d.mean, d.n);
+        }
+        return format!(
+            "{:+.p$} [{:+.p$}, {:+.p$}] (n={})",
+            d.mean,
+            d.low(),
+            d.high(),
+            d.n
+        );
     }
     if !d.half_width.is_finite() {
         return format!("{:+.3} pp (n={})", d.mean * 100.0, d.n);
@@ -483,7 +505,7 @@ pub fn markdown(t: &PaperTable) -> String {
                 row.paper,
                 fmt_mean(&row.baseline, claim.decimals),
                 fmt_mean(&row.framework, claim.decimals),
-                fmt_change(row),
+                fmt_change(row, claim),
                 row.verdict
             ));
         }

@@ -121,7 +121,7 @@ fn timeline_of_a_recorded_episode_matches_its_re_simulation() {
     let trace = run_dir.join("traces/default/runbook/seed-1000-ep0.jsonl");
     let records = mend_experiments::traces::read(&trace).unwrap();
     let scenario = mend_sim::Scenario::builtin("default").unwrap();
-    let re = plots::resimulate(&scenario, &records, "trace").unwrap();
+    let re = plots::resimulate(&scenario, &records, "trace", Some("static_threshold")).unwrap();
     assert_eq!(
         re.divergence, None,
         "re-applying the actions reproduces the trace"
@@ -149,6 +149,25 @@ fn timeline_of_a_recorded_episode_matches_its_re_simulation() {
         .unwrap();
     assert_eq!(re.metrics.availability, row.availability);
     assert_eq!(re.metrics.incidents, row.incidents);
+    // The detector re-run over the re-simulated telemetry raises the alerts the runner saw beside
+    // the agent: the same TTD and false alerts (the experiment's default static rules).
+    assert!(!row.ttd_s.is_nan(), "default's faults are detected");
+    assert_eq!(re.metrics.ttd_s, row.ttd_s);
+    assert_eq!(re.metrics.false_alerts, row.false_alerts);
+    assert!(!t.alerts.is_empty());
+    assert_eq!(t.detector.as_deref(), Some("static_threshold"));
+    for a in &t.alerts {
+        assert!((0.0..=t.horizon_s).contains(&a.at_s));
+        // Service and replica alerts belong to a service; node alerts to none.
+        assert_eq!(a.service.is_none(), a.entity_kind == "node", "{a:?}");
+    }
+    let alerting = t.alerts.iter().find_map(|a| a.service.clone()).unwrap();
+    assert!(t.services().contains(&alerting));
+    let spans = t.alert_spans(&alerting, true);
+    assert!(!spans.is_empty() && spans.iter().all(|(a, b)| a < b));
+    // Without a detector there are no alerts.
+    let quiet = plots::resimulate(&scenario, &records, "trace", None).unwrap();
+    assert!(quiet.timeline.alerts.is_empty() && quiet.metrics.ttd_s.is_nan());
 
     for ext in ["png", "svg"] {
         let out = tmp.path().join(format!("timeline.{ext}"));
@@ -169,8 +188,29 @@ fn timeline_of_a_recorded_episode_matches_its_re_simulation() {
             assert!(svg.contains("SLO state per service"), "SLO panel");
             assert!(svg.contains("restart_"), "action legend");
             assert!(svg.contains(&t.faults[0].kind), "fault legend");
+            // The run folder's config names the agent's detector: its alerts are drawn.
+            assert!(svg.contains("detector: static_threshold"), "alert legend");
         }
     }
+    let out = tmp.path().join("quiet.svg");
+    mend(&[
+        "plot",
+        trace.to_str().unwrap(),
+        "--detector",
+        "none",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!svg_text(&out).contains("detector:"), "no alerts asked for");
+    let e = mend_error(&[
+        "plot",
+        trace.to_str().unwrap(),
+        "--detector",
+        "crystal_ball",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(e.contains("crystal_ball"), "{e}");
 }
 
 #[test]

@@ -57,6 +57,11 @@ pub struct ReplayArgs {
     /// Print the two rows and the differences as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Detector watching both runs (their TTD, false alerts and the alerts drawn): a
+    /// `mend_monitor` registry name, or `none`. Default: the recorded agent's detector when the
+    /// trace lies in a run folder, else `static_threshold`.
+    #[arg(long)]
+    pub detector: Option<String>,
 }
 
 /// Runs the command.
@@ -71,8 +76,10 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
         replay: Some(Arc::new(records.clone())),
         ..ClusterConfig::default()
     };
+    let detector = super::plot::trace_detector(&args.trace, args.detector.as_deref());
+    let detector = detector.as_deref();
     if let Some(policy_path) = &args.policy {
-        let report = replay_policy(&scenario, &config, &records, policy_path, &origin)?;
+        let report = replay_policy(&scenario, &config, &records, policy_path, &origin, detector)?;
         let plot = args
             .plot
             .clone()
@@ -129,8 +136,8 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
     let (reference, reference_trace) = replay_one(&args.against)?;
     let (candidate, candidate_trace) = replay_one(agent)?;
     if let Some(plot) = &args.plot {
-        let a = plots::resimulate(&scenario, &reference_trace, &args.against)?;
-        let b = plots::resimulate(&scenario, &candidate_trace, agent)?;
+        let a = plots::resimulate(&scenario, &reference_trace, &args.against, detector)?;
+        let b = plots::resimulate(&scenario, &candidate_trace, agent, detector)?;
         plots::write_timelines(
             plot,
             &[
@@ -187,16 +194,18 @@ fn relabel(m: &EpisodeMetrics, agent: &str) -> EpisodeMetrics {
     }
 }
 
-/// Runs the policy file at `policy_path` against the faults of `records` and re-simulates both runs.
+/// Runs the policy file at `policy_path` against the faults of `records` and re-simulates both runs,
+/// with the alerts of `detector` (`None`: no alerts).
 pub fn replay_policy(
     scenario: &Arc<Scenario>,
     config: &ClusterConfig,
     records: &[TraceRecord],
     policy_path: &Path,
     origin: &str,
+    detector: Option<&str>,
 ) -> Result<PolicyReplay> {
     let seed = plots::resimulate::check_scenario(scenario, records, origin)?;
-    let recorded = plots::resimulate(scenario, records, origin)?;
+    let recorded = plots::resimulate(scenario, records, origin, detector)?;
     if let Some(d) = &recorded.divergence {
         eprintln!("warning: the recorded run's re-simulation is approximate: {d}");
     }
@@ -223,7 +232,7 @@ pub fn replay_policy(
         .traces
         .pop()
         .context("the replayed episode recorded no trace")?;
-    let candidate = plots::resimulate(scenario, &trace, &name)?;
+    let candidate = plots::resimulate(scenario, &trace, &name, detector)?;
     Ok(PolicyReplay {
         recorded,
         candidate,

@@ -217,7 +217,7 @@ impl super::Draw for LearningCurves {
                 .iter()
                 .flat_map(|b| b.points.iter().map(|p| p.3))
                 .fold(f64::NEG_INFINITY, f64::max);
-            let pad = ((hi - lo) * 0.08).max(1e-9);
+            let (y0, y1) = y_axis(lo, hi);
             let mut chart = ChartBuilder::on(panel)
                 .caption(
                     format!("{metric}: mean over training seeds, band from lowest to highest seed"),
@@ -226,14 +226,14 @@ impl super::Draw for LearningCurves {
                 .margin(15)
                 .x_label_area_size(45)
                 .y_label_area_size(80)
-                .build_cartesian_2d(0.0..steps, (lo - pad)..(hi + pad))
+                .build_cartesian_2d(0.0..steps, y0..y1)
                 .map_err(|e| err(&e))?;
             chart
                 .configure_mesh()
                 .x_desc("environment steps")
                 .y_desc(metric.as_str())
                 .x_label_formatter(&|x| format_steps(*x))
-                .y_label_formatter(&|y| format_value(*y, hi - lo))
+                .y_label_formatter(&|y| format_value(*y, y0, y1))
                 .label_style(("sans-serif", 15))
                 .draw()
                 .map_err(|e| err(&e))?;
@@ -301,13 +301,42 @@ impl LearningCurves {
 /// Width of the legend column.
 const LEGEND_PX: u32 = 170;
 
-/// A tick label with as many decimals as the visible range needs.
-fn format_value(y: f64, range: f64) -> String {
-    let decimals = if range >= 20.0 {
-        0
-    } else {
-        ((-range.max(1e-9).log10()).ceil() as i64 + 2).clamp(1, 6) as usize
-    };
+/// The y range of a panel whose values span `lo..=hi`: 8 % padding on each side; a constant or
+/// near-constant series (a spread below a millionth of its magnitude, e.g. a loss stuck at its
+/// initial value, or rounding noise) gets a window of ±5 % of its magnitude (±1 around zero), so
+/// the ticks are far enough apart to print as different numbers.
+fn y_axis(lo: f64, hi: f64) -> (f64, f64) {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (0.0, 1.0);
+    }
+    let magnitude = lo.abs().max(hi.abs());
+    let span = hi - lo;
+    if span <= magnitude * 1e-6 || span == 0.0 {
+        let mid = (lo + hi) / 2.0;
+        let half = if magnitude == 0.0 {
+            1.0
+        } else {
+            magnitude * 0.05
+        };
+        return (mid - half, mid + half);
+    }
+    let pad = span * 0.08;
+    (lo - pad, hi + pad)
+}
+
+/// A tick label on the axis `y0..y1` with as many digits as ticks a tenth of it apart need
+/// (plotters draws about ten): fixed-point, or scientific for very small or very large values.
+fn format_value(y: f64, y0: f64, y1: f64) -> String {
+    let step = ((y1 - y0) / 10.0).max(f64::MIN_POSITIVE);
+    // Avoid "-0.00" for a tick at zero.
+    let y = if y.abs() < step * 1e-3 { 0.0 } else { y };
+    let magnitude = y0.abs().max(y1.abs());
+    if step < 1e-4 || magnitude >= 1e6 {
+        let exponent = magnitude.log10().floor();
+        let decimals = ((-(step / 10f64.powf(exponent)).log10()).ceil() as i64).clamp(0, 8);
+        return format!("{y:.prec$e}", prec = decimals as usize);
+    }
+    let decimals = ((-step.log10()).ceil() as i64).clamp(0, 8) as usize;
     format!("{y:.decimals$}")
 }
 
@@ -342,6 +371,39 @@ mod tests {
         assert_eq!((last.1, last.2, last.3), (-3.0, -5.0, -1.0));
         let first = bands[0].points[0];
         assert_eq!((first.1, first.2, first.3), (-15.0, -20.0, -10.0));
+    }
+
+    /// Tick labels at ten even steps over the axis of a series spanning `lo..=hi`.
+    fn tick_labels(lo: f64, hi: f64) -> Vec<String> {
+        let (y0, y1) = y_axis(lo, hi);
+        (0..=10)
+            .map(|i| format_value(y0 + (y1 - y0) * i as f64 / 10.0, y0, y1))
+            .collect()
+    }
+
+    #[test]
+    fn constant_and_near_constant_series_get_readable_distinct_ticks() {
+        for (lo, hi) in [
+            (-5.0, -5.0),
+            (0.0, 0.0),
+            (0.1, 0.1 + 1e-12),
+            (1234.5, 1234.5),
+            (-637.25, -637.25 + 1e-9),
+            (2e-7, 2e-7),
+        ] {
+            let labels = tick_labels(lo, hi);
+            let mut distinct = labels.clone();
+            distinct.dedup();
+            assert_eq!(distinct.len(), labels.len(), "{lo}..{hi}: {labels:?}");
+            assert!(labels.iter().all(|l| l.len() <= 12), "{labels:?}");
+            let (y0, y1) = y_axis(lo, hi);
+            assert!(y0 < lo && hi < y1, "the value stays inside the axis");
+        }
+        // A varying series keeps its own range (8 % padding) and whole-number ticks when wide.
+        assert_eq!(y_axis(0.0, 100.0), (-8.0, 108.0));
+        assert_eq!(format_value(50.0, -8.0, 108.0), "50");
+        assert_eq!(format_value(0.5, 0.0, 1.0), "0.5");
+        assert_eq!(format_value(2.5e-7, 1e-7, 3e-7), "2.5e-7");
     }
 
     #[test]

@@ -4,16 +4,24 @@
 //! the same world: BRIEF invariant 1), so replaying the faults and re-applying the actions at their
 //! recorded times reproduces the episode. The re-run's own trace is compared with the recording, so
 //! a trace from a different scenario or build is reported instead of drawn wrongly.
+//!
+//! Given a detector, the re-run also runs its alert rules over the telemetry exactly as the runner
+//! does beside the agent ([`crate::runner::ttd::AlertTracker`], fed at every decision time), so the
+//! timeline shows the alerts the agent's detector raised and the metrics carry its TTD and false
+//! alerts, equal to the recorded episode's row.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use mend_monitor::alerting::RuleSet;
+use mend_monitor::telemetry::EntityKind;
 use mend_sim::scenario::schema::TargetKind;
 use mend_sim::time::SimTime;
 use mend_sim::topology::{NodeId, RegionId, ReplicaId, ServiceId, Topology, ZoneId};
 use mend_sim::trace::TraceRecord;
 use mend_sim::{Action, ActionKind, Scenario, Simulation};
 
-use super::timeline::{ServiceSlo, Timeline};
+use super::timeline::{AlertMark, ServiceSlo, Timeline};
 use crate::results::EpisodeMetrics;
+use crate::runner::ttd::AlertTracker;
 
 /// A re-simulated episode.
 #[derive(Debug, Clone)]
@@ -21,23 +29,43 @@ pub struct Resimulated {
     /// Its timeline, SLO state included.
     pub timeline: Timeline,
     /// Its ground-truth metrics (agent named by the caller's `origin`; `ttd_s` and
-    /// `false_alerts` NaN: no detectors run here; `actions_taken` = actions the simulator accepted).
+    /// `false_alerts` from the detector's alerts, NaN without one; `actions_taken` = actions the
+    /// simulator accepted).
     pub metrics: EpisodeMetrics,
     /// Where the re-run departed from the recording (record number and what differed), if it did;
     /// the timeline's SLO state is then approximate.
     pub divergence: Option<String>,
 }
 
-/// Re-runs the episode of `records` on `scenario` and builds its timeline. Errors (naming `origin`)
-/// when the trace has no header, was recorded on another scenario, or names entities the scenario
-/// does not have.
+/// Re-runs the episode of `records` on `scenario` and builds its timeline, with the alerts of
+/// `detector` (a `mend_monitor` registry name; `None`: no alerts). Errors (naming `origin`) when
+/// the trace has no header, was recorded on another scenario, or names entities the scenario does
+/// not have, or when the detector is unknown.
 pub fn resimulate(
     scenario: &Scenario,
     records: &[TraceRecord],
     origin: &str,
+    detector: Option<&str>,
 ) -> Result<Resimulated> {
     let seed = check_scenario(scenario, records, origin)?;
+    let mut tracker = detector
+        .map(|name| {
+            RuleSet::for_detector(name)
+                .and_then(|rules| AlertTracker::new(&rules))
+                .with_context(|| format!("detector {name:?} for the alerts of {origin}"))
+        })
+        .transpose()?;
+    // The runner feeds its detectors at every decision (after reset and after each step).
+    let decision_ms = scenario.spec().scenario.decision_interval.0.max(1);
+    let mut watch = |sim: &Simulation| {
+        if let Some(t) = tracker.as_mut()
+            && sim.now().0.is_multiple_of(decision_ms)
+        {
+            t.observe(sim);
+        }
+    };
     let mut sim = Simulation::replay(scenario, seed, records);
+    watch(&sim);
     let services = sim.topology().services.len();
     let tick = scenario.spec().scenario.tick;
     let horizon = sim.horizon();
@@ -73,6 +101,7 @@ pub fn resimulate(
             Some((i, at_ms, kind, target)) if SimTime(at_ms) <= next_tick => {
                 sim.run_until(SimTime(at_ms));
                 sample(&sim, &mut since);
+                watch(&sim);
                 let applied = parse_action(sim.topology(), kind, target)
                     .map(|a| sim.apply(a).map_err(|e| e.to_string()));
                 match applied {
@@ -98,6 +127,7 @@ pub fn resimulate(
             _ => {
                 sim.run_until(next_tick);
                 sample(&sim, &mut since);
+                watch(&sim);
             }
         }
     }
@@ -123,12 +153,50 @@ pub fn resimulate(
             violations,
         })
         .collect();
-    let metrics = ground_truth_metrics(&sim, origin);
+    let mut metrics = ground_truth_metrics(&sim, origin);
+    if let Some(tracker) = &tracker {
+        let outcome = tracker.finish(&sim);
+        metrics.ttd_s = outcome.mean_ttd();
+        metrics.false_alerts = outcome.false_episodes as f64;
+        timeline.alerts = alert_marks(&sim, tracker);
+        timeline.detector = detector.map(str::to_string);
+        timeline.alert_interval_s = decision_ms as f64 / 1000.0;
+    }
     Ok(Resimulated {
         timeline,
         metrics,
         divergence,
     })
+}
+
+/// The tracker's alerts as timeline marks, each with the service it concerns (a service, or the
+/// service of a replica; none for a node).
+fn alert_marks(sim: &Simulation, tracker: &AlertTracker) -> Vec<AlertMark> {
+    let topo = sim.topology();
+    tracker
+        .alerts()
+        .iter()
+        .map(|a| {
+            let name = a.entity.name.as_str();
+            let (kind, service) = match a.entity.kind {
+                EntityKind::Service => ("service", Some(name.to_string())),
+                EntityKind::Replica => (
+                    "replica",
+                    topo.replicas
+                        .iter()
+                        .find(|r| r.name == name)
+                        .map(|r| topo.services[r.service.index()].name.clone()),
+                ),
+                _ => ("node", None),
+            };
+            AlertMark {
+                at_s: a.timestamp,
+                entity: name.to_string(),
+                entity_kind: kind.to_string(),
+                service,
+            }
+        })
+        .collect()
 }
 
 /// An episode's metrics from the simulator's ground truth, as the runner measures them (MTTR: mean

@@ -50,13 +50,18 @@ pub struct ActionMark {
     pub success: Option<bool>,
 }
 
-/// An alert raised on an entity.
+/// An entity alerting at one observation (a detector fires at every observation while its
+/// condition holds, so consecutive marks form a firing span).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertMark {
-    /// Raised at, seconds.
+    /// Observed at, seconds.
     pub at_s: f64,
     /// Entity it names.
     pub entity: String,
+    /// `service`, `replica` or `node`.
+    pub entity_kind: String,
+    /// The service it concerns (the service itself, or a replica's service); `None` for a node.
+    pub service: Option<String>,
 }
 
 /// One service's SLO violations.
@@ -81,8 +86,12 @@ pub struct Timeline {
     pub faults: Vec<FaultSpan>,
     /// Actions in apply order.
     pub actions: Vec<ActionMark>,
-    /// Alerts in time order (empty when none were recorded).
+    /// Alerts in time order (empty when no detector watched the re-run).
     pub alerts: Vec<AlertMark>,
+    /// The detector whose alerts these are (`None`: no detector ran).
+    pub detector: Option<String>,
+    /// Seconds between the detector's observations (alerts closer than this are one firing span).
+    pub alert_interval_s: f64,
     /// Services that violated their SLO at some time, with their violations (service order).
     pub slo: Vec<ServiceSlo>,
     /// Number of services in the scenario (those not in `slo` met their SLO throughout).
@@ -155,7 +164,8 @@ impl Timeline {
     }
 
     /// Entities with a fault, in order of their first fault, then entities with only actions or
-    /// alerts, in order of their first event (so a row limit drops action-only rows first).
+    /// node alerts, in order of their first event (so a row limit drops action-only rows first).
+    /// Alerts on services and replicas are drawn on their service's row ([`Timeline::services`]).
     pub fn entities(&self) -> Vec<String> {
         let faults = by_time(
             self.faults
@@ -167,7 +177,12 @@ impl Timeline {
             self.actions
                 .iter()
                 .map(|a| (a.at_s, a.target.as_str()))
-                .chain(self.alerts.iter().map(|a| (a.at_s, a.entity.as_str())))
+                .chain(
+                    self.alerts
+                        .iter()
+                        .filter(|a| a.service.is_none())
+                        .map(|a| (a.at_s, a.entity.as_str())),
+                )
                 .collect(),
         );
         let mut out: Vec<String> = Vec::new();
@@ -177,6 +192,55 @@ impl Timeline {
             }
         }
         out
+    }
+}
+
+impl Timeline {
+    /// Services with a row in the SLO panel: those that violated their SLO (service order), then
+    /// those that only alerted (order of first alert).
+    pub fn services(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.slo.iter().map(|s| s.service.clone()).collect();
+        for a in &self.alerts {
+            if let Some(service) = &a.service
+                && !out.contains(service)
+            {
+                out.push(service.clone());
+            }
+        }
+        out
+    }
+
+    /// Firing spans (start, end) in seconds on a row: the alerts of `row` as a node, or of `row`
+    /// as a service together with its replicas. Observations at most one interval apart join one
+    /// span, which lasts until the next observation after its last alert.
+    pub fn alert_spans(&self, row: &str, as_service: bool) -> Vec<(f64, f64)> {
+        let mut times: Vec<f64> = self
+            .alerts
+            .iter()
+            .filter(|a| {
+                if as_service {
+                    a.service.as_deref() == Some(row)
+                } else {
+                    a.service.is_none() && a.entity == row
+                }
+            })
+            .map(|a| a.at_s)
+            .collect();
+        times.sort_by(f64::total_cmp);
+        times.dedup();
+        let step = if self.alert_interval_s > 0.0 {
+            self.alert_interval_s
+        } else {
+            1.0
+        };
+        let mut spans: Vec<(f64, f64)> = Vec::new();
+        for t in times {
+            match spans.last_mut() {
+                Some(last) if t <= last.1 + step * 0.5 => last.1 = t + step,
+                _ => spans.push((t, t + step)),
+            }
+        }
+        spans
     }
 }
 
@@ -230,6 +294,10 @@ const ACTION_COLOURS: [RGBColor; 9] = [
 /// SLO met (light green) and violated (crimson, unlike any fault colour).
 const SLO_MET: RGBColor = RGBColor(0, 158, 115);
 const SLO_VIOLATED: RGBColor = RGBColor(196, 30, 58);
+/// Alert firing: a thin charcoal strip along the top of a row (a shape no fault or action uses).
+const ALERT: RGBColor = RGBColor(45, 45, 45);
+/// Vertical extent of an alert strip within a row (rows are one unit tall, centred on the row).
+const ALERT_STRIP: (f64, f64) = (-0.46, -0.3);
 
 /// One or more timelines stacked on a shared time axis.
 #[derive(Debug)]
@@ -257,9 +325,9 @@ impl<'a> TimelineChart<'a> {
                     entities.push(e);
                 }
             }
-            for s in &t.slo {
-                if !services.contains(&s.service) {
-                    services.push(s.service.clone());
+            for s in t.services() {
+                if !services.contains(&s) {
+                    services.push(s);
                 }
             }
             fault_kinds.extend(t.faults.iter().map(|f| f.kind.clone()));
@@ -422,24 +490,18 @@ impl TimelineChart<'_> {
                 let c = self.fault_colour(&f.kind);
                 let x1 = f.end_s.unwrap_or(end).max(f.start_s + end * 0.002);
                 Some(Rectangle::new(
-                    [(f.start_s / scale, y - 0.35), (x1 / scale, y + 0.35)],
+                    [(f.start_s / scale, y - 0.22), (x1 / scale, y + 0.4)],
                     c.filled(),
                 ))
             }))
             .map_err(|e| err(&e))?;
-        chart
-            .draw_series(t.alerts.iter().filter_map(|a| {
-                let y = row_of(&a.entity)?;
-                Some(PathElement::new(
-                    vec![(a.at_s / scale, y - 0.45), (a.at_s / scale, y + 0.45)],
-                    RED.stroke_width(2),
-                ))
-            }))
-            .map_err(|e| err(&e))?;
+        for (i, row) in rows.iter().enumerate() {
+            self.draw_alert_strips(&mut chart, t, row, false, i as f64)?;
+        }
         for a in &t.actions {
             let Some(y) = row_of(&a.target) else { continue };
             let c = self.action_colour(&a.kind);
-            let p = (a.at_s / scale, y);
+            let p = (a.at_s / scale, y + 0.09);
             match a.success {
                 Some(true) => chart.draw_series([TriangleMarker::new(p, 7, c.filled())]),
                 Some(false) => chart.draw_series([Cross::new(p, 6, c.stroke_width(3))]),
@@ -458,21 +520,32 @@ impl TimelineChart<'_> {
     ) -> Result<()> {
         let (scale, _) = self.unit();
         let rows: Vec<&String> = self.services.iter().take(MAX_ROWS).collect();
+        let alerts = match &t.detector {
+            Some(d) => format!(
+                "; alerts of `{d}` on the service or its replicas: {} service(s)",
+                t.services().len() - t.slo.len().min(t.services().len())
+                    + t.slo
+                        .iter()
+                        .filter(|s| !t.alert_spans(&s.service, true).is_empty())
+                        .count()
+            ),
+            None => String::new(),
+        };
         let caption = if !t.slo_known {
             "SLO state per service: not known (the trace could not be re-simulated)".to_string()
         } else if self.services.is_empty() {
             format!(
-                "SLO state: all {} services met their SLO throughout",
+                "SLO state: all {} services met their SLO throughout{alerts}",
                 t.services_total
             )
         } else {
             let shown = if self.services.len() > rows.len() {
-                format!(" ({} shown)", rows.len())
+                format!(" ({} rows shown)", rows.len())
             } else {
                 String::new()
             };
             format!(
-                "SLO state per service: {} of {} services violated their SLO at some time{shown}; the others met it throughout",
+                "SLO state per service: {} of {} violated their SLO at some time{alerts}{shown}",
                 t.slo.len(),
                 t.services_total
             )
@@ -486,20 +559,48 @@ impl TimelineChart<'_> {
             let y = i as f64;
             chart
                 .draw_series([Rectangle::new(
-                    [(0.0, y - 0.3), (t.horizon_s / scale, y + 0.3)],
+                    [(0.0, y - 0.22), (t.horizon_s / scale, y + 0.4)],
                     green.filled(),
                 )])
                 .map_err(|e| err(&e))?;
+            self.draw_alert_strips(&mut chart, t, name, true, y)?;
             let Some(s) = t.slo.iter().find(|s| &s.service == *name) else {
                 continue;
             };
             chart
                 .draw_series(s.violations.iter().map(|(a, b)| {
                     let b = b.max(a + t.horizon_s * 0.002);
-                    Rectangle::new([(a / scale, y - 0.3), (b / scale, y + 0.3)], red.filled())
+                    Rectangle::new([(a / scale, y - 0.22), (b / scale, y + 0.4)], red.filled())
                 }))
                 .map_err(|e| err(&e))?;
         }
+        Ok(())
+    }
+
+    /// The alert firing spans of `row` (as a service with its replicas, or as a node) as a strip
+    /// along the top of row `y`.
+    fn draw_alert_strips<DB: DrawingBackend>(
+        &self,
+        chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+        t: &Timeline,
+        row: &str,
+        as_service: bool,
+        y: f64,
+    ) -> Result<()> {
+        let (scale, _) = self.unit();
+        let min_width = t.horizon_s * 0.002;
+        chart
+            .draw_series(t.alert_spans(row, as_service).into_iter().map(|(a, b)| {
+                let b = b.min(t.horizon_s).max(a + min_width);
+                Rectangle::new(
+                    [
+                        (a / scale, y + ALERT_STRIP.0),
+                        (b / scale, y + ALERT_STRIP.1),
+                    ],
+                    ALERT.filled(),
+                )
+            }))
+            .map_err(|e| err(&e))?;
         Ok(())
     }
 
@@ -547,15 +648,40 @@ impl TimelineChart<'_> {
         area.draw(&Text::new("failed (cross)", (42, y - 1), font.clone()))
             .map_err(|e| err(&e))?;
         y += 20;
-        if self.timelines.iter().any(|(_, t)| !t.alerts.is_empty()) {
+        let detectors: BTreeSet<&str> = self
+            .timelines
+            .iter()
+            .filter_map(|(_, t)| t.detector.as_deref())
+            .collect();
+        if !detectors.is_empty() {
             y += 10;
-            area.draw(&PathElement::new(
-                vec![(22, y), (22, y + 14)],
-                RED.stroke_width(2),
+            heading(area, "alerts", &mut y)?;
+            area.draw(&Rectangle::new([(10, y + 2), (34, y + 8)], ALERT.filled()))
+                .map_err(|e| err(&e))?;
+            area.draw(&Text::new(
+                "firing (strip on top)",
+                (42, y - 1),
+                font.clone(),
             ))
             .map_err(|e| err(&e))?;
-            area.draw(&Text::new("alert", (42, y - 1), font.clone()))
+            y += 18;
+            let names = detectors.into_iter().collect::<Vec<_>>().join(", ");
+            area.draw(&Text::new(
+                format!("detector: {names}"),
+                (42, y - 1),
+                font.clone(),
+            ))
+            .map_err(|e| err(&e))?;
+            y += 18;
+            area.draw(&Text::new("services: their own", (42, y - 1), font.clone()))
                 .map_err(|e| err(&e))?;
+            y += 16;
+            area.draw(&Text::new(
+                "and their replicas' alerts",
+                (42, y - 1),
+                font.clone(),
+            ))
+            .map_err(|e| err(&e))?;
             y += 20;
         }
         y += 10;

@@ -59,6 +59,11 @@ impl AlertTracker {
             }));
     }
 
+    /// The alerts raised so far, in time order (each entity once per observation while it alerts).
+    pub fn alerts(&self) -> &[AlertEvent] {
+        &self.alerts
+    }
+
     /// Accounts the episode's alerts against its faults (scored) and SLO incidents (excused).
     pub fn finish(&self, sim: &Simulation) -> DetectionOutcome {
         let (faults, incidents) = truth_windows(sim);
