@@ -2,7 +2,9 @@
 //! rl-baselines3-zoo settings (env steps per second; Stable-Baselines3 2.9.2 runs 826 steps/s on the
 //! project machine, the target is 16,000), DQN training throughput with its zoo settings, and the
 //! inference cost of one CartPole decision, and of one decision on a 100-service cluster (entity
-//! network, tabular Q, reactive controller, runbook; target <= 50 us per decision).
+//! network, tabular Q, reactive controller, runbook; target <= 50 us per decision), and PPO training
+//! throughput with the entity network on the `default` cluster (`PpoConfig::cluster_default`: one
+//! iteration of 8 x 128 steps and 16 minibatch updates; update-bound).
 //!
 //! Run: `cargo bench -p mend-benches --bench agents` (RAYON_NUM_THREADS comes from .cargo/config.toml;
 //! candle is about 20x slower without it, see CRATES.md). Criterion prints throughput in elements/s,
@@ -37,6 +39,51 @@ fn ppo_training(c: &mut Criterion) {
             let config = PpoConfig::cartpole_zoo(1);
             let mut env = cartpole(config.num_envs);
             let mut agent = Ppo::for_env(config, &env).expect("valid config");
+            black_box(
+                agent
+                    .learn(&mut env, steps, &mut NullSink)
+                    .expect("training runs"),
+            )
+        })
+    });
+    group.finish();
+}
+
+/// PPO with the entity network on `default` (68 entities, 613 actions): one iteration of
+/// `cluster_default` (1,024 env steps, 4 epochs x 4 minibatches of 256). Training speed is
+/// sensitive to the allocator and candle's thread pool; see agents/examples/cluster.rs.
+fn ppo_cluster_training(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ppo_cluster_default");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20))
+        .warm_up_time(Duration::from_secs(1));
+    let config = PpoConfig::cluster_default(1);
+    let steps = config.batch_size() as u64;
+    group.throughput(Throughput::Elements(steps));
+    group.bench_function("train_1024_steps", |b| {
+        b.iter(|| {
+            let envs = (0..config.num_envs)
+                .map(|_| {
+                    Box::new(
+                        mend_envs::ClusterEnv::builtin(
+                            "default",
+                            mend_envs::ClusterConfig::default(),
+                        )
+                        .expect("built-in scenario"),
+                    ) as Box<dyn mend_envs::Env>
+                })
+                .collect();
+            let mut env =
+                SyncVectorEnv::new(envs, AutoresetMode::SameStep).expect("valid vector env");
+            let mut agent = Ppo::for_env(
+                PpoConfig {
+                    total_timesteps: steps,
+                    ..config.clone()
+                },
+                &env,
+            )
+            .expect("valid config");
             black_box(
                 agent
                     .learn(&mut env, steps, &mut NullSink)
@@ -216,6 +263,7 @@ fn cluster_inference(c: &mut Criterion) {
 criterion_group!(
     benches,
     ppo_training,
+    ppo_cluster_training,
     dqn_training,
     inference,
     cluster_inference
