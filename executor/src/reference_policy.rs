@@ -1,8 +1,8 @@
 //! A hand-set reference policy, written as a real policy file through the agents crate's exporter,
 //! so the whole policy-file path (save, load with schema checks, inference, action decoding) runs
-//! live in tests, demos and benchmarks. It is not a trained policy: no policy trained on the
-//! simulator has the live cluster's feature layout yet (issue 7), and the e2e test must not depend
-//! on one.
+//! live in tests, demos and benchmarks. It is not a trained policy: it heals the demo faults on its
+//! own, where a briefly trained entity policy (`tests/e2e_trained_policy.rs`) still leans on the
+//! confidence gate's fallback, so the tests of the healing path do not depend on training.
 //!
 //! Network (ReLU MLP over [`crate::decide::flat_feature_names`], one action kind,
 //! `restart_replica`): for each service `s`, two hidden units
