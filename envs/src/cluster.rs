@@ -14,8 +14,9 @@
 //!   quantities are in `info["reward_components"]` (the step info's keys: [`info`]).
 //! - Replay: with [`ClusterConfig::replay`] every episode takes its faults from a recorded trace,
 //!   so two policies face identical exogenous events.
-//! - Reset options ([`options`]): `replay` (trace records for this episode) and `start_time_s`
-//!   (run the world to that time before the first observation); unknown keys are refused.
+//! - Reset options ([`options`]): `replay` (trace records for this episode), `start_time_s`
+//!   (run the world to that time before the first observation) and `faults` (fault injection:
+//!   scripted faults added to this episode); unknown keys and bad values are refused.
 //! - Seeding: `reset(Some(s))` runs the simulator with master seed `s`; `reset(None)` draws the
 //!   next master seed from the env's generator (seeded by the last `s`, or [`DEFAULT_SEED`]).
 
@@ -251,8 +252,14 @@ impl Env for ClusterEnv {
         seed: Option<u64>,
         options: Option<&Info>,
     ) -> Result<(Observation, Info), EnvError> {
-        let horizon = self.scenario.spec().scenario.horizon;
-        let options = options::parse(options, horizon)?;
+        let options = options::parse(options, &self.scenario)?;
+        if options.scenario.is_some() && self.config.replay.is_some() {
+            return Err(EnvError::InvalidConfig {
+                env: format!("{CLUSTER_ID} reset"),
+                field: "options.faults".into(),
+                expected: "an env without ClusterConfig::replay (a replayed episode takes its faults from the trace)".into(),
+            });
+        }
         let sim_seed = match seed {
             Some(s) => {
                 self.rng = ChaCha8Rng::seed_from_u64(s);
@@ -263,7 +270,10 @@ impl Env for ClusterEnv {
         let mut sim = match (&options.replay, &self.config.replay) {
             (Some(records), _) => Simulation::replay(&self.scenario, sim_seed, records),
             (None, Some(records)) => Simulation::replay(&self.scenario, sim_seed, records),
-            (None, None) => Simulation::new(&self.scenario, sim_seed),
+            (None, None) => Simulation::new(
+                options.scenario.as_ref().unwrap_or(&self.scenario),
+                sim_seed,
+            ),
         };
         if let Some(start) = options.start_time {
             sim.run_until(mend_sim::time::SimTime::ZERO + start);
