@@ -780,31 +780,31 @@ fn fit_and_evaluate(
 }
 
 /// The predictor before and after precursor features, on the same simulated runs: `before` is
-/// `base` as given; then `base` with `log1p` columns capped (inputs the schema bounds scaled to
-/// 0 become visible); then with the precursor trends too ([`PredictionConfig::with_precursors`]).
-/// Returns `(variant name, report)` in that order.
+/// `base` as given; then `after` without its trends (`log1p` columns capped, say: inputs the
+/// schema bounds scaled to 0 become visible); then `after` itself (e.g.
+/// [`PredictionConfig::with_precursors`]). Returns `(variant name, report)` in that order.
 pub fn precursor_study(
     scenario: &Scenario,
     train_seeds: &[u64],
     test_seeds: &[u64],
     base: &PredictionConfig,
+    after: &PredictionConfig,
     train_config: &mend_monitor::predictor::TrainConfig,
 ) -> Result<Vec<(String, PredictionReport)>, mend_monitor::predictor::PredictorError> {
     let runs = |seeds: &[u64]| -> Vec<SimulatedRun> {
         seeds.par_iter().map(|&s| simulate(scenario, s)).collect()
     };
     let (train_runs, test_runs) = (runs(train_seeds), runs(test_seeds));
-    let after = base.with_precursors();
     let variants = [
         ("before: window rows", *base),
         (
             "log1p inputs capped",
             PredictionConfig {
                 trend_window: 0,
-                ..after
+                ..*after
             },
         ),
-        ("after: capped + trends", after),
+        ("after: capped + trends", *after),
     ];
     variants
         .iter()

@@ -172,6 +172,9 @@ pub struct SimArgs {
     /// Communication rounds (`federated`; one local epoch each).
     #[arg(long, default_value_t = 8)]
     pub rounds: usize,
+    /// Scrapes of the precursor trends (`predict`'s after variant and `federated`'s inputs).
+    #[arg(long, default_value_t = 40)]
+    pub trend_window: usize,
     /// Clients of the federated study: one per provider, per region, or 5 provider-sorted groups.
     #[arg(long, value_enum, default_value_t = SplitArg::Provider)]
     pub split: SplitArg,
@@ -232,15 +235,14 @@ fn sim_prediction(args: &SimArgs) -> Result<ExitCode> {
         seed: args.seed,
         ..Default::default()
     };
+    let base = PredictionConfig::default();
+    let after = PredictionConfig {
+        trend_window: args.trend_window,
+        ..base.with_precursors()
+    };
     let bar = progress::bar(1, "simulating and training", "", args.quiet);
     let (json, markdown) = if args.study == SimStudy::Predict {
-        let reports = precursor_study(
-            &scenario,
-            &train,
-            &test,
-            &PredictionConfig::default(),
-            &central,
-        )?;
+        let reports = precursor_study(&scenario, &train, &test, &base, &after, &central)?;
         let markdown = format!(
             "Failure predictor on `{}`: trained on {} seeds, held-out {} seeds\n\n{}",
             scenario.name(),
@@ -259,7 +261,7 @@ fn sim_prediction(args: &SimArgs) -> Result<ExitCode> {
             rounds: args.rounds,
             central,
             split,
-            prediction: PredictionConfig::default().with_precursors(),
+            prediction: after,
             ..Default::default()
         };
         let report = federated_study(&scenario, &train, &test, &config)?;

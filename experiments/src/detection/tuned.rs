@@ -75,7 +75,7 @@ pub fn hybrid_rules(make: impl Fn(f64) -> DetectorConfig, for_seconds: f64) -> R
 /// The default grid, a priori round numbers: the z-score detectors (EWMA, median/MAD,
 /// Holt-Winters) at z in {4, 6, 8, 12} and the shift detector at alert score in {0.5, 0.7, 0.9}
 /// (rest 240 scrapes, an hour at 15 s), each held `for` 0, 30 or 60 s, plus the autoencoder at
-/// margin 3 or 6 held 60 s, on the baseline's metrics
+/// margin 3, 6 or 12 held 60 s, on the baseline's metrics
 /// with `up` kept static and per-metric floors ([`hybrid_rules`]).
 pub fn default_grid() -> Vec<Candidate> {
     let mut out = Vec::new();
@@ -125,10 +125,12 @@ pub fn default_grid() -> Vec<Candidate> {
                 ),
             });
         }
-        // The autoencoder per metric (a window of 8 scrapes), warm-up 30 min at 15 s; held 60 s
-        // only, at two margins, to bound its cost (a network per watched channel).
+        // The autoencoder per metric (a window of 8 scrapes), warm-up 30 min at 15 s, reference
+        // error floored at 0.5 (mean square in floors: one scrape 2 floors off, or the whole
+        // window 0.7 off); held 60 s only, at three margins, to bound its cost (a network per
+        // watched channel).
         if for_seconds == 60.0 {
-            for margin in [3.0, 6.0] {
+            for margin in [3.0, 6.0, 12.0] {
                 out.push(Candidate {
                     family: "autoencoder".into(),
                     setting: format!("margin={margin} for={for_seconds}s"),
@@ -136,6 +138,7 @@ pub fn default_grid() -> Vec<Candidate> {
                         |floor| {
                             DetectorConfig::Autoencoder(AutoencoderConfig {
                                 margin,
+                                min_error: 0.5,
                                 warmup: 120,
                                 train_every: 16,
                                 min_std_absolute: floor,

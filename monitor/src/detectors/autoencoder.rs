@@ -68,6 +68,10 @@ pub struct AutoencoderConfig {
     /// Alert when the error exceeds `margin` times the reference (score 0.5 there). Default 3:
     /// no false alarm in 200,000 samples of Gaussian noise (`detectors_synthetic` measures it).
     pub margin: f64,
+    /// Floor on the reference error (mean squared error in standard deviations), so that a
+    /// signal the network reconstructs almost perfectly (a flat metric) does not page on its
+    /// first small blip. Default 0 (no floor).
+    pub min_error: f64,
     /// Standardised inputs are clipped to `[-clip, clip]`. Default 10.
     pub clip: f64,
     /// Floor on a channel's standard deviation, relative to `|mean|`. Default 0.01.
@@ -92,6 +96,7 @@ impl Default for AutoencoderConfig {
             history: 1_000,
             quantile: 0.99,
             margin: 3.0,
+            min_error: 0.0,
             clip: 10.0,
             min_std_relative: 0.01,
             min_std_absolute: 1e-6,
@@ -138,6 +143,13 @@ impl AutoencoderConfig {
         )?;
         check(positive(self.margin), n, "margin", self.margin, "> 0")?;
         check(positive(self.clip), n, "clip", self.clip, "> 0")?;
+        check(
+            self.min_error >= 0.0 && self.min_error.is_finite(),
+            n,
+            "min_error",
+            self.min_error,
+            ">= 0",
+        )?;
         check(
             self.min_std_relative >= 0.0 && self.min_std_relative.is_finite(),
             n,
@@ -345,7 +357,11 @@ impl Autoencoder {
             return Detection::default();
         };
         let error = net.error(&self.input, &mut self.code);
-        let reference = self.errors.quantile(c.quantile).max(1e-12 * error.max(1.0));
+        let reference = self
+            .errors
+            .quantile(c.quantile)
+            .max(c.min_error)
+            .max(1e-12 * error.max(1.0));
         let score = score_from_z(error / reference, c.margin);
         // An error above the reference enters the history at the reference: anomalies do not
         // raise the threshold (10 of them would lift a 0.99 quantile of 1,000); the network's
