@@ -523,11 +523,10 @@ impl TimelineChart<'_> {
         let alerts = match &t.detector {
             Some(d) => format!(
                 "; alerts of `{d}` on the service or its replicas: {} service(s)",
-                t.services().len() - t.slo.len().min(t.services().len())
-                    + t.slo
-                        .iter()
-                        .filter(|s| !t.alert_spans(&s.service, true).is_empty())
-                        .count()
+                t.services()
+                    .iter()
+                    .filter(|s| !t.alert_spans(s, true).is_empty())
+                    .count()
             ),
             None => String::new(),
         };
