@@ -137,3 +137,32 @@ fn bad_configurations_and_dimensions_are_errors_naming_the_field() {
         Detection::default()
     );
 }
+
+#[test]
+fn min_error_floor_keeps_a_flat_signal_quiet_on_a_small_blip() {
+    // A metric that sits at 0 with tiny noise: the network reconstructs it almost perfectly, so
+    // without a floor a blip of a few floors is a huge ratio to the recent errors.
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let noise = Normal::new(0.0, 1e-4).unwrap();
+    let mut series: Vec<f64> = (0..600).map(|_| noise.sample(&mut rng)).collect();
+    series[500] = 0.02;
+    let run = |min_error: f64| {
+        let c = AutoencoderConfig {
+            min_error,
+            min_std_absolute: 0.01,
+            ..Default::default()
+        };
+        let mut d = Autoencoder::from_config(c).unwrap();
+        let out: Vec<Detection> = series
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| d.update(i as f64, v))
+            .collect();
+        out[500].alert
+    };
+    assert!(run(0.0), "no floor: the blip (2 floors) pages");
+    assert!(
+        !run(0.5),
+        "floor 0.5: one scrape 2 floors off stays below margin x floor"
+    );
+}
