@@ -6,27 +6,26 @@
 //! agents crate) and once with the agents crate's Kubernetes-style reactive controller (liveness
 //! faults only: it has no memory rule, as Kubernetes leaves leaks to the OOM killer). Shadow mode and the allowlist are checked on direct scrapes (no Prometheus).
 //!
-//! Bounds: detection (fault -> first proposal to restart the faulty replica) within
-//! `DETECT_BOUND`, healing (fault -> Prometheus shows every replica up and below the memory
-//! threshold again, after a verified restart) within `HEAL_BOUND`: a few 1 s scrape intervals plus
+//! Bounds (times as `mend_executor::fault_drill` measures them): the restart of the faulty
+//! replica decided within `DETECT_BOUND`, healing (fault -> Prometheus shows every replica up and
+//! below the memory threshold again, after a verified restart) within `HEAL_BOUND`: a few 1 s scrape intervals plus
 //! the restart. Measured times are printed (`cargo test -p mend-executor --test e2e_prometheus --
 //! --nocapture`). Every process started here is stopped on drop, also when an assertion fails.
 //!
 //! Prometheus missing is a failure, not a skip: run `.ci/prometheus.sh`.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mend_executor::audit::verify;
 use mend_executor::cluster::ClusterFile;
 use mend_executor::decide::{BaselinePolicy, LivePolicy};
 use mend_executor::decision::{ActionKind, Outcome};
+use mend_executor::fault_drill::{Drill, Fault, FaultTimes};
 use mend_executor::local_prometheus::{LocalPrometheus, PrometheusError};
 use mend_executor::pipeline::{Mode, Proposer};
 use mend_executor::reference_policy::reference_policy_file;
 use mend_executor::run_loop::{Executor, now_ms};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 
 const DETECT_BOUND: Duration = Duration::from_secs(8);
 const HEAL_BOUND: Duration = Duration::from_secs(25);
@@ -39,16 +38,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn http_get(url: &str) -> Option<String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(2)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut r = agent.get(url).call().ok()?;
-    (r.status().as_u16() == 200).then(|| r.body_mut().read_to_string().ok())?
 }
 
 fn start_prometheus(dir: &Path, port: u16, targets: &[u16]) -> LocalPrometheus {
@@ -114,127 +103,37 @@ confidence_threshold = 0.6
     )
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Fault {
-    Kill9,
-    Hang,
-    Leak,
-}
-
-#[derive(Debug)]
-struct Measured {
-    fault: Fault,
-    replica: usize,
-    detect: Duration,
-    heal: Duration,
-}
-
-fn pid_of(exec: &mut Executor, replica: usize) -> u32 {
-    exec.local_actuator().unwrap().status("web").unwrap()[replica]
-        .pid
-        .expect("replica running")
-}
-
-fn inject(exec: &mut Executor, fault: Fault, replica: usize) {
-    let pid = Pid::from_raw(pid_of(exec, replica) as i32);
-    match fault {
-        Fault::Kill9 => kill(pid, Signal::SIGKILL).unwrap(),
-        Fault::Hang => kill(pid, Signal::SIGSTOP).unwrap(),
-        Fault::Leak => {
-            let port = exec.local_actuator().unwrap().status("web").unwrap()[replica].port;
-            http_get(&format!(
-                "http://127.0.0.1:{port}/fault/leak?mib_per_s=40&max_mib=300"
-            ))
-            .expect("leak switch");
-        }
+fn drill() -> Drill {
+    Drill {
+        service: "web".into(),
+        replicas: 3,
+        memory_threshold: 0.9,
+        step: STEP,
+        heal_bound: HEAL_BOUND,
     }
 }
 
-fn all_healthy(report: &mend_executor::run_loop::StepReport) -> bool {
-    (0..3).all(|r| {
-        report.readings.replica_up("web", r)
-            && report
-                .readings
-                .replica_value("web", r, "memory_utilization")
-                .is_some_and(|m| m < 0.9)
-    })
+fn inject(exec: &mut Executor, fault: Fault, replica: usize) {
+    drill().inject(exec, fault, replica).unwrap();
 }
 
 /// Steps until every replica looks healthy in the metrics (start-up, or after a heal).
 fn wait_until_healthy(exec: &mut Executor, bound: Duration) {
-    let start = Instant::now();
-    loop {
-        let report = exec.step(now_ms()).unwrap();
-        if all_healthy(&report) {
-            return;
-        }
-        assert!(
-            start.elapsed() < bound,
-            "not healthy within {bound:?}: {:?}",
-            report.readings
-        );
-        std::thread::sleep(STEP);
-    }
+    drill().wait_until_healthy(exec, bound).unwrap();
 }
 
-/// Injects `fault` into `replica` and steps until healed; returns detection and healing times.
-fn heal_one(exec: &mut Executor, fault: Fault, replica: usize) -> Measured {
-    let starts_before = exec.local_actuator().unwrap().status("web").unwrap()[replica].starts;
-    inject(exec, fault, replica);
-    let t0 = Instant::now();
-    let mut detect = None;
-    let mut verified = false;
-    loop {
-        let tick = Instant::now();
-        let report = exec.step(now_ms()).unwrap();
-        if detect.is_none()
-            && report.proposed.service == "web"
-            && report.proposed.kind
-                == (ActionKind::Restart {
-                    replica: Some(replica),
-                })
-        {
-            detect = Some(t0.elapsed());
-        }
-        if report.outcome == Outcome::Verified {
-            assert_eq!(
-                report.action.kind,
-                ActionKind::Restart {
-                    replica: Some(replica)
-                },
-                "{fault:?}: the faulty replica is the one restarted"
-            );
-            verified = true;
-        }
-        if verified && all_healthy(&report) {
-            let heal = t0.elapsed();
-            let starts = exec.local_actuator().unwrap().status("web").unwrap()[replica].starts;
-            assert_eq!(
-                starts,
-                starts_before + 1,
-                "{fault:?}: restarted exactly once"
-            );
-            let detect = detect.expect("a restart was proposed before it was carried out");
-            assert!(
-                detect <= DETECT_BOUND,
-                "{fault:?}: detected after {detect:?}"
-            );
-            assert!(heal <= HEAL_BOUND, "{fault:?}: healed after {heal:?}");
-            return Measured {
-                fault,
-                replica,
-                detect,
-                heal,
-            };
-        }
-        assert!(
-            t0.elapsed() < HEAL_BOUND,
-            "{fault:?} on replica {replica}: not healed within {HEAL_BOUND:?} (detected: {detect:?}, \
-             verified: {verified}); last outcome {:?}",
-            report.outcome
-        );
-        std::thread::sleep(STEP.saturating_sub(tick.elapsed()));
-    }
+/// Injects `fault` into `replica` and steps until healed (the drill asserts the heal bound);
+/// checks the detection bound and that the faulty replica was restarted exactly once.
+fn heal_one(exec: &mut Executor, fault: Fault, replica: usize) -> FaultTimes {
+    let t = drill().heal_one(exec, fault, replica).unwrap();
+    assert_eq!(t.restarts, 1, "{fault:?}: restarted exactly once");
+    assert!(
+        t.decide <= DETECT_BOUND,
+        "{fault:?}: restart decided after {:?}",
+        t.decide
+    );
+    assert!(t.heal <= HEAL_BOUND, "{fault:?}: healed after {:?}", t.heal);
+    t
 }
 
 /// Every record that acted stays within the allowlist (`e2e/web`), and the log verifies.
@@ -267,7 +166,7 @@ fn check_audit(path: &Path) -> usize {
 const FAST_REACTIVE: &str = "[reactive]\nliveness_period_s = 0.5\nliveness_failure_threshold = 2\n\
     cooldown_s = 3.0\nhpa_enabled = false\nrestart_backoff_initial_s = 0.5\n";
 
-fn heal_all_faults(label: &str, faults: &[(Fault, usize)]) -> Vec<Measured> {
+fn heal_all_faults(label: &str, faults: &[(Fault, usize)]) -> Vec<FaultTimes> {
     let dir = tempfile::tempdir().unwrap();
     let prom_port = free_port();
     let mut text = cluster_text(prom_port, "e2e/web", true);
@@ -295,10 +194,11 @@ fn heal_all_faults(label: &str, faults: &[(Fault, usize)]) -> Vec<Measured> {
     for &(fault, replica) in faults {
         let m = heal_one(&mut exec, fault, replica);
         eprintln!(
-            "{label}: {:?} on web-{}: detected in {} ms, healed in {} ms",
-            m.fault,
+            "{label}: {} on web-{}: detected in {} ms, restart decided in {} ms, healed in {} ms",
+            m.fault.name(),
             m.replica,
             m.detect.as_millis(),
+            m.decide.as_millis(),
             m.heal.as_millis()
         );
         measured.push(m);
