@@ -13,8 +13,9 @@
 //!
 //! The parallel figure needs the second core: on a machine busy with other sessions (Linux
 //! autogroups share the CPU per session, so `nice` alone does not help) it falls to about the
-//! sync figure. For a few seconds' run, root can give the run's session priority instead:
-//! `sh -c 'echo -19 > /proc/self/autogroup; exec target/release/examples/vector_speedup'`.
+//! sync figure. For a few seconds' run, root can give the calling session priority instead (the
+//! setting belongs to the session, so put it back afterwards):
+//! `sh -c 'echo -19 > /proc/self/autogroup; target/release/examples/vector_speedup; echo 0 > /proc/self/autogroup'`.
 
 use std::time::Instant;
 
