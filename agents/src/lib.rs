@@ -29,7 +29,8 @@
 //! Entity networks for cluster observations of any size: [`nn::entity`] (fast forward path and
 //! `Policy`) and [`nn::entity_candle`] (minibatch forward for gradients). PPO trains one when the env's
 //! observations are entity sets (`Ppo::for_env`, `PpoConfig::cluster_default`); `Ppo::export` writes
-//! either network to a policy file ([`PolicyNet`]). Not here yet: DQN on entity networks.
+//! either network to a policy file ([`PolicyNet`]). DQN on entity networks: [`EntityDqn`] (Q-values = the
+//! no-op score and the per-(entity, kind) scores; exported as Q-value entity policy files).
 //!
 //! Cluster comparison (baselines, tabular Q; paired seeds, 95 % CIs):
 //! `cargo run --release -p mend-agents --example cluster`.
@@ -56,7 +57,7 @@ pub mod store;
 pub mod tabular;
 
 pub use agent::{Agent, MetricSink, NullSink, TrainSummary, VecSink};
-pub use dqn::{Dqn, DqnConfig};
+pub use dqn::{Dqn, DqnConfig, EntityDqn};
 pub use error::{AgentError, PolicyFileError};
 pub use nn::entity::{EntityParams, EntityPolicy, EntitySpec};
 pub use noop_first::{NoopFirstDecision, noop_first_decision};

@@ -88,6 +88,11 @@ pub const KINDS: &[AgentKind] = &[
         description: "PPO with an entity network (any cluster size; trained first)",
         build: |p, c| learned::build_ppo(p, c).map(Built::Learned),
     },
+    AgentKind {
+        name: "dqn",
+        description: "DQN with the entity network as Q-function (any cluster size; trained first)",
+        build: |p, c| learned::build_dqn(p, c).map(Built::Learned),
+    },
 ];
 
 /// Where an entry's hyperparameters come from, for error messages.

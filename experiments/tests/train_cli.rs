@@ -300,3 +300,34 @@ fn shards_with_learned_agents_merge_to_the_single_run_and_threads_do_not_matter(
         );
     }
 }
+
+#[test]
+fn a_dqn_agent_trains_exports_a_q_value_entity_policy_and_is_evaluated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let heldout = tmp.path().join("tiny-heldout.toml");
+    std::fs::write(&heldout, include_str!("../../scenarios/tiny.toml")).unwrap();
+    let exp = tmp.path().join("dqn.toml");
+    let text = experiment(&heldout)
+        .replace("[seeds]\ntrain = { start = 0, count = 2 }", "[seeds]\ntrain = { start = 0, count = 1 }")
+        .replace(
+            "kind = \"tabular\"\nname = \"q\"\nparams = { num_envs = 2, min_visits = 1, exploration_fraction = 0.8 }",
+            "kind = \"dqn\"\nname = \"q\"\nparams = { num_envs = 2, learning_starts = 100, batch_size = 32 }",
+        );
+    assert!(text.contains("kind = \"dqn\""), "{text}");
+    std::fs::write(&exp, text).unwrap();
+    let out = tmp.path().join("r");
+    run_all(&exp, &out, &[]);
+    let run = out.join(RUN);
+    let path = run.join("policies/q-train0.safetensors");
+    let file =
+        mend_agents::PolicyFile::load(&path, Some(&mend_agents::FeatureSchema::entities_v1()))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(file.manifest.algorithm, "dqn");
+    let mend_agents::PolicyNet::Entity(net) = &file.policy else {
+        panic!("{}: not an entity network", path.display());
+    };
+    assert_eq!(net.output, mend_agents::policy::OutputKind::QValues);
+    let episodes = String::from_utf8(read(&run.join("episodes.csv"))).unwrap();
+    let q_rows = episodes.lines().filter(|l| l.contains(",q,")).count();
+    assert_eq!(q_rows, 2, "{episodes}");
+}
