@@ -6,6 +6,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use mend_experiments::cli::Cli;
 
+/// mimalloc instead of glibc's malloc: the simulator, the envs and candle's training path allocate
+/// and free buffers above glibc's mmap threshold every step, and glibc maps and unmaps each one (page
+/// faults were about a third of PPO training time; cross-thread frees take glibc's locked slow path).
+/// Measured on `mend train` (PPO entity, `default`, 16,384 steps, one thread): see ARCHITECTURE.md.
+/// Allocation addresses never reach any output, so results are unchanged byte for byte.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     configure_thread_count_for_candle();
     let cli = Cli::parse();
