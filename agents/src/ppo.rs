@@ -370,25 +370,15 @@ impl Ppo {
         n_actions: usize,
     ) -> Result<Self, AgentError> {
         config.validate()?;
-        let hidden = *config.hidden.first().ok_or(AgentError::InvalidConfig {
-            field: "hidden",
-            expected: "must hold at least one width for an entity network",
-            got: "[]".into(),
-        })?;
-        if n_kinds == 0 || n_actions == 0 || !(n_actions - 1).is_multiple_of(n_kinds) {
-            return Err(AgentError::ObservationMismatch {
-                expected: format!("1 + entities x {n_kinds} actions"),
-                got: format!("{n_actions} actions"),
-            });
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let spec = EntitySpec {
+        let spec = EntitySpec::for_agent(
+            &config.hidden,
+            config.activation,
             row_width,
             global_width,
-            hidden,
             n_kinds,
-            activation: config.activation,
-        };
+            n_actions,
+        )?;
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let mut params = EntityParams::init(spec, &mut rng);
         if let Some(p) = config.init_act_prob
             && let Some(out) = params.noop.layers.last_mut()

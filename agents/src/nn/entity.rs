@@ -43,6 +43,39 @@ pub struct EntitySpec {
 }
 
 impl EntitySpec {
+    /// The network of an agent configured with `hidden` widths (the first is the entity network's
+    /// width) and `activation`, for envs with `row_width` features per entity, `global_width` global
+    /// features, `n_kinds` action kinds per entity and `n_actions` (`1 + entities * n_kinds`) flat
+    /// actions. Shared by PPO and DQN: an empty `hidden` or an action count of another layout is an
+    /// error naming what was expected.
+    pub fn for_agent(
+        hidden: &[usize],
+        activation: Activation,
+        row_width: usize,
+        global_width: usize,
+        n_kinds: usize,
+        n_actions: usize,
+    ) -> Result<Self, AgentError> {
+        let hidden = *hidden.first().ok_or(AgentError::InvalidConfig {
+            field: "hidden",
+            expected: "must hold at least one width for an entity network",
+            got: "[]".into(),
+        })?;
+        if n_kinds == 0 || n_actions == 0 || !(n_actions - 1).is_multiple_of(n_kinds) {
+            return Err(AgentError::ObservationMismatch {
+                expected: format!("1 + entities x {n_kinds} actions"),
+                got: format!("{n_actions} actions"),
+            });
+        }
+        Ok(Self {
+            row_width,
+            global_width,
+            hidden,
+            n_kinds,
+            activation,
+        })
+    }
+
     /// Width of the pooled context: mean and max of the embeddings, plus the global features.
     pub fn context_width(&self) -> usize {
         2 * self.hidden + self.global_width

@@ -258,12 +258,11 @@ pub fn build_ppo(
         &["target_kl"],
     )?;
     // Value checks live in the agents crate: build a one-entity network to run them.
-    let schema = FeatureSchema::v1();
-    let n_kinds = cluster_kind_names().len();
+    let (row_width, global_width, n_kinds) = entity_shape();
     Ppo::new_entity(
         config.clone(),
-        schema.columns.len(),
-        schema.global.len(),
+        row_width,
+        global_width,
         n_kinds,
         1 + n_kinds,
     )
@@ -313,8 +312,7 @@ impl LearnerFactory for PpoFactory {
         Ok(Box::new(PpoLearner(Ppo::for_env(config, env)?)))
     }
     fn load(&self, path: &Path) -> anyhow::Result<Box<dyn PolicyFactory>> {
-        let file = PolicyFile::load(path, Some(&mend_agents::FeatureSchema::entities_v1()))?;
-        Ok(Box::new(NetPolicyFactory(file.policy)))
+        NetPolicyFactory::load(path)
     }
 }
 
@@ -343,12 +341,11 @@ pub fn build_dqn(
         &["explore_act_prob"],
     )?;
     // Value checks live in the agents crate: build a one-entity network to run them.
-    let schema = FeatureSchema::v1();
-    let n_kinds = cluster_kind_names().len();
+    let (row_width, global_width, n_kinds) = entity_shape();
     EntityDqn::new(
         config.clone(),
-        schema.columns.len(),
-        schema.global.len(),
+        row_width,
+        global_width,
         n_kinds,
         1 + n_kinds,
     )
@@ -398,14 +395,32 @@ impl LearnerFactory for DqnFactory {
         Ok(Box::new(DqnLearner(EntityDqn::for_env(config, env)?)))
     }
     fn load(&self, path: &Path) -> anyhow::Result<Box<dyn PolicyFactory>> {
-        let file = PolicyFile::load(path, Some(&mend_agents::FeatureSchema::entities_v1()))?;
-        Ok(Box::new(NetPolicyFactory(file.policy)))
+        NetPolicyFactory::load(path)
     }
 }
 
 /// A trained network policy (entity networks act on any cluster size); cloned per episode.
 #[derive(Debug)]
 struct NetPolicyFactory(PolicyNet);
+
+impl NetPolicyFactory {
+    /// Loads an entity-network policy file (PPO or DQN) checked against the entity feature schema.
+    fn load(path: &Path) -> anyhow::Result<Box<dyn PolicyFactory>> {
+        let file = PolicyFile::load(path, Some(&mend_agents::FeatureSchema::entities_v1()))?;
+        Ok(Box::new(Self(file.policy)))
+    }
+}
+
+/// `(row_width, global_width, n_kinds)` of the cluster env's entity observations and actions
+/// (feature schema v1, the simulator's action kinds).
+fn entity_shape() -> (usize, usize, usize) {
+    let schema = FeatureSchema::v1();
+    (
+        schema.columns.len(),
+        schema.global.len(),
+        cluster_kind_names().len(),
+    )
+}
 
 impl PolicyFactory for NetPolicyFactory {
     fn make(&self, _n_actions: usize) -> Box<dyn Policy> {
