@@ -120,6 +120,26 @@ fn a_policy_file_replays_against_the_recorded_faults() {
         report["reference"]["faults"], report["candidate"]["faults"],
         "both faced the same faults"
     );
+    // The exogenous events themselves, not only their count: the library call checks the replayed
+    // run's onsets against the recording's and returns them.
+    let records = mend_experiments::traces::read(&trace).unwrap();
+    let (_, scenario) =
+        mend_experiments::traces::scenario_of(&records, None, "the recorded trace").unwrap();
+    let config = mend_envs::ClusterConfig {
+        replay: Some(std::sync::Arc::new(records.clone())),
+        ..mend_envs::ClusterConfig::default()
+    };
+    let replay = mend_experiments::commands::replay::replay_policy(
+        &std::sync::Arc::new(scenario),
+        &config,
+        &records,
+        &policy,
+        "the recorded trace",
+        None,
+    )
+    .unwrap();
+    assert!(!replay.onsets.is_empty(), "default has faults in an episode");
+    assert_eq!(replay.onsets, mend_sim::trace::onsets(&records));
     assert_eq!(report["reference"]["actions_taken"], 0.0);
     assert!(
         report["difference"]["actions_taken"].as_f64().unwrap() > 0.0,

@@ -19,7 +19,7 @@ use clap::{ArgGroup, Args};
 use mend_agents::Policy;
 use mend_envs::{ClusterConfig, ClusterEnv, Env};
 use mend_sim::Scenario;
-use mend_sim::trace::TraceRecord;
+use mend_sim::trace::{self, Onset, TraceRecord};
 
 use crate::agents_registry::{self, PolicyFactory};
 use crate::experiment::AgentEntry;
@@ -159,6 +159,8 @@ pub struct PolicyReplay {
     pub candidate: Resimulated,
     /// The policy's algorithm (from its manifest).
     pub algorithm: String,
+    /// The fault onsets both runs faced (checked equal: [`mend_sim::trace::onsets`]).
+    pub onsets: Vec<Onset>,
 }
 
 impl PolicyReplay {
@@ -232,12 +234,30 @@ pub fn replay_policy(
         .traces
         .pop()
         .context("the replayed episode recorded no trace")?;
+    let onsets = same_onsets(records, &trace, origin)?;
     let candidate = plots::resimulate(scenario, &trace, &name, detector)?;
     Ok(PolicyReplay {
         recorded,
         candidate,
         algorithm,
+        onsets,
     })
+}
+
+/// The onsets of the recorded run, checked equal to the replayed run's: a replay whose exogenous
+/// events differ from the recording compares nothing (BRIEF §3.2: onsets do not depend on actions).
+fn same_onsets(recorded: &[TraceRecord], replayed: &[TraceRecord], origin: &str) -> Result<Vec<Onset>> {
+    let expected = trace::onsets(recorded);
+    let got = trace::onsets(replayed);
+    if let Some(i) = (0..expected.len().max(got.len())).find(|&i| expected.get(i) != got.get(i)) {
+        bail!(
+            "{origin}: the replay faced other faults than the recording (onset {i}: recorded {:?}, \
+             replayed {:?}); was the trace recorded by another build of the simulator?",
+            expected.get(i),
+            got.get(i)
+        );
+    }
+    Ok(expected)
 }
 
 /// Loads a policy file for the cluster env whose rows follow `schema` and which has `n_actions`
