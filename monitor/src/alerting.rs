@@ -7,11 +7,18 @@
 //!  AlertEvent* + fault Windows (plain data) ─► account() ─► DetectionOutcome
 //!                                                (time to detect per fault, false-alert episodes)
 //! ```
+//! A rule set is named by a registry name (`median_mad`: defaults on every watched metric) or a
+//! parametrised spec (`median_mad(z=8, for_s=60)`, see [`TunedDetector`]); [`RuleSet::for_detector`]
+//! takes both.
 
 mod accounting;
 mod bank;
 mod rules;
+mod spec;
 
 pub use accounting::{AccountingConfig, AlertEvent, DetectionOutcome, Window, account};
 pub use bank::EntityDetectors;
 pub use rules::{MetricRule, RuleSet};
+pub use spec::{
+    AlertSpecError, SPEC_PARAMETERS, TUNABLE_FAMILIES, TunedDetector, hybrid_rules, metric_floor,
+};

@@ -93,8 +93,13 @@ impl RuleSet {
     }
 
     /// The named detector (any registry name, e.g. `ewma`, `onset:median_mad`) with its default
-    /// configuration on every watched metric; `static_threshold` gives [`RuleSet::static_baseline`].
+    /// configuration on every watched metric; `static_threshold` gives [`RuleSet::static_baseline`];
+    /// a parametrised spec such as `median_mad(z=8, for_s=60)` gives that setting's rules
+    /// ([`TunedDetector::rules`](super::TunedDetector::rules)).
     pub fn for_detector(name: &str) -> Result<Self, DetectorError> {
+        if let Some(tuned) = super::TunedDetector::parse(name)? {
+            return Ok(tuned.rules());
+        }
         if name == "static_threshold" {
             return Ok(Self::static_baseline());
         }

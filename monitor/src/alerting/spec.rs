@@ -1,0 +1,397 @@
+//! Parametrised alerting detectors: an adaptive z-score detector family with its threshold `z`
+//! and its `for` duration, written as one spec string (`median_mad(z=8, for_s=60)`) that
+//! experiment files, the runner, re-simulated timelines and `mend detect sim` all share.
+//!
+//! A parametrised detector watches the static baseline's metrics
+//! ([`RuleSet::static_baseline`]) with `up` kept on its static rule (a 0/1 signal has no
+//! distribution to adapt to), every other metric watched by the family's detector with `z` as
+//! its threshold and an a priori absolute floor on its scale ([`metric_floor`]), the alert held
+//! `for_s` seconds before it fires (Prometheus' `for` clause:
+//! prometheus.io/docs/prometheus/latest/configuration/alerting_rules/). These are the rules the
+//! budgeted tuning of `mend detect sim --study tune` searches, so a setting chosen there runs
+//! unchanged in an experiment.
+//!
+//! ```text
+//!  "median_mad(z=8, for_s=60)" ─ TunedDetector::parse ─► TunedDetector ─ rules() ─► RuleSet
+//!                                    ◄─ Display ───────┘
+//! ```
+
+use std::fmt;
+
+use thiserror::Error;
+
+use super::rules::RuleSet;
+use crate::detectors::{
+    DetectorConfig, DetectorError, EwmaConfig, HoltWintersConfig, MedianMadConfig, PersistConfig,
+};
+
+/// Detector families that take parameters in a spec: the adaptive z-score detectors.
+pub const TUNABLE_FAMILIES: [&str; 3] = ["ewma", "median_mad", "holt_winters"];
+
+/// The parameters a spec may give, with what each must be.
+pub const SPEC_PARAMETERS: [(&str, &str); 2] = [
+    (
+        "z",
+        "a finite number > 0: the z-score at which a sample alerts (required)",
+    ),
+    (
+        "for_s",
+        "a finite number >= 0: seconds the alert must hold before it fires (default 0)",
+    ),
+];
+
+/// Smallest change worth a page per metric, a priori (not tuned): the absolute floor on an
+/// adaptive detector's scale. Two points of utilisation, half a point of error ratio, 20 ms of
+/// p99 latency. Without it a metric that sits at 0 (error ratio) turns its first blip into an
+/// infinite z-score.
+pub fn metric_floor(metric: &str) -> f64 {
+    match metric {
+        "error_ratio" => 0.005,
+        "latency_p99_seconds" => 0.02,
+        _ => 0.02,
+    }
+}
+
+/// The baseline's metrics, `up` kept on its static rule, every other metric watched by
+/// `make(floor)` (floor from [`metric_floor`]) held for `for_seconds` (0: no hold).
+pub fn hybrid_rules(make: impl Fn(f64) -> DetectorConfig, for_seconds: f64) -> RuleSet {
+    let mut rules = RuleSet::static_baseline();
+    for rule in &mut rules.rules {
+        if rule.metric != "up" {
+            let inner = make(metric_floor(&rule.metric));
+            rule.detector = if for_seconds > 0.0 {
+                DetectorConfig::Persist(PersistConfig {
+                    inner: Box::new(inner),
+                    for_seconds,
+                })
+            } else {
+                inner
+            };
+        }
+    }
+    rules
+}
+
+/// Why a detector spec was rejected; each message names the parameter and what it must be.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum AlertSpecError {
+    /// The text is not `FAMILY(key=value, ...)`.
+    #[error(
+        "detector spec {text:?}: expected FAMILY(z=NUMBER, for_s=NUMBER), e.g. median_mad(z=8, for_s=60)"
+    )]
+    Syntax {
+        /// The spec given.
+        text: String,
+    },
+    /// Parameters were given to a family that takes none.
+    #[error("detector `{family}` takes no parameters: expected one of {}", TUNABLE_FAMILIES.join(", "))]
+    NotTunable {
+        /// The family named.
+        family: String,
+    },
+    /// A parameter this module does not know.
+    #[error("detector `{family}`: unknown parameter `{parameter}`: expected z or for_s")]
+    UnknownParameter {
+        /// The family.
+        family: String,
+        /// The parameter given.
+        parameter: String,
+    },
+    /// A parameter given twice.
+    #[error("detector `{family}`: parameter `{parameter}` given twice")]
+    Duplicate {
+        /// The family.
+        family: String,
+        /// The parameter.
+        parameter: &'static str,
+    },
+    /// A required parameter is missing.
+    #[error("detector `{family}`: parameter `{parameter}` is missing: expected {expected}")]
+    Missing {
+        /// The family.
+        family: String,
+        /// The parameter.
+        parameter: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A parameter's value is out of range or not a number.
+    #[error("detector `{family}`: parameter `{parameter}` = {value}: expected {expected}")]
+    Invalid {
+        /// The family.
+        family: String,
+        /// The parameter.
+        parameter: &'static str,
+        /// The value given, as text.
+        value: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+}
+
+impl AlertSpecError {
+    /// The parameter in question, if the error is about one (for field paths such as
+    /// `agents[5].detector.z`).
+    pub fn parameter(&self) -> Option<&str> {
+        match self {
+            AlertSpecError::UnknownParameter { parameter, .. } => Some(parameter),
+            AlertSpecError::Duplicate { parameter, .. }
+            | AlertSpecError::Missing { parameter, .. }
+            | AlertSpecError::Invalid { parameter, .. } => Some(parameter),
+            AlertSpecError::Syntax { .. } | AlertSpecError::NotTunable { .. } => None,
+        }
+    }
+}
+
+impl From<AlertSpecError> for DetectorError {
+    fn from(e: AlertSpecError) -> Self {
+        match e {
+            AlertSpecError::NotTunable { family } => DetectorError::UnknownDetector {
+                name: family,
+                expected: format!(
+                    "{} (the families that take z and for_s)",
+                    TUNABLE_FAMILIES.join(", ")
+                ),
+            },
+            other => DetectorError::InvalidConfig {
+                detector: "alerting spec",
+                field: "parameters",
+                value: other.to_string(),
+                expected: "FAMILY(z=NUMBER > 0, for_s=NUMBER >= 0), e.g. median_mad(z=8, for_s=60)",
+            },
+        }
+    }
+}
+
+/// An adaptive detector family with its threshold and `for` duration (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TunedDetector {
+    /// One of [`TUNABLE_FAMILIES`].
+    pub family: &'static str,
+    /// Alert threshold on the family's z-score.
+    pub z: f64,
+    /// Seconds the alert must hold (0: fires on the first alerting sample).
+    pub for_seconds: f64,
+}
+
+fn expected_of(parameter: &str) -> &'static str {
+    SPEC_PARAMETERS
+        .iter()
+        .find(|(p, _)| *p == parameter)
+        .map_or("", |(_, e)| e)
+}
+
+impl TunedDetector {
+    /// A checked setting: `family` one of [`TUNABLE_FAMILIES`], `z` finite and > 0,
+    /// `for_seconds` finite and >= 0.
+    pub fn new(family: &str, z: f64, for_seconds: f64) -> Result<Self, AlertSpecError> {
+        let Some(&family) = TUNABLE_FAMILIES.iter().find(|f| **f == family) else {
+            return Err(AlertSpecError::NotTunable {
+                family: family.to_owned(),
+            });
+        };
+        if !(z.is_finite() && z > 0.0) {
+            return Err(AlertSpecError::Invalid {
+                family: family.to_owned(),
+                parameter: "z",
+                value: z.to_string(),
+                expected: expected_of("z"),
+            });
+        }
+        if !(for_seconds.is_finite() && for_seconds >= 0.0) {
+            return Err(AlertSpecError::Invalid {
+                family: family.to_owned(),
+                parameter: "for_s",
+                value: for_seconds.to_string(),
+                expected: expected_of("for_s"),
+            });
+        }
+        Ok(TunedDetector {
+            family,
+            z,
+            for_seconds,
+        })
+    }
+
+    /// Parses `FAMILY(z=NUMBER, for_s=NUMBER)` (spaces allowed, parameters in any order,
+    /// `for_s` optional); `Ok(None)` for a plain name without parentheses (a registry name,
+    /// left to the registry).
+    pub fn parse(text: &str) -> Result<Option<Self>, AlertSpecError> {
+        let text = text.trim();
+        let Some(open) = text.find('(') else {
+            return Ok(None);
+        };
+        let syntax = || AlertSpecError::Syntax {
+            text: text.to_owned(),
+        };
+        let body = text[open + 1..].strip_suffix(')').ok_or_else(syntax)?;
+        let family = text[..open].trim();
+        if family.is_empty() {
+            return Err(syntax());
+        }
+        if !TUNABLE_FAMILIES.contains(&family) {
+            return Err(AlertSpecError::NotTunable {
+                family: family.to_owned(),
+            });
+        }
+        let (mut z, mut for_s) = (None, None);
+        for item in body.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (key, value) = item.split_once('=').ok_or_else(syntax)?;
+            let (key, value) = (key.trim(), value.trim());
+            let slot = match key {
+                "z" => &mut z,
+                "for_s" => &mut for_s,
+                _ => {
+                    return Err(AlertSpecError::UnknownParameter {
+                        family: family.to_owned(),
+                        parameter: key.to_owned(),
+                    });
+                }
+            };
+            let parameter: &'static str = if key == "z" { "z" } else { "for_s" };
+            if slot.is_some() {
+                return Err(AlertSpecError::Duplicate {
+                    family: family.to_owned(),
+                    parameter,
+                });
+            }
+            let number: f64 = value.parse().map_err(|_| AlertSpecError::Invalid {
+                family: family.to_owned(),
+                parameter,
+                value: value.to_owned(),
+                expected: expected_of(parameter),
+            })?;
+            *slot = Some(number);
+        }
+        let z = z.ok_or_else(|| AlertSpecError::Missing {
+            family: family.to_owned(),
+            parameter: "z",
+            expected: expected_of("z"),
+        })?;
+        Self::new(family, z, for_s.unwrap_or(0.0)).map(Some)
+    }
+
+    /// The family's detector at threshold `z` with absolute scale floor `floor`, other
+    /// settings at the family's defaults.
+    pub fn inner_config(&self, floor: f64) -> DetectorConfig {
+        match self.family {
+            "ewma" => DetectorConfig::Ewma(EwmaConfig {
+                z_threshold: self.z,
+                min_std_absolute: floor,
+                ..Default::default()
+            }),
+            "median_mad" => DetectorConfig::MedianMad(MedianMadConfig {
+                z_threshold: self.z,
+                min_std_absolute: floor,
+                ..Default::default()
+            }),
+            _ => DetectorConfig::HoltWinters(HoltWintersConfig {
+                z_threshold: self.z,
+                min_std_absolute: floor,
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// The alert rules of this setting (see the module docs).
+    pub fn rules(&self) -> RuleSet {
+        hybrid_rules(|floor| self.inner_config(floor), self.for_seconds)
+    }
+
+    /// The setting as an inline TOML table, as an experiment file's `detector` takes it:
+    /// `{ name = "median_mad", z = 8.0, for_s = 60.0 }`.
+    pub fn toml_inline(&self) -> String {
+        format!(
+            "{{ name = \"{}\", z = {:?}, for_s = {:?} }}",
+            self.family, self.z, self.for_seconds
+        )
+    }
+}
+
+/// The canonical spec text, which [`TunedDetector::parse`] reads back to the same value.
+impl fmt::Display for TunedDetector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}(z={}, for_s={})",
+            self.family, self.z, self.for_seconds
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_round_trips_through_parse() {
+        for (family, z, for_s) in [
+            ("median_mad", 8.0, 60.0),
+            ("ewma", 4.5, 0.0),
+            ("holt_winters", 12.0, 30.0),
+        ] {
+            let t = TunedDetector::new(family, z, for_s).unwrap();
+            assert_eq!(TunedDetector::parse(&t.to_string()).unwrap(), Some(t));
+        }
+        let spaced = TunedDetector::parse("  ewma( for_s = 30 , z=6 ) ")
+            .unwrap()
+            .unwrap();
+        assert_eq!((spaced.z, spaced.for_seconds), (6.0, 30.0));
+        assert_eq!(TunedDetector::parse("median_mad").unwrap(), None);
+    }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        let cases = [
+            ("median_mad(z=-1)", Some("z")),
+            ("median_mad(z=nan)", Some("z")),
+            ("median_mad(z=abc)", Some("z")),
+            ("median_mad(z=4, for_s=-5)", Some("for_s")),
+            ("median_mad(for_s=60)", Some("z")),
+            ("median_mad(z=4, z=5)", Some("z")),
+            ("median_mad(k=4)", Some("k")),
+            ("median_mad(z=4", None),
+            ("(z=4)", None),
+            ("shift(z=4)", None),
+        ];
+        for (text, parameter) in cases {
+            let err = TunedDetector::parse(text).unwrap_err();
+            assert_eq!(err.parameter(), parameter, "{text}: {err}");
+            if let Some(p) = parameter {
+                assert!(err.to_string().contains(p), "{text}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn rules_keep_up_static_and_hold_the_rest() {
+        let rules = TunedDetector::new("median_mad", 8.0, 60.0).unwrap().rules();
+        let baseline = RuleSet::static_baseline();
+        assert_eq!(rules.rules.len(), baseline.rules.len());
+        for (r, b) in rules.rules.iter().zip(&baseline.rules) {
+            assert_eq!((r.kind, &r.metric), (b.kind, &b.metric));
+            if r.metric == "up" {
+                assert_eq!(r.detector, b.detector);
+            } else {
+                let DetectorConfig::Persist(p) = &r.detector else {
+                    panic!("{}: not held", r.metric);
+                };
+                assert_eq!(p.for_seconds, 60.0);
+                let DetectorConfig::MedianMad(m) = p.inner.as_ref() else {
+                    panic!("{}: not median_mad", r.metric);
+                };
+                assert_eq!(m.z_threshold, 8.0);
+                assert_eq!(m.min_std_absolute, metric_floor(&r.metric));
+            }
+        }
+        rules.validate().unwrap();
+        // No hold: the bare detector.
+        let bare = TunedDetector::new("ewma", 6.0, 0.0).unwrap().rules();
+        assert!(
+            bare.rules
+                .iter()
+                .all(|r| !matches!(r.detector, DetectorConfig::Persist(_)))
+        );
+    }
+}
