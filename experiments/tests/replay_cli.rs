@@ -138,7 +138,10 @@ fn a_policy_file_replays_against_the_recorded_faults() {
         None,
     )
     .unwrap();
-    assert!(!replay.onsets.is_empty(), "default has faults in an episode");
+    assert!(
+        !replay.onsets.is_empty(),
+        "default has faults in an episode"
+    );
     assert_eq!(replay.onsets, mend_sim::trace::onsets(&records));
     assert_eq!(report["reference"]["actions_taken"], 0.0);
     assert!(

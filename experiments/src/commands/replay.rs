@@ -246,7 +246,11 @@ pub fn replay_policy(
 
 /// The onsets of the recorded run, checked equal to the replayed run's: a replay whose exogenous
 /// events differ from the recording compares nothing (BRIEF §3.2: onsets do not depend on actions).
-fn same_onsets(recorded: &[TraceRecord], replayed: &[TraceRecord], origin: &str) -> Result<Vec<Onset>> {
+fn same_onsets(
+    recorded: &[TraceRecord],
+    replayed: &[TraceRecord],
+    origin: &str,
+) -> Result<Vec<Onset>> {
     let expected = trace::onsets(recorded);
     let got = trace::onsets(replayed);
     if let Some(i) = (0..expected.len().max(got.len())).find(|&i| expected.get(i) != got.get(i)) {
