@@ -15,8 +15,10 @@
 //! - Replay: with [`ClusterConfig::replay`] every episode takes its faults from a recorded trace,
 //!   so two policies face identical exogenous events.
 //! - Reset options ([`options`]): `replay` (trace records for this episode), `start_time_s`
-//!   (run the world to that time before the first observation) and `faults` (fault injection:
-//!   scripted faults added to this episode); unknown keys and bad values are refused.
+//!   (run the world to that time before the first observation), `faults` (fault injection:
+//!   scripted faults added to this episode) and `scenario` (this episode runs another scenario;
+//!   the spaces then describe its topology, see [`options`]); unknown keys and bad values are
+//!   refused and leave the env as it was.
 //! - Seeding: `reset(Some(s))` runs the simulator with master seed `s`; `reset(None)` draws the
 //!   next master seed from the env's generator (seeded by the last `s`, or [`DEFAULT_SEED`]).
 
@@ -91,7 +93,11 @@ pub struct ClusterEnv {
     /// on first use (the mask costs one precondition check per entity and kind).
     resolved: OnceCell<Vec<Option<mend_sim::Action>>>,
     last_components: RewardComponents,
+    /// Entity rows of the current episode's topology (of the env's own scenario before the
+    /// first reset): the spaces' size.
     n_entities: usize,
+    /// The scenario of the current episode (the env's own, or a `scenario`/`faults` option's).
+    episode_scenario: Option<Arc<Scenario>>,
 }
 
 impl ClusterEnv {
@@ -130,6 +136,7 @@ impl ClusterEnv {
             resolved: OnceCell::new(),
             last_components: RewardComponents::default(),
             n_entities,
+            episode_scenario: None,
         })
     }
 
@@ -161,6 +168,12 @@ impl ClusterEnv {
     /// Structured form of a flat action.
     pub fn decode(&self, action: Action) -> Option<ClusterAction> {
         self.layout.as_ref()?.decode(action)
+    }
+
+    /// The scenario of the current episode: the env's own, or the one a `scenario` or `faults`
+    /// reset option chose (before the first reset, the env's own).
+    pub fn scenario(&self) -> &Arc<Scenario> {
+        self.episode_scenario.as_ref().unwrap_or(&self.scenario)
     }
 
     /// The simulation (after the first reset), e.g. for its summary.
@@ -252,14 +265,7 @@ impl Env for ClusterEnv {
         seed: Option<u64>,
         options: Option<&Info>,
     ) -> Result<(Observation, Info), EnvError> {
-        let options = options::parse(options, &self.scenario)?;
-        if options.scenario.is_some() && self.config.replay.is_some() {
-            return Err(EnvError::InvalidConfig {
-                env: format!("{CLUSTER_ID} reset"),
-                field: "options.faults".into(),
-                expected: "an env without ClusterConfig::replay (a replayed episode takes its faults from the trace)".into(),
-            });
-        }
+        let options = options::parse(options, &self.scenario, self.config.replay.is_some())?;
         let sim_seed = match seed {
             Some(s) => {
                 self.rng = ChaCha8Rng::seed_from_u64(s);
@@ -267,28 +273,34 @@ impl Env for ClusterEnv {
             }
             None => self.rng.next_u64(),
         };
-        let mut sim = match (&options.replay, &self.config.replay) {
-            (Some(records), _) => Simulation::replay(&self.scenario, sim_seed, records),
-            (None, Some(records)) => Simulation::replay(&self.scenario, sim_seed, records),
-            (None, None) => Simulation::new(
-                options.scenario.as_ref().unwrap_or(&self.scenario),
-                sim_seed,
-            ),
+        let episode = options
+            .scenario
+            .unwrap_or_else(|| Arc::clone(&self.scenario));
+        let replay = options
+            .replay
+            .as_deref()
+            .or(self.config.replay.as_deref().map(Vec::as_slice));
+        let mut sim = match replay {
+            Some(records) => Simulation::replay(&episode, sim_seed, records),
+            None => Simulation::new(&episode, sim_seed),
         };
         if let Some(start) = options.start_time {
             sim.run_until(mend_sim::time::SimTime::ZERO + start);
         }
-        if self.layout.is_none() {
-            self.layout = Some(ActionLayout::new(&sim));
-        }
+        // The rows follow the episode's topology (a `scenario` option may change it).
+        let layout = ActionLayout::new(&sim);
+        self.n_entities = layout.n_entities();
+        self.layout = Some(layout);
+        self.decision_interval = episode.spec().scenario.decision_interval;
         self.last_components = sim.truth().reward;
         self.feed = observe::SnapshotFeed::default();
         self.sim = Some(sim);
+        self.episode_scenario = Some(episode);
         let obs = self.observe()?;
         let layout = self.layout.as_ref().expect("set above");
         let mut info = Info::new();
         info.insert("sim_seed".into(), json!(sim_seed));
-        info.insert("scenario".into(), json!(self.scenario.name()));
+        info.insert("scenario".into(), json!(self.scenario().name()));
         info.insert(
             "feature_schema".into(),
             json!(self.extractor.schema().hash()),
@@ -370,6 +382,7 @@ impl Env for ClusterEnv {
         })
     }
 
+    /// The current episode's entity-set space (its row bound follows the episode's topology).
     fn observation_space(&self) -> Space {
         let s = self.extractor.schema();
         let (glo, ghi): (Vec<f32>, Vec<f32>) = s.global_bounds().into_iter().unzip();
@@ -381,6 +394,7 @@ impl Env for ClusterEnv {
         })
     }
 
+    /// `Discrete(1 + entities * N_KINDS)` for the current episode's topology.
     fn action_space(&self) -> Space {
         Space::Discrete(Discrete::new(self.n_actions()))
     }

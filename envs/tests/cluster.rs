@@ -12,7 +12,9 @@ use mend_envs::{
     check_env, check_env_with,
 };
 use mend_sim::ActionKind;
-use mend_sim::trace::TraceRecord;
+// `onsets`: the exogenous events (seat onsets by seat, not by the replica that happened to
+// occupy it), which compare across policies.
+use mend_sim::trace::{TraceRecord, onsets};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -96,22 +98,6 @@ fn reward_terms_sum_to_the_reward_and_the_episode_truncates_at_the_horizon() {
     assert!(acted > 5, "random valid actions were applied: {acted}");
     assert!(total_cost > 0.0, "infrastructure costs money");
     assert!(matches!(env.step(0), Err(EnvError::EpisodeOver { .. })));
-}
-
-fn onsets(trace: &[TraceRecord]) -> Vec<String> {
-    trace
-        .iter()
-        .filter_map(|r| match r {
-            TraceRecord::FaultOnset {
-                at_ms,
-                kind,
-                target,
-                duration_ms,
-                ..
-            } => Some(format!("{at_ms} {kind:?} {target} {duration_ms}")),
-            _ => None,
-        })
-        .collect()
 }
 
 fn run_episode(env: &mut ClusterEnv, seed: u64, policy_seed: Option<u64>) -> Vec<TraceRecord> {

@@ -24,12 +24,11 @@ fn start_time_and_replay_options_take_effect() {
     recorder.reset(Some(11), None).unwrap();
     while !recorder.step(0).unwrap().truncated {}
     let trace = recorder.take_trace();
-    let onsets = |t: &[mend_sim::trace::TraceRecord]| {
-        t.iter()
-            .filter(|r| matches!(r, mend_sim::trace::TraceRecord::FaultOnset { .. }))
-            .count()
-    };
-    assert!(onsets(&trace) > 0, "the recorded episode has faults");
+    let onsets = mend_sim::trace::onsets;
+    assert!(
+        !onsets(&trace).is_empty(),
+        "the recorded episode has faults"
+    );
     let mut replayer = ClusterEnv::builtin("default", ClusterConfig::default()).unwrap();
     replayer
         .reset(
@@ -70,18 +69,17 @@ fn bad_options_are_refused_by_name_and_change_nothing() {
     assert!(err.to_string().contains("replay, start_time_s"), "{err}");
 }
 
-/// Onsets `(at_ms, kind, target)` of a trace.
+/// Onsets `(at_ms, kind, target)` of a trace (from `mend_sim::trace::onsets`, the exogenous
+/// events; seat onsets are named by their seat).
 fn onsets_of(trace: &[mend_sim::trace::TraceRecord]) -> Vec<(u64, String, String)> {
-    trace
-        .iter()
-        .filter_map(|r| match r {
-            mend_sim::trace::TraceRecord::FaultOnset {
-                at_ms,
-                kind,
-                target,
-                ..
-            } => Some((*at_ms, kind.name().to_owned(), target.clone())),
-            _ => None,
+    mend_sim::trace::onsets(trace)
+        .into_iter()
+        .map(|o| {
+            let target = match o.target {
+                mend_sim::trace::OnsetTarget::Entity(name) => name,
+                mend_sim::trace::OnsetTarget::Seat(seat) => format!("{seat:?}"),
+            };
+            (o.at_ms, o.kind.name().to_owned(), target)
         })
         .collect()
 }
