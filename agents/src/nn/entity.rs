@@ -18,7 +18,7 @@
 //! (`predict(.., deterministic = true, ..)`) is the no-op-first decision of [`crate::noop_first`]:
 //! act iff acting is likelier in total than the no-op, then the likeliest action.
 
-use mend_envs::{Action, Observation};
+use mend_envs::{Action, EntityObs, Observation};
 use rand::{Rng, RngCore};
 
 use super::init::{InitScheme, init_mlp};
@@ -195,10 +195,31 @@ impl EntityParams {
     }
 
     /// Flat action scores `[no-op, (entity, kind)...]` and the state value for one observation.
+    ///
+    /// Runs on the widest instruction set this CPU offers (AVX-512, else AVX2, else the baseline
+    /// target), chosen at run time by [`pulp::Arch`]: the kernels are plain loops that the compiler
+    /// vectorises for each set. The results are bit-identical on every set (the kernels multiply
+    /// and add separately, in one fixed order per output; Rust never fuses them into FMA
+    /// on its own), so rollouts, evaluations and the executor give the same numbers on any x86-64 CPU.
     pub fn forward(&self, obs: &Observation) -> Result<(Vec<f32>, f32), AgentError> {
+        let e = self.entities_of(obs)?;
+        Ok(pulp::Arch::new().dispatch(ForwardOp { params: self, e }))
+    }
+
+    /// [`EntityParams::forward`] on the instruction set `simd` (tests compare the sets).
+    pub fn forward_on<S: pulp::Simd>(
+        &self,
+        simd: S,
+        obs: &Observation,
+    ) -> Result<(Vec<f32>, f32), AgentError> {
+        let e = self.entities_of(obs)?;
+        Ok(simd.vectorize(ForwardOp { params: self, e }))
+    }
+
+    /// The entity part of `obs`, checked against the network's row and global widths.
+    fn entities_of<'o>(&self, obs: &'o Observation) -> Result<&'o EntityObs, AgentError> {
         let s = &self.spec;
-        let e = obs
-            .as_entities()
+        obs.as_entities()
             .filter(|e| e.width == s.row_width && e.global.len() == s.global_width)
             .ok_or_else(|| AgentError::ObservationMismatch {
                 expected: format!(
@@ -209,14 +230,26 @@ impl EntityParams {
                     Some(e) => format!("rows of {} and {} global", e.width, e.global.len()),
                     None => "a vector observation".into(),
                 },
-            })?;
+            })
+    }
+
+    /// The forward pass on checked entities. `inline(always)` (with the kernels it calls) so that
+    /// it is compiled inside each instruction set's function of [`pulp::Arch::dispatch`].
+    /// `COLS` is the kernels' register-block width (see [`affine_rows`]), `HEAD_COLS` the one of the
+    /// narrow last layer (`n_kinds` outputs); they change the speed, never the result.
+    #[inline(always)]
+    fn forward_entities<const COLS: usize, const HEAD_COLS: usize>(
+        &self,
+        e: &EntityObs,
+    ) -> (Vec<f32>, f32) {
+        let s = &self.spec;
         let n = e.n_entities();
         let h = s.hidden;
         // ---- encode every row: two dense layers, activation after both ----
         let [enc0, enc1] = [&self.encoder.layers[0], &self.encoder.layers[1]];
-        let mut h1 = affine_rows(&e.rows, n, enc0, 0, enc0.fan_in, |_| &enc0.bias);
+        let mut h1 = affine_rows::<COLS>(&e.rows, n, enc0, 0, enc0.fan_in, |_| &enc0.bias);
         activate(&mut h1, s.activation);
-        let mut emb = affine_rows(&h1, n, enc1, 0, h, |_| &enc1.bias);
+        let mut emb = affine_rows::<COLS>(&h1, n, enc1, 0, h, |_| &enc1.bias);
         activate(&mut emb, s.activation);
         // ---- pool ----
         let mut ctx = vec![0.0f32; s.context_width()];
@@ -247,15 +280,40 @@ impl EntityParams {
             .zip(&first.bias)
             .map(|(w, b)| b + dot(&w[h..], &ctx))
             .collect();
-        let mut hidden = affine_rows(&emb, n, first, 0, h, |_| &ctx_part);
+        let mut hidden = affine_rows::<COLS>(&emb, n, first, 0, h, |_| &ctx_part);
         activate(&mut hidden, s.activation);
         let prior = action_prior(n, s.n_kinds);
         let bias_and_prior: Vec<f32> = out.bias.iter().map(|b| b + prior).collect();
-        let entity_scores = affine_rows(&hidden, n, out, 0, first.fan_out, |_| &bias_and_prior);
+        let entity_scores =
+            affine_rows::<COLS>(&hidden, n, out, 0, first.fan_out, |_| &bias_and_prior);
         let mut scores = Vec::with_capacity(1 + n * s.n_kinds);
         scores.push(noop);
         scores.extend_from_slice(&entity_scores);
-        Ok((scores, value))
+        (scores, value)
+    }
+}
+
+/// The forward pass as a [`pulp::WithSimd`] operation: `with_simd` is `inline(always)` and generic
+/// over the instruction set, so [`EntityParams::forward_entities`] and its kernels are compiled inside
+/// each set's `#[target_feature]` function (a closure would be compiled once, for the baseline).
+struct ForwardOp<'a> {
+    params: &'a EntityParams,
+    e: &'a EntityObs,
+}
+
+impl pulp::WithSimd for ForwardOp<'_> {
+    type Output = (Vec<f32>, f32);
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Self::Output {
+        // Two vector registers of outputs per row: 32 outputs with AVX-512, 16 with AVX2, 8 on the
+        // baseline's SSE (the blocks then hold 8 accumulators of the 16 or 32 vector registers);
+        // one register for the last layer's few (`n_kinds`) outputs, padded.
+        match S::F32_LANES {
+            16.. => self.params.forward_entities::<32, 16>(self.e),
+            8 => self.params.forward_entities::<16, 8>(self.e),
+            _ => self.params.forward_entities::<8, 4>(self.e),
+        }
     }
 }
 
@@ -274,12 +332,15 @@ pub fn action_prior(n_entities: usize, n_kinds: usize) -> f32 {
 /// `col_start..col_start + width` of the layer's weight matrix. Computed with the weights transposed so
 /// the inner loop runs over contiguous outputs (`y += x_k * W^T[k]`, vectorised without the horizontal
 /// sums a dot product per output needs), and register-blocked: [`BLOCK_ROWS`] rows times
-/// [`BLOCK_COLS`] outputs stay in local accumulators over the whole `k` loop, so each weight chunk is
-/// loaded once per block of rows instead of once per row and the outputs are not reloaded per `k`
-/// (the textbook GEMM micro-kernel: Goto & van de Geijn, ACM TOMS 34(3), 2008). Every output is
-/// still `init + x_0 w_0 + x_1 w_1 + ...` summed in the same order, so results are bit-identical to
-/// the unblocked loop (kept for the leftover rows and columns).
-fn affine_rows<'a>(
+/// `BLOCK_COLS` outputs (chosen per instruction set by the caller) stay in local accumulators over
+/// the whole `k` loop, so each weight chunk is loaded once per block of rows instead of once per row
+/// and the outputs are not reloaded per `k` (the textbook GEMM micro-kernel: Goto & van de Geijn,
+/// ACM TOMS 34(3), 2008). The outputs are padded with zero weights to a multiple of `BLOCK_COLS`, so
+/// every column goes through the blocked kernel. Every output is still `init + x_0 w_0 + x_1 w_1 +
+/// ...` summed in the same order, so results are bit-identical to the plain loop (kept for the
+/// leftover rows) whatever `BLOCK_COLS` is.
+#[inline(always)]
+fn affine_rows<'a, const BLOCK_COLS: usize>(
     x: &[f32],
     n: usize,
     layer: &Dense,
@@ -288,30 +349,30 @@ fn affine_rows<'a>(
     init: impl Fn(usize) -> &'a [f32],
 ) -> Vec<f32> {
     let out = layer.fan_out;
-    let mut wt = vec![0.0f32; width * out];
+    let padded = out.div_ceil(BLOCK_COLS) * BLOCK_COLS;
+    let mut wt = vec![0.0f32; width * padded];
     for (j, w_row) in layer.weight.chunks_exact(layer.fan_in).enumerate() {
         for (k, &w) in w_row[col_start..col_start + width].iter().enumerate() {
-            wt[k * out + j] = w;
+            wt[k * padded + j] = w;
         }
     }
-    let mut y = Vec::with_capacity(n * out);
-    for r in 0..n {
-        y.extend_from_slice(init(r));
+    let mut y = vec![0.0f32; n * padded];
+    for (r, y_r) in y.chunks_exact_mut(padded).enumerate() {
+        y_r[..out].copy_from_slice(init(r));
     }
     let blocked_rows = n / BLOCK_ROWS * BLOCK_ROWS;
-    let blocked_cols = out / BLOCK_COLS * BLOCK_COLS;
     for (x_blk, y_blk) in x
         .chunks_exact(width * BLOCK_ROWS)
-        .zip(y.chunks_exact_mut(out * BLOCK_ROWS))
+        .zip(y.chunks_exact_mut(padded * BLOCK_ROWS))
         .take(blocked_rows / BLOCK_ROWS)
     {
         let x_rows: [&[f32]; BLOCK_ROWS] = std::array::from_fn(|r| &x_blk[r * width..][..width]);
-        for c0 in (0..blocked_cols).step_by(BLOCK_COLS) {
+        for c0 in (0..padded).step_by(BLOCK_COLS) {
             let mut acc = [[0.0f32; BLOCK_COLS]; BLOCK_ROWS];
             for (r, a) in acc.iter_mut().enumerate() {
-                a.copy_from_slice(&y_blk[r * out + c0..][..BLOCK_COLS]);
+                a.copy_from_slice(&y_blk[r * padded + c0..][..BLOCK_COLS]);
             }
-            for (k, wt_k) in wt.chunks_exact(out).enumerate() {
+            for (k, wt_k) in wt.chunks_exact(padded).enumerate() {
                 let w: [f32; BLOCK_COLS] = std::array::from_fn(|j| wt_k[c0 + j]);
                 for (a, x_r) in acc.iter_mut().zip(&x_rows) {
                     let xk = x_r[k];
@@ -321,45 +382,38 @@ fn affine_rows<'a>(
                 }
             }
             for (r, a) in acc.iter().enumerate() {
-                y_blk[r * out + c0..][..BLOCK_COLS].copy_from_slice(a);
-            }
-        }
-        // Leftover columns of this block of rows.
-        if blocked_cols < out {
-            for (r, x_r) in x_rows.iter().enumerate() {
-                let y_r = &mut y_blk[r * out..][..out];
-                for (&xk, wt_k) in x_r.iter().zip(wt.chunks_exact(out)) {
-                    for (yj, &w) in y_r[blocked_cols..].iter_mut().zip(&wt_k[blocked_cols..]) {
-                        *yj += xk * w;
-                    }
-                }
+                y_blk[r * padded + c0..][..BLOCK_COLS].copy_from_slice(a);
             }
         }
     }
     // Leftover rows.
     for (x_r, y_r) in x
         .chunks_exact(width)
-        .zip(y.chunks_exact_mut(out))
+        .zip(y.chunks_exact_mut(padded))
         .take(n)
         .skip(blocked_rows)
     {
-        for (&xk, wt_k) in x_r.iter().zip(wt.chunks_exact(out)) {
+        for (&xk, wt_k) in x_r.iter().zip(wt.chunks_exact(padded)) {
             for (yj, &w) in y_r.iter_mut().zip(wt_k) {
                 *yj += xk * w;
             }
         }
+    }
+    if padded != out {
+        for r in 1..n {
+            y.copy_within(r * padded..r * padded + out, r * out);
+        }
+        y.truncate(n * out);
     }
     y
 }
 
 /// Rows per register block of [`affine_rows`].
 const BLOCK_ROWS: usize = 4;
-/// Outputs per register block of [`affine_rows`] (two 4-wide SSE registers per row on the baseline
-/// x86-64 target; with the accumulators of [`BLOCK_ROWS`] rows, 8 of its 16 vector registers).
-const BLOCK_COLS: usize = 8;
 
 /// Dot product with eight independent accumulators, so the compiler can vectorise it (a plain
 /// iterator `sum` is sequential in floating point and stays scalar).
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -373,9 +427,14 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
 }
 
+/// The hidden non-linearity, in place (the loop is written here, not called, so it is vectorised for
+/// the instruction set of the caller).
+#[inline(always)]
 fn activate(values: &mut [f32], activation: Activation) {
     match activation {
-        Activation::Tanh => super::fast_tanh::tanh_in_place(values),
+        Activation::Tanh => values
+            .iter_mut()
+            .for_each(|v| *v = super::fast_tanh::tanh(*v)),
         Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
     }
 }
@@ -474,7 +533,6 @@ fn greedy_noop_first(masked: &[f32]) -> Action {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mend_envs::EntityObs;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -684,6 +742,97 @@ mod tests {
         );
     }
 
+    /// A 100-service, 40-node observation of the v1 feature schema (the benchmark's size) and a
+    /// network with heads scaled up, so comparisons are not between numbers all near zero.
+    fn cluster_case(hidden: usize, activation: Activation) -> (EntityParams, Observation) {
+        let schema = mend_monitor::features::FeatureSchema::v1();
+        let (w, g, n) = (schema.width(), schema.global.len(), 140);
+        let spec = EntitySpec {
+            row_width: w,
+            global_width: g,
+            hidden,
+            n_kinds: 9,
+            activation,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let mut params = EntityParams::init(spec, &mut rng);
+        for w in params.scorer.layers[1]
+            .weight
+            .iter_mut()
+            .chain(&mut params.noop.layers[1].weight)
+        {
+            *w *= 100.0;
+        }
+        let o = Observation::Entities(EntityObs {
+            global: (0..g).map(|_| rng.random_range(0.0..3.0)).collect(),
+            width: w,
+            rows: (0..w * n).map(|_| rng.random_range(-1.0..2.0)).collect(),
+        });
+        (params, o)
+    }
+
+    /// Issue 7: the run-time dispatched forward gives the same bits on every instruction set this
+    /// CPU has (AVX-512, AVX2, the baseline), so results do not depend on the CPU.
+    #[test]
+    fn forward_is_bit_identical_on_every_instruction_set() {
+        for activation in [Activation::Tanh, Activation::Relu] {
+            let (params, o) = cluster_case(64, activation);
+            let want = params.forward_on(pulp::Scalar::new(), &o).unwrap();
+            assert_eq!(want.0.len(), 1 + 140 * 9);
+            let mut sets = vec![("dispatched", params.forward(&o).unwrap())];
+            #[cfg(target_arch = "x86_64")]
+            {
+                if let Some(v3) = pulp::x86::V3::try_new() {
+                    sets.push(("avx2", params.forward_on(v3, &o).unwrap()));
+                }
+                if let Some(v4) = pulp::x86::V4::try_new() {
+                    sets.push(("avx512", params.forward_on(v4, &o).unwrap()));
+                }
+            }
+            for (name, (scores, value)) in sets {
+                assert_eq!(
+                    value.to_bits(),
+                    want.1.to_bits(),
+                    "{name} {activation:?} value"
+                );
+                let differ = scores
+                    .iter()
+                    .zip(&want.0)
+                    .position(|(a, b)| a.to_bits() != b.to_bits());
+                assert_eq!(differ, None, "{name} {activation:?}: first differing score");
+            }
+        }
+    }
+
+    /// Issue 7: the fast inference path equals the candle forward PPO trains through, to 1e-5, at
+    /// the benchmark's size (100 services + 40 nodes, hidden 64).
+    #[test]
+    fn fast_forward_equals_the_candle_forward_at_the_cluster_size() {
+        use super::super::entity_candle::{CandleEntity, EntityBatch};
+        for activation in [Activation::Tanh, Activation::Relu] {
+            let (params, o) = cluster_case(64, activation);
+            let e = o.as_entities().unwrap();
+            let mut batch = EntityBatch::new(e.width, e.global.len());
+            batch.push(e);
+            let net = CandleEntity::from_params(&params, &candle_core::Device::Cpu).unwrap();
+            let (logits, values) = net.forward(&batch).unwrap();
+            let logits = logits.to_vec2::<f32>().unwrap();
+            let value = values.to_vec1::<f32>().unwrap()[0];
+            let (scores, v) = params.forward(&o).unwrap();
+            assert!(
+                (value - v).abs() <= 1e-5 * v.abs().max(1.0),
+                "value {value} vs {v}"
+            );
+            assert_eq!(logits[0].len(), scores.len());
+            for (a, (c, f)) in logits[0].iter().zip(&scores).enumerate() {
+                assert!(
+                    (c - f).abs() <= 1e-5 * f.abs().max(1.0),
+                    "{activation:?} action {a}: candle {c} vs fast {f}"
+                );
+            }
+        }
+    }
+
     /// The register-blocked kernel against the plain definition, on shapes with leftover rows and
     /// columns (bit-identical: same summation order).
     #[test]
@@ -709,7 +858,11 @@ mod tests {
             let inits: Vec<Vec<f32>> = (0..n)
                 .map(|_| (0..fan_out).map(|_| rng.random_range(-1.0..1.0)).collect())
                 .collect();
-            let y = affine_rows(&x, n, &layer, col_start, width, |r| &inits[r]);
+            let y = affine_rows::<8>(&x, n, &layer, col_start, width, |r| &inits[r]);
+            assert_eq!(
+                y,
+                affine_rows::<32>(&x, n, &layer, col_start, width, |r| &inits[r])
+            );
             assert_eq!(y.len(), n * fan_out);
             for r in 0..n {
                 for j in 0..fan_out {
