@@ -23,10 +23,15 @@ use serde::Serialize;
 
 use crate::stats::{Estimate, estimate, paired_difference};
 
+mod budget;
 mod precursors;
 #[cfg(test)]
 mod tests;
 mod tuned;
+pub use budget::{
+    BUDGET_FOR_SECONDS, BUDGET_Z, BudgetReport, BudgetStudy, ChosenSetting, HeldOutScenario,
+    TunedFamily, budget_grid, budget_study,
+};
 pub use precursors::{
     TREND_COLUMNS, TREND_INPUTS, ols_slope, push_trends, trend_bounds, trend_column_indices,
 };
@@ -55,6 +60,14 @@ pub enum DetectionError {
     OverlappingSeeds {
         /// The seed in both sets.
         seed: u64,
+    },
+    /// The false-alert budget ratio is negative or not a number.
+    #[error(
+        "detection study: field `budget_ratio` = {ratio}: expected a finite number >= 0 (1 = the static rules' false alerts per day)"
+    )]
+    InvalidBudget {
+        /// The ratio given.
+        ratio: f64,
     },
 }
 

@@ -7,14 +7,18 @@
 //! training seeds and measured on held-out seeds. `--study detectors` (default): adaptive
 //! detectors tuned against the static rules; `--study predict`: the failure predictor before and
 //! after precursor features; `--study federated`: centralised vs federated vs local-only
-//! predictor training with one client per provider (`--split`), plus poisoned clients.
+//! predictor training with one client per provider (`--split`), plus poisoned clients;
+//! `--study tune`: the framework's adaptive detector (`--family`) tuned within a false-alert
+//! budget (`--budget-ratio` x the static rules' rate) on the training scenario and seeds, then
+//! measured against the static rules on held-out scenarios (`--eval-scenario`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::detection::{
-    ClientSplit, FederatedStudyConfig, PredictionConfig, default_grid, federated_study,
-    precursor_markdown, precursor_study, tuned_detection_study,
+    BudgetStudy, ClientSplit, FederatedStudyConfig, PredictionConfig, TunedFamily, budget_grid,
+    budget_study, default_grid, federated_study, precursor_markdown, precursor_study,
+    tuned_detection_study,
 };
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -178,7 +182,38 @@ pub struct SimArgs {
     /// Clients of the federated study: one per provider, per region, or 5 provider-sorted groups.
     #[arg(long, value_enum, default_value_t = SplitArg::Provider)]
     pub split: SplitArg,
+    /// Families searched by `--study tune` (repeat; default: median_mad and ewma).
+    #[arg(long = "family", value_enum)]
+    pub families: Vec<FamilyArg>,
+    /// `--study tune`'s false-alert budget, as a multiple of the static rules' false alerts per
+    /// day on the training runs (1: no more than the static rules).
+    #[arg(long, default_value_t = 1.0)]
+    pub budget_ratio: f64,
+    /// Held-out scenarios `--study tune` measures its choices on (repeat; default: the paper
+    /// study's three, scenarios/eval/eval-{mid-network,regional,large-zones}.toml; `none`: skip).
+    #[arg(long = "eval-scenario")]
+    pub eval_scenarios: Vec<String>,
 }
+
+/// `--family` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FamilyArg {
+    /// Exponentially weighted mean and variance.
+    Ewma,
+    /// Rolling median and MAD.
+    #[value(name = "median_mad")]
+    MedianMad,
+    /// Holt-Winters residuals.
+    #[value(name = "holt_winters")]
+    HoltWinters,
+}
+
+/// Held-out scenarios of `--study tune` when none are named (the paper study's).
+pub const DEFAULT_EVAL_SCENARIOS: [&str; 3] = [
+    "scenarios/eval/eval-mid-network.toml",
+    "scenarios/eval/eval-regional.toml",
+    "scenarios/eval/eval-large-zones.toml",
+];
 
 /// The studies of `mend detect sim`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -189,6 +224,8 @@ pub enum SimStudy {
     Predict,
     /// Centralised vs federated vs local-only predictor training.
     Federated,
+    /// The adaptive detector tuned within a false-alert budget, measured on held-out scenarios.
+    Tune,
 }
 
 /// `--split` values.
@@ -207,6 +244,7 @@ pub enum SplitArg {
 pub fn sim(args: &SimArgs) -> Result<ExitCode> {
     match args.study {
         SimStudy::Detectors => sim_detectors(args),
+        SimStudy::Tune => sim_tune(args),
         SimStudy::Predict | SimStudy::Federated => sim_prediction(args),
     }
 }
@@ -285,6 +323,59 @@ fn sim_detectors(args: &SimArgs) -> Result<ExitCode> {
     let test: Vec<u64> = (1..=args.test).map(|i| args.seed + 1000 + i).collect();
     let bar = progress::bar(1, "tuning and held-out runs", "", args.quiet);
     let report = tuned_detection_study(&scenario, &default_grid(), &train, &test)?;
+    bar.finish_and_clear();
+    write_summary(
+        &args.out,
+        &serde_json::to_value(&report)?,
+        &report.to_markdown(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--study tune`: [`crate::detection::budget_study`] on `--scenario` (training seeds SEED+1 ..=
+/// SEED+N) and the held-out scenarios (seeds SEED+1001 ..= SEED+1000+M).
+fn sim_tune(args: &SimArgs) -> Result<ExitCode> {
+    let train_scenario = crate::scenarios::load(&args.scenario)?;
+    let names: Vec<String> = if args.eval_scenarios.is_empty() {
+        DEFAULT_EVAL_SCENARIOS
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else if args.eval_scenarios == ["none"] {
+        Vec::new()
+    } else {
+        args.eval_scenarios.clone()
+    };
+    let eval: Vec<_> = names
+        .iter()
+        .map(|n| crate::scenarios::load(n).with_context(|| format!("--eval-scenario {n:?}")))
+        .collect::<Result<_>>()?;
+    let families: Vec<TunedFamily> = if args.families.is_empty() {
+        vec![TunedFamily::MedianMad, TunedFamily::Ewma]
+    } else {
+        let mut f = Vec::new();
+        for a in &args.families {
+            let family = match a {
+                FamilyArg::Ewma => TunedFamily::Ewma,
+                FamilyArg::MedianMad => TunedFamily::MedianMad,
+                FamilyArg::HoltWinters => TunedFamily::HoltWinters,
+            };
+            if !f.contains(&family) {
+                f.push(family);
+            }
+        }
+        f
+    };
+    let study = BudgetStudy {
+        train_scenario: &train_scenario,
+        train_seeds: (1..=args.train).map(|i| args.seed + i).collect(),
+        eval_scenarios: eval.iter().collect(),
+        eval_seeds: (1..=args.test).map(|i| args.seed + 1000 + i).collect(),
+        grid: budget_grid(&families),
+        budget_ratio: args.budget_ratio,
+    };
+    let bar = progress::bar(1, "tuning and held-out runs", "", args.quiet);
+    let report = budget_study(&study)?;
     bar.finish_and_clear();
     write_summary(
         &args.out,

@@ -13,11 +13,9 @@
 //!  test seeds  ─ simulate ─► baseline + choices ─► paired differences (crate::stats) ─► report
 //! ```
 
-use mend_monitor::alerting::{AccountingConfig, DetectionOutcome, RuleSet};
-use mend_monitor::detectors::{
-    AutoencoderConfig, DetectorConfig, EwmaConfig, HoltWintersConfig, MedianMadConfig,
-    PersistConfig, ShiftConfig,
-};
+use mend_monitor::alerting::{AccountingConfig, DetectionOutcome, RuleSet, TunedDetector};
+pub use mend_monitor::alerting::{hybrid_rules, metric_floor};
+use mend_monitor::detectors::{AutoencoderConfig, DetectorConfig, ShiftConfig};
 use mend_sim::Scenario;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -38,38 +36,25 @@ pub struct Candidate {
     pub setting: String,
     /// The rules it runs (the same metrics as the baseline).
     pub rules: RuleSet,
+    /// The parametrised spec, for the z-score families (what an experiment file's `detector`
+    /// takes); `None` for settings only this study builds (autoencoder, shift).
+    pub spec: Option<TunedDetector>,
 }
 
-/// Smallest change worth a page per metric, a priori (not tuned): the absolute floor on an
-/// adaptive detector's scale. Two points of utilisation, half a point of error ratio, 20 ms of
-/// p99 latency. Without it a metric that sits at 0 (error ratio) turns its first blip into an
-/// infinite z-score.
-pub fn metric_floor(metric: &str) -> f64 {
-    match metric {
-        "error_ratio" => 0.005,
-        "latency_p99_seconds" => 0.02,
-        _ => 0.02,
-    }
-}
-
-/// The baseline's metrics, `up` kept on its static rule (a 0/1 signal has no distribution to
-/// adapt to), every other metric watched by `make(floor)` held for `for_seconds`.
-pub fn hybrid_rules(make: impl Fn(f64) -> DetectorConfig, for_seconds: f64) -> RuleSet {
-    let mut rules = RuleSet::static_baseline();
-    for rule in &mut rules.rules {
-        if rule.metric != "up" {
-            let inner = make(metric_floor(&rule.metric));
-            rule.detector = if for_seconds > 0.0 {
-                DetectorConfig::Persist(PersistConfig {
-                    inner: Box::new(inner),
-                    for_seconds,
-                })
-            } else {
-                inner
-            };
+impl Candidate {
+    /// A z-score family's setting (`family` one of
+    /// [`TUNABLE_FAMILIES`](mend_monitor::alerting::TUNABLE_FAMILIES)); panics on a family or
+    /// value [`TunedDetector::new`] rejects, so only for a priori grids written in code.
+    pub fn tuned(family: &str, z: f64, for_seconds: f64) -> Candidate {
+        let spec = TunedDetector::new(family, z, for_seconds)
+            .unwrap_or_else(|e| panic!("grid setting in code: {e}"));
+        Candidate {
+            family: spec.family.to_owned(),
+            setting: format!("z={z} for={for_seconds}s"),
+            rules: spec.rules(),
+            spec: Some(spec),
         }
     }
-    rules
 }
 
 /// The default grid, a priori round numbers: the z-score detectors (EWMA, median/MAD,
@@ -81,49 +66,9 @@ pub fn default_grid() -> Vec<Candidate> {
     let mut out = Vec::new();
     for for_seconds in [0.0, 30.0, 60.0] {
         for z in [4.0, 6.0, 8.0, 12.0] {
-            let setting = format!("z={z} for={for_seconds}s");
-            out.push(Candidate {
-                family: "ewma".into(),
-                setting: setting.clone(),
-                rules: hybrid_rules(
-                    |floor| {
-                        DetectorConfig::Ewma(EwmaConfig {
-                            z_threshold: z,
-                            min_std_absolute: floor,
-                            ..Default::default()
-                        })
-                    },
-                    for_seconds,
-                ),
-            });
-            out.push(Candidate {
-                family: "median_mad".into(),
-                setting: setting.clone(),
-                rules: hybrid_rules(
-                    |floor| {
-                        DetectorConfig::MedianMad(MedianMadConfig {
-                            z_threshold: z,
-                            min_std_absolute: floor,
-                            ..Default::default()
-                        })
-                    },
-                    for_seconds,
-                ),
-            });
-            out.push(Candidate {
-                family: "holt_winters".into(),
-                setting,
-                rules: hybrid_rules(
-                    |floor| {
-                        DetectorConfig::HoltWinters(HoltWintersConfig {
-                            z_threshold: z,
-                            min_std_absolute: floor,
-                            ..Default::default()
-                        })
-                    },
-                    for_seconds,
-                ),
-            });
+            for family in ["ewma", "median_mad", "holt_winters"] {
+                out.push(Candidate::tuned(family, z, for_seconds));
+            }
         }
         // The autoencoder per metric (a window of 8 scrapes), warm-up 30 min at 15 s, reference
         // error floored at 0.5 (mean square in floors: one scrape 2 floors off, or the whole
@@ -147,6 +92,7 @@ pub fn default_grid() -> Vec<Candidate> {
                         },
                         for_seconds,
                     ),
+                    spec: None,
                 });
             }
         }
@@ -164,6 +110,7 @@ pub fn default_grid() -> Vec<Candidate> {
                     },
                     for_seconds,
                 ),
+                spec: None,
             });
         }
     }
@@ -284,7 +231,7 @@ impl TunedDetectionReport {
 }
 
 /// (capped TTD, detected-only TTD, detection rate, false/day) of `rules` on each run.
-fn measure(
+pub(super) fn measure(
     runs: &[SimulatedRun],
     rules: &RuleSet,
 ) -> Result<Vec<[f64; 4]>, mend_monitor::detectors::DetectorError> {
@@ -302,7 +249,7 @@ fn measure(
         .collect()
 }
 
-fn mean_of(rows: &[[f64; 4]], k: usize) -> f64 {
+pub(super) fn mean_of(rows: &[[f64; 4]], k: usize) -> f64 {
     let v: Vec<f64> = rows
         .iter()
         .map(|r| r[k])
@@ -350,57 +297,22 @@ pub fn tuned_detection_study(
             chosen: false,
         });
     }
-    // One choice per family, families in first-appearance order.
-    let mut families: Vec<String> = Vec::new();
-    for c in grid {
-        if !families.contains(&c.family) {
-            families.push(c.family.clone());
-        }
-    }
-    let mut chosen: Vec<usize> = Vec::new();
-    for f in &families {
-        let members: Vec<usize> = (0..grid.len()).filter(|&i| grid[i].family == *f).collect();
-        let key = |i: &usize| {
-            let r = &training[*i];
-            if r.admissible {
-                (0, r.capped_ttd_seconds)
-            } else {
-                (1, r.false_alerts_per_day)
-            }
-        };
-        let best = members.iter().copied().min_by(|a, b| {
-            let (ka, kb) = (key(a), key(b));
-            ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
-        });
-        if let Some(b) = best {
-            training[b].chosen = true;
-            chosen.push(b);
-        }
-    }
+    let chosen = choose_per_family(grid, &mut training);
 
     let test: Vec<SimulatedRun> = test_seeds
         .par_iter()
         .map(|&s| simulate(scenario, s))
         .collect();
     let base = measure(&test, &baseline)?;
-    let column = |m: &[[f64; 4]], k: usize| -> Vec<f64> { m.iter().map(|r| r[k]).collect() };
-    let row = |family: &str, setting: &str, m: &[[f64; 4]]| {
-        let detected: Vec<f64> = column(m, 1).into_iter().filter(|x| x.is_finite()).collect();
-        HeldOutRow {
-            family: family.to_owned(),
-            setting: setting.to_owned(),
-            capped_ttd_seconds: estimate(&column(m, 0)),
-            ttd_detected_seconds: estimate(&detected),
-            detection_rate: estimate(&column(m, 2)),
-            false_alerts_per_day: estimate(&column(m, 3)),
-            capped_ttd_vs_baseline: paired_difference(&column(m, 0), &column(&base, 0)),
-            false_alerts_vs_baseline: paired_difference(&column(m, 3), &column(&base, 3)),
-        }
-    };
-    let mut held_out = vec![row(BASELINE, "Prometheus-style rules", &base)];
+    let mut held_out = vec![held_out_row(
+        BASELINE,
+        "Prometheus-style rules",
+        &base,
+        &base,
+    )];
     for &i in &chosen {
         let m = measure(&test, &grid[i].rules)?;
-        held_out.push(row(&grid[i].family, &grid[i].setting, &m));
+        held_out.push(held_out_row(&grid[i].family, &grid[i].setting, &m, &base));
     }
     Ok(TunedDetectionReport {
         scenario: scenario.name().to_owned(),
@@ -410,4 +322,60 @@ pub fn tuned_detection_study(
         training,
         held_out,
     })
+}
+
+/// Marks and returns (grid indices, families in first-appearance order) one setting per family:
+/// among settings within the budget (`admissible`) the lowest capped TTD; with none admissible,
+/// the fewest false alerts.
+pub(super) fn choose_per_family(grid: &[Candidate], training: &mut [TrainingRow]) -> Vec<usize> {
+    let mut families: Vec<&str> = Vec::new();
+    for c in grid {
+        if !families.contains(&c.family.as_str()) {
+            families.push(&c.family);
+        }
+    }
+    let mut chosen: Vec<usize> = Vec::new();
+    for f in families {
+        let key = |i: usize| {
+            let r = &training[i];
+            if r.admissible {
+                (0, r.capped_ttd_seconds)
+            } else {
+                (1, r.false_alerts_per_day)
+            }
+        };
+        let best = (0..grid.len())
+            .filter(|&i| grid[i].family == f)
+            .min_by(|&a, &b| {
+                let (ka, kb) = (key(a), key(b));
+                ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+            });
+        if let Some(b) = best {
+            training[b].chosen = true;
+            chosen.push(b);
+        }
+    }
+    chosen
+}
+
+/// One detector's held-out row from its per-run measures `m` and the baseline's `base` (same
+/// runs, same order: the differences are paired).
+pub(super) fn held_out_row(
+    family: &str,
+    setting: &str,
+    m: &[[f64; 4]],
+    base: &[[f64; 4]],
+) -> HeldOutRow {
+    let column = |m: &[[f64; 4]], k: usize| -> Vec<f64> { m.iter().map(|r| r[k]).collect() };
+    let detected: Vec<f64> = column(m, 1).into_iter().filter(|x| x.is_finite()).collect();
+    HeldOutRow {
+        family: family.to_owned(),
+        setting: setting.to_owned(),
+        capped_ttd_seconds: estimate(&column(m, 0)),
+        ttd_detected_seconds: estimate(&detected),
+        detection_rate: estimate(&column(m, 2)),
+        false_alerts_per_day: estimate(&column(m, 3)),
+        capped_ttd_vs_baseline: paired_difference(&column(m, 0), &column(base, 0)),
+        false_alerts_vs_baseline: paired_difference(&column(m, 3), &column(base, 3)),
+    }
 }

@@ -144,8 +144,12 @@ impl Default for Budget {
 pub struct Detectors {
     /// Detector of the alert rules run on each evaluation episode's telemetry, by
     /// `mend_monitor` registry name (`static_threshold`: the Prometheus-style static rules;
-    /// `ewma`, `median_mad`, ... with their defaults on the same metrics).
-    #[serde(default = "Detectors::default_alerting")]
+    /// `ewma`, `median_mad`, ... with their defaults on the same metrics; or a tuned setting,
+    /// as a table or spec text, as an agent's `detector` takes it).
+    #[serde(
+        default = "Detectors::default_alerting",
+        deserialize_with = "detector_spec::required"
+    )]
     pub alerting: String,
 }
 
@@ -176,10 +180,94 @@ pub struct AgentEntry {
     #[serde(default)]
     pub params: toml::Table,
     /// Detector of the alert rules watching this agent's evaluation episodes (its TTD and false
-    /// alerts), by `mend_monitor` registry name; `None`: `[detectors] alerting`. The paper study
-    /// gives the framework arm an adaptive detector and the baseline the static rules.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// alerts): a `mend_monitor` registry name (`median_mad`: defaults on every watched metric),
+    /// or a tuned setting of a z-score family, written as a table
+    /// `{ name = "median_mad", z = 8.0, for_s = 60.0 }` or as its spec text
+    /// `"median_mad(z=8, for_s=60)"` (see `mend_monitor::alerting::TunedDetector`); tables are
+    /// read into the spec text, which the runner, timelines and `--detector` flags share.
+    /// `None`: `[detectors] alerting`. The paper study gives the framework arm an adaptive
+    /// detector and the baseline the static rules.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "detector_spec::optional"
+    )]
     pub detector: Option<String>,
+}
+
+/// Reading a detector given as a name, a spec text or a table `{ name = "...", KEY = NUMBER }`
+/// into one string: tables become the spec text `name(KEY=NUMBER, ...)` (keys in the table's
+/// order) and valid specs to their canonical text, whose parameters validation then checks (`mend_monitor::alerting::TunedDetector`).
+mod detector_spec {
+    use serde::Deserialize;
+    use serde::de::{Deserializer, Error};
+
+    fn number(key: &str, value: &toml::Value) -> Result<String, String> {
+        match value {
+            toml::Value::Float(x) => Ok(x.to_string()),
+            toml::Value::Integer(i) => Ok(i.to_string()),
+            other => Err(format!(
+                "detector parameter `{key}`: expected a number, found {}",
+                other.type_str()
+            )),
+        }
+    }
+
+    fn text<E: Error>(raw: toml::Value) -> Result<String, E> {
+        let table = match raw {
+            toml::Value::String(s) => return Ok(s),
+            toml::Value::Table(t) => t,
+            other => {
+                return Err(E::custom(format!(
+                    "detector: expected a string (a registry name such as \"median_mad\" or a \
+                     spec such as \"median_mad(z=8, for_s=60)\") or a table \
+                     {{ name = \"median_mad\", z = 8.0, for_s = 60.0 }}, found {}",
+                    other.type_str()
+                )));
+            }
+        };
+        let name = match table.get("name") {
+            Some(toml::Value::String(n)) => n.clone(),
+            Some(other) => {
+                return Err(E::custom(format!(
+                    "detector `name`: expected a string (e.g. \"median_mad\"), found {}",
+                    other.type_str()
+                )));
+            }
+            None => {
+                return Err(E::custom(
+                    "detector table: missing `name` (e.g. { name = \"median_mad\", z = 8.0, for_s = 60.0 })",
+                ));
+            }
+        };
+        let params: Vec<String> = table
+            .iter()
+            .filter(|(k, _)| k.as_str() != "name")
+            .map(|(k, v)| number(k, v).map(|n| format!("{k}={n}")))
+            .collect::<Result<_, _>>()
+            .map_err(E::custom)?;
+        if params.is_empty() {
+            return Ok(name);
+        }
+        Ok(format!("{name}({})", params.join(", ")))
+    }
+
+    /// A valid tuned spec in its canonical text (`median_mad(z=8, for_s=60)`, whatever the
+    /// table's key order); anything else as written, for validation to report.
+    fn canonical(text: String) -> String {
+        match mend_monitor::alerting::TunedDetector::parse(&text) {
+            Ok(Some(tuned)) => tuned.to_string(),
+            _ => text,
+        }
+    }
+
+    pub(super) fn required<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        text(toml::Value::deserialize(d)?).map(canonical)
+    }
+
+    pub(super) fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(Some(canonical(text(toml::Value::deserialize(d)?)?)))
+    }
 }
 
 impl AgentEntry {

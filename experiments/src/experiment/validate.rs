@@ -48,6 +48,52 @@ pub enum ExperimentError {
     },
 }
 
+/// Checks a detector field (`detectors.alerting`, `agents[i].detector`): a tuned spec's
+/// parameters (errors name `FIELD.PARAMETER`), then that the rules build.
+fn check_detector(file: &str, field: &str, detector: &str) -> Result<(), ExperimentError> {
+    use mend_monitor::alerting::{SPEC_PARAMETERS, TUNABLE_FAMILIES, TunedDetector};
+    let invalid = |field: String, expected: String, found: String| ExperimentError::Invalid {
+        file: file.to_string(),
+        field,
+        expected,
+        found,
+    };
+    if let Err(err) = TunedDetector::parse(detector) {
+        let (field, expected) = match err.parameter() {
+            Some(p) => (
+                format!("{field}.{p}"),
+                SPEC_PARAMETERS
+                    .iter()
+                    .find(|(name, _)| *name == p)
+                    .map_or_else(
+                        || "one of the parameters z, for_s".to_string(),
+                        |(_, e)| e.to_string(),
+                    ),
+            ),
+            None => (
+                field.to_string(),
+                format!(
+                    "a registry name, or a tuned setting of {} such as \
+                     {{ name = \"median_mad\", z = 8.0, for_s = 60.0 }}",
+                    TUNABLE_FAMILIES.join(", ")
+                ),
+            ),
+        };
+        return Err(invalid(field, expected, format!("{detector:?} ({err})")));
+    }
+    if let Err(err) = mend_monitor::alerting::RuleSet::for_detector(detector) {
+        return Err(invalid(
+            field.to_string(),
+            "a detector of mend_monitor's registry (e.g. static_threshold, ewma, median_mad), \
+             or a tuned setting such as { name = \"median_mad\", z = 8.0, for_s = 60.0 }; \
+             omit an agent's detector to use [detectors] alerting"
+                .to_string(),
+            format!("{detector:?} ({err})"),
+        ));
+    }
+    Ok(())
+}
+
 /// Each training chunk (one `Agent::learn` call between checkpoints) restarts the sub-envs'
 /// episodes, so a chunk must let every sub-env finish at least one episode of every training
 /// scenario, or training never sees an episode end (and logs no return).
@@ -182,13 +228,7 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
             "0".into(),
         ));
     }
-    if let Err(err) = mend_monitor::alerting::RuleSet::for_detector(&e.detectors.alerting) {
-        return Err(invalid(
-            "detectors.alerting",
-            "a detector of mend_monitor's registry (e.g. static_threshold, ewma, median_mad)",
-            format!("{:?} ({err})", e.detectors.alerting),
-        ));
-    }
+    check_detector(file, "detectors.alerting", &e.detectors.alerting)?;
     if let Some(seed) = e.seeds.eval.seeds().find(|s| *s >= TRAINING_SEED_BIT) {
         return Err(invalid(
             "seeds.eval",
@@ -209,15 +249,8 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
             ));
         }
         seen.push(name);
-        if let Some(detector) = &agent.detector
-            && let Err(err) = mend_monitor::alerting::RuleSet::for_detector(detector)
-        {
-            return Err(invalid(
-                &format!("agents[{i}].detector"),
-                "a detector of mend_monitor's registry (e.g. static_threshold, ewma, median_mad; \
-                 omit it to use [detectors] alerting)",
-                format!("{detector:?} ({err})"),
-            ));
+        if let Some(detector) = &agent.detector {
+            check_detector(file, &format!("agents[{i}].detector"), detector)?;
         }
         if let agents_registry::Built::Learned(factory) =
             agents_registry::build_agent(agent, i, file)?
