@@ -5,14 +5,18 @@
 //! - [`EntityDqn`]: the entity network over cluster observations of any size, whose scores are the
 //!   Q-values `[no-op, (entity, kind)...]`; replay keeps whole entity sets; masks are honoured when
 //!   acting and in the TD target; the policy file holds a `PolicyNet::Entity` with Q-value output.
+//!   Its Q-values carry no size prior, and it acts only when the best action beats the no-op by more
+//!   than `DqnConfig::noop_margin` ([`decision`]); [`load_policy`] rebuilds that decision from a file.
 //!
 //! ```text
 //!   config.rs  hyperparameters, presets        qnet.rs   MLP | entity network, candle twin
 //!   train.rs   the loop, gradient step, checkpoints (shared by both agents)
 //!   loss.rs    TD target (vanilla / double, masked), Huber loss and its gradients
+//!   decision.rs  no-op margin decision, size-prior removal, the entity Q-policy and its loader
 //! ```
 
 mod config;
+pub mod decision;
 pub mod loss;
 pub mod qnet;
 mod train;
@@ -24,7 +28,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use config::DqnConfig;
-pub use loss::{TdInput, huber_loss, td_loss_grads, td_target, td_targets};
+pub use decision::{DqnEntityPolicy, load_policy, noop_margin_decision, policy_from_file};
+pub use loss::{TdInput, huber_loss, td_loss_grads, td_target, td_target_by, td_targets};
 pub use qnet::QNet;
 
 use crate::agent::{Agent, MetricSink, TrainSummary};
@@ -178,21 +183,37 @@ impl EntityDqn {
         }
     }
 
-    /// The trained policy: the entity network with Q-value output (greedy when deterministic,
-    /// epsilon-greedy with `end_e` otherwise).
+    /// The network as a policy file stores it (`PolicyNet::Entity`, Q-value output). It decides by
+    /// the plain argmax of the scores; act through [`EntityDqn::dqn_policy`] instead.
     pub fn policy_net(&self) -> PolicyNet {
         self.core
             .q
             .policy(self.core.config.end_e as f32, self.core.n_actions)
     }
 
-    /// The policy file of the current network.
+    /// The trained policy as training acts: Q-values without the size prior, the no-op margin
+    /// decision when deterministic, epsilon-greedy with `end_e` otherwise.
+    pub fn dqn_policy(&self) -> DqnEntityPolicy {
+        match self.policy_net() {
+            PolicyNet::Entity(inner) => DqnEntityPolicy {
+                inner: *inner,
+                noop_margin: self.core.config.noop_margin as f32,
+            },
+            PolicyNet::Mlp(_) => unreachable!("EntityDqn is built with an entity network"),
+        }
+    }
+
+    /// The policy file of the current network. `training.config` is set to this agent's
+    /// configuration, so the manifest records the `noop_margin` the loader
+    /// ([`decision::policy_from_file`]) decides with.
     pub fn export(
         &self,
         feature_schema: FeatureSchema,
         action_kinds: Vec<String>,
-        training: TrainingInfo,
+        mut training: TrainingInfo,
     ) -> PolicyFile {
+        training.config =
+            serde_json::to_value(&self.core.config).unwrap_or(serde_json::Value::Null);
         PolicyFile::new(self.policy_net(), feature_schema, action_kinds, training)
     }
 }
@@ -277,4 +298,4 @@ macro_rules! impl_agent {
 }
 
 impl_agent!(Dqn, |a| Box::new(a.mlp_policy()));
-impl_agent!(EntityDqn, |a| Box::new(a.policy_net()));
+impl_agent!(EntityDqn, |a| Box::new(a.dqn_policy()));

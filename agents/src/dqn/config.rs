@@ -60,6 +60,12 @@ pub struct DqnConfig {
     /// (availability 0.59 on `default`, issue 4 closing note), which is no way to explore a cluster.
     #[serde(default)]
     pub explore_act_prob: Option<f64>,
+    /// Entity networks only (action 0 = the no-op): act greedily only if the best action's Q-value
+    /// exceeds the no-op's by more than this, in training (the behaviour policy and the action the TD
+    /// target evaluates) and at inference (recorded in the policy file's manifest under
+    /// `training.config.noop_margin`). See [`super::decision`]. 0 = plain argmax (SB3).
+    #[serde(default)]
+    pub noop_margin: f64,
 }
 
 fn one() -> f64 {
@@ -94,6 +100,7 @@ impl DqnConfig {
             adam_eps: 1e-8,
             reward_scale: 1.0,
             explore_act_prob: None,
+            noop_margin: 0.0,
         }
     }
 
@@ -126,6 +133,7 @@ impl DqnConfig {
             adam_eps: 1e-8,
             reward_scale: 0.01,
             explore_act_prob: Some(0.05),
+            noop_margin: 0.0,
         }
     }
 
@@ -198,6 +206,13 @@ impl DqnConfig {
         {
             return bad("explore_act_prob", "must be in [0, 1]", p.to_string());
         }
+        if !(self.noop_margin.is_finite() && self.noop_margin >= 0.0) {
+            return bad(
+                "noop_margin",
+                "must be finite and non-negative",
+                self.noop_margin.to_string(),
+            );
+        }
         if self.hidden.contains(&0) {
             return bad(
                 "hidden",
@@ -240,6 +255,13 @@ mod tests {
                 },
             ),
             (
+                "noop_margin",
+                DqnConfig {
+                    noop_margin: f64::NAN,
+                    ..DqnConfig::cartpole_zoo(1)
+                },
+            ),
+            (
                 "hidden",
                 DqnConfig {
                     hidden: vec![64, 0],
@@ -268,6 +290,7 @@ mod tests {
         let map = value.as_object_mut().unwrap();
         map.remove("reward_scale");
         map.remove("explore_act_prob");
+        map.remove("noop_margin");
         let back: DqnConfig = serde_json::from_value(value).unwrap();
         assert_eq!(back, DqnConfig::cartpole_zoo(3));
     }

@@ -20,13 +20,36 @@ pub fn td_target(
     next_q_online: Option<&[f32]>,
     next_mask: Option<&[bool]>,
 ) -> f32 {
+    td_target_by(
+        reward,
+        terminated,
+        gamma,
+        next_q_target,
+        next_q_online,
+        next_mask,
+        &argmax,
+    )
+}
+
+/// [`td_target`] with `a*` chosen by `choose` on the masked row (the online row for double DQN, else
+/// the target row) instead of the argmax: the entity DQN passes its no-op margin decision
+/// ([`super::decision::noop_margin_decision`]), so the target evaluates the policy that acts.
+pub fn td_target_by(
+    reward: f32,
+    terminated: bool,
+    gamma: f32,
+    next_q_target: &[f32],
+    next_q_online: Option<&[f32]>,
+    next_mask: Option<&[bool]>,
+    choose: &dyn Fn(&[f32]) -> usize,
+) -> f32 {
     if terminated {
         return reward;
     }
     let target_row = masked_logits(next_q_target, next_mask);
     let chosen = match next_q_online {
-        Some(online) => argmax(&masked_logits(online, next_mask)),
-        None => argmax(&target_row),
+        Some(online) => choose(&masked_logits(online, next_mask)),
+        None => choose(&target_row),
     };
     reward + gamma * target_row[chosen]
 }
@@ -110,25 +133,40 @@ pub fn td_loss_grads(
 
 /// The same loss for the entity network: Q-values are its scores `[no-op, (entity, kind)...]` for
 /// each observation of `obs` (padded past each one's own actions, never gathered there, since a
-/// stored action was valid). Gradients in [`crate::nn::entity::EntityParams::tensors`] order (the
-/// value head, unused by DQN, gets zeros).
+/// stored action was valid) without the size prior ([`super::decision::remove_size_prior`]). The
+/// prior is a constant of the input, so `Huber(score + ln(nK) - y) = Huber(score - (y - ln(nK)))`:
+/// the targets of (entity, kind) actions are shifted instead of the scores, which leaves the
+/// gradients those of the prior-free Q-values. Gradients in
+/// [`crate::nn::entity::EntityParams::tensors`] order (the value head, unused by DQN, gets zeros).
+/// Returns `(loss, mean Q(s)[a] without the prior, gradients)`.
 pub fn entity_td_loss_grads(
     online: &CandleEntity,
     obs: &EntityBatch,
     actions: &[usize],
-    targets: Vec<f32>,
+    mut targets: Vec<f32>,
+    n_kinds: usize,
 ) -> Result<(f64, f64, Vec<Vec<f32>>), AgentError> {
+    let mut shift_sum = 0.0f64;
+    for ((y, &a), &n) in targets.iter_mut().zip(actions).zip(&obs.counts) {
+        if a != 0 {
+            let shift = -crate::nn::entity::action_prior(n, n_kinds);
+            *y -= shift;
+            shift_sum += f64::from(shift);
+        }
+    }
     let (scores, _) = online.forward(obs)?;
     let (loss, q) = huber_on_taken(&scores, actions, targets)?;
     let grads = loss.backward()?;
+    let b = actions.len().max(1) as f64;
     Ok((
         f64::from(loss.to_scalar::<f32>()?),
-        f64::from(q.mean_all()?.to_scalar::<f32>()?),
+        f64::from(q.mean_all()?.to_scalar::<f32>()?) + shift_sum / b,
         online.flat_grads(&grads)?,
     ))
 }
 
-/// Each observation's Q-values under `net`, cut to its own action count (`1 + n_entities * K`).
+/// Each observation's Q-values under `net`, cut to its own action count (`1 + n_entities * K`),
+/// size prior removed.
 pub fn entity_q_rows(
     net: &CandleEntity,
     obs: &EntityBatch,
@@ -138,6 +176,7 @@ pub fn entity_q_rows(
     let mut rows = scores.to_vec2::<f32>()?;
     for (row, &n) in rows.iter_mut().zip(&obs.counts) {
         row.truncate(1 + n * n_kinds);
+        super::decision::remove_size_prior(row, n_kinds);
     }
     Ok(rows)
 }
@@ -224,6 +263,21 @@ mod tests {
                 "{out_bias:?} vs {expected:?}"
             );
         }
+    }
+
+    #[test]
+    fn td_target_by_evaluates_the_chosen_action() {
+        // Target row [1, 3, 2]: argmax picks 1 (y = 0.5 * 3), a chooser that always waits picks the
+        // no-op (y = 0.5 * 1); double DQN with the chooser reads the chosen index of the target row.
+        let row = [1.0f32, 3.0, 2.0];
+        assert!((td_target(0.0, false, 0.5, &row, None, None) - 1.5).abs() < 1e-6);
+        let wait = |_: &[f32]| 0usize;
+        assert!((td_target_by(0.0, false, 0.5, &row, None, None, &wait) - 0.5).abs() < 1e-6);
+        let online = [0.0f32, 0.0, 9.0];
+        let by_margin = |q: &[f32]| super::super::decision::noop_margin_decision(q, 1.0);
+        let y = td_target_by(1.0, false, 0.5, &row, Some(&online), None, &by_margin);
+        assert!((y - 2.0).abs() < 1e-6, "{y}");
+        assert_eq!(td_target_by(4.0, true, 0.5, &row, None, None, &wait), 4.0);
     }
 
     #[test]

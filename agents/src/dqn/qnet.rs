@@ -56,11 +56,16 @@ impl QNet {
         }
     }
 
-    /// Q-values of one observation (for an entity network, `1 + rows * n_kinds` of them).
+    /// Q-values of one observation (for an entity network, `1 + rows * n_kinds` of them, the
+    /// network's scores without the size prior: [`super::decision::remove_size_prior`]).
     pub fn q_values(&self, obs: &Observation) -> Result<Vec<f32>, AgentError> {
         match self {
             QNet::Mlp(p) => Ok(plain::forward(p, as_vector(obs, p.spec.input)?)),
-            QNet::Entity(p) => Ok(p.forward(obs)?.0),
+            QNet::Entity(p) => {
+                let mut q = p.forward(obs)?.0;
+                super::decision::remove_size_prior(&mut q, p.spec.n_kinds);
+                Ok(q)
+            }
         }
     }
 
@@ -96,8 +101,10 @@ impl QNet {
         })
     }
 
-    /// The network as an inference policy with Q-value output (greedy when deterministic,
-    /// epsilon-greedy with `exploration_eps` otherwise); `n_actions` is the training env's count.
+    /// The network as stored in a policy file, with Q-value output; `n_actions` is the training env's
+    /// count. An entity network acts through [`super::decision::DqnEntityPolicy`] (prior removed,
+    /// no-op margin), which [`super::decision::policy_from_file`] rebuilds from the file; the bare
+    /// `PolicyNet` decides by the plain argmax of the scores.
     pub fn policy(&self, exploration_eps: f32, n_actions: usize) -> PolicyNet {
         match self {
             QNet::Mlp(net) => PolicyNet::from(MlpPolicy {

@@ -20,8 +20,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::config::DqnConfig;
+use super::decision::noop_margin_decision;
 use super::loss::{
-    TdInput, entity_q_rows, entity_td_loss_grads, td_loss_grads, td_target, td_targets,
+    TdInput, entity_q_rows, entity_td_loss_grads, td_loss_grads, td_target_by, td_targets,
 };
 use super::qnet::{CandleQ, QNet};
 use crate::agent::{EpisodeTracker, MetricSink, TrainSummary};
@@ -151,7 +152,7 @@ impl DqnCore {
                 actions.push(if explore {
                     explore_action(cfg.explore_act_prob, q_values.len(), mask, &mut self.rng)
                 } else {
-                    argmax(&masked_logits(&q_values, mask))
+                    self.greedy(&masked_logits(&q_values, mask))
                 });
             }
 
@@ -262,6 +263,15 @@ impl DqnCore {
         })
     }
 
+    /// The greedy action on masked Q-values: the argmax for an MLP (SB3), the no-op margin decision
+    /// for an entity network, whose action 0 is the no-op.
+    fn greedy(&self, masked_q: &[f32]) -> usize {
+        match self.q {
+            QNet::Mlp(_) => argmax(masked_q),
+            QNet::Entity(_) => noop_margin_decision(masked_q, self.config.noop_margin as f32),
+        }
+    }
+
     // -----------------------------------------------------------------------------------------------
     // One gradient step: sample, TD targets, Huber loss, clip, Adam
     // -----------------------------------------------------------------------------------------------
@@ -304,19 +314,22 @@ impl DqnCore {
                 } else {
                     None
                 };
+                let margin = self.config.noop_margin as f32;
+                let choose = |q: &[f32]| noop_margin_decision(q, margin);
                 let targets = (0..batch.actions.len())
                     .map(|i| {
-                        td_target(
+                        td_target_by(
                             batch.rewards[i],
                             batch.terminated[i],
                             gamma,
                             &next_target[i],
                             next_online.as_ref().map(|o| o[i].as_slice()),
                             batch.next_masks[i].as_deref(),
+                            &choose,
                         )
                     })
                     .collect();
-                entity_td_loss_grads(&online, &batch.obs, &batch.actions, targets)?
+                entity_td_loss_grads(&online, &batch.obs, &batch.actions, targets, k)?
             }
             _ => unreachable!("the replay, target and online networks are built as one kind"),
         };
