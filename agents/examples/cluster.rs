@@ -13,6 +13,10 @@
 //! 105 -> 158 steps/s) and glibc settings that stop candle's large per-op buffers from being mapped
 //! and unmapped on every operation, `MALLOC_MMAP_THRESHOLD_=1073741824
 //! MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456` (337 -> 632 steps/s).
+//! Warm start from the runbook (behaviour cloning, then PPO with a fading imitation term):
+//! `--ppo "warm_start = { teacher = \"runbook\", steps = 23040 }"`; `--train-steps 0` gives the
+//! behaviour-cloned policy alone. Each warm-started agent prints its fit and its agreement with the
+//! teacher on held-out teacher states.
 //! `--save-dir` writes each trained PPO policy to `DIR/ppo-<scenario>-seed<seed>.safetensors` as soon
 //! as it is trained; `--load-ppo` evaluates policy files instead of (or beside) training (rows
 //! `ppo#<file stem>`), so saved policies can be re-evaluated without retraining.
@@ -38,12 +42,18 @@ use mend_agents::baselines::runbook::Runbook;
 use mend_agents::baselines::{NoOpPolicy, RandomPolicy, Stateful};
 use mend_agents::policy_file::TrainingInfo;
 use mend_agents::tabular::{TabularConfig, TabularPolicy, TabularQ};
-use mend_agents::{Agent, NullSink, Policy, PolicyFile, PolicyNet, Ppo, PpoConfig};
+use mend_agents::{
+    Agent, NullSink, Policy, PolicyFile, PolicyNet, Ppo, PpoConfig, VecSink, teacher_agreement,
+};
 use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, ParallelVectorEnv};
 use mend_monitor::features::FeatureSchema;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+
+/// Reset seed of the held-out teacher rollout on which a warm-started policy's agreement with its
+/// teacher is measured (sub-env i uses this + i; disjoint from training and evaluation seeds).
+const WARM_AGREEMENT_SEED: u64 = 777_000;
 
 /// Suffix of the row of a PPO policy evaluated with sampled rather than greedy actions.
 const SAMPLED: &str = "/sampled";
@@ -362,8 +372,39 @@ fn main() -> anyhow::Result<()> {
             };
             let mut agent = Ppo::for_env(config, &env)?;
             let t0 = Instant::now();
-            let summary = agent.learn(&mut env, train_steps, &mut NullSink)?;
+            let mut sink = VecSink::default();
+            let summary = agent.learn(&mut env, train_steps, &mut sink)?;
             let secs = t0.elapsed().as_secs_f64();
+            if let Some(ws) = agent.config().warm_start.clone() {
+                let last = |name: &str| sink.values(name).last().copied().unwrap_or(f64::NAN);
+                println!(
+                    "ppo seed {seed}: warm start from the {}: teacher acts on {:.3} of its steps, \
+                     final bc loss {:.4}, value loss {:.4}, agreement on its training states {:.4}",
+                    ws.teacher,
+                    last("warm_start/teacher_act_share"),
+                    last("warm_start/bc_loss"),
+                    last("warm_start/value_loss"),
+                    last("warm_start/train_agreement"),
+                );
+                // Held-out teacher states: the teacher drives 720 decisions per sub-env from
+                // seed WARM_AGREEMENT_SEED (disjoint from training and evaluation seeds).
+                let a = teacher_agreement(
+                    &agent.policy_net(),
+                    &mut env,
+                    &ws,
+                    720,
+                    WARM_AGREEMENT_SEED,
+                )?;
+                println!(
+                    "ppo seed {seed}: agreement with the teacher on held-out teacher states: accuracy \
+                     {:.4} (always no-op {:.4}), acting steps matched {:.4} of {}, false acts {}",
+                    a.accuracy(),
+                    a.noop_accuracy(),
+                    a.act_recall(),
+                    a.teacher_acts,
+                    a.false_acts
+                );
+            }
             println!(
                 "ppo seed {seed}: {} steps on `{scen}` in {secs:.1} s ({:.0} steps/s), mean return of \
                  the last {} episodes {:.1}",

@@ -63,4 +63,7 @@ pub use nn::entity::{EntityParams, EntityPolicy, EntitySpec};
 pub use noop_first::{NoopFirstDecision, noop_first_decision};
 pub use policy::{ActionScores, MlpPolicy, Policy, PolicyNet};
 pub use policy_file::{FeatureSchema, Manifest, NetworkSpec, PolicyFile};
+pub use ppo::warm_start::{
+    Agreement, Teacher, WarmStartConfig, WarmStartReport, teacher_agreement,
+};
 pub use ppo::{Ppo, PpoConfig};

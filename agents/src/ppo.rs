@@ -8,6 +8,7 @@
 //! losses, logits padded per minibatch to its largest entity count.
 
 pub mod nets;
+pub mod warm_start;
 
 use std::path::Path;
 
@@ -33,6 +34,7 @@ use crate::policy::{MlpPolicy, OutputKind, Policy, PolicyNet};
 use crate::policy_file::{FeatureSchema, PolicyFile, TrainingInfo};
 use crate::rollout_buffer::RolloutBuffer;
 use nets::{CandleNets, MinibatchObs, Nets, as_entities};
+pub use warm_start::{WarmStartConfig, WarmStartReport};
 
 // ---------------------------------------------------------------------------------------------------
 // Config
@@ -101,6 +103,11 @@ pub struct PpoConfig {
     /// initialising an output bias to a prior: Lin et al., "Focal Loss", ICCV 2017, §3.3.)
     #[serde(default)]
     pub init_act_prob: Option<f64>,
+    /// Entity network only: behaviour cloning of a teacher (the expert runbook) before PPO, and a
+    /// fading auxiliary imitation loss during PPO ([`warm_start`]). `None` (the default): PPO from
+    /// the seeded initial weights, as before.
+    #[serde(default)]
+    pub warm_start: Option<WarmStartConfig>,
 }
 
 fn one() -> f64 {
@@ -134,6 +141,7 @@ impl Default for PpoConfig {
             adam_eps: 1e-5,
             reward_scale: 1.0,
             init_act_prob: None,
+            warm_start: None,
         }
     }
 }
@@ -168,6 +176,7 @@ impl PpoConfig {
             adam_eps: 1e-5,
             reward_scale: 1.0,
             init_act_prob: None,
+            warm_start: None,
         }
     }
 
@@ -214,6 +223,7 @@ impl PpoConfig {
             adam_eps: 1e-5,
             reward_scale: 0.01,
             init_act_prob: Some(0.1),
+            warm_start: None,
         }
     }
 
@@ -290,6 +300,9 @@ impl PpoConfig {
         {
             return bad("init_act_prob", "must lie in (0, 1)", p.to_string());
         }
+        if let Some(ws) = &self.warm_start {
+            ws.validate()?;
+        }
         if self.hidden.contains(&0) {
             return bad(
                 "hidden",
@@ -319,6 +332,8 @@ pub struct Ppo {
     num_timesteps: u64,
     iteration: u64,
     gradient_steps: u64,
+    /// Whether [`Ppo::warm_start`] has run (a checkpoint key, so a resumed run does not redo it).
+    warm_started: bool,
 }
 
 impl Ppo {
@@ -415,6 +430,7 @@ impl Ppo {
             num_timesteps: 0,
             iteration: 0,
             gradient_steps: 0,
+            warm_started: false,
         }
     }
 
@@ -433,6 +449,11 @@ impl Ppo {
             ),
             space => Self::new(config, vector_obs_dim(&space)?, n_actions),
         }
+    }
+
+    /// Whether the behaviour-cloning warm start has run (in this agent or the checkpoint it resumed).
+    pub fn warm_started(&self) -> bool {
+        self.warm_started
     }
 
     /// The configuration.
@@ -543,7 +564,31 @@ struct UpdateStats {
     old_approx_kl: f64,
     approx_kl: f64,
     clipfrac: f64,
+    /// Auxiliary imitation cross-entropy (0 when the term is off).
+    bc_loss: f64,
     minibatches: usize,
+}
+
+/// The schedule values and optional imitation term of one minibatch step.
+#[derive(Clone, Copy, Debug)]
+struct StepParams<'a> {
+    /// Clip coefficient now.
+    clip: f64,
+    /// Learning rate now.
+    lr: f64,
+    /// The kickstarting term, while it lasts.
+    bc: Option<BcTerm<'a>>,
+}
+
+/// The auxiliary imitation term of one minibatch step (kickstarting).
+#[derive(Clone, Copy, Debug)]
+struct BcTerm<'a> {
+    /// The teacher's action on every rollout transition (buffer order).
+    teacher_actions: &'a [usize],
+    /// Its coefficient now.
+    coef: f64,
+    /// Weight of acting targets.
+    act_weight: f64,
 }
 
 impl Agent for Ppo {
@@ -554,13 +599,25 @@ impl Agent for Ppo {
         sink: &mut dyn MetricSink,
     ) -> Result<TrainSummary, AgentError> {
         self.check_env(env)?;
+        if self.config.warm_start.is_some() && !self.warm_started && self.num_timesteps == 0 {
+            self.warm_start(env, sink)?;
+        }
         let cfg = self.config.clone();
         let (n, dim) = (cfg.num_envs, self.obs_dim);
         let num_iterations = (cfg.total_timesteps / cfg.batch_size() as u64).max(1);
         let mut tracker = EpisodeTracker::new(n);
         let mut buf = RolloutBuffer::new(cfg.num_steps, n, dim, self.n_actions);
 
-        let (mut next_obs, _) = env.reset(Some(cfg.seed.wrapping_add(self.num_timesteps)))?;
+        let (mut next_obs, reset_infos) =
+            env.reset(Some(cfg.seed.wrapping_add(self.num_timesteps)))?;
+        // Kickstarting's teachers label PPO's own rollout states while the imitation term lasts.
+        let mut teachers = match &cfg.warm_start {
+            Some(ws) if ws.bc_coef_at(self.num_timesteps) > 0.0 => {
+                Some(warm_start::teachers_for(ws, &reset_infos, n)?)
+            }
+            _ => None,
+        };
+        let mut teacher_actions: Vec<usize> = Vec::new();
         let entity = matches!(self.nets, Nets::Entity(_));
         let mut scratch = Vec::with_capacity(n * dim);
 
@@ -579,8 +636,17 @@ impl Agent for Ppo {
                 cfg.clip_coef
             };
 
+            let bc_coef = cfg
+                .warm_start
+                .as_ref()
+                .map_or(0.0, |ws| ws.bc_coef_at(self.num_timesteps));
+            if bc_coef == 0.0 {
+                teachers = None;
+            }
+
             // --- Rollout: act with the plain-matrix forward on all envs at once ----------------------
             buf.clear();
+            teacher_actions.clear();
             for _ in 0..cfg.num_steps {
                 let masks = env.action_masks();
                 let (logits, values) = self.nets.act_forward(&next_obs, &mut scratch)?;
@@ -600,6 +666,9 @@ impl Agent for Ppo {
                     ));
                     let a = sample(&lp, &mut self.rng);
                     actions.push(a);
+                    if let Some(teachers) = teachers.as_mut() {
+                        teacher_actions.push(teachers[e].decide(&next_obs[e], mask)?);
+                    }
                     buf.logprobs.push(lp[a]);
                     match mask {
                         Some(m) => {
@@ -628,6 +697,11 @@ impl Agent for Ppo {
                     .map(|(a, b)| *a || *b)
                     .collect();
                 tracker.step(&step.rewards, &done, self.num_timesteps, sink);
+                if let Some(teachers) = teachers.as_mut() {
+                    for (teacher, _) in teachers.iter_mut().zip(&done).filter(|(_, d)| **d) {
+                        teacher.reset();
+                    }
+                }
                 // Truncated (not terminated) envs: bootstrap from V(final_obs), read from info.
                 let mut finals = vec![0.0f32; n];
                 for (e, value) in finals.iter_mut().enumerate() {
@@ -676,7 +750,18 @@ impl Agent for Ppo {
                 indices.shuffle(&mut self.rng);
                 let mut epoch_kl = 0.0;
                 for mb in indices.chunks(minibatch) {
-                    let s = self.minibatch_step(&buf, &advantages, &returns, mb, clip, lr)?;
+                    let bc = teachers.as_ref().map(|_| BcTerm {
+                        teacher_actions: &teacher_actions,
+                        coef: bc_coef,
+                        act_weight: cfg.warm_start.as_ref().map_or(1.0, |w| w.act_weight),
+                    });
+                    let s = self.minibatch_step(
+                        &buf,
+                        &advantages,
+                        &returns,
+                        mb,
+                        StepParams { clip, lr, bc },
+                    )?;
                     epoch_kl = s.approx_kl;
                     stats.policy_loss += s.policy_loss;
                     stats.value_loss += s.value_loss;
@@ -684,6 +769,7 @@ impl Agent for Ppo {
                     stats.old_approx_kl += s.old_approx_kl;
                     stats.approx_kl += s.approx_kl;
                     stats.clipfrac += s.clipfrac;
+                    stats.bc_loss += s.bc_loss;
                     stats.minibatches += 1;
                 }
                 if cfg.target_kl.is_some_and(|t| epoch_kl > t) {
@@ -703,6 +789,10 @@ impl Agent for Ppo {
             sink.record(step, "losses/old_approx_kl", stats.old_approx_kl / k);
             sink.record(step, "losses/approx_kl", stats.approx_kl / k);
             sink.record(step, "losses/clipfrac", stats.clipfrac / k);
+            if cfg.warm_start.is_some() {
+                sink.record(step, "charts/bc_coef", bc_coef);
+                sink.record(step, "losses/bc_loss", stats.bc_loss / k);
+            }
             sink.record(
                 step,
                 "losses/explained_variance",
@@ -745,6 +835,7 @@ impl Agent for Ppo {
             num_timesteps: self.num_timesteps,
             iteration: self.iteration,
             gradient_steps: self.gradient_steps,
+            warm_started: self.warm_started,
             rng: RngState::capture(&self.rng),
             adam,
         };
@@ -770,6 +861,7 @@ impl Agent for Ppo {
         self.num_timesteps = state.num_timesteps;
         self.iteration = state.iteration;
         self.gradient_steps = state.gradient_steps;
+        self.warm_started = state.warm_started;
         Ok(())
     }
 }
@@ -784,6 +876,9 @@ struct PpoCheckpoint {
     num_timesteps: u64,
     iteration: u64,
     gradient_steps: u64,
+    /// Absent in checkpoints written before warm starts existed (none ran then).
+    #[serde(default)]
+    warm_started: bool,
     rng: RngState,
     adam: AdamScalars,
 }
@@ -803,9 +898,9 @@ impl Ppo {
         advantages: &[f32],
         returns: &[f32],
         idx: &[usize],
-        clip: f64,
-        lr: f64,
+        step: StepParams<'_>,
     ) -> Result<UpdateStats, AgentError> {
+        let StepParams { clip, lr, bc } = step;
         let dev = Device::Cpu;
         let (b, dim, na) = (idx.len(), self.obs_dim, self.n_actions);
         let obs = match &self.nets {
@@ -868,8 +963,15 @@ impl Ppo {
             &returns_t,
             self.config.clip_vloss.then_some(clip),
         )?;
-        let total =
+        let mut total =
             ((&pg_loss - (&entropy * self.config.ent_coef)?)? + (&v_loss * self.config.vf_coef)?)?;
+        let mut bc_loss = 0.0;
+        if let Some(bc) = bc {
+            let targets: Vec<usize> = idx.iter().map(|&i| bc.teacher_actions[i]).collect();
+            let ce = warm_start::weighted_cross_entropy(&logp_all, &targets, bc.act_weight)?;
+            bc_loss = f64::from(ce.to_scalar::<f32>()?);
+            total = (total + (ce * bc.coef)?)?;
+        }
 
         let grads = total.backward()?;
         let mut flat = nets.flat_grads(&grads)?;
@@ -886,6 +988,7 @@ impl Ppo {
             old_approx_kl,
             approx_kl,
             clipfrac,
+            bc_loss,
             minibatches: 1,
         })
     }
