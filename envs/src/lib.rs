@@ -25,4 +25,6 @@ pub use env::{Action, EntityObs, Env, Info, Observation, Step};
 pub use error::EnvError;
 pub use registry::make;
 pub use spaces::{BoxSpace, Discrete, EntitySet, MultiDiscrete, Space};
-pub use vector::{AutoresetMode, ParallelVectorEnv, SyncVectorEnv, VecStep, VectorEnv};
+pub use vector::{
+    AutoresetMode, CrewStats, ParallelVectorEnv, SyncVectorEnv, ThreadStats, VecStep, VectorEnv,
+};

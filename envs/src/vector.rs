@@ -5,10 +5,12 @@
 
 mod parallel;
 mod slot;
+mod stats;
 mod sync;
 mod worker;
 
 pub use parallel::ParallelVectorEnv;
+pub use stats::{CrewStats, ThreadStats};
 pub use sync::SyncVectorEnv;
 
 use crate::env::{Action, Info, Observation};

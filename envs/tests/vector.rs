@@ -322,3 +322,69 @@ fn with_threads_uses_no_more_threads_than_sub_envs_and_matches_sync() {
         );
     }
 }
+
+#[test]
+fn crew_counters_account_for_every_sub_env_of_every_job_and_leave_results_alone() {
+    let steps = 40;
+    let actions = vec![1; 5];
+    for threads in [1, 2, 3] {
+        let mut venv =
+            ParallelVectorEnv::with_threads(cartpoles(5), AutoresetMode::NextStep, threads)
+                .unwrap();
+        let start = venv.crew_stats().unwrap();
+        assert_eq!(start.jobs, 0);
+        assert_eq!(
+            start.threads.len(),
+            threads,
+            "the caller and threads - 1 workers"
+        );
+        venv.reset(Some(3)).unwrap();
+        for _ in 0..steps {
+            venv.step(&actions).unwrap();
+        }
+        let stats = venv.crew_stats().unwrap().since(&start);
+        assert_eq!(
+            stats.jobs,
+            steps as u64 + 1,
+            "one job per step and per reset"
+        );
+        let claimed: u64 = stats.threads.iter().map(|t| t.claimed).sum();
+        assert_eq!(
+            claimed,
+            5 * (steps as u64 + 1),
+            "every sub-env of every job, once"
+        );
+        let caller = &stats.threads[0];
+        assert_eq!(
+            caller.jobs, stats.jobs,
+            "the caller takes part in every job"
+        );
+        assert_eq!(
+            caller.spin_waits + caller.parked_waits,
+            stats.jobs,
+            "the caller waits once per job"
+        );
+        if threads == 1 {
+            assert_eq!(
+                caller.claimed, claimed,
+                "alone, the caller steps everything"
+            );
+            assert_eq!(stats.share(0), 1.0);
+        }
+        for w in &stats.threads[1..] {
+            assert!(
+                w.jobs <= stats.jobs,
+                "a worker counts at most one wake per job"
+            );
+            assert!(w.idle_jobs <= w.jobs);
+        }
+        let shares: f64 = (0..threads).map(|i| stats.share(i)).sum();
+        assert!((shares - 1.0).abs() < 1e-12, "shares sum to 1: {stats}");
+
+        // Counting changes nothing: the transcript equals the sequential one.
+        let mut sync = SyncVectorEnv::new(cartpoles(5), AutoresetMode::NextStep).unwrap();
+        assert_eq!(transcript(&mut venv, 30), transcript(&mut sync, 30));
+    }
+    let rayon = ParallelVectorEnv::new(cartpoles(2), AutoresetMode::NextStep).unwrap();
+    assert!(rayon.crew_stats().is_none(), "no crew on the rayon pool");
+}

@@ -12,6 +12,7 @@
 use rayon::prelude::*;
 
 use super::slot::{self, Slot};
+use super::stats::CrewStats;
 use super::worker::{Crew, Input, Outcome};
 use super::{AutoresetMode, VecStep, VectorEnv};
 use crate::env::{Action, Env, Info, Observation};
@@ -85,6 +86,17 @@ impl ParallelVectorEnv {
             mode,
             own_threads: Some(threads),
         })
+    }
+
+    /// The worker crew's hand-off counters since the env was built ([`Self::with_threads`] only;
+    /// `None` on the rayon pool): who stepped how many sub-envs and how waits ended. Take two
+    /// snapshots and [`CrewStats::since`] for an interval. Diagnostics only: they never change
+    /// results.
+    pub fn crew_stats(&self) -> Option<CrewStats> {
+        match &self.backend {
+            Backend::Own(crew) => Some(crew.stats()),
+            Backend::Rayon(_) => None,
+        }
     }
 
     /// `f(i, slot)` for every sub-env in order, read-only; stops at the first error.

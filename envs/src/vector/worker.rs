@@ -33,6 +33,7 @@ use std::thread::{self, JoinHandle, Thread};
 
 use super::AutoresetMode;
 use super::slot::{self, Slot, SlotStep};
+use super::stats::{Counters, CrewStats, WaitOutcome};
 use crate::env::{Action, Info, Observation};
 use crate::error::EnvError;
 
@@ -90,6 +91,8 @@ struct Shared {
     /// Set if a worker thread left its loop other than by shutdown (cannot happen: sub-env panics
     /// are caught), so a waiting caller reports an error instead of waiting forever.
     worker_died: AtomicBool,
+    /// Hand-off counters (the caller's first, then one per worker).
+    counters: Counters,
 }
 
 /// Locks `m`, ignoring poisoning: a panic inside a sub-env is caught and reported as an error,
@@ -98,16 +101,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Waits until `ready()`: spins [`SPIN_ROUNDS`] rounds, then parks (woken by `unpark`).
-fn wait_until(ready: impl Fn() -> bool) {
-    for _ in 0..SPIN_ROUNDS {
+/// Waits until `ready()`: spins [`SPIN_ROUNDS`] rounds, then parks (woken by `unpark`); says
+/// how the wait ended, for the counters.
+fn wait_until(ready: impl Fn() -> bool) -> WaitOutcome {
+    for spins in 0..SPIN_ROUNDS {
         if ready() {
-            return;
+            return WaitOutcome {
+                spins,
+                parked: false,
+            };
         }
         std::hint::spin_loop();
     }
+    let mut parked = false;
     while !ready() {
         thread::park();
+        parked = true;
+    }
+    WaitOutcome {
+        spins: SPIN_ROUNDS,
+        parked,
     }
 }
 
@@ -188,6 +201,7 @@ impl Crew {
             waiter: Mutex::new(None),
             shutdown: AtomicBool::new(false),
             worker_died: AtomicBool::new(false),
+            counters: Counters::new(workers),
         });
         let mut crew = Self {
             shared,
@@ -199,7 +213,7 @@ impl Crew {
             // On error, `crew` is dropped here and joins the workers already started.
             let handle = thread::Builder::new()
                 .name(format!("mend-vector-env-{w}"))
-                .spawn(move || serve(&shared))?;
+                .spawn(move || serve(&shared, w + 1))?;
             crew.workers.push(handle);
         }
         Ok(crew)
@@ -208,6 +222,12 @@ impl Crew {
     /// Number of sub-envs.
     pub(crate) fn len(&self) -> usize {
         self.shared.slots.len()
+    }
+
+    /// A snapshot of the hand-off counters (exact between jobs, up to a worker still counting
+    /// the job that just ended).
+    pub(crate) fn stats(&self) -> CrewStats {
+        self.shared.counters.snapshot()
     }
 
     /// Runs `f` on sub-env `index` (no job runs between calls, so this never waits on a worker).
@@ -237,15 +257,22 @@ impl Crew {
             shared.done.store(0, Ordering::Release);
         }
         shared.requested.store(self.seq, Ordering::Release);
+        shared.counters.posted();
         for w in &self.workers {
             w.thread().unpark();
         }
+        let mine = &shared.counters.threads[0];
+        let mut claimed = 0;
         while let Some((index, input, mode)) = shared.claim(true) {
+            mine.claimed_one();
+            claimed += 1;
             shared.run(index, input, mode, false);
         }
-        wait_until(|| {
+        let wait = wait_until(|| {
             shared.done.load(Ordering::Acquire) == n || shared.worker_died.load(Ordering::Acquire)
         });
+        mine.job(claimed);
+        mine.wait(wait);
         if shared.done.load(Ordering::Acquire) != n {
             return Err(EnvError::InvalidVector {
                 reason: "a worker thread of the parallel vector env stopped (internal error)"
@@ -300,13 +327,14 @@ impl Drop for ReportExit<'_> {
     }
 }
 
-/// A worker thread's loop: wait for a job, claim and run sub-envs from the back until none is
+/// A worker thread's loop (its counters are `counters.threads[counter]`): wait for a job, claim and run sub-envs from the back until none is
 /// left, repeat.
-fn serve(shared: &Shared) {
+fn serve(shared: &Shared, counter: usize) {
     let _report = ReportExit(shared);
+    let mine = &shared.counters.threads[counter];
     let mut seen = 0;
     loop {
-        wait_until(|| {
+        let wait = wait_until(|| {
             shared.requested.load(Ordering::Acquire) > seen
                 || shared.shutdown.load(Ordering::Acquire)
         });
@@ -314,9 +342,14 @@ fn serve(shared: &Shared) {
             return;
         }
         seen = shared.requested.load(Ordering::Acquire);
+        let mut claimed = 0;
         while let Some((index, input, mode)) = shared.claim(false) {
+            mine.claimed_one();
+            claimed += 1;
             shared.run(index, input, mode, true);
         }
+        mine.wait(wait);
+        mine.job(claimed);
         // Free the previous job's outcomes here, where they were allocated.
         drop(std::mem::take(&mut *lock(&shared.garbage)));
     }
