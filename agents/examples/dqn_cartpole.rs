@@ -125,7 +125,10 @@ fn main() -> anyhow::Result<()> {
             })?),
         }
     }
-    anyhow::ensure!(eval_freq > 0 && eval_episodes > 0, "eval settings must be positive");
+    anyhow::ensure!(
+        eval_freq > 0 && eval_episodes > 0,
+        "eval settings must be positive"
+    );
     if seeds.is_empty() {
         seeds = (1..=5).collect();
     }

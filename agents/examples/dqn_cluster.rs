@@ -1,13 +1,14 @@
 //! Trains DQN with the entity network (`EntityDqn`, `DqnConfig::cluster_default`) on a cluster
 //! scenario, one agent per training seed, and writes each policy file, for the paired comparison of
-//! issue 4 (evaluate them beside the baselines with the `cluster` example's `--load-ppo`, which loads
-//! any policy file and acts greedily on it: for DQN, the argmax of the Q-values).
+//! issue 4. Evaluate them beside the baselines with the `dqn_eval` example, which acts as DQN decides
+//! (Q-values without the size prior, the no-op margin of `mend_agents::dqn::decision`); the `cluster`
+//! example's `--load-ppo` acts on the bare network's argmax instead.
 //!
 //! ```text
 //! cargo run --release -p mend-agents --example dqn_cluster -- [--scenario tiny|default]
 //!     [--train-seeds START COUNT] [--train-steps N] [--dqn "TOML; PAIRS"] [--out DIR]
-//! cargo run --release -p mend-agents --example cluster -- --scenario tiny --agents no-op,reactive \
-//!     --seeds 1000 20 --load-ppo DIR/dqn-tiny-seed0.safetensors,...
+//! cargo run --release -p mend-agents --example dqn_eval -- --scenario default --seeds 1000 20 \
+//!     --files DIR/dqn-default-seed0.safetensors,... [--margins file|0.05,0.1]
 //! ```
 //! Defaults: scenario `tiny`, training seeds 0..3 (disjoint from the evaluation seeds 1000.. of the
 //! `cluster` example), 100,000 steps, files in `results/dqn_cluster/`. Prints one line per seed
@@ -15,16 +16,17 @@
 //! Q). Wall-clock timing lives here, not in the library (which reads no clock).
 //!
 //! `--inspect FILE --seeds START COUNT` trains nothing: it runs the no-op policy on the scenario's
-//! evaluation seeds and prints, for the policy file's Q-values at every step, how far the best
-//! (entity, kind) action's Q-value lies above the no-op's (the gap greedy acting turns into an
-//! action whenever it is positive), as quantiles, beside the spread of the no-op's Q-values.
+//! evaluation seeds and prints, for the policy file's Q-values at every step (as `load_policy` reads
+//! them: no size prior), how far the best (entity, kind) action's Q-value lies above the no-op's
+//! (greedy acting turns the gap into an action whenever it exceeds the no-op margin), as quantiles,
+//! beside the spread of the no-op's Q-values.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use mend_agents::dqn::EntityDqn;
 use mend_agents::policy_file::TrainingInfo;
-use mend_agents::{ActionScores, Agent, DqnConfig, FeatureSchema, Policy, PolicyFile, VecSink};
+use mend_agents::{ActionScores, Agent, DqnConfig, FeatureSchema, VecSink};
 use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, SyncVectorEnv};
 
 fn kind_names() -> Vec<String> {
@@ -138,7 +140,7 @@ fn inspect_gaps(
     scenario: &str,
     seeds: std::ops::Range<u64>,
 ) -> anyhow::Result<()> {
-    let policy = PolicyFile::load(file, Some(&FeatureSchema::entities_v1()))?.policy;
+    let policy = mend_agents::dqn::load_policy(file, Some(&FeatureSchema::entities_v1()))?;
     let (mut gaps, mut noop_q) = (Vec::new(), Vec::new());
     for seed in seeds {
         let mut env = ClusterEnv::builtin(scenario, ClusterConfig::default())?;
