@@ -435,8 +435,9 @@ pub struct PredictionConfig {
     /// Scrapes over which precursor trends (delta and least-squares slope of memory, latency,
     /// error ratio and CPU, see `precursors`) are appended to each sample; 0: none.
     pub trend_window: usize,
-    /// Upper input bound of the `log1p` columns (request rate, latency, replicas, lag), whose
-    /// schema bound is unbounded (`f32::MAX`, which scales every value to 0); 0 keeps the schema's.
+    /// Upper input bound of the `log1p` columns (request rate, latency, replicas, lag), tighter
+    /// than the schema's `ln(1 + LOG1P_MAX_RAW)` ≈ 13.8 (`mend_monitor::features`); 0 keeps the
+    /// schema's. (Before the schema had finite bounds, this was what made those columns visible.)
     pub log1p_cap: f32,
 }
 
@@ -541,7 +542,8 @@ pub fn prediction_data(runs: &[SimulatedRun], config: &PredictionConfig) -> Pred
         .row_bounds()
         .into_iter()
         .map(|(lo, hi)| {
-            if config.log1p_cap > 0.0 && hi == f32::MAX {
+            let log1p_bound = mend_monitor::features::Transform::Log1p.bounds().1;
+            if config.log1p_cap > 0.0 && hi == log1p_bound {
                 (lo, config.log1p_cap)
             } else {
                 (lo, hi)

@@ -36,6 +36,10 @@
 //!
 //! A metric that is absent or not finite counts as 0 and is listed in [`Features::missing`] (the
 //! executor refuses to act on stale or missing metrics). Every feature lies in its column's bounds.
+//!
+//! ln(1 + x) columns represent raw values up to [`LOG1P_MAX_RAW`] (larger values are clamped to
+//! it), so their bound is the finite `ln(1 + LOG1P_MAX_RAW)` ≈ 13.82 and a model that scales its
+//! inputs by the observation space sees them (with an `f32::MAX` bound it saw them as 0).
 
 mod plan;
 
@@ -46,10 +50,19 @@ use crate::telemetry::{EntityKind, EntityRef, Snapshot};
 /// Version of the built-in schema; bump it whenever a column, its order or its transform changes.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Largest raw value an ln(1 + x) feature represents; larger values are clamped to it. 1e6 is
+/// orders of magnitude above every quantity the log1p features carry: request rates (requests
+/// per second: Google search serves about 1e5 queries/s worldwide, per Internet Live Stats),
+/// p99 latencies and replication lags in seconds (1e6 s is 11.6 days), replica and entity
+/// counts. Clamping only there leaves every realistic feature value, and so the schema hash and
+/// already-exported policies, unchanged.
+pub const LOG1P_MAX_RAW: f64 = 1e6;
+
 /// How a raw value becomes a feature.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Transform {
-    /// `ln(1 + max(x, 0))`: rates, counts and durations spanning orders of magnitude.
+    /// `ln(1 + min(max(x, 0), LOG1P_MAX_RAW))`: rates, counts and durations spanning orders of
+    /// magnitude ([`LOG1P_MAX_RAW`]).
     Log1p,
     /// `x` clamped to `[0, hi]`.
     Clamp(f64),
@@ -59,7 +72,8 @@ impl Transform {
     /// Applies the transform; the result is finite and within [`Transform::bounds`].
     pub fn apply(self, x: f64) -> f32 {
         let y = match self {
-            Transform::Log1p => x.max(0.0).ln_1p(),
+            // `max` and `min` map NaN to the other operand (0), `clamp` would keep it.
+            Transform::Log1p => x.max(0.0).min(LOG1P_MAX_RAW).ln_1p(),
             Transform::Clamp(hi) => x.clamp(0.0, hi),
         };
         (y as f32).min(f32::MAX)
@@ -68,11 +82,14 @@ impl Transform {
     /// Bounds of the transformed value.
     pub fn bounds(self) -> (f32, f32) {
         match self {
-            Transform::Log1p => (0.0, f32::MAX),
+            Transform::Log1p => (0.0, LOG1P_MAX_RAW.ln_1p() as f32),
             Transform::Clamp(hi) => (0.0, hi as f32),
         }
     }
 
+    /// The transform in the schema's canonical text. `log1p` is unchanged by its cap
+    /// ([`LOG1P_MAX_RAW`]), which changes no realistic value, so policy files exported before
+    /// the cap still load.
     fn describe(self) -> String {
         match self {
             Transform::Log1p => "log1p".into(),
@@ -628,6 +645,41 @@ mod tests {
             "samples() round-trips"
         );
         assert_eq!(snapshot.len(), samples().len());
+    }
+
+    #[test]
+    fn log1p_columns_have_finite_bounds_that_keep_realistic_values() {
+        let schema = FeatureSchema::v1();
+        let hi = LOG1P_MAX_RAW.ln_1p() as f32;
+        let mut log1p = 0;
+        for (c, (lo, h)) in schema.columns.iter().zip(schema.row_bounds()) {
+            assert!(
+                lo.is_finite() && h.is_finite() && h > lo,
+                "{}: [{lo}, {h}]",
+                c.name
+            );
+            if c.transform == Transform::Log1p {
+                log1p += 1;
+                assert_eq!(h, hi, "{}", c.name);
+            }
+        }
+        assert_eq!(
+            log1p, 5,
+            "request rate, latency, replicas in rotation, lag, replica count"
+        );
+        // Realistic values are exactly ln(1 + x); the cap and anything above map to the bound.
+        for x in [0.0, 0.25, 42.0, 1e4, 9.99e5] {
+            assert_eq!(Transform::Log1p.apply(x), (x as f64).ln_1p() as f32);
+        }
+        for x in [LOG1P_MAX_RAW, 1e7, 1e300, f64::INFINITY] {
+            assert_eq!(Transform::Log1p.apply(x), hi);
+        }
+        assert_eq!(Transform::Log1p.apply(f64::NAN), 0.0);
+        // The hash a policy file records does not move with the cap.
+        assert!(
+            schema.canonical().contains("svc_request_rate")
+                && schema.canonical().contains(" log1p\n")
+        );
     }
 
     #[test]

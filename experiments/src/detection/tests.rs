@@ -21,8 +21,9 @@ fn precursor_trends_extend_each_sample_with_bounded_inputs() {
     assert_eq!(after.input, 8 * width + TREND_INPUTS);
     assert_eq!(after.bounds.len(), after.input);
     assert_eq!(after.inputs.len(), after.len() * after.input);
-    // Capped log1p columns: no input is scaled by an unbounded range any more.
-    assert!(before.bounds.iter().any(|b| b.1 == f32::MAX));
+    // The schema's log1p bounds are finite; the precursor cut tightens them to its cap.
+    assert!(before.bounds.iter().all(|b| b.1 < f32::MAX));
+    assert!(after.bounds.iter().any(|b| b.1 == config.log1p_cap));
     assert!(
         after
             .bounds
