@@ -55,6 +55,44 @@ use rayon::prelude::*;
 /// teacher is measured (sub-env i uses this + i; disjoint from training and evaluation seeds).
 const WARM_AGREEMENT_SEED: u64 = 777_000;
 
+/// Suffix of the row of a warm-started PPO agent's behaviour-cloned policy (before PPO).
+const BC_ONLY: &str = "/bc";
+
+/// Writes `agent`'s policy file to `path` (directories created); `summary` of PPO's training, if
+/// any ran.
+fn save_policy(
+    agent: &Ppo,
+    path: &std::path::Path,
+    scenario: &str,
+    seed: u64,
+    summary: Option<mend_agents::TrainSummary>,
+) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let training = TrainingInfo {
+        env_id: "mend/Cluster-v0".into(),
+        scenario_family: Some(scenario.to_string()),
+        seed,
+        summary: summary.unwrap_or(mend_agents::TrainSummary {
+            num_timesteps: 0,
+            episodes: 0,
+            mean_return_last_100: None,
+            gradient_steps: 0,
+        }),
+        config: serde_json::to_value(agent.config())?,
+    };
+    agent
+        .export(
+            mend_agents::FeatureSchema::entities_v1(),
+            kind_names(),
+            training,
+        )
+        .save(path)?;
+    println!("  saved {}", path.display());
+    Ok(())
+}
+
 /// Suffix of the row of a PPO policy evaluated with sampled rather than greedy actions.
 const SAMPLED: &str = "/sampled";
 
@@ -373,6 +411,22 @@ fn main() -> anyhow::Result<()> {
             let mut agent = Ppo::for_env(config, &env)?;
             let t0 = Instant::now();
             let mut sink = VecSink::default();
+            let name = format!("ppo#{seed}");
+            if agent.config().warm_start.is_some() {
+                // The behaviour-cloned policy alone (row `ppo#seed/bc`), before PPO continues.
+                agent.warm_start(&mut env, &mut sink)?;
+                println!(
+                    "ppo seed {seed}: warm start took {:.1} s",
+                    t0.elapsed().as_secs_f64()
+                );
+                let bc_name = format!("{name}{BC_ONLY}");
+                if let Some(dir) = &save_dir {
+                    let path = dir.join(format!("ppo-{scen}-seed{seed}-bc.safetensors"));
+                    save_policy(&agent, &path, &scen, seed, None)?;
+                }
+                opts.ppo.push((bc_name.clone(), agent.policy_net()));
+                agent_list.push(bc_name);
+            }
             let summary = agent.learn(&mut env, train_steps, &mut sink)?;
             let secs = t0.elapsed().as_secs_f64();
             if let Some(ws) = agent.config().warm_start.clone() {
@@ -413,25 +467,9 @@ fn main() -> anyhow::Result<()> {
                 summary.episodes.min(100),
                 summary.mean_return_last_100.unwrap_or(f64::NAN)
             );
-            let name = format!("ppo#{seed}");
             if let Some(dir) = &save_dir {
-                std::fs::create_dir_all(dir)?;
                 let path = dir.join(format!("ppo-{scen}-seed{seed}.safetensors"));
-                let training = TrainingInfo {
-                    env_id: "mend/Cluster-v0".into(),
-                    scenario_family: Some(scen.clone()),
-                    seed,
-                    summary,
-                    config: serde_json::to_value(agent.config())?,
-                };
-                agent
-                    .export(
-                        mend_agents::FeatureSchema::entities_v1(),
-                        kind_names(),
-                        training,
-                    )
-                    .save(&path)?;
-                println!("  saved {}", path.display());
+                save_policy(&agent, &path, &scen, seed, Some(summary))?;
             }
             opts.ppo.push((name.clone(), agent.policy_net()));
             if ppo_sampled {
@@ -489,10 +527,19 @@ fn main() -> anyhow::Result<()> {
     }
     // PPO over its training seeds: per evaluation seed, the mean over the trained policies (the
     // runner's unit, so the interval is over evaluation seeds).
-    for (label, sampled) in [("greedy", false), ("sampled", true)] {
+    for (label, suffix) in [
+        ("greedy", ""),
+        ("sampled", SAMPLED),
+        ("behaviour-cloned", BC_ONLY),
+    ] {
         let members: Vec<&Vec<Metrics>> = results
             .iter()
-            .filter(|(a, _)| a.starts_with("ppo#") && a.ends_with(SAMPLED) == sampled)
+            .filter(|(a, _)| {
+                let tail = a
+                    .rsplit_once('/')
+                    .map_or("", |(_, t)| &a[a.len() - t.len() - 1..]);
+                a.starts_with("ppo#") && tail == suffix
+            })
             .map(|(_, rows)| rows)
             .collect();
         if members.len() > 1 {

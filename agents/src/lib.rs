@@ -24,6 +24,11 @@
 //! Cluster-env baselines ([`baselines`]): no-op, random, the Kubernetes-style reactive controller and the
 //! expert runbook (agents/runbooks/default.toml); they read observations by feature name.
 //!
+//! PPO can start from the expert runbook ([`ppo::warm_start`], `PpoConfig::warm_start`): behaviour
+//! cloning of its decisions (logits and value head), then PPO with a fading imitation term on its own
+//! rollout states (kickstarting); [`teacher_agreement`] measures how often a policy takes the
+//! teacher's decision on held-out teacher states.
+//!
 //! Tabular Q-learning on a discretised, size-independent cluster state: [`tabular`].
 //!
 //! Entity networks for cluster observations of any size: [`nn::entity`] (fast forward path and

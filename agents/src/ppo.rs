@@ -5,7 +5,9 @@
 //! bootstrapped from `info["final_obs"]` as SB3 does. Actor and critic are separate MLPs (SB3's default
 //! `MlpPolicy` for PPO) updated by one Adam over both, with one joint gradient-norm clip. On the cluster
 //! env's entity observations the agent uses one entity network instead ([`nets`]): same loop, same
-//! losses, logits padded per minibatch to its largest entity count.
+//! losses, logits padded per minibatch to its largest entity count. With `warm_start` set, `learn`
+//! first clones a teacher (the expert runbook) and then adds a fading imitation term to the loss
+//! ([`warm_start`]).
 
 pub mod nets;
 pub mod warm_start;
@@ -105,8 +107,9 @@ pub struct PpoConfig {
     pub init_act_prob: Option<f64>,
     /// Entity network only: behaviour cloning of a teacher (the expert runbook) before PPO, and a
     /// fading auxiliary imitation loss during PPO ([`warm_start`]). `None` (the default): PPO from
-    /// the seeded initial weights, as before.
-    #[serde(default)]
+    /// the seeded initial weights, as before (and omitted when serialised, so configs, policy files
+    /// and results of runs without a warm start keep their bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warm_start: Option<WarmStartConfig>,
 }
 

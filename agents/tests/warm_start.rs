@@ -187,6 +187,9 @@ fn warm_start_config_errors_name_the_field_and_toml_fills_defaults() {
     // As an experiment's `params` give it: a partial inline table over the defaults.
     let mut table = toml::Table::try_from(PpoConfig::cluster_default(0)).unwrap();
     assert!(!table.contains_key("warm_start"), "None is omitted");
+    // ... in JSON too (policy-file manifests of runs without a warm start keep their bytes).
+    let json = serde_json::to_value(PpoConfig::cluster_default(0)).unwrap();
+    assert!(json.get("warm_start").is_none(), "{json}");
     table.extend(
         toml::from_str::<toml::Table>("warm_start = { teacher = \"runbook\", steps = 100 }")
             .unwrap(),
