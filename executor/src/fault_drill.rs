@@ -122,6 +122,9 @@ pub struct FaultTimes {
     pub by_proposer: bool,
     /// Restarts of the replica during the drill.
     pub restarts: u32,
+    /// Audit record number (`seq`) of the iteration that decided the restart, to look its record
+    /// up in the audit log; `None` when no iteration of the drill decided one.
+    pub decide_seq: Option<u64>,
 }
 
 impl Drill {
@@ -242,6 +245,7 @@ impl Drill {
         self.inject(exec, fault, replica)?;
         let t0 = Instant::now();
         let (mut detect, mut decide, mut by_proposer) = (None, None, false);
+        let mut decide_seq = None;
         let mut verified = false;
         let restart = ActionKind::Restart {
             replica: Some(replica),
@@ -256,6 +260,7 @@ impl Drill {
                 report.action.service == self.service && report.action.kind == restart;
             if decide.is_none() && restarts_it && report.allowed {
                 decide = Some(t0.elapsed());
+                decide_seq = Some(report.seq);
                 by_proposer = report.proposed == report.action;
             }
             verified |= restarts_it && report.outcome == Outcome::Verified;
@@ -271,6 +276,7 @@ impl Drill {
                     heal,
                     by_proposer,
                     restarts,
+                    decide_seq,
                 });
             }
             if t0.elapsed() >= self.heal_bound {
