@@ -14,13 +14,15 @@
 //!   ├ likelihood        Numenta's anomaly likelihood over any of the above's raw scores
 //!   ├ persist           any of the above, alert only once it has held for a `for` duration
 //!   ├ shift             value beyond its range, level or dispersion shift vs a reference window
-//!   └ autoencoder       multivariate: reconstruction error of a window of the whole vector
+//!   ├ autoencoder       multivariate: reconstruction error of a window of the whole vector
+//!   └ cad_ose           contextual anomaly detector (CAD OSE): sequence memory over a binary code
 //! ```
 //! [`by_name`] builds any of them from its name and an optional [`DetectorConfig`], for the CLI.
 //! All but the autoencoder are univariate and run one state per channel ([`Channels`]); the
 //! autoencoder implements [`Detector::update_vector`] natively, over all channels at once.
 
 mod autoencoder;
+mod cad_ose;
 mod channels;
 mod ensemble;
 mod ewma;
@@ -36,6 +38,7 @@ mod sorted_window;
 mod static_threshold;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig};
+pub use cad_ose::{CadOse, CadOseConfig, CadOseState};
 pub use channels::{Channels, Univariate};
 pub use ensemble::{Combine, Ensemble, EnsembleConfig};
 pub use ewma::{Ewma, EwmaConfig};
@@ -44,7 +47,7 @@ pub use likelihood::{Likelihood, LikelihoodConfig};
 pub use median_mad::{MedianMad, MedianMadConfig};
 pub use onset::{Onset, OnsetConfig};
 pub use persist::{Persist, PersistConfig};
-pub use registry::{DETECTOR_NAMES, DetectorConfig, by_name};
+pub use registry::{DETECTOR_NAMES, DetectorConfig, SEQUENCE_DETECTOR_NAMES, by_name};
 pub use score::{gaussian_two_sided_tail, score_from_z};
 pub use shift::{Shift, ShiftConfig, ShiftState};
 pub use static_threshold::{StaticThreshold, StaticThresholdConfig};

@@ -1,0 +1,304 @@
+//! The context memory of the contextual anomaly detector ([`super::CadOseState`]): contexts are
+//! pairs (left facts, right facts) split into shared *semi-contexts*, each remembering how often
+//! its right half followed its left half. Crossing the current facts with the semi-contexts
+//! tells which contexts are active, which fresh pairs to remember, and which facts to predict.
+//!
+//! The algorithm is M. Smirnov's Contextual Anomaly Detector, open-source edition
+//! (<https://github.com/smirmik/CAD>, as shipped in numenta/NAB
+//! `nab/detectors/context_ose/context_operator.py`, functions `getContextByFacts`,
+//! `contextCrosser` and `updateContextsAndGetActive`), re-expressed here: semi-contexts are
+//! keyed by their fact lists (not by Python's tuple hashes), contexts of one left semi-context
+//! are visited in right-semi-context id order (a `BTreeMap`), and only the semi-contexts that
+//! share a fact with the input are visited (the others cannot match; the reference scans all).
+//! New contexts stop being created once `max_contexts` exist, which bounds memory.
+
+use std::collections::BTreeMap;
+
+/// A fact: a sensor bit (`SENSOR_BASE + 2 * bit + value`) or an active context
+/// (`NEURON_BASE + context id`).
+pub(super) type Fact = u32;
+
+/// One side of a context: its facts and, after a crossing, those of them present in the input.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct SemiContext {
+    /// Number of facts in the semi-context.
+    len: usize,
+    /// Its facts present in the last crossed input, in input order (sorted).
+    crossed: Vec<Fact>,
+    /// Left side only: the contexts starting with this semi-context, by right semi-context id.
+    contexts: BTreeMap<usize, usize>,
+}
+
+impl SemiContext {
+    fn fully_crossed(&self) -> bool {
+        self.len == self.crossed.len()
+    }
+}
+
+/// One context: a left and a right semi-context, with its prediction record.
+#[derive(Debug, Clone, PartialEq)]
+struct Context {
+    /// Facts its right side would have matched, summed over the times its left side matched.
+    selected: u64,
+    /// Facts its right side did match, summed likewise.
+    predicted: u64,
+    /// Times it matched completely (both sides).
+    activations: u64,
+    /// Its right side's facts: what it predicts.
+    right_facts: Vec<Fact>,
+    /// Whether it was ever seen as a whole (left = previous facts, right = current sensors).
+    zero_level: bool,
+}
+
+/// A potential new context: (left facts, right facts).
+pub(super) type Pair = (Vec<Fact>, Vec<Fact>);
+
+/// Side of a semi-context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// What the right-side crossing found (`updateContextsAndGetActive` in the reference).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(super) struct Activation {
+    /// Active contexts as (activation count, context id).
+    pub(super) active: Vec<(u64, usize)>,
+    /// Contexts whose left side matched the previous facts.
+    pub(super) selected: usize,
+    /// Pairs of partially matching facts, candidates for new contexts.
+    pub(super) potential: Vec<Pair>,
+}
+
+/// The context memory.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ContextMemory {
+    max_left_len: usize,
+    max_contexts: usize,
+    ids: [BTreeMap<Vec<Fact>, usize>; 2],
+    semis: [Vec<SemiContext>; 2],
+    by_fact: [BTreeMap<Fact, Vec<usize>>; 2],
+    crossed: [Vec<usize>; 2],
+    contexts: Vec<Context>,
+    new_context: Option<usize>,
+}
+
+impl ContextMemory {
+    /// An empty memory. `max_left_len`: longest partial left match that can seed a new
+    /// context (`maxLeftSemiContextsLenght`); `max_contexts`: the memory's capacity.
+    pub(super) fn new(max_left_len: usize, max_contexts: usize) -> Self {
+        ContextMemory {
+            max_left_len,
+            max_contexts,
+            ids: Default::default(),
+            semis: Default::default(),
+            by_fact: Default::default(),
+            crossed: Default::default(),
+            contexts: Vec::new(),
+            new_context: None,
+        }
+    }
+
+    /// Number of contexts remembered.
+    pub(super) fn len(&self) -> usize {
+        self.contexts.len()
+    }
+
+    fn semi_id(&mut self, side: Side, facts: &[Fact]) -> usize {
+        let s = side as usize;
+        if let Some(&id) = self.ids[s].get(facts) {
+            return id;
+        }
+        let id = self.semis[s].len();
+        self.ids[s].insert(facts.to_vec(), id);
+        self.semis[s].push(SemiContext {
+            len: facts.len(),
+            ..Default::default()
+        });
+        for &f in facts {
+            self.by_fact[s].entry(f).or_default().push(id);
+        }
+        id
+    }
+
+    /// Finds the context (left, right) or creates it; returns whether it was created.
+    /// `zero_level`: the pair was seen as a whole (`getContextByFacts(..., zerolevel=1)`), which
+    /// marks an existing context and makes a new one the step's `new_context`.
+    pub(super) fn remember(&mut self, left: &[Fact], right: &[Fact], zero_level: bool) -> bool {
+        if let (Some(&l), Some(&r)) = (
+            self.ids[Side::Left as usize].get(left),
+            self.ids[Side::Right as usize].get(right),
+        ) && let Some(&c) = self.semis[Side::Left as usize][l].contexts.get(&r)
+        {
+            if zero_level {
+                self.contexts[c].zero_level = true;
+            }
+            return false;
+        }
+        if self.contexts.len() >= self.max_contexts {
+            return false;
+        }
+        let l = self.semi_id(Side::Left, left);
+        let r = self.semi_id(Side::Right, right);
+        let c = self.contexts.len();
+        self.semis[Side::Left as usize][l].contexts.insert(r, c);
+        self.contexts.push(Context {
+            selected: 0,
+            predicted: 0,
+            activations: 0,
+            right_facts: right.to_vec(),
+            zero_level,
+        });
+        if zero_level {
+            self.new_context = Some(c);
+        }
+        true
+    }
+
+    /// Marks which facts of each semi-context of `side` are in `facts` (sorted).
+    fn cross(&mut self, side: Side, facts: &[Fact]) {
+        let s = side as usize;
+        for id in std::mem::take(&mut self.crossed[s]) {
+            self.semis[s][id].crossed.clear();
+        }
+        let mut touched = Vec::new();
+        for &f in facts {
+            if let Some(ids) = self.by_fact[s].get(&f) {
+                for &id in ids {
+                    let semi = &mut self.semis[s][id];
+                    if semi.crossed.is_empty() {
+                        touched.push(id);
+                    }
+                    semi.crossed.push(f);
+                }
+            }
+        }
+        touched.sort_unstable();
+        self.crossed[s] = touched;
+    }
+
+    /// Crosses the current sensor facts with the right semi-contexts, then scores every context
+    /// whose left side matched the previous step's facts: the right-hand crossing of the
+    /// reference (`contextCrosser(leftOrRight=1)` and `updateContextsAndGetActive`).
+    pub(super) fn activate(&mut self, sensors: &[Fact], new_context_flag: bool) -> Activation {
+        self.cross(Side::Right, sensors);
+        let mut out = Activation::default();
+        let [lefts, rights] = &self.semis;
+        for &l in &self.crossed[Side::Left as usize] {
+            let left = &lefts[l];
+            let left_full = left.fully_crossed();
+            let may_seed = new_context_flag && left.crossed.len() <= self.max_left_len;
+            for (&r, &c) in &left.contexts {
+                if self.new_context == Some(c) {
+                    continue;
+                }
+                let right = &rights[r];
+                let right_hits = right.crossed.len();
+                let context = &mut self.contexts[c];
+                if left_full {
+                    out.selected += 1;
+                    context.selected += right.len as u64;
+                    if right_hits > 0 {
+                        context.predicted += right_hits as u64;
+                        if right_hits == right.len {
+                            context.activations += 1;
+                            out.active.push((context.activations, c));
+                        } else if context.zero_level && may_seed {
+                            out.potential
+                                .push((left.crossed.clone(), right.crossed.clone()));
+                        }
+                    }
+                } else if context.zero_level && may_seed && right_hits > 0 {
+                    out.potential
+                        .push((left.crossed.clone(), right.crossed.clone()));
+                }
+            }
+        }
+        self.new_context = None;
+        out
+    }
+
+    /// Remembers the potential contexts, crosses `left_facts` (this step's sensors and active
+    /// contexts) with the left semi-contexts and returns (contexts created, predicted facts):
+    /// the left-hand crossing of the reference (`contextCrosser(leftOrRight=0)`). The prediction
+    /// is the right side of the fully matched contexts with the best predicted/selected ratio.
+    pub(super) fn predict(
+        &mut self,
+        left_facts: &[Fact],
+        potential: &[Pair],
+    ) -> (usize, Vec<Fact>) {
+        let created = potential
+            .iter()
+            .filter(|(l, r)| self.remember(l, r, false))
+            .count();
+        self.cross(Side::Left, left_facts);
+        let mut best = 0.0;
+        let mut best_contexts: Vec<usize> = Vec::new();
+        for &l in &self.crossed[Side::Left as usize] {
+            let left = &self.semis[Side::Left as usize][l];
+            if !left.fully_crossed() {
+                continue;
+            }
+            for &c in left.contexts.values() {
+                let context = &self.contexts[c];
+                let weight = if context.selected > 0 {
+                    context.predicted as f64 / context.selected as f64
+                } else {
+                    0.0
+                };
+                if weight > best {
+                    best = weight;
+                    best_contexts.clear();
+                    best_contexts.push(c);
+                } else if weight == best {
+                    best_contexts.push(c);
+                }
+            }
+        }
+        let mut predicted: Vec<Fact> = best_contexts
+            .iter()
+            .flat_map(|&c| self.contexts[c].right_facts.iter().copied())
+            .collect();
+        predicted.sort_unstable();
+        predicted.dedup();
+        (created, predicted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pair_seen_twice_is_remembered_once() {
+        let mut m = ContextMemory::new(7, 100);
+        assert!(m.remember(&[1, 2], &[3], true));
+        assert!(!m.remember(&[1, 2], &[3], true));
+        assert!(m.remember(&[1, 2], &[4], false));
+        assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn capacity_stops_new_contexts() {
+        let mut m = ContextMemory::new(7, 1);
+        assert!(m.remember(&[1], &[2], true));
+        assert!(!m.remember(&[1], &[3], true));
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn a_repeated_transition_is_predicted_and_activated() {
+        // Sequence a -> b -> a -> b: once (a, b) is known, seeing a predicts b, and seeing b
+        // after a activates the context.
+        let mut m = ContextMemory::new(7, 100);
+        let (a, b) = (vec![10], vec![20]);
+        m.remember(&a, &b, true);
+        let _ = m.activate(&a, false);
+        let (_, predicted) = m.predict(&a, &[]);
+        assert_eq!(predicted, b);
+        let act = m.activate(&b, false);
+        assert_eq!(act.selected, 1);
+        assert_eq!(act.active, vec![(1, 0)]);
+    }
+}
