@@ -484,7 +484,11 @@ fn main() -> anyhow::Result<()> {
             || path.display().to_string(),
             |s| s.to_string_lossy().into(),
         );
-        let name = format!("ppo#{stem}");
+        // `--save-dir`'s behaviour-cloned files (`...-bc`) come back as `/bc` rows.
+        let name = match stem.strip_suffix("-bc") {
+            Some(base) => format!("ppo#{base}{BC_ONLY}"),
+            None => format!("ppo#{stem}"),
+        };
         opts.ppo.push((name.clone(), file.policy));
         if ppo_sampled {
             agent_list.push(format!("{name}{SAMPLED}"));
