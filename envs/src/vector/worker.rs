@@ -25,6 +25,9 @@
 //! No lost wake-up: `park` returns at once if `unpark` came first (std's token), and every wait
 //! re-checks its atomic in a loop. A panic in a sub-env is caught and stored as that sub-env's
 //! error, so the caller never waits for an outcome that cannot come.
+//!
+//! Every thread counts its claims and how its waits ended ([`super::stats`], read with
+//! `ParallelVectorEnv::crew_stats`): the way to tell a slow run's cause on a busy machine.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
