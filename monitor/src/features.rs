@@ -72,8 +72,9 @@ impl Transform {
     /// Applies the transform; the result is finite and within [`Transform::bounds`].
     pub fn apply(self, x: f64) -> f32 {
         let y = match self {
-            // `max` and `min` map NaN to the other operand (0), `clamp` would keep it.
-            Transform::Log1p => x.max(0.0).min(LOG1P_MAX_RAW).ln_1p(),
+            // NaN counts as 0 (`clamp` would keep it).
+            Transform::Log1p if x.is_nan() => 0.0,
+            Transform::Log1p => x.clamp(0.0, LOG1P_MAX_RAW).ln_1p(),
             Transform::Clamp(hi) => x.clamp(0.0, hi),
         };
         (y as f32).min(f32::MAX)
@@ -669,7 +670,7 @@ mod tests {
         );
         // Realistic values are exactly ln(1 + x); the cap and anything above map to the bound.
         for x in [0.0, 0.25, 42.0, 1e4, 9.99e5] {
-            assert_eq!(Transform::Log1p.apply(x), (x as f64).ln_1p() as f32);
+            assert_eq!(Transform::Log1p.apply(x), x.ln_1p() as f32);
         }
         for x in [LOG1P_MAX_RAW, 1e7, 1e300, f64::INFINITY] {
             assert_eq!(Transform::Log1p.apply(x), hi);
