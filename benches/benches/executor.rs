@@ -1,6 +1,7 @@
 //! Executor benchmarks: audit-log append and verify throughput, guard evaluation per decision, and
 //! decision latency (metrics received -> action issued, excluding the actuator: readings ->
-//! snapshot -> features -> policy or rule -> guards; issue 7 bound 100 ms) for 1 and 100 services.
+//! snapshot -> features -> policy or rule -> guards; issue 7 bound 100 ms) for 1 and 100 services,
+//! with the rule, a flat reference policy file and the entity PPO fixture of the end-to-end test.
 //!
 //! Run: `cargo bench -p mend-benches --bench executor` (`-- decision` for the latency only). Appends `fsync` the log and replace the head
 //! file each time, so their figure is the disk's, not the CPU's; verification runs in memory.
@@ -186,6 +187,12 @@ fn live_cluster(n: usize) -> (ClusterFile, Readings) {
     (cluster, readings)
 }
 
+/// The end-to-end test's entity PPO policy (hidden 64), which reads any number of services.
+const ENTITY_FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../executor/tests/fixtures/policy/ppo-default-warm.safetensors"
+);
+
 fn decision_latency(c: &mut Criterion) {
     let dir = scratch_dir("decision");
     let mut group = c.benchmark_group("decision");
@@ -202,6 +209,10 @@ fn decision_latency(c: &mut Criterion) {
             (
                 "policy_file",
                 Some(LivePolicy::load(&path, &cluster).unwrap()),
+            ),
+            (
+                "entity_ppo_h64",
+                Some(LivePolicy::load(Path::new(ENTITY_FIXTURE), &cluster).unwrap()),
             ),
         ] {
             let mut pipeline = Pipeline::new(&cluster, Mode::Auto, policy.into()).unwrap();
