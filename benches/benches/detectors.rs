@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mend_monitor::alerting::{EntityDetectors, RuleSet};
-use mend_monitor::detectors::{DETECTOR_NAMES, Detector, Ewma, EwmaConfig, by_name};
+use mend_monitor::detectors::{
+    DETECTOR_NAMES, Detector, Ewma, EwmaConfig, SEQUENCE_DETECTOR_NAMES, by_name,
+};
 use mend_monitor::features::FeatureSchema;
 use mend_monitor::nab::{
     PROBATIONARY_PERCENT, Profile, load_corpus, load_detector_scores, run_nab, score_detector,
@@ -54,8 +56,9 @@ fn detectors(c: &mut Criterion) {
             black_box(alerts)
         });
     });
-    // Through the registry's `Box<dyn Detector>`, as the CLI and the runner use them.
-    for name in DETECTOR_NAMES {
+    // Through the registry's `Box<dyn Detector>`, as the CLI and the runner use them. CAD OSE's
+    // cost per sample grows with its context memory: this is its mean over the first 100,000.
+    for name in DETECTOR_NAMES.into_iter().chain(SEQUENCE_DETECTOR_NAMES) {
         group.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter(|| {
                 let mut d = by_name(name, None).unwrap();
