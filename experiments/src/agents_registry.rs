@@ -388,4 +388,22 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("agents[2].params.file"), "{err}");
     }
+
+    #[test]
+    fn ppo_takes_a_runbook_warm_start_and_names_its_bad_fields() {
+        let warm = "warm_start = { teacher = \"runbook\", steps = 2048, act_weight = 6.0 }";
+        assert!(matches!(
+            build_agent(&entry("ppo", warm), 0, "x.toml"),
+            Ok(Built::Learned(_))
+        ));
+        let bad = "warm_start = { teacher = \"runbook\", act_weight = -1.0 }";
+        let Err(err) = build_agent(&entry("ppo", bad), 4, "x.toml") else {
+            panic!("a negative act_weight was accepted");
+        };
+        let err = err.to_string();
+        assert!(
+            err.contains("agents[4].params") && err.contains("act_weight"),
+            "{err}"
+        );
+    }
 }

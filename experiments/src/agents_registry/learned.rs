@@ -13,7 +13,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use mend_agents::dqn::EntityDqn;
-use mend_agents::policy::PolicyNet;
 use mend_agents::policy_file::TrainingInfo;
 use mend_agents::tabular::{self, TabularConfig, TabularPolicy, TabularQ};
 use mend_agents::{Agent, AgentError, DqnConfig, Policy, PolicyFile, Ppo, PpoConfig, TrainSummary};
@@ -255,7 +254,7 @@ pub fn build_ppo(
         params,
         ctx,
         "PPO (mend_agents::PpoConfig)",
-        &["target_kl"],
+        &["target_kl", "warm_start"],
     )?;
     // Value checks live in the agents crate: build a one-entity network to run them.
     let (row_width, global_width, n_kinds) = entity_shape();
@@ -401,13 +400,13 @@ impl LearnerFactory for DqnFactory {
 
 /// A trained network policy (entity networks act on any cluster size); cloned per episode.
 #[derive(Debug)]
-struct NetPolicyFactory(PolicyNet);
+struct NetPolicyFactory(PolicyFile);
 
 impl NetPolicyFactory {
     /// Loads an entity-network policy file (PPO or DQN) checked against the entity feature schema.
     fn load(path: &Path) -> anyhow::Result<Box<dyn PolicyFactory>> {
         let file = PolicyFile::load(path, Some(&mend_agents::FeatureSchema::entities_v1()))?;
-        Ok(Box::new(Self(file.policy)))
+        Ok(Box::new(Self(file)))
     }
 }
 
@@ -423,8 +422,10 @@ fn entity_shape() -> (usize, usize, usize) {
 }
 
 impl PolicyFactory for NetPolicyFactory {
+    /// A DQN file decides by its manifest's no-op margin (`mend_agents::dqn::policy_from_file`,
+    /// as the executor does); other files act through their network as saved.
     fn make(&self, _n_actions: usize) -> Box<dyn Policy> {
-        Box::new(self.0.clone())
+        mend_agents::dqn::policy_from_file(self.0.clone())
     }
 }
 
