@@ -341,6 +341,7 @@ mod tests {
             kind: kind.into(),
             params: toml::from_str(params).unwrap(),
             detector: None,
+            train_timesteps: None,
         }
     }
 

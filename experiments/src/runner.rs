@@ -192,13 +192,11 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
             dir: &dir,
             max_chunks: options.max_train_chunks,
         };
-        let budget = experiment.budget.train_timesteps;
-        let bar = progress::bar(
-            budget * mine.len() as u64,
-            "training",
-            "steps",
-            options.quiet,
-        );
+        let total_steps = mine
+            .iter()
+            .map(|job| experiment.train_timesteps_of(job.agent_index))
+            .sum();
+        let bar = progress::bar(total_steps, "training", "steps", options.quiet);
         let statuses = on_pool(options.threads, || {
             mine.par_iter()
                 .map(|job| {

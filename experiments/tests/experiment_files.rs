@@ -439,3 +439,40 @@ fn framework_must_not_be_the_baseline() {
         &["experiment.framework", "other than the baseline"],
     );
 }
+
+// ---- per-agent training budgets (`train_timesteps` on an agent) ----
+
+#[test]
+fn agent_train_timesteps_override_the_budget_for_that_agent_only() {
+    let text = GOOD.replacen(
+        "[[agents]]\nkind = \"no-op\"",
+        "[[agents]]\nkind = \"no-op\"\n\n[[agents]]\nkind = \"tabular\"\n\n[[agents]]\nkind = \"ppo\"\ntrain_timesteps = 4096",
+        1,
+    );
+    let e = from_toml_str(&text, "good.toml").unwrap();
+    assert_eq!(e.train_timesteps_of(1), e.budget.train_timesteps);
+    assert_eq!(e.train_timesteps_of(2), 4096);
+    assert_ne!(e.budget.train_timesteps, 4096);
+}
+
+#[test]
+fn train_timesteps_on_a_fixed_policy_agent() {
+    error_text(
+        with(
+            "kind = \"random\"",
+            "kind = \"random\"\ntrain_timesteps = 100",
+        ),
+        &["agents[1].train_timesteps", "fixed-policy", "learned"],
+    );
+}
+
+#[test]
+fn zero_train_timesteps_on_a_learned_agent() {
+    error_text(
+        with(
+            "kind = \"random\"\nparams = { act_probability = 0.1 }",
+            "kind = \"tabular\"\ntrain_timesteps = 0",
+        ),
+        &["agents[1].train_timesteps", "at least 1"],
+    );
+}

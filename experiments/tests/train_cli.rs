@@ -331,3 +331,30 @@ fn a_dqn_agent_trains_exports_a_q_value_entity_policy_and_is_evaluated() {
     let q_rows = episodes.lines().filter(|l| l.contains(",q,")).count();
     assert_eq!(q_rows, 2, "{episodes}");
 }
+
+#[test]
+fn an_agent_with_its_own_train_timesteps_trains_that_many_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let heldout = tmp.path().join("tiny-heldout.toml");
+    std::fs::write(&heldout, include_str!("../../scenarios/tiny.toml")).unwrap();
+    let exp = tmp.path().join("budgets.toml");
+    let text = experiment(&heldout).replace(
+        "[seeds]\ntrain = { start = 0, count = 2 }",
+        "[seeds]\ntrain = { start = 0, count = 1 }",
+    ) + "\n[[agents]]\nkind = \"tabular\"\nname = \"short\"\ntrain_timesteps = 480\nparams = { num_envs = 2, min_visits = 1 }\n";
+    std::fs::write(&exp, text).unwrap();
+    let out = tmp.path().join("r");
+    run_all(&exp, &out, &[]);
+    let run = out.join(RUN);
+    let trained = |name: &str| {
+        let path = run.join(format!("policies/{name}-train0.safetensors"));
+        let (metadata, _) = mend_agents::store::read_file(&path).unwrap();
+        let manifest: serde_json::Value =
+            serde_json::from_str(&metadata[mend_agents::policy_file::MANIFEST_KEY]).unwrap();
+        manifest["training"]["summary"]["num_timesteps"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{}: {manifest}", path.display()))
+    };
+    assert_eq!(trained("q"), 720, "the [budget] default");
+    assert_eq!(trained("short"), 480, "the agent's own budget");
+}

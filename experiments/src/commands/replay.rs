@@ -112,6 +112,7 @@ pub fn run(args: &ReplayArgs) -> Result<ExitCode> {
             kind: kind.to_string(),
             params: toml::Table::new(),
             detector: None,
+            train_timesteps: None,
         };
         let factory = agents_registry::build(&entry, 0, "the command line")?;
         let job = EpisodeJob {

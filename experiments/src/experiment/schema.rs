@@ -193,6 +193,11 @@ pub struct AgentEntry {
         deserialize_with = "detector_spec::optional"
     )]
     pub detector: Option<String>,
+    /// A learned agent's own training budget in environment steps, when it differs from
+    /// `[budget] train_timesteps` (e.g. PPO warm-started from the runbook needs far fewer steps
+    /// than tabular Q-learning). Refused on fixed-policy kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_timesteps: Option<u64>,
 }
 
 /// Reading a detector given as a name, a spec text or a table `{ name = "...", KEY = NUMBER }`
@@ -298,6 +303,15 @@ impl Experiment {
             .get(index)
             .and_then(|a| a.detector.as_deref())
             .unwrap_or(&self.detectors.alerting)
+    }
+
+    /// The training budget of agent `index`: its own `train_timesteps`, else `[budget]
+    /// train_timesteps`.
+    pub fn train_timesteps_of(&self, index: usize) -> u64 {
+        self.agents
+            .get(index)
+            .and_then(|a| a.train_timesteps)
+            .unwrap_or(self.budget.train_timesteps)
     }
 
     /// Deterministic run id: `<name>-seed<seed>` (never the wall clock).

@@ -252,11 +252,26 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
         if let Some(detector) = &agent.detector {
             check_detector(file, &format!("agents[{i}].detector"), detector)?;
         }
-        if let agents_registry::Built::Learned(factory) =
-            agents_registry::build_agent(agent, i, file)?
-        {
-            learned.get_or_insert(i);
-            num_envs.push((i, factory.num_envs()));
+        match agents_registry::build_agent(agent, i, file)? {
+            agents_registry::Built::Learned(factory) => {
+                learned.get_or_insert(i);
+                num_envs.push((i, factory.num_envs()));
+                if agent.train_timesteps == Some(0) {
+                    return Err(invalid(
+                        &format!("agents[{i}].train_timesteps"),
+                        "at least 1 training step (or omit it to use budget.train_timesteps)",
+                        "0".into(),
+                    ));
+                }
+            }
+            agents_registry::Built::Fixed(_) if agent.train_timesteps.is_some() => {
+                return Err(invalid(
+                    &format!("agents[{i}].train_timesteps"),
+                    "no training budget here: only learned kinds (tabular, ppo, dqn) train",
+                    format!("{:?} is a fixed-policy kind", agent.kind),
+                ));
+            }
+            agents_registry::Built::Fixed(_) => {}
         }
     }
     if let Some(i) = learned {

@@ -1,5 +1,6 @@
 //! The training phase: every (learned agent, training seed) pair is one training job, run on the
-//! rayon pool. A job trains on `scenarios.train` for `budget.train_timesteps` environment steps in
+//! rayon pool. A job trains on `scenarios.train` for its agent's `train_timesteps` (default
+//! `budget.train_timesteps`) environment steps in
 //! chunks of `budget.checkpoint_timesteps`; after each chunk it writes its learning-curve rows and a
 //! checkpoint, so a killed run resumes from the last chunk boundary with the same result it would
 //! have had uninterrupted. The exported policy file is the job's "done" mark: a re-run skips the job.
@@ -174,7 +175,7 @@ pub fn run_job(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<TrainStatus> {
     let dir = ctx.dir;
-    let budget = ctx.experiment.budget.train_timesteps;
+    let budget = ctx.experiment.train_timesteps_of(job.agent_index);
     if job.policy_path(dir).is_file() {
         progress(budget);
         return Ok(TrainStatus::Skipped);
