@@ -38,6 +38,7 @@ use mend_monitor::features::{FeatureSchema, Features};
 
 use crate::cluster::ClusterFile;
 use crate::decision::{Action, ActionKind};
+use crate::mask::{apply_mask, live_mask};
 use crate::observe::Readings;
 
 /// The simulator's action kind names, in `mend_sim::ActionKind::ALL` order (tested against it).
@@ -106,6 +107,9 @@ pub struct Proposed {
     pub choice_probability: Option<f64>,
     /// Why, in words (rule) or the flat action index and kind (policy).
     pub reason: String,
+    /// The live action mask the choice was made under ([`crate::mask::live_mask`], flat layout);
+    /// empty for the rule, which has no flat actions.
+    pub mask: Vec<bool>,
 }
 
 /// Names of the flattened live observation for `services` (sorted as the monitor sorts them).
@@ -213,15 +217,14 @@ impl LivePolicy {
         } else {
             Observation::Vector(flat_observation(features))
         };
-        let scores =
-            self.file
-                .policy
-                .action_scores(&obs, None)
-                .map_err(|e| DecideError::Inference {
-                    path: self.path.clone(),
-                    message: e.to_string(),
-                })?;
-        let choice = decide_from_scores(scores);
+        let kinds = &self.file.manifest.action_kinds;
+        let mask = live_mask(kinds, &self.services, readings, cluster);
+        let choice = masked_decision(&self.file.policy, &obs, &mask).map_err(|e| {
+            DecideError::Inference {
+                path: self.path.clone(),
+                message: e.to_string(),
+            }
+        })?;
         let (best, p) = (choice.action, choice.confidence);
         let probabilities = choice.probabilities;
         let with_stages = |action: Action, reason: String| Proposed {
@@ -231,8 +234,8 @@ impl LivePolicy {
             act_probability: choice.act_probability,
             choice_probability: choice.choice_probability,
             reason,
+            mask: mask.clone(),
         };
-        let kinds = &self.file.manifest.action_kinds;
         let first = self.services.first().cloned().unwrap_or_default();
         if best == 0 {
             return Ok(with_stages(
@@ -287,6 +290,8 @@ pub struct BaselinePolicy {
     name: String,
     controller: LiveBaseline,
     services: Vec<String>,
+    /// The simulator's kind names ([`SIM_ACTION_KINDS`]), the baselines' action layout.
+    kinds: Vec<String>,
 }
 
 impl BaselinePolicy {
@@ -306,7 +311,7 @@ impl BaselinePolicy {
                 let mut config: ReactiveConfig = cluster.reactive.clone().unwrap_or_default();
                 config.decision_interval_s = cluster.interval_ms as f64 / 1000.0;
                 LiveBaseline::Reactive(Box::new(
-                    ReactiveController::new(config, schema, kinds).map_err(err)?,
+                    ReactiveController::new(config, schema, kinds.clone()).map_err(err)?,
                 ))
             }
             "runbook" => {
@@ -317,7 +322,7 @@ impl BaselinePolicy {
                         .into(),
                 })?;
                 LiveBaseline::Runbook(Box::new(
-                    Runbook::from_file(&path, schema, kinds).map_err(err)?,
+                    Runbook::from_file(&path, schema, kinds.clone()).map_err(err)?,
                 ))
             }
             other => {
@@ -332,6 +337,7 @@ impl BaselinePolicy {
             name: name.to_owned(),
             controller,
             services: cluster.service_names(),
+            kinds,
         })
     }
 
@@ -348,9 +354,10 @@ impl BaselinePolicy {
         cluster: &ClusterFile,
     ) -> Result<Proposed, DecideError> {
         let obs = entity_observation(features);
+        let mask = live_mask(&self.kinds, &self.services, readings, cluster);
         let action = match &mut self.controller {
-            LiveBaseline::Reactive(c) => c.decide(&obs, None),
-            LiveBaseline::Runbook(c) => c.decide(&obs, None),
+            LiveBaseline::Reactive(c) => c.decide(&obs, Some(&mask)),
+            LiveBaseline::Runbook(c) => c.decide(&obs, Some(&mask)),
         }
         .map_err(|source| DecideError::Baseline {
             name: self.name.clone(),
@@ -365,6 +372,7 @@ impl BaselinePolicy {
                 act_probability: None,
                 choice_probability: None,
                 reason: format!("{}: no-op", self.name),
+                mask,
             });
         }
         let k = SIM_ACTION_KINDS.len();
@@ -380,6 +388,7 @@ impl BaselinePolicy {
                     "{}: action {action} on entity row {entity}, which is not a service: not carried out",
                     self.name
                 ),
+                mask,
             });
         };
         let (action, why) = match live_action(kind, service, readings, cluster) {
@@ -403,6 +412,7 @@ impl BaselinePolicy {
             act_probability: None,
             choice_probability: None,
             reason: format!("{}: {kind} on {service}{why}", self.name),
+            mask,
         })
     }
 }
@@ -468,6 +478,19 @@ pub fn decide_from_scores(scores: ActionScores) -> ScoreDecision {
             }
         }
     }
+}
+
+/// The policy's choice for `obs` under the live `mask`: the policy scores with the mask (as the
+/// env's training did), then every masked action is removed again from its scores
+/// ([`crate::mask::apply_mask`]) so that no policy, whatever it does with a mask, can choose a
+/// masked action; then [`decide_from_scores`].
+pub fn masked_decision<P: Policy + ?Sized>(
+    policy: &P,
+    obs: &Observation,
+    mask: &[bool],
+) -> Result<ScoreDecision, mend_agents::AgentError> {
+    let scores = policy.action_scores(obs, Some(mask))?;
+    Ok(decide_from_scores(apply_mask(scores, mask)))
 }
 
 /// The live action for a simulator kind on `service`, if it has one here.

@@ -16,7 +16,7 @@
 //! - [`actuator`]: the [`actuator::Actuator`] trait, local processes, Kubernetes and dry run;
 //! - [`cluster`]: the cluster file (services, metric queries, actuator specs, guards), validated;
 //! - [`observe`]: reading metrics into the monitor's telemetry snapshot;
-//! - [`decide`]: proposals from a policy file; [`fallback`]: the built-in liveness/memory rule;
+//! - [`decide`]: proposals from a policy file; [`mask`]: the live action mask it chooses under; [`fallback`]: the built-in liveness/memory rule;
 //! - [`reference_policy`]: a hand-set policy file for tests, demos and benchmarks;
 //! - [`local_prometheus`]: a loopback Prometheus child for the demo and the e2e test;
 //! - [`pipeline`]: snapshot -> features -> policy -> guards, without I/O;
@@ -38,6 +38,7 @@ pub mod fallback;
 pub mod fault_drill;
 pub mod guards;
 pub mod local_prometheus;
+pub mod mask;
 pub mod metrics;
 pub mod observe;
 pub mod pipeline;

@@ -149,6 +149,7 @@ impl Pipeline {
                 } else {
                     format!("rule: {rule_reason}")
                 },
+                mask: Vec::new(),
             },
         };
         let proposal = Proposal {

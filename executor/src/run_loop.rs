@@ -237,6 +237,13 @@ impl Executor {
         if let Some(p) = judged.proposed.choice_probability {
             fields.insert("choice_probability".into(), json!(p));
         }
+        // The live action mask the choice was made under: the allowed flat indices (0 = no-op).
+        if !judged.proposed.mask.is_empty() {
+            fields.insert(
+                "allowed_actions".into(),
+                json!(crate::mask::allowed_indices(&judged.proposed.mask)),
+            );
+        }
         if judged.proposed.act_probability.is_some() || !judged.proposed.probabilities.is_empty() {
             fields.insert("confidence".into(), json!(judged.proposed.probability));
         }
