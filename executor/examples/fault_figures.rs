@@ -29,7 +29,6 @@ use mend_executor::audit::verify;
 use mend_executor::cluster::ClusterFile;
 use mend_executor::decide::{BaselinePolicy, LivePolicy};
 use mend_executor::fault_drill::{Fault, FaultTimes, median};
-use mend_executor::local_prometheus::LocalPrometheus;
 use mend_executor::pipeline::{Mode, Proposer};
 use mend_executor::run_loop::Executor;
 
@@ -131,15 +130,7 @@ fn measure(source: &str, args: &Args, dir: &std::path::Path) -> Result<Vec<Fault
     let mut exec =
         Executor::start(cluster, Mode::Auto, proposer, &audit, None).map_err(|e| e.to_string())?;
     let ports = exec.ports()["web"].clone();
-    let _prometheus = LocalPrometheus::start(
-        &folder,
-        prom_port,
-        "mend",
-        &ports,
-        Duration::from_secs(1),
-        Duration::from_secs(30),
-    )
-    .map_err(|e| e.to_string())?;
+    let _watch = drill::watch(&folder, prom_port, &ports).map_err(|e| e.to_string())?;
     let d = drill::drill(Duration::from_secs(30));
     d.wait_until_healthy(&mut exec, Duration::from_secs(60))
         .map_err(|e| e.to_string())?;

@@ -5,9 +5,11 @@
 //! [`metrics::render`]), and the fault switches `/fault/crash`, `/fault/hang`, `/fault/leak`,
 //! `/fault/slow`, `/fault/errors`, `/fault/clear` (parameters in [`faults::FaultRequest`]).
 //! Requests are served one at a time, so a hang blocks `/healthz` too, as a real hang does.
-//! The binary `mend-demo-service` wraps [`DemoServer`].
+//! The binary `mend-demo-service` wraps [`DemoServer`]; [`load::LoadGenerator`] drives a steady
+//! request load at the replicas and counts what the clients saw.
 
 pub mod faults;
+pub mod load;
 pub mod metrics;
 
 use std::sync::{Arc, Mutex, PoisonError};

@@ -66,19 +66,35 @@ impl LocalPrometheus {
         scrape_interval: Duration,
         ready_within: Duration,
     ) -> Result<Self, PrometheusError> {
+        Self::start_jobs(dir, port, &[(job, targets)], scrape_interval, ready_within)
+    }
+
+    /// As [`LocalPrometheus::start`], with one scrape job per `(job, target ports)` pair (e.g. the
+    /// demo replicas and the load generator, [`crate::demo::load`]).
+    pub fn start_jobs(
+        dir: &Path,
+        port: u16,
+        jobs: &[(&str, &[u16])],
+        scrape_interval: Duration,
+        ready_within: Duration,
+    ) -> Result<Self, PrometheusError> {
         let binary = find_on_path("prometheus").ok_or(PrometheusError::NotInstalled)?;
-        let targets: Vec<String> = targets
-            .iter()
-            .map(|p| format!("\"127.0.0.1:{p}\""))
-            .collect();
         let ms = scrape_interval.as_millis().max(100);
-        let config = format!(
+        let mut config = format!(
             "# written by mend (executor::local_prometheus)\nglobal:\n  scrape_interval: {ms}ms\n  \
-             scrape_timeout: {}ms\n  evaluation_interval: {ms}ms\nscrape_configs:\n  - job_name: {job}\n    \
-             static_configs:\n      - targets: [{}]\n",
+             scrape_timeout: {}ms\n  evaluation_interval: {ms}ms\nscrape_configs:\n",
             ms / 2,
-            targets.join(", ")
         );
+        for (job, targets) in jobs {
+            let targets: Vec<String> = targets
+                .iter()
+                .map(|p| format!("\"127.0.0.1:{p}\""))
+                .collect();
+            config.push_str(&format!(
+                "  - job_name: {job}\n    static_configs:\n      - targets: [{}]\n",
+                targets.join(", ")
+            ));
+        }
         let config_path = dir.join("prometheus.yml");
         std::fs::write(&config_path, config).map_err(|source| PrometheusError::Io {
             path: config_path.clone(),

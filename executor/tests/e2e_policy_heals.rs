@@ -7,14 +7,26 @@
 //! gate ([`CONFIDENCE`]), not by the gate's runbook fallback; no action leaves the allowlist; the
 //! audit log verifies; a healthy cluster is left alone.
 //!
-//! [`POLICY_HEALS`] is a record, checked both ways: the offline test asserts that the policy acts on
-//! the live features of exactly the faults listed (so a better fixture fails it until the list is
-//! extended, and the end-to-end test then covers the new faults). With the session-4 fixture the list
-//! is empty: the policy stays on the no-op (P(act) about 0.001) for all three faults, because the
-//! live rows of the drill only move `svc_replicas_up_ratio`, `svc_replicas_in_rotation` and
-//! `svc_replica_memory_max`, while what it learnt on `default` acts on `svc_error_ratio` and
-//! `svc_latency_p99` (P(act) 0.84 with a third of requests failing), which the drill's idle demo
-//! replicas never show.
+//! [`POLICY_HEALS`] is a record, checked both ways: the offline test asserts that the policy heals
+//! (proposes restarting the faulty replica with P(act) at or above [`CONFIDENCE`]) on the live rows
+//! of exactly the faults listed (so a better fixture fails it until the list is extended, and the
+//! end-to-end test then covers the new faults). The drill drives a steady request load
+//! (`common/drill.rs`), so the live `web` row carries request rate, error ratio and p99 latency as
+//! the simulator's rows do. Measured on it with the session-4 fixture (`examples/policy_probe.rs`,
+//! shadow mode, 12 s per fault, P(act) = `1 - p[no-op]`):
+//! - healthy: P(act) 0.000 (no-op);
+//! - kill -9: P(act) 0.003 (no-op): a third of requests fail, but refused connections are fast
+//!   (p99 about 10 ms), and the policy learnt on `default` to act on errors *with* latency;
+//! - hang (SIGSTOP): P(act) 0.93 within 2 s, falling to 0.78 as the error ratio settles at a
+//!   third (p99 about 1 s, the client timeout): confident, but it proposes `scale_out` on `web`,
+//!   which does not heal a hung replica;
+//! - memory leak: P(act) 0.11 at the first reading above the drill's threshold (memory 1.17 of the
+//!   limit), 0.59 at 3.0, 0.78 at 4.2, 0.83 at 4.7 (the leak's cap): `restart_replica` of the
+//!   leaking replica,
+//!   but only far beyond the limit a real process would be killed at, and ~7 s after the gate's
+//!   fallback rule (0.9) acts; so through the 0.8 gate the restart is the fallback's, not the
+//!   policy's.
+//! So the list stays empty: the fixture heals none of the drill's faults by itself.
 //!
 //! A fixture that does not load (another feature schema, a corrupt file) fails the tests with the
 //! loader's error: it is never skipped. Prometheus missing is a failure too (`.ci/prometheus.sh`).
@@ -33,7 +45,6 @@ use mend_executor::cluster::ClusterFile;
 use mend_executor::decide::{LivePolicy, SIM_ACTION_KINDS};
 use mend_executor::decision::{Action, ActionKind};
 use mend_executor::fault_drill::Fault;
-use mend_executor::local_prometheus::LocalPrometheus;
 use mend_executor::observe::Readings;
 use mend_executor::pipeline::{Mode, Proposer};
 use mend_executor::run_loop::{Executor, now_ms};
@@ -50,7 +61,7 @@ const HEAL_BOUND: Duration = Duration::from_secs(25);
 /// The confidence gate's threshold: the policy's first-stage probability (act vs no-op) must reach
 /// it, or the gate hands the decision to the runbook fallback, and the test fails.
 const CONFIDENCE: f64 = 0.8;
-/// The faults the fixture policy heals by itself on the drill's live features (see the module doc:
+/// The faults the fixture policy heals by itself on the drill's live rows (see the module doc:
 /// none with the session-4 fixture).
 const POLICY_HEALS: &[Fault] = &[];
 
@@ -117,15 +128,8 @@ fn the_fixture_policy_heals_kill_hang_and_leak_by_itself_through_the_guards() {
     )
     .unwrap();
     let ports = exec.ports()["web"].clone();
-    let _prometheus = LocalPrometheus::start(
-        dir.path(),
-        prom_port,
-        "mend",
-        &ports,
-        Duration::from_secs(1),
-        Duration::from_secs(30),
-    )
-    .unwrap_or_else(|e| panic!("the end-to-end test needs Prometheus: {e}"));
+    let _watch = drill::watch(dir.path(), prom_port, &ports)
+        .unwrap_or_else(|e| panic!("the end-to-end test needs Prometheus: {e}"));
     let d = drill::drill(HEAL_BOUND);
     d.wait_until_healthy(&mut exec, Duration::from_secs(60))
         .unwrap();
@@ -251,8 +255,11 @@ fn exec_for(exec: &mut Executor, span: Duration) -> usize {
     acted
 }
 
-/// The drill's live readings of `web` (3 replicas, memory as a share of the limit) with `fault` on
-/// replica 0: what the loop reads a few seconds after the injection (`None`: healthy).
+/// The drill's live readings of `web` (3 replicas, memory as a share of the limit, the load
+/// generator's service metrics) with `fault` on replica 0 (`None`: healthy): the steady values
+/// measured a few seconds after the injection by `examples/policy_probe.rs` (30 requests/s,
+/// round-robin, 500 ms client timeout). The leak is read at the first reading above the drill's
+/// 0.9 threshold, when the loop must decide.
 fn live_readings(fault: Option<Fault>) -> Readings {
     let mut r = Readings::default();
     r.replicas.insert("web".into(), 3);
@@ -264,9 +271,9 @@ fn live_readings(fault: Option<Fault>) -> Readings {
             1.0
         };
         let memory = if hit && fault == Some(Fault::Leak) {
-            0.95
+            1.17
         } else {
-            0.12
+            0.045
         };
         r.replica.insert(("web".into(), i, "up".into()), up);
         if up > 0.5 {
@@ -274,14 +281,28 @@ fn live_readings(fault: Option<Fault>) -> Readings {
                 .insert(("web".into(), i, "memory_utilization".into()), memory);
         }
     }
+    // (requests/s, error ratio, p99 latency s): a killed replica refuses connections at once, a
+    // hung one holds each request until the client timeout (p99 in the histogram's 0.5-1 s bucket).
+    let (rate, errors, p99) = match fault {
+        None | Some(Fault::Leak) => (30.0, 0.0, 0.005),
+        Some(Fault::Kill9) => (30.0, 0.333, 0.016),
+        Some(Fault::Hang) => (12.7, 0.333, 0.99),
+    };
+    for (metric, value) in [
+        ("request_rate", rate),
+        ("error_ratio", errors),
+        ("latency_p99_seconds", p99),
+    ] {
+        r.service.insert(("web".into(), metric.into()), value);
+    }
     r
 }
 
-/// The record behind [`POLICY_HEALS`], without Prometheus: the fixture policy's proposal on the
-/// features the drill's loop reads for each fault acts (a restart of replica 0) exactly for the
-/// listed faults, and is the no-op on a healthy cluster. Prints what it saw.
+/// The record behind [`POLICY_HEALS`], without Prometheus: on the drill's live rows of each fault,
+/// the fixture policy heals (a restart of replica 0 with P(act) at or above [`CONFIDENCE`])
+/// exactly for the listed faults, and keeps to the no-op on a healthy cluster. Prints what it saw.
 #[test]
-fn the_fixture_policy_acts_on_the_live_features_of_exactly_the_listed_faults() {
+fn the_fixture_policy_heals_on_the_live_rows_of_exactly_the_listed_faults() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = cluster(dir.path(), drill::free_port());
     let policy = load_fixture(&cluster);
@@ -306,19 +327,19 @@ fn the_fixture_policy_acts_on_the_live_features_of_exactly_the_listed_faults() {
         );
         let act = proposed.act_probability.expect("a probability policy");
         let restart = ActionKind::Restart { replica: Some(0) };
+        let heals = act >= CONFIDENCE && proposed.action.kind == restart;
         match fault {
-            Some(f) if POLICY_HEALS.contains(&f) => {
-                assert!(act >= CONFIDENCE, "{f:?}: P(act) {act}");
-                assert_eq!(proposed.action.kind, restart, "{f:?}: {}", proposed.reason);
-            }
-            _ => {
-                assert!(
-                    act < 0.5,
-                    "{fault:?}: the policy acts (P(act) {act}, {}): add it to POLICY_HEALS",
-                    proposed.reason
-                );
-                assert!(proposed.action.is_noop(), "{fault:?}: {}", proposed.reason);
-            }
+            None => assert!(
+                act < 0.5 && proposed.action.is_noop(),
+                "healthy: P(act) {act}, {}",
+                proposed.reason
+            ),
+            Some(f) => assert_eq!(
+                heals,
+                POLICY_HEALS.contains(&f),
+                "{f:?}: P(act) {act}, {}: update POLICY_HEALS",
+                proposed.reason
+            ),
         }
     }
 }

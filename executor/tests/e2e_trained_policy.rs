@@ -26,7 +26,6 @@ use mend_executor::audit::verify;
 use mend_executor::cluster::ClusterFile;
 use mend_executor::decide::LivePolicy;
 use mend_executor::fault_drill::Fault;
-use mend_executor::local_prometheus::LocalPrometheus;
 use mend_executor::pipeline::{Mode, Proposer};
 use mend_executor::run_loop::Executor;
 
@@ -57,15 +56,8 @@ fn a_trained_ppo_policy_file_runs_the_live_loop_and_every_fault_is_healed_throug
     )
     .unwrap();
     let ports = exec.ports()["web"].clone();
-    let _prometheus = LocalPrometheus::start(
-        dir.path(),
-        prom_port,
-        "mend",
-        &ports,
-        Duration::from_secs(1),
-        Duration::from_secs(30),
-    )
-    .unwrap_or_else(|e| panic!("the end-to-end test needs Prometheus: {e}"));
+    let _watch = drill::watch(dir.path(), prom_port, &ports)
+        .unwrap_or_else(|e| panic!("the end-to-end test needs Prometheus: {e}"));
     let d = drill::drill(HEAL_BOUND);
     d.wait_until_healthy(&mut exec, Duration::from_secs(60))
         .unwrap();

@@ -1,0 +1,145 @@
+//! What a policy file sees and proposes on the fault drill's live rows, fault by fault: the
+//! executor runs in shadow mode (nothing is touched, so each fault stays on) against three
+//! `mend-demo-service` replicas under the drill's request load, watched by a loopback Prometheus
+//! (`tests/common/drill.rs`). For the healthy cluster and then each fault (kill -9, SIGSTOP hang,
+//! memory leak; one replica each, restarted by the probe afterwards) it steps the loop for
+//! `--seconds` and prints, per decision, the policy's P(act) (`1 - p[no-op]`), its proposal and the
+//! service row's non-zero features; then the maximum P(act) per fault. This is how
+//! `POLICY_HEALS` in `tests/e2e_policy_heals.rs` was checked.
+//!
+//! ```text
+//! cargo build -p mend-executor --bins --examples
+//! nice -n 10 target/debug/examples/policy_probe [--policy FILE] [--seconds 12]
+//! ```
+//! Default policy: the committed fixture `tests/fixtures/policy/ppo-default-warm.safetensors`.
+//! Needs `prometheus` on PATH (`.ci/prometheus.sh`). Every process it starts is stopped on exit.
+
+#[path = "../tests/common/drill.rs"]
+mod drill;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use mend_executor::actuator::Actuator;
+use mend_executor::cluster::ClusterFile;
+use mend_executor::decide::LivePolicy;
+use mend_executor::fault_drill::Fault;
+use mend_executor::pipeline::{Mode, Proposer};
+use mend_executor::run_loop::{Executor, now_ms};
+use mend_monitor::features::{FeatureExtractor, FeatureSchema};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/policy/ppo-default-warm.safetensors"
+);
+
+fn demo_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("mend-demo-service"))
+        .ok_or("cannot locate the target folder")?;
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "{} not found: cargo build -p mend-executor --bins --examples (same profile)",
+            bin.display()
+        ))
+    }
+}
+
+fn main() {
+    if let Err(e) = probe() {
+        eprintln!("policy_probe: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn probe() -> Result<(), String> {
+    let mut policy_path = PathBuf::from(FIXTURE);
+    let mut seconds = 12.0_f64;
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(format!("{flag}: expected a value"))?;
+        match flag.as_str() {
+            "--policy" => policy_path = PathBuf::from(value),
+            "--seconds" => seconds = value.parse().map_err(|e| format!("--seconds: {e}"))?,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let prom_port = drill::free_port();
+    let text = drill::cluster_text(&demo_binary()?, prom_port, 0.8, "");
+    let cluster = ClusterFile::parse(&dir.path().join("cluster.toml"), &text, dir.path())
+        .map_err(|e| e.to_string())?;
+    let policy = LivePolicy::load(&policy_path, &cluster).map_err(|e| e.to_string())?;
+    let shadow_policy = LivePolicy::load(&policy_path, &cluster).map_err(|e| e.to_string())?;
+    let audit = dir.path().join("audit.jsonl");
+    let mut exec = Executor::start(
+        cluster.clone(),
+        Mode::Shadow,
+        Proposer::Policy(Box::new(shadow_policy)),
+        &audit,
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    let ports = exec.ports()["web"].clone();
+    let _watch = drill::watch(dir.path(), prom_port, &ports).map_err(|e| e.to_string())?;
+    let d = drill::drill(Duration::from_secs(30));
+    d.wait_until_healthy(&mut exec, Duration::from_secs(60))
+        .map_err(|e| e.to_string())?;
+    let schema = FeatureSchema::v1();
+    let span = Duration::from_secs_f64(seconds);
+    let mut summary = Vec::new();
+    for (case, fault) in [None].into_iter().chain(Fault::ALL.map(Some)).enumerate() {
+        let name = fault.map_or("healthy", Fault::name);
+        let replica = case.saturating_sub(1);
+        if let Some(f) = fault {
+            d.inject(&mut exec, f, replica).map_err(|e| e.to_string())?;
+        }
+        let start = Instant::now();
+        let mut max_act = 0.0_f64;
+        let mut best = String::new();
+        while start.elapsed() < span {
+            let report = exec.step(now_ms()).map_err(|e| e.to_string())?;
+            let features =
+                FeatureExtractor::v1().extract(&report.readings.to_snapshot(report.now_ms));
+            let p = policy
+                .decide(&features, &report.readings, &cluster)
+                .map_err(|e| e.to_string())?;
+            let act = p.act_probability.unwrap_or(0.0);
+            if act > max_act {
+                max_act = act;
+                best = p.reason.clone();
+            }
+            let row: Vec<String> = schema
+                .columns
+                .iter()
+                .zip(&features.rows)
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(c, v)| format!("{}={v:.3}", c.name))
+                .collect();
+            println!(
+                "{name} t={:>5.1}s P(act) {act:.3} `{}` | {}",
+                start.elapsed().as_secs_f64(),
+                p.reason,
+                row.join(" ")
+            );
+            std::thread::sleep(drill::STEP);
+        }
+        summary.push(format!("{name}: max P(act) {max_act:.3} ({best})"));
+        if fault.is_some() {
+            exec.actuator()
+                .restart("web", Some(replica))
+                .map_err(|e| e.to_string())?;
+            d.wait_until_healthy(&mut exec, Duration::from_secs(60))
+                .map_err(|e| e.to_string())?;
+            // Let the request-rate window forget the fault.
+            std::thread::sleep(Duration::from_secs(6));
+        }
+    }
+    println!("\n{}", summary.join("\n"));
+    exec.shutdown().map_err(|e| e.to_string())
+}
