@@ -488,8 +488,8 @@ pub fn masked_decision<P: Policy + ?Sized>(
     policy: &P,
     obs: &Observation,
     mask: &[bool],
-) -> Result<ScoreDecision, mend_agents::AgentError> {
-    let scores = policy.action_scores(obs, Some(mask))?;
+) -> Result<ScoreDecision, Box<mend_agents::AgentError>> {
+    let scores = policy.action_scores(obs, Some(mask)).map_err(Box::new)?;
     Ok(decide_from_scores(apply_mask(scores, mask)))
 }
 

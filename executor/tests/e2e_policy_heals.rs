@@ -26,6 +26,7 @@
 //!   but only far beyond the limit a real process would be killed at, and ~7 s after the gate's
 //!   fallback rule (0.9) acts; so through the 0.8 gate the restart is the fallback's, not the
 //!   policy's.
+//!
 //! So the list stays empty: the fixture heals none of the drill's faults by itself.
 //!
 //! A fixture that does not load (another feature schema, a corrupt file) fails the tests with the
