@@ -315,3 +315,74 @@ fn kinds_off_the_service_rows_are_the_envs_node_kinds() {
         .collect();
     assert_eq!(SERVICE_ROW_KINDS.to_vec(), expected);
 }
+
+/// The audit record of a live decision lists the allowed actions, and the proposal follows them:
+/// two real demo replicas read by direct scrapes, the biased policy file, shadow mode.
+#[test]
+fn the_audit_record_shows_the_mask_the_live_choice_was_made_under() {
+    use mend_executor::pipeline::{Mode, Proposer};
+    use mend_executor::run_loop::{Executor, now_ms};
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"namespace = "t"
+interval_ms = 200
+[[services]]
+name = "web"
+process = {{ command = "{}", args = ["--port", "{{port}}"], replicas = 2, stop_grace_ms = 500 }}
+replica_metrics = {{ up = {{ scrape = "up" }} }}
+[guards]
+allowlist = ["t/web"]
+"#,
+        env!("CARGO_BIN_EXE_mend-demo-service")
+    );
+    let cluster = ClusterFile::parse(&dir.path().join("c.toml"), &text, dir.path()).unwrap();
+    let path = dir.path().join("biased.safetensors");
+    biased_policy_file(&cluster.service_names())
+        .save(&path)
+        .unwrap();
+    let policy = LivePolicy::load(&path, &cluster).unwrap();
+    let audit = dir.path().join("a.jsonl");
+    let mut exec = Executor::start(
+        cluster,
+        Mode::Shadow,
+        Proposer::Policy(Box::new(policy)),
+        &audit,
+        None,
+    )
+    .unwrap();
+    let report = exec.step(now_ms()).unwrap();
+    exec.shutdown().unwrap();
+    assert_eq!(report.proposed.kind, ActionKind::Restart { replica: None });
+    let text = std::fs::read_to_string(&audit).unwrap();
+    let record: serde_json::Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|r| r["record"]["payload"]["fields"]["allowed_actions"].is_array())
+        .unwrap_or_else(|| panic!("no record with allowed_actions:\n{text}"));
+    let allowed: Vec<usize> = record["record"]["payload"]["fields"]["allowed_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(allowed[0], 0, "{record}");
+    for kind in [
+        "replace_node",
+        "reallocate",
+        "rollback",
+        "shed_load",
+        "failover",
+    ] {
+        assert!(
+            !allowed.contains(&flat(0, kind)),
+            "{kind} allowed: {record}"
+        );
+    }
+    for kind in ["restart_service", "scale_out", "scale_in"] {
+        assert!(
+            allowed.contains(&flat(0, kind)),
+            "{kind} not allowed: {record}"
+        );
+    }
+}
