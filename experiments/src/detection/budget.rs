@@ -17,14 +17,13 @@
 
 use mend_monitor::alerting::{RuleSet, TunedDetector};
 use mend_sim::Scenario;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::tuned::{
     Candidate, HeldOutRow, TTD_CAP_SECONDS, TrainingRow, choose_per_family, held_out_row, mean_of,
-    measure,
+    measure, simulate_all, training_rows,
 };
-use super::{BASELINE, DetectionError, SimulatedRun, simulate};
+use super::{BASELINE, DetectionError};
 
 /// Thresholds of [`budget_grid`]: round numbers from the 4-sigma default up to z = 32, far past
 /// any Gaussian tail, because the simulated metrics are far from Gaussian (on `default`, two
@@ -202,10 +201,6 @@ impl BudgetReport {
     }
 }
 
-fn simulate_all(scenario: &Scenario, seeds: &[u64]) -> Vec<SimulatedRun> {
-    seeds.par_iter().map(|&s| simulate(scenario, s)).collect()
-}
-
 /// Runs the budgeted tuning and the held-out measurement (see the module docs). Deterministic
 /// whatever the thread count.
 pub fn budget_study(study: &BudgetStudy<'_>) -> Result<BudgetReport, DetectionError> {
@@ -225,19 +220,7 @@ pub fn budget_study(study: &BudgetStudy<'_>) -> Result<BudgetReport, DetectionEr
     let base_train = measure(&train, &baseline)?;
     let baseline_false = mean_of(&base_train, 3);
     let budget = study.budget_ratio * baseline_false;
-    let mut training = Vec::with_capacity(grid.len());
-    for c in grid {
-        let m = measure(&train, &c.rules)?;
-        let fa = mean_of(&m, 3);
-        training.push(TrainingRow {
-            family: c.family.clone(),
-            setting: c.setting.clone(),
-            capped_ttd_seconds: mean_of(&m, 0),
-            false_alerts_per_day: fa,
-            admissible: fa <= budget,
-            chosen: false,
-        });
-    }
+    let mut training = training_rows(&train, grid, budget)?;
     let picks = choose_per_family(grid, &mut training);
     let chosen_specs: Vec<(usize, TunedDetector)> = picks
         .iter()

@@ -230,6 +230,34 @@ impl TunedDetectionReport {
     }
 }
 
+/// The runs of `scenario` for each seed (in parallel, in seed order).
+pub(super) fn simulate_all(scenario: &Scenario, seeds: &[u64]) -> Vec<SimulatedRun> {
+    seeds.par_iter().map(|&s| simulate(scenario, s)).collect()
+}
+
+/// Each candidate's training row on `train`: mean capped TTD and false alerts per day, admissible
+/// when its false alerts stay within `budget` (not yet chosen).
+pub(super) fn training_rows(
+    train: &[SimulatedRun],
+    grid: &[Candidate],
+    budget: f64,
+) -> Result<Vec<TrainingRow>, mend_monitor::detectors::DetectorError> {
+    grid.iter()
+        .map(|c| {
+            let m = measure(train, &c.rules)?;
+            let fa = mean_of(&m, 3);
+            Ok(TrainingRow {
+                family: c.family.clone(),
+                setting: c.setting.clone(),
+                capped_ttd_seconds: mean_of(&m, 0),
+                false_alerts_per_day: fa,
+                admissible: fa <= budget,
+                chosen: false,
+            })
+        })
+        .collect()
+}
+
 /// (capped TTD, detected-only TTD, detection rate, false/day) of `rules` on each run.
 pub(super) fn measure(
     runs: &[SimulatedRun],
@@ -278,31 +306,13 @@ pub fn tuned_detection_study(
         return Err(DetectionError::OverlappingSeeds { seed: *s });
     }
     let baseline = RuleSet::static_baseline();
-    let train: Vec<SimulatedRun> = train_seeds
-        .par_iter()
-        .map(|&s| simulate(scenario, s))
-        .collect();
+    let train = simulate_all(scenario, train_seeds);
     let base_train = measure(&train, &baseline)?;
     let budget = mean_of(&base_train, 3);
-    let mut training = Vec::with_capacity(grid.len());
-    for c in grid {
-        let m = measure(&train, &c.rules)?;
-        let fa = mean_of(&m, 3);
-        training.push(TrainingRow {
-            family: c.family.clone(),
-            setting: c.setting.clone(),
-            capped_ttd_seconds: mean_of(&m, 0),
-            false_alerts_per_day: fa,
-            admissible: fa <= budget,
-            chosen: false,
-        });
-    }
+    let mut training = training_rows(&train, grid, budget)?;
     let chosen = choose_per_family(grid, &mut training);
 
-    let test: Vec<SimulatedRun> = test_seeds
-        .par_iter()
-        .map(|&s| simulate(scenario, s))
-        .collect();
+    let test = simulate_all(scenario, test_seeds);
     let base = measure(&test, &baseline)?;
     let mut held_out = vec![held_out_row(
         BASELINE,
