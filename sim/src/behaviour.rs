@@ -4,6 +4,10 @@
 //! lag, ground-truth accounting and the telemetry scrape. No allocation: it only walks the flat
 //! state vectors.
 //!
+//! Unreachable replicas still in rotation fail their share of attempts: at once when their node
+//! is up and connected but the process is not running (connection refused:
+//! [`CONNECT_REFUSED_SECONDS`]), at the caller's timeout when the node is down or partitioned.
+//!
 //! Queueing: each replica is an M/M/1 server with service rate mu = capacity and arrival rate
 //! lambda = its share of attempts; utilisation rho = lambda/mu; the sojourn time is exponential
 //! with mean 1/(mu - lambda) = base/(1 - rho) (L. Kleinrock, "Queueing Systems" vol. 1, 1975,
@@ -33,6 +37,11 @@ pub const TELEMETRY_NOISE: f64 = 0.02;
 pub const BASE_DISK_UTILIZATION: f64 = 0.3;
 /// Error ratio of a stateless replica on a full disk (logging and temp files fail).
 pub const DISK_FULL_STATELESS_ERROR: f64 = 0.1;
+/// Latency of an attempt refused by a live node whose process is not running: one network round
+/// trip, the SYN out and the RST back (RFC 9293 §3.10.7.1: a segment to a port with no listener is
+/// answered with a reset). 0.5 ms, a round trip within a data centre (J. Dean, "Designs, Lessons
+/// and Advice from Building Large Distributed Systems", LADIS 2009, "Numbers everyone should know").
+pub const CONNECT_REFUSED_SECONDS: f64 = 0.0005;
 
 /// Share of requests slower than `x` for a latency with this mean and standard deviation:
 /// exp(-(x - mean)/sd - 1) above the mean, which is exactly the exponential tail exp(-x/mean)
@@ -187,13 +196,22 @@ impl Simulation {
                     continue;
                 }
                 rs.load_rps = share;
+                let node_id = self.topo.replicas[r.index()].node.index();
                 if !rs.reachable {
-                    // Still in rotation until the health checks notice: its share fails.
+                    // Still in rotation until the health checks notice: its share fails, and how
+                    // fast depends on why. A live, connected node whose process is not running
+                    // (crashed, OOM-killed, restarting) refuses the connection at once; a node
+                    // that is down or cut off answers nothing, and the client waits its timeout.
+                    let zone = self.topo.nodes[node_id].zone.index();
+                    let refused = self.node[node_id].up && self.zone_partition[zone] == 0;
                     rs.err = 1.0;
-                    rs.mean_latency = service.timeout_seconds;
+                    rs.mean_latency = if refused {
+                        CONNECT_REFUSED_SECONDS
+                    } else {
+                        service.timeout_seconds
+                    };
                     rs.cpu_util = 0.0;
                 } else {
-                    let node_id = self.topo.replicas[r.index()].node.index();
                     let node = &self.node[node_id];
                     let cores = self.topo.nodes[node_id].cpu_cores;
                     let contention = if node.cpu_demand > cores {

@@ -75,6 +75,74 @@ fn process_crash_takes_the_replica_down() {
     assert_recorded("process_crash", "web-0");
 }
 
+/// The web service's (error ratio, p99 latency) and web-0's own p99 at the first scrape after a
+/// fault that makes web-0 unreachable (onset 10 m, scraped at 600 s): still in rotation, since
+/// the health checks (every 10 s, 2 failures) take it out only at 610 s.
+fn first_scrape_symptoms(kind: &str, target: &str) -> (f64, f64, f64) {
+    let mut sim = Simulation::new(&with_fault(kind, target), SEED);
+    sim.run_until(SimTime::from_secs(601));
+    let (web, r) = (
+        svc(&sim, "web"),
+        id(&sim, mend_sim::scenario::TargetKind::Replica, "web-0"),
+    );
+    let tel = sim.telemetry();
+    assert_eq!(
+        tel.replica(r, ReplicaMetric::Up),
+        0.0,
+        "{kind}: web-0 is down"
+    );
+    assert_eq!(
+        tel.service(web, ServiceMetric::ReplicasInRotation),
+        2.0,
+        "{kind}: web-0 is still in rotation"
+    );
+    (
+        tel.service(web, ServiceMetric::ErrorRatio),
+        tel.service(web, ServiceMetric::LatencyP99Seconds),
+        tel.replica(r, ReplicaMetric::LatencyP99Seconds),
+    )
+}
+
+/// Regression (issue 7): a crashed process on a live node refuses connections (a TCP reset within
+/// a round trip), so its share fails *fast*; the simulator used to make it fail at the timeout, as
+/// an unreachable node does, and a policy trained on that did not recognise a live kill -9 (errors
+/// with low latency). A crashed node or a partitioned zone still answers nothing: timeouts.
+#[test]
+fn a_crashed_process_fails_fast_while_an_unreachable_node_times_out() {
+    let (_, b) = pair("process_crash", "web-0", 1);
+    let web0 = id(&b, mend_sim::scenario::TargetKind::Replica, "web-0");
+    let node = &b.topology().nodes[b.topology().replicas[web0].node.index()];
+    let (node_name, zone_name) = (
+        node.name.clone(),
+        b.topology().zones[node.zone.index()].name.clone(),
+    );
+    let timeout = b.topology().services[svc(&b, "web")].timeout_seconds;
+    let mut healthy = Simulation::new(&Scenario::from_toml_str(TINY, "tiny.toml").unwrap(), SEED);
+    healthy.run_until(SimTime::from_secs(601));
+    let healthy_p99 = healthy
+        .telemetry()
+        .service(svc(&healthy, "web"), ServiceMetric::LatencyP99Seconds);
+
+    let (err, p99, own_p99) = first_scrape_symptoms("process_crash", "web-0");
+    // One replica of two refuses: about half the attempts fail, with latency as if healthy.
+    assert!((0.4..0.6).contains(&err), "crash: error ratio {err}");
+    assert!(
+        p99 < 2.0 * healthy_p99 && p99 < 0.1 * timeout,
+        "crash: p99 {p99} s (healthy {healthy_p99} s, timeout {timeout} s)"
+    );
+    assert!(own_p99 < 0.1 * timeout, "crash: web-0's p99 {own_p99} s");
+
+    for (kind, target) in [("node_crash", &node_name), ("partition", &zone_name)] {
+        let (err, p99, own_p99) = first_scrape_symptoms(kind, target);
+        assert!(err >= 0.4, "{kind}: error ratio {err}");
+        assert!(
+            p99 > 0.5 * timeout && p99 > 10.0 * healthy_p99,
+            "{kind}: p99 {p99} s (healthy {healthy_p99} s, timeout {timeout} s)"
+        );
+        assert!(own_p99 > 0.9 * timeout, "{kind}: web-0's p99 {own_p99} s");
+    }
+}
+
 #[test]
 fn node_crash_takes_the_node_and_its_replicas_down() {
     let (f, b) = pair("node_crash", "us-east-1a-n0", 15);
