@@ -48,7 +48,7 @@ pub use median_mad::{MedianMad, MedianMadConfig};
 pub use onset::{Onset, OnsetConfig};
 pub use persist::{Persist, PersistConfig};
 pub use registry::{DETECTOR_NAMES, DetectorConfig, SEQUENCE_DETECTOR_NAMES, by_name};
-pub use score::{gaussian_two_sided_tail, score_from_z};
+pub use score::{Direction, gaussian_two_sided_tail, score_from_z};
 pub use shift::{Shift, ShiftConfig, ShiftState};
 pub use static_threshold::{StaticThreshold, StaticThresholdConfig};
 

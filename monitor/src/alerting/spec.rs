@@ -1,6 +1,13 @@
-//! Parametrised alerting detectors: an adaptive z-score detector family with its threshold `z`
-//! and its `for` duration, written as one spec string (`median_mad(z=8, for_s=60)`) that
-//! experiment files, the runner, re-simulated timelines and `mend detect sim` all share.
+//! Parametrised alerting detectors: an adaptive z-score detector family with its threshold `z`,
+//! its `for` duration and the direction of change that counts, written as one spec string
+//! (`median_mad(z=8, for_s=60)`, `ewma(z=4, for_s=120, dir=up)`) that experiment files, the
+//! runner, re-simulated timelines and `mend detect sim` all share.
+//!
+//! `dir=up` scores only rises of each watched metric against its expectation
+//! ([`Direction::Up`]): every metric the adaptive detector watches here (error ratio, p99
+//! latency, CPU, memory and disk utilisation) is "higher is worse", which is why the static
+//! rules bound them only from above; a two-sided detector also alerts when a metric falls back
+//! after a fault ends.
 //!
 //! A parametrised detector watches the static baseline's metrics
 //! ([`RuleSet::static_baseline`]) with `up` kept on its static rule (a 0/1 signal has no
@@ -22,14 +29,15 @@ use thiserror::Error;
 
 use super::rules::RuleSet;
 use crate::detectors::{
-    DetectorConfig, DetectorError, EwmaConfig, HoltWintersConfig, MedianMadConfig, PersistConfig,
+    DetectorConfig, DetectorError, Direction, EwmaConfig, HoltWintersConfig, MedianMadConfig,
+    PersistConfig,
 };
 
 /// Detector families that take parameters in a spec: the adaptive z-score detectors.
 pub const TUNABLE_FAMILIES: [&str; 3] = ["ewma", "median_mad", "holt_winters"];
 
 /// The parameters a spec may give, with what each must be.
-pub const SPEC_PARAMETERS: [(&str, &str); 2] = [
+pub const SPEC_PARAMETERS: [(&str, &str); 3] = [
     (
         "z",
         "a finite number > 0: the z-score at which a sample alerts (required)",
@@ -37,6 +45,10 @@ pub const SPEC_PARAMETERS: [(&str, &str); 2] = [
     (
         "for_s",
         "a finite number >= 0: seconds the alert must hold before it fires (default 0)",
+    ),
+    (
+        "dir",
+        "up, down or both: the changes that count, rises only, falls only or both (default both)",
     ),
 ];
 
@@ -91,7 +103,7 @@ pub enum AlertSpecError {
         family: String,
     },
     /// A parameter this module does not know.
-    #[error("detector `{family}`: unknown parameter `{parameter}`: expected z or for_s")]
+    #[error("detector `{family}`: unknown parameter `{parameter}`: expected z, for_s or dir")]
     UnknownParameter {
         /// The family.
         family: String,
@@ -173,6 +185,8 @@ pub struct TunedDetector {
     pub z: f64,
     /// Seconds the alert must hold (0: fires on the first alerting sample).
     pub for_seconds: f64,
+    /// The changes that count ([`Direction::Both`] unless the spec says `dir=up` or `dir=down`).
+    pub direction: Direction,
 }
 
 fn expected_of(parameter: &str) -> &'static str {
@@ -211,11 +225,17 @@ impl TunedDetector {
             family,
             z,
             for_seconds,
+            direction: Direction::Both,
         })
     }
 
-    /// Parses `FAMILY(z=NUMBER, for_s=NUMBER)` (spaces allowed, parameters in any order,
-    /// `for_s` optional); `Ok(None)` for a plain name without parentheses (a registry name,
+    /// The same setting scoring only the changes in `direction`.
+    pub fn with_direction(self, direction: Direction) -> Self {
+        TunedDetector { direction, ..self }
+    }
+
+    /// Parses `FAMILY(z=NUMBER, for_s=NUMBER, dir=up|down|both)` (spaces allowed, parameters
+    /// in any order, `for_s` and `dir` optional); `Ok(None)` for a plain name without parentheses (a registry name,
     /// left to the registry).
     pub fn parse(text: &str) -> Result<Option<Self>, AlertSpecError> {
         let text = text.trim();
@@ -235,10 +255,28 @@ impl TunedDetector {
                 family: family.to_owned(),
             });
         }
-        let (mut z, mut for_s) = (None, None);
+        let (mut z, mut for_s, mut direction) = (None, None, None);
         for item in body.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (key, value) = item.split_once('=').ok_or_else(syntax)?;
             let (key, value) = (key.trim(), value.trim());
+            if key == "dir" {
+                if direction.is_some() {
+                    return Err(AlertSpecError::Duplicate {
+                        family: family.to_owned(),
+                        parameter: "dir",
+                    });
+                }
+                direction =
+                    Some(
+                        Direction::from_name(value).ok_or_else(|| AlertSpecError::Invalid {
+                            family: family.to_owned(),
+                            parameter: "dir",
+                            value: value.to_owned(),
+                            expected: expected_of("dir"),
+                        })?,
+                    );
+                continue;
+            }
             let slot = match key {
                 "z" => &mut z,
                 "for_s" => &mut for_s,
@@ -269,7 +307,8 @@ impl TunedDetector {
             parameter: "z",
             expected: expected_of("z"),
         })?;
-        Self::new(family, z, for_s.unwrap_or(0.0)).map(Some)
+        Self::new(family, z, for_s.unwrap_or(0.0))
+            .map(|t| Some(t.with_direction(direction.unwrap_or_default())))
     }
 
     /// The family's detector at threshold `z` with absolute scale floor `floor`, other
@@ -279,16 +318,19 @@ impl TunedDetector {
             "ewma" => DetectorConfig::Ewma(EwmaConfig {
                 z_threshold: self.z,
                 min_std_absolute: floor,
+                direction: self.direction,
                 ..Default::default()
             }),
             "median_mad" => DetectorConfig::MedianMad(MedianMadConfig {
                 z_threshold: self.z,
                 min_std_absolute: floor,
+                direction: self.direction,
                 ..Default::default()
             }),
             _ => DetectorConfig::HoltWinters(HoltWintersConfig {
                 z_threshold: self.z,
                 min_std_absolute: floor,
+                direction: self.direction,
                 ..Default::default()
             }),
         }
@@ -299,9 +341,13 @@ impl TunedDetector {
         hybrid_rules(|floor| self.inner_config(floor), self.for_seconds)
     }
 
-    /// The setting as an inline TOML table, as an experiment file's `detector` takes it:
-    /// `{ name = "median_mad", z = 8.0, for_s = 60.0 }`.
+    /// The setting as an experiment file's `detector` takes it: an inline TOML table,
+    /// `{ name = "median_mad", z = 8.0, for_s = 60.0 }`, or, for a one-sided setting (the table
+    /// form holds numbers only), the quoted spec text `"ewma(z=4, for_s=120, dir=up)"`.
     pub fn toml_inline(&self) -> String {
+        if self.direction != Direction::Both {
+            return format!("{:?}", self.to_string());
+        }
         format!(
             "{{ name = \"{}\", z = {:?}, for_s = {:?} }}",
             self.family, self.z, self.for_seconds
@@ -314,9 +360,13 @@ impl fmt::Display for TunedDetector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}(z={}, for_s={})",
+            "{}(z={}, for_s={}",
             self.family, self.z, self.for_seconds
-        )
+        )?;
+        if self.direction != Direction::Both {
+            write!(f, ", dir={}", self.direction.name())?;
+        }
+        f.write_str(")")
     }
 }
 
@@ -334,6 +384,16 @@ mod tests {
             let t = TunedDetector::new(family, z, for_s).unwrap();
             assert_eq!(TunedDetector::parse(&t.to_string()).unwrap(), Some(t));
         }
+        let up = TunedDetector::new("ewma", 4.0, 120.0)
+            .unwrap()
+            .with_direction(Direction::Up);
+        assert_eq!(up.to_string(), "ewma(z=4, for_s=120, dir=up)");
+        assert_eq!(TunedDetector::parse(&up.to_string()).unwrap(), Some(up));
+        // `dir=both` is the default and is not written back.
+        let both = TunedDetector::parse("ewma(dir=both, z=4)")
+            .unwrap()
+            .unwrap();
+        assert_eq!(both.to_string(), "ewma(z=4, for_s=0)");
         let spaced = TunedDetector::parse("  ewma( for_s = 30 , z=6 ) ")
             .unwrap()
             .unwrap();
@@ -351,6 +411,8 @@ mod tests {
             ("median_mad(for_s=60)", Some("z")),
             ("median_mad(z=4, z=5)", Some("z")),
             ("median_mad(k=4)", Some("k")),
+            ("ewma(z=4, dir=sideways)", Some("dir")),
+            ("ewma(z=4, dir=up, dir=down)", Some("dir")),
             ("median_mad(z=4", None),
             ("(z=4)", None),
             ("shift(z=4)", None),
@@ -386,6 +448,17 @@ mod tests {
             }
         }
         rules.validate().unwrap();
+        // `dir=up` reaches every adaptive detector.
+        let up = TunedDetector::parse("median_mad(z=8, dir=up)")
+            .unwrap()
+            .unwrap()
+            .rules();
+        for r in up.rules.iter().filter(|r| r.metric != "up") {
+            let DetectorConfig::MedianMad(m) = &r.detector else {
+                panic!("{}: not median_mad", r.metric);
+            };
+            assert_eq!(m.direction, Direction::Up, "{}", r.metric);
+        }
         // No hold: the bare detector.
         let bare = TunedDetector::new("ewma", 6.0, 0.0).unwrap().rules();
         assert!(

@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::channels::{Channels, Univariate};
-use super::score::{check_z_settings, score_from_z};
+use super::score::{Direction, check_z_settings, score_from_z};
 use super::{Detection, DetectorError, check};
 
 /// Configuration of [`Ewma`].
@@ -36,6 +36,8 @@ pub struct EwmaConfig {
     pub min_std_relative: f64,
     /// Absolute floor on the standard deviation. Default 1e-6.
     pub min_std_absolute: f64,
+    /// Which deviations count: both (default), only rises (`up`) or only falls (`down`).
+    pub direction: Direction,
 }
 
 impl Default for EwmaConfig {
@@ -47,6 +49,7 @@ impl Default for EwmaConfig {
             warmup: 30,
             min_std_relative: 0.01,
             min_std_absolute: 1e-6,
+            direction: Direction::Both,
         }
     }
 }
@@ -120,7 +123,7 @@ impl Univariate for EwmaState {
         let floor = (c.min_std_relative * self.mean.abs()).max(c.min_std_absolute);
         let std = self.var.sqrt().max(floor);
         let out = if warm {
-            let z = d / std;
+            let z = c.direction.deviation(d / std);
             Detection {
                 score: score_from_z(z, c.z_threshold),
                 alert: z.abs() >= c.z_threshold,

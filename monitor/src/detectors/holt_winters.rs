@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::channels::{Channels, Univariate};
-use super::score::{check_z_settings, score_from_z};
+use super::score::{Direction, check_z_settings, score_from_z};
 use super::{Detection, DetectorError, check};
 
 /// Configuration of [`HoltWinters`].
@@ -37,6 +37,8 @@ pub struct HoltWintersConfig {
     pub min_std_relative: f64,
     /// Absolute floor on the residual standard deviation. Default 1e-6.
     pub min_std_absolute: f64,
+    /// Which deviations count: both (default), only rises (`up`) or only falls (`down`).
+    pub direction: Direction,
 }
 
 impl Default for HoltWintersConfig {
@@ -51,6 +53,7 @@ impl Default for HoltWintersConfig {
             warmup: 30,
             min_std_relative: 0.01,
             min_std_absolute: 1e-6,
+            direction: Direction::Both,
         }
     }
 }
@@ -146,7 +149,7 @@ impl Univariate for HoltWintersState {
         let floor = (c.min_std_relative * self.level.abs()).max(c.min_std_absolute);
         let std = self.residual_var.sqrt().max(floor);
         let out = if self.residuals_seen >= u64::from(c.warmup) {
-            let z = residual / std;
+            let z = c.direction.deviation(residual / std);
             Detection {
                 score: score_from_z(z, c.z_threshold),
                 alert: z.abs() >= c.z_threshold,

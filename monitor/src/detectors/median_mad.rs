@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::channels::{Channels, Univariate};
-use super::score::{check_z_settings, score_from_z};
+use super::score::{Direction, check_z_settings, score_from_z};
 use super::{Detection, DetectorError, check};
 
 /// `1 / Phi^-1(3/4)`: MAD to standard deviation for Gaussian data.
@@ -34,6 +34,8 @@ pub struct MedianMadConfig {
     pub min_std_relative: f64,
     /// Absolute floor on the robust standard deviation. Default 1e-6.
     pub min_std_absolute: f64,
+    /// Which deviations count: both (default), only rises (`up`) or only falls (`down`).
+    pub direction: Direction,
 }
 
 impl Default for MedianMadConfig {
@@ -44,6 +46,7 @@ impl Default for MedianMadConfig {
             warmup: 30,
             min_std_relative: 0.01,
             min_std_absolute: 1e-6,
+            direction: Direction::Both,
         }
     }
 }
@@ -165,7 +168,7 @@ impl Univariate for MedianMadState {
     fn step(&mut self, _timestamp: f64, x: f64) -> Detection {
         let out = if self.recent.len() >= self.config.warmup {
             let (med, std) = self.location_scale();
-            let z = (x - med) / std;
+            let z = self.config.direction.deviation((x - med) / std);
             Detection {
                 score: score_from_z(z, self.config.z_threshold),
                 alert: z.abs() >= self.config.z_threshold,

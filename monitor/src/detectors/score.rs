@@ -1,5 +1,54 @@
-//! Turning a standardised deviation into a score in [0, 1], and the Gaussian tail probability
-//! that relates a z threshold to a false-alarm rate.
+//! Turning a standardised deviation into a score in [0, 1], the Gaussian tail probability
+//! that relates a z threshold to a false-alarm rate, and the [`Direction`] of deviation that
+//! counts (rises only, falls only, or both).
+
+use serde::{Deserialize, Serialize};
+
+/// Which deviations of a value from its expectation count as anomalous. For a metric where
+/// only one direction is a symptom (error ratio, latency, utilisation: higher is worse, as the
+/// Prometheus-style static rules bound them only from above), scoring only rises keeps the
+/// detector quiet when the metric falls back after a fault ends, and on improvements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Rises and falls both count (a two-sided test). The default.
+    #[default]
+    Both,
+    /// Only rises (value above its expectation) count.
+    Up,
+    /// Only falls (value below its expectation) count.
+    Down,
+}
+
+impl Direction {
+    /// Every direction, in the order of [`Direction::name`]'s texts.
+    pub const ALL: [Direction; 3] = [Direction::Both, Direction::Up, Direction::Down];
+
+    /// The part of a signed deviation `z` (value minus expectation, in scale units) that
+    /// counts: `z` itself, its positive part or its negative part.
+    #[inline]
+    pub fn deviation(self, z: f64) -> f64 {
+        match self {
+            Direction::Both => z,
+            Direction::Up => z.max(0.0),
+            Direction::Down => z.min(0.0),
+        }
+    }
+
+    /// The name used in configuration and spec text: `both`, `up` or `down`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Both => "both",
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+
+    /// The direction named `both`, `up` or `down`; `None` for any other text.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Direction::ALL.into_iter().find(|d| d.name() == name)
+    }
+}
 
 /// Score of a deviation of `z` standard deviations for an alert threshold of `z_alert`:
 /// `z^2 / (z^2 + z_alert^2)`. It is 0 at no deviation, exactly 0.5 at the alert threshold, and
@@ -83,6 +132,19 @@ mod tests {
         assert!(score_from_z(100.0, 4.0) < 1.0);
         assert_eq!(score_from_z(f64::INFINITY, 4.0), 1.0);
         assert_eq!(score_from_z(f64::NAN, 4.0), 0.0);
+    }
+
+    #[test]
+    fn direction_keeps_only_the_deviations_that_count() {
+        assert_eq!(Direction::Both.deviation(-3.0), -3.0);
+        assert_eq!(Direction::Up.deviation(-3.0), 0.0);
+        assert_eq!(Direction::Up.deviation(2.5), 2.5);
+        assert_eq!(Direction::Down.deviation(2.5), 0.0);
+        assert_eq!(Direction::Down.deviation(-2.5), -2.5);
+        for d in Direction::ALL {
+            assert_eq!(Direction::from_name(d.name()), Some(d));
+        }
+        assert_eq!(Direction::from_name("sideways"), None);
     }
 
     #[test]
