@@ -57,7 +57,9 @@ fn detectors(c: &mut Criterion) {
         });
     });
     // Through the registry's `Box<dyn Detector>`, as the CLI and the runner use them. CAD OSE's
-    // cost per sample grows with its context memory: this is its mean over the first 100,000.
+    // cost per sample grows with its context memory up to its capacity (8,192 contexts, least
+    // recently used half evicted when full): this is its mean over 100,000 samples, evictions
+    // included.
     for name in DETECTOR_NAMES.into_iter().chain(SEQUENCE_DETECTOR_NAMES) {
         group.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter(|| {

@@ -110,6 +110,44 @@ fn a_fixed_range_and_a_frozen_range_put_out_of_range_values_in_the_end_bins() {
 }
 
 #[test]
+fn memory_stays_within_capacity_and_still_learns_after_evictions() {
+    use mend_monitor::detectors::{CadOseState, Univariate};
+    // Noise makes new contexts at almost every sample, so a small memory is evicted many times;
+    // a repeating pattern after it must still be learnt (scores fall to 0) and a break in it
+    // must still score, with the memory never above its capacity.
+    let config = CadOseConfig {
+        max_contexts: 256,
+        ..Default::default()
+    };
+    let mut state = CadOseState::new(config);
+    let mut s = noise(3, 3_000);
+    s.extend(sawtooth(2_000).iter().map(|v| 8.0 + 0.5 * v));
+    let at = 3_000 + 1_605;
+    s[at] = 8.0;
+    let mut peak_contexts = 0;
+    let ds: Vec<Detection> = s
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let d = state.step(i as f64, v);
+            peak_contexts = peak_contexts.max(state.contexts());
+            d
+        })
+        .collect();
+    assert!(peak_contexts <= 256, "{peak_contexts} contexts");
+    assert!(
+        peak_contexts > 128,
+        "the memory never filled: {peak_contexts}"
+    );
+    assert!(
+        ds[4_000..at].iter().all(|x| x.score == 0.0),
+        "the pattern was not learnt after evictions"
+    );
+    let peak = ds[at..at + 3].iter().map(|x| x.score).fold(0.0, f64::max);
+    assert!(peak >= 0.5, "the break scored {peak}");
+}
+
+#[test]
 fn configuration_errors_name_the_field() {
     let bad = [
         (
@@ -132,6 +170,13 @@ fn configuration_errors_name_the_field() {
                 ..Default::default()
             },
             "max_active",
+        ),
+        (
+            CadOseConfig {
+                max_contexts: 1,
+                ..Default::default()
+            },
+            "max_contexts",
         ),
         (
             CadOseConfig {

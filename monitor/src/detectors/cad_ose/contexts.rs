@@ -10,7 +10,9 @@
 //! keyed by their fact lists (not by Python's tuple hashes), contexts of one left semi-context
 //! are visited in right-semi-context id order (a `BTreeMap`), and only the semi-contexts that
 //! share a fact with the input are visited (the others cannot match; the reference scans all).
-//! New contexts stop being created once `max_contexts` exist, which bounds memory.
+//! New contexts stop being created once `max_contexts` exist, which bounds memory; the
+//! detector then calls [`ContextMemory::evict`], which forgets the least recently used contexts
+//! (the reference has no bound: its memory, and so its cost per sample, grows with the stream).
 
 use std::collections::BTreeMap;
 
@@ -21,6 +23,8 @@ pub(super) type Fact = u32;
 /// One side of a context: its facts and, after a crossing, those of them present in the input.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct SemiContext {
+    /// Its facts (sorted), kept so that the memory can be rebuilt by [`ContextMemory::evict`].
+    facts: Vec<Fact>,
     /// Number of facts in the semi-context.
     len: usize,
     /// Its facts present in the last crossed input, in input order (sorted).
@@ -48,6 +52,9 @@ struct Context {
     right_facts: Vec<Fact>,
     /// Whether it was ever seen as a whole (left = previous facts, right = current sensors).
     zero_level: bool,
+    /// Memory step ([`ContextMemory::activate`] call) at which it was created, last seen whole
+    /// or last fully activated: what [`ContextMemory::evict`] ranks by.
+    last_used: u64,
 }
 
 /// A potential new context: (left facts, right facts).
@@ -82,7 +89,13 @@ pub(super) struct ContextMemory {
     crossed: [Vec<usize>; 2],
     contexts: Vec<Context>,
     new_context: Option<usize>,
+    /// Memory steps so far (one [`ContextMemory::activate`] call per sample).
+    clock: u64,
 }
+
+/// A neuron fact whose context was forgotten by [`ContextMemory::evict`]: it never occurs in an
+/// input again, so a left side holding it can no longer be fully matched.
+pub(super) const FORGOTTEN: Fact = Fact::MAX;
 
 impl ContextMemory {
     /// An empty memory. `max_left_len`: longest partial left match that can seed a new
@@ -97,7 +110,88 @@ impl ContextMemory {
             crossed: Default::default(),
             contexts: Vec::new(),
             new_context: None,
+            clock: 0,
         }
+    }
+
+    /// Whether the memory holds `max_contexts` contexts (new ones are no longer created).
+    pub(super) fn is_full(&self) -> bool {
+        self.contexts.len() >= self.max_contexts
+    }
+
+    /// Forgets all but the `keep` most recently used contexts (ties: the later created kept)
+    /// and rebuilds the memory from the rest, in their creation order, so context ids stay
+    /// dense. Neuron facts (`>= neuron_base`, naming context `fact - neuron_base`) are
+    /// renumbered in the kept left sides and in `left_facts` (the facts of the current step);
+    /// those naming a forgotten context become [`FORGOTTEN`] in the left sides and are dropped
+    /// from `left_facts`. The left crossing is redone with the new `left_facts`, so the next
+    /// [`ContextMemory::activate`] sees what it would have seen. Cost O(memory), paid once
+    /// every `max_contexts - keep` new contexts.
+    pub(super) fn evict(&mut self, keep: usize, neuron_base: Fact, left_facts: &mut Vec<Fact>) {
+        let n = self.contexts.len();
+        if keep >= n {
+            return;
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_unstable_by_key(|&c| std::cmp::Reverse((self.contexts[c].last_used, c)));
+        let mut kept = vec![false; n];
+        for &c in &order[..keep] {
+            kept[c] = true;
+        }
+        // Old id -> new id, monotone (creation order is kept).
+        let mut renumber = vec![None; n];
+        let mut next = 0usize;
+        for (c, slot) in renumber.iter_mut().enumerate() {
+            if kept[c] {
+                *slot = Some(next);
+                next += 1;
+            }
+        }
+        let remap = |f: Fact| -> Fact {
+            if f >= neuron_base && f != FORGOTTEN {
+                renumber
+                    .get((f - neuron_base) as usize)
+                    .copied()
+                    .flatten()
+                    .map_or(FORGOTTEN, |c| neuron_base + c as Fact)
+            } else {
+                f
+            }
+        };
+        // Each context's left semi-context.
+        let mut left_of = vec![0usize; n];
+        for (l, semi) in self.semis[Side::Left as usize].iter().enumerate() {
+            for &c in semi.contexts.values() {
+                left_of[c] = l;
+            }
+        }
+        let old = std::mem::replace(
+            self,
+            ContextMemory::new(self.max_left_len, self.max_contexts),
+        );
+        self.clock = old.clock;
+        for (c, context) in old.contexts.into_iter().enumerate() {
+            if !kept[c] {
+                continue;
+            }
+            let mut left: Vec<Fact> = old.semis[Side::Left as usize][left_of[c]]
+                .facts
+                .iter()
+                .map(|&f| remap(f))
+                .collect();
+            left.sort_unstable();
+            let l = self.semi_id(Side::Left, &left);
+            let r = self.semi_id(Side::Right, &context.right_facts);
+            let id = self.contexts.len();
+            self.semis[Side::Left as usize][l].contexts.insert(r, id);
+            self.contexts.push(context);
+        }
+        left_facts.retain_mut(|f| {
+            *f = remap(*f);
+            *f != FORGOTTEN
+        });
+        left_facts.sort_unstable();
+        self.cross(Side::Left, left_facts);
     }
 
     /// Number of contexts remembered.
@@ -113,6 +207,7 @@ impl ContextMemory {
         let id = self.semis[s].len();
         self.ids[s].insert(facts.to_vec(), id);
         self.semis[s].push(SemiContext {
+            facts: facts.to_vec(),
             len: facts.len(),
             ..Default::default()
         });
@@ -133,6 +228,7 @@ impl ContextMemory {
         {
             if zero_level {
                 self.contexts[c].zero_level = true;
+                self.contexts[c].last_used = self.clock;
             }
             return false;
         }
@@ -149,6 +245,7 @@ impl ContextMemory {
             activations: 0,
             right_facts: right.to_vec(),
             zero_level,
+            last_used: self.clock,
         });
         if zero_level {
             self.new_context = Some(c);
@@ -182,6 +279,8 @@ impl ContextMemory {
     /// whose left side matched the previous step's facts: the right-hand crossing of the
     /// reference (`contextCrosser(leftOrRight=1)` and `updateContextsAndGetActive`).
     pub(super) fn activate(&mut self, sensors: &[Fact], new_context_flag: bool) -> Activation {
+        self.clock += 1;
+        let clock = self.clock;
         self.cross(Side::Right, sensors);
         let mut out = Activation::default();
         let [lefts, rights] = &self.semis;
@@ -203,6 +302,7 @@ impl ContextMemory {
                         context.predicted += right_hits as u64;
                         if right_hits == right.len {
                             context.activations += 1;
+                            context.last_used = clock;
                             out.active.push((context.activations, c));
                         } else if context.zero_level && may_seed {
                             out.potential
@@ -285,6 +385,33 @@ mod tests {
         assert!(m.remember(&[1], &[2], true));
         assert!(!m.remember(&[1], &[3], true));
         assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn eviction_keeps_the_recently_used_and_renumbers_neuron_facts() {
+        const NEURON: Fact = 1 << 31;
+        let mut m = ContextMemory::new(7, 100);
+        // Three contexts at steps 1, 2, 3; the third's left side names context 1.
+        m.activate(&[], false);
+        m.remember(&[1], &[2], true);
+        m.activate(&[], false);
+        m.remember(&[2], &[3], true);
+        m.activate(&[], false);
+        m.remember(&[3, NEURON + 1], &[4], true);
+        let mut left = vec![3, NEURON, NEURON + 1];
+        m.evict(2, NEURON, &mut left);
+        assert_eq!(m.len(), 2);
+        // Context 0 (oldest) is gone: contexts 1 and 2 become 0 and 1.
+        assert_eq!(left, vec![3, NEURON]);
+        assert!(m.ids[Side::Left as usize].contains_key(&vec![3, NEURON]));
+        assert!(!m.ids[Side::Left as usize].contains_key(&vec![1]));
+        // A left side naming a forgotten context can no longer match fully.
+        let mut m2 = m.clone();
+        let mut left2 = left.clone();
+        m2.evict(1, NEURON, &mut left2);
+        assert_eq!(m2.len(), 1);
+        assert!(m2.ids[Side::Left as usize].contains_key(&vec![3, FORGOTTEN]));
+        assert_eq!(left2, vec![3]);
     }
 
     #[test]
