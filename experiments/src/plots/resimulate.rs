@@ -21,6 +21,7 @@ use mend_sim::{Action, ActionKind, Scenario, Simulation};
 
 use super::timeline::{AlertMark, ServiceSlo, Timeline};
 use crate::results::EpisodeMetrics;
+use crate::runner::episode::ground_truth_metrics;
 use crate::runner::ttd::AlertTracker;
 
 /// A re-simulated episode.
@@ -197,43 +198,6 @@ fn alert_marks(sim: &Simulation, tracker: &AlertTracker) -> Vec<AlertMark> {
             }
         })
         .collect()
-}
-
-/// An episode's metrics from the simulator's ground truth, as the runner measures them (MTTR: mean
-/// over faults that ended of end - onset; cost: instance plus action cost).
-fn ground_truth_metrics(sim: &Simulation, agent: &str) -> EpisodeMetrics {
-    let summary = sim.summary();
-    let truth = sim.truth();
-    let repairs: Vec<f64> = truth
-        .faults
-        .iter()
-        .filter_map(|f| f.end.map(|end| end.saturating_sub(f.onset).as_secs_f64()))
-        .collect();
-    let mttr_s = if repairs.is_empty() {
-        f64::NAN
-    } else {
-        repairs.iter().sum::<f64>() / repairs.len() as f64
-    };
-    let rc = summary.reward_components;
-    EpisodeMetrics {
-        scenario: summary.scenario.clone(),
-        agent: agent.to_string(),
-        seed: sim.seed(),
-        train_seed: None,
-        episode: 0,
-        sim_seed: sim.seed(),
-        availability: summary.availability,
-        uptime: summary.uptime,
-        incidents: summary.incidents as f64,
-        faults: truth.faults.len() as f64,
-        ttd_s: f64::NAN,
-        false_alerts: f64::NAN,
-        mttr_s,
-        cost_usd: rc.infra_cost_usd + rc.action_cost_usd,
-        data_lost_writes: rc.data_lost_writes,
-        actions_taken: truth.actions_applied as f64,
-        reward: summary.reward,
-    }
 }
 
 /// Checks the trace's header against the scenario and that every fault target exists; returns the

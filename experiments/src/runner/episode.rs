@@ -152,11 +152,8 @@ pub fn run_job_with(
     Ok(out)
 }
 
-/// The episode's metrics from ground truth.
-///
-/// MTTR: mean over the episode's faults that ended within the horizon of (end - onset), where a
-/// fault ends when its repair completes or an action cleared it (`FaultRecord::end`). Faults still
-/// active at the horizon are censored (left out); NaN when no fault ended.
+/// The episode's metrics as the runner records them: [`ground_truth_metrics`] with the results
+/// keys of `job`, the env's summed reward and the actions the agent took.
 fn metrics(
     job: &EpisodeJob<'_>,
     episode: u64,
@@ -165,6 +162,26 @@ fn metrics(
     reward: f64,
     actions_taken: u64,
 ) -> EpisodeMetrics {
+    EpisodeMetrics {
+        scenario: job.scenario_name.to_string(),
+        seed: job.seed,
+        episode,
+        sim_seed,
+        actions_taken: actions_taken as f64,
+        reward,
+        ..ground_truth_metrics(sim, job.agent)
+    }
+}
+
+/// An episode's metrics from the simulator's ground truth (the runner and the replay plots both
+/// measure episodes with it). Keys come from the simulation (its scenario name and seed, episode
+/// 0); actions are those the simulator applied and reward its summary's. TTD and false alerts are
+/// NaN (the alert tracker fills them).
+///
+/// MTTR: mean over the episode's faults that ended within the horizon of (end - onset), where a
+/// fault ends when its repair completes or an action cleared it (`FaultRecord::end`). Faults still
+/// active at the horizon are censored (left out); NaN when no fault ended.
+pub(crate) fn ground_truth_metrics(sim: &Simulation, agent: &str) -> EpisodeMetrics {
     let summary = sim.summary();
     let truth = sim.truth();
     let repairs: Vec<f64> = truth
@@ -179,12 +196,12 @@ fn metrics(
     };
     let rc = summary.reward_components;
     EpisodeMetrics {
-        scenario: job.scenario_name.to_string(),
-        agent: job.agent.to_string(),
-        seed: job.seed,
+        scenario: summary.scenario.clone(),
+        agent: agent.to_string(),
+        seed: sim.seed(),
         train_seed: None,
-        episode,
-        sim_seed,
+        episode: 0,
+        sim_seed: sim.seed(),
         availability: summary.availability,
         uptime: summary.uptime,
         incidents: summary.incidents as f64,
@@ -194,8 +211,8 @@ fn metrics(
         mttr_s,
         cost_usd: rc.infra_cost_usd + rc.action_cost_usd,
         data_lost_writes: rc.data_lost_writes,
-        actions_taken: actions_taken as f64,
-        reward,
+        actions_taken: truth.actions_applied as f64,
+        reward: summary.reward,
     }
 }
 
