@@ -10,7 +10,8 @@
 //! predictor training with one client per provider (`--split`), plus poisoned clients;
 //! `--study tune`: the framework's adaptive detector (`--family`) tuned within a false-alert
 //! budget (`--budget-ratio` x the static rules' rate) on the training scenario and seeds, then
-//! measured against the static rules on held-out scenarios (`--eval-scenario`).
+//! measured against the static rules on held-out scenarios (`--eval-scenario`); `--direction up`
+//! tunes and measures detectors that score only rises (`dir=up` specs).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +23,7 @@ use crate::detection::{
 };
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use mend_monitor::detectors::{DETECTOR_NAMES, DetectorConfig};
+use mend_monitor::detectors::{DETECTOR_NAMES, DetectorConfig, Direction};
 use mend_monitor::nab::{
     NabReport, PROBATIONARY_PERCENT, Profile, leave_one_file_out, load_corpus, run_nab,
     score_reference, write_file_results_csv,
@@ -193,6 +194,31 @@ pub struct SimArgs {
     /// study's three, scenarios/eval/eval-{mid-network,regional,large-zones}.toml; `none`: skip).
     #[arg(long = "eval-scenario")]
     pub eval_scenarios: Vec<String>,
+    /// `--study tune`: the changes the tuned detectors score: both (default), only rises (`up`,
+    /// for "higher is worse" metrics such as error ratio and latency) or only falls.
+    #[arg(long, value_enum, default_value_t = DirectionArg::Both)]
+    pub direction: DirectionArg,
+}
+
+/// `--direction` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectionArg {
+    /// Rises and falls.
+    Both,
+    /// Rises only.
+    Up,
+    /// Falls only.
+    Down,
+}
+
+impl DirectionArg {
+    fn direction(self) -> Direction {
+        match self {
+            DirectionArg::Both => Direction::Both,
+            DirectionArg::Up => Direction::Up,
+            DirectionArg::Down => Direction::Down,
+        }
+    }
 }
 
 /// `--family` values.
@@ -371,7 +397,10 @@ fn sim_tune(args: &SimArgs) -> Result<ExitCode> {
         train_seeds: (1..=args.train).map(|i| args.seed + i).collect(),
         eval_scenarios: eval.iter().collect(),
         eval_seeds: (1..=args.test).map(|i| args.seed + 1000 + i).collect(),
-        grid: budget_grid(&families),
+        grid: budget_grid(&families)
+            .into_iter()
+            .map(|c| c.directed(args.direction.direction()))
+            .collect(),
         budget_ratio: args.budget_ratio,
     };
     let bar = progress::bar(1, "tuning and held-out runs", "", args.quiet);

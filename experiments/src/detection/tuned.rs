@@ -15,7 +15,7 @@
 
 use mend_monitor::alerting::{AccountingConfig, DetectionOutcome, RuleSet, TunedDetector};
 pub use mend_monitor::alerting::{hybrid_rules, metric_floor};
-use mend_monitor::detectors::{AutoencoderConfig, DetectorConfig, ShiftConfig};
+use mend_monitor::detectors::{AutoencoderConfig, DetectorConfig, Direction, ShiftConfig};
 use mend_sim::Scenario;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -53,6 +53,26 @@ impl Candidate {
             setting: format!("z={z} for={for_seconds}s"),
             rules: spec.rules(),
             spec: Some(spec),
+        }
+    }
+
+    /// The same setting scoring only the changes in `direction` (a z-score family's setting;
+    /// others are returned unchanged): `dir=up` for metrics where only a rise is a symptom.
+    pub fn directed(self, direction: Direction) -> Candidate {
+        let Some(spec) = self.spec.clone() else {
+            return self;
+        };
+        let spec = spec.with_direction(direction);
+        let setting = if direction == Direction::Both {
+            self.setting
+        } else {
+            format!("{} dir={}", self.setting, direction.name())
+        };
+        Candidate {
+            setting,
+            rules: spec.rules(),
+            spec: Some(spec),
+            ..self
         }
     }
 }
