@@ -17,9 +17,12 @@
 
 mod config;
 pub mod decision;
+pub mod demos;
+pub mod dqfd;
 pub mod loss;
 pub mod qnet;
 mod train;
+pub mod warm_start;
 
 use std::path::Path;
 
@@ -31,6 +34,7 @@ pub use config::DqnConfig;
 pub use decision::{DqnEntityPolicy, load_policy, noop_margin_decision, policy_from_file};
 pub use loss::{TdInput, huber_loss, td_loss_grads, td_target, td_target_by, td_targets};
 pub use qnet::QNet;
+pub use warm_start::{DqnWarmStartConfig, DqnWarmStartReport};
 
 use crate::agent::{Agent, MetricSink, TrainSummary};
 use crate::error::AgentError;
@@ -59,6 +63,13 @@ impl Dqn {
     /// does not use orthogonal init).
     pub fn new(config: DqnConfig, obs_dim: usize, n_actions: usize) -> Result<Self, AgentError> {
         config.validate()?;
+        if config.warm_start.is_some() {
+            return Err(AgentError::InvalidConfig {
+                field: "warm_start",
+                expected: "needs the entity network (the cluster env, `EntityDqn`)",
+                got: "an MLP agent".into(),
+            });
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let spec = MlpSpec {
             input: obs_dim,

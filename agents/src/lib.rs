@@ -43,6 +43,7 @@
 pub mod agent;
 pub mod baselines;
 pub mod checkpoint;
+pub mod config_check;
 pub mod distribution;
 pub mod dqn;
 pub mod error;
@@ -60,6 +61,7 @@ pub mod rollout_buffer;
 pub mod schedule;
 pub mod store;
 pub mod tabular;
+pub mod teacher;
 
 pub use agent::{Agent, MetricSink, NullSink, TrainSummary, VecSink};
 pub use dqn::{Dqn, DqnConfig, EntityDqn};

@@ -236,84 +236,29 @@ impl PpoConfig {
     }
 
     fn validate(&self) -> Result<(), AgentError> {
-        let bad = |field, expected, got: String| {
-            Err(AgentError::InvalidConfig {
-                field,
-                expected,
-                got,
-            })
-        };
-        if self.num_envs == 0 {
-            return bad("num_envs", "must be at least 1", self.num_envs.to_string());
-        }
-        if self.num_steps == 0 {
-            return bad(
-                "num_steps",
-                "must be at least 1",
-                self.num_steps.to_string(),
-            );
-        }
+        use crate::config_check as check;
+        check::at_least_one("num_envs", self.num_envs as u64)?;
+        check::at_least_one("num_steps", self.num_steps as u64)?;
         if self.num_minibatches == 0 || !self.batch_size().is_multiple_of(self.num_minibatches) {
-            return bad(
+            return Err(check::invalid(
                 "num_minibatches",
                 "must divide num_envs * num_steps",
                 self.num_minibatches.to_string(),
-            );
+            ));
         }
-        if !(0.0..=1.0).contains(&self.gamma) {
-            return bad("gamma", "must be in [0, 1]", self.gamma.to_string());
-        }
-        if !(0.0..=1.0).contains(&self.gae_lambda) {
-            return bad(
-                "gae_lambda",
-                "must be in [0, 1]",
-                self.gae_lambda.to_string(),
-            );
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad(
-                "learning_rate",
-                "must be finite and positive",
-                self.learning_rate.to_string(),
-            );
-        }
-        if !(self.clip_coef.is_finite() && self.clip_coef > 0.0) {
-            return bad(
-                "clip_coef",
-                "must be finite and positive",
-                self.clip_coef.to_string(),
-            );
-        }
-        if self.max_grad_norm.is_nan() || self.max_grad_norm <= 0.0 {
-            return bad(
-                "max_grad_norm",
-                "must be positive",
-                self.max_grad_norm.to_string(),
-            );
-        }
-        if !(self.reward_scale.is_finite() && self.reward_scale > 0.0) {
-            return bad(
-                "reward_scale",
-                "must be finite and positive",
-                self.reward_scale.to_string(),
-            );
-        }
-        if let Some(p) = self.init_act_prob
-            && !(p > 0.0 && p < 1.0)
-        {
-            return bad("init_act_prob", "must lie in (0, 1)", p.to_string());
+        check::unit_interval("gamma", self.gamma)?;
+        check::unit_interval("gae_lambda", self.gae_lambda)?;
+        check::positive_finite("learning_rate", self.learning_rate)?;
+        check::positive_finite("clip_coef", self.clip_coef)?;
+        check::positive("max_grad_norm", self.max_grad_norm)?;
+        check::positive_finite("reward_scale", self.reward_scale)?;
+        if let Some(p) = self.init_act_prob {
+            check::open_unit_interval("init_act_prob", p)?;
         }
         if let Some(ws) = &self.warm_start {
             ws.validate()?;
         }
-        if self.hidden.contains(&0) {
-            return bad(
-                "hidden",
-                "widths must be positive",
-                format!("{:?}", self.hidden),
-            );
-        }
-        Ok(())
+        check::positive_widths("hidden", &self.hidden)
     }
 }
 

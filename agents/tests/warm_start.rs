@@ -7,35 +7,15 @@
 //! so its teacher would never act): crashes leave a service's replicas down, which the runbook
 //! restarts (`replicas_down -> restart_replica`), a decision a policy can read off one observation.
 
-use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 
 use mend_agents::{Agent, NullSink, Ppo, PpoConfig, VecSink, WarmStartConfig, teacher_agreement};
-use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, SyncVectorEnv};
-use mend_sim::Scenario;
+use mend_envs::SyncVectorEnv;
 
-/// `tiny` with process crashes about every 20 simulated minutes per replica seat, lasting ~10 min.
-fn crashy_tiny() -> Arc<Scenario> {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/tiny.toml"),
-    )
-    .unwrap();
-    let faults = "\n[[faults.processes]]\nkind = \"process_crash\"\n\
-                  up = { dist = \"exponential\", mean = \"20m\" }\n\
-                  down = { dist = \"lognormal\", median = \"10m\", sigma = 0.5 }\n";
-    Arc::new(Scenario::from_toml_str(&format!("{text}{faults}"), "crashy-tiny").unwrap())
-}
+mod common;
 
 fn vec_env(n: usize) -> SyncVectorEnv {
-    let scenario = crashy_tiny();
-    let envs = (0..n)
-        .map(|_| {
-            Box::new(ClusterEnv::new(scenario.clone(), ClusterConfig::default()).unwrap())
-                as Box<dyn Env>
-        })
-        .collect();
-    SyncVectorEnv::new(envs, AutoresetMode::SameStep).unwrap()
+    common::crashy_tiny_env(n)
 }
 
 fn warm() -> WarmStartConfig {

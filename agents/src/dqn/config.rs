@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::warm_start::DqnWarmStartConfig;
 use crate::error::AgentError;
 use crate::nn::Activation;
 
@@ -66,6 +67,12 @@ pub struct DqnConfig {
     /// `training.config.noop_margin`). See [`super::decision`]. 0 = plain argmax (SB3).
     #[serde(default)]
     pub noop_margin: f64,
+    /// Entity networks only: learning from the expert runbook's demonstrations before and during
+    /// DQN (DQfD, [`super::warm_start`]). `None` (the default): DQN from the seeded initial weights,
+    /// as before (and omitted when serialised, so configs, policy files and results of runs without
+    /// a warm start keep their bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_start: Option<DqnWarmStartConfig>,
 }
 
 fn one() -> f64 {
@@ -101,6 +108,7 @@ impl DqnConfig {
             reward_scale: 1.0,
             explore_act_prob: None,
             noop_margin: 0.0,
+            warm_start: None,
         }
     }
 
@@ -134,91 +142,32 @@ impl DqnConfig {
             reward_scale: 0.01,
             explore_act_prob: Some(0.05),
             noop_margin: 0.0,
+            warm_start: None,
         }
     }
 
     /// Checks every field's range; the error names the field.
     pub fn validate(&self) -> Result<(), AgentError> {
-        let bad = |field, expected, got: String| {
-            Err(AgentError::InvalidConfig {
-                field,
-                expected,
-                got,
-            })
-        };
-        let positive = [
-            ("num_envs", self.num_envs),
-            ("buffer_size", self.buffer_size),
-            ("batch_size", self.batch_size),
-            ("train_frequency", self.train_frequency as usize),
-        ];
-        for (field, value) in positive {
-            if value == 0 {
-                return bad(field, "must be at least 1", value.to_string());
-            }
+        use crate::config_check as check;
+        check::at_least_one("num_envs", self.num_envs as u64)?;
+        check::at_least_one("buffer_size", self.buffer_size as u64)?;
+        check::at_least_one("batch_size", self.batch_size as u64)?;
+        check::at_least_one("train_frequency", self.train_frequency)?;
+        check::unit_interval("gamma", self.gamma)?;
+        check::positive_finite("learning_rate", self.learning_rate)?;
+        check::unit_interval("start_e", self.start_e)?;
+        check::unit_interval("end_e", self.end_e)?;
+        check::unit_interval("exploration_fraction", self.exploration_fraction)?;
+        check::positive_finite("max_grad_norm", self.max_grad_norm)?;
+        check::positive_finite("adam_eps", self.adam_eps)?;
+        check::positive_finite("reward_scale", self.reward_scale)?;
+        if let Some(p) = self.explore_act_prob {
+            check::unit_interval("explore_act_prob", p)?;
         }
-        if !(0.0..=1.0).contains(&self.gamma) {
-            return bad("gamma", "must be in [0, 1]", self.gamma.to_string());
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad(
-                "learning_rate",
-                "must be finite and positive",
-                self.learning_rate.to_string(),
-            );
-        }
-        if !(0.0..=1.0).contains(&self.start_e) {
-            return bad("start_e", "must be in [0, 1]", self.start_e.to_string());
-        }
-        if !(0.0..=1.0).contains(&self.end_e) {
-            return bad("end_e", "must be in [0, 1]", self.end_e.to_string());
-        }
-        if !(0.0..=1.0).contains(&self.exploration_fraction) {
-            return bad(
-                "exploration_fraction",
-                "must be in [0, 1]",
-                self.exploration_fraction.to_string(),
-            );
-        }
-        if !(self.max_grad_norm.is_finite() && self.max_grad_norm > 0.0) {
-            return bad(
-                "max_grad_norm",
-                "must be finite and positive",
-                self.max_grad_norm.to_string(),
-            );
-        }
-        if !(self.adam_eps.is_finite() && self.adam_eps > 0.0) {
-            return bad(
-                "adam_eps",
-                "must be finite and positive",
-                self.adam_eps.to_string(),
-            );
-        }
-        if !(self.reward_scale.is_finite() && self.reward_scale > 0.0) {
-            return bad(
-                "reward_scale",
-                "must be finite and positive",
-                self.reward_scale.to_string(),
-            );
-        }
-        if let Some(p) = self.explore_act_prob
-            && !(0.0..=1.0).contains(&p)
-        {
-            return bad("explore_act_prob", "must be in [0, 1]", p.to_string());
-        }
-        if !(self.noop_margin.is_finite() && self.noop_margin >= 0.0) {
-            return bad(
-                "noop_margin",
-                "must be finite and non-negative",
-                self.noop_margin.to_string(),
-            );
-        }
-        if self.hidden.contains(&0) {
-            return bad(
-                "hidden",
-                "widths must be positive",
-                format!("{:?}", self.hidden),
-            );
+        check::non_negative_finite("noop_margin", self.noop_margin)?;
+        check::positive_widths("hidden", &self.hidden)?;
+        if let Some(ws) = &self.warm_start {
+            ws.validate()?;
         }
         Ok(())
     }

@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use super::config::DqnConfig;
 use super::decision::noop_margin_decision;
+use super::demos::Demos;
+use super::dqfd::{DqfdLosses, dqfd_loss_grads};
 use super::loss::{
     TdInput, entity_q_rows, entity_td_loss_grads, td_loss_grads, td_target_by, td_targets,
 };
@@ -29,10 +31,11 @@ use crate::agent::{EpisodeTracker, MetricSink, TrainSummary};
 use crate::checkpoint::{self, AdamScalars, RngState};
 use crate::distribution::{argmax, check_mask, masked_logits};
 use crate::error::{AgentError, PolicyFileError};
+use crate::nn::entity_candle::CandleEntity;
 use crate::obs::{as_vector, final_entity_obs, final_obs};
 use crate::optim::{Adam, clip_grad_norm};
 use crate::ppo::nets::as_entities;
-use crate::replay_buffer::entity::{EntityReplayBuffer, EntityTransition};
+use crate::replay_buffer::entity::{EntityReplayBatch, EntityReplayBuffer, EntityTransition};
 use crate::replay_buffer::{ReplayBuffer, Transition};
 use crate::schedule::linear;
 
@@ -63,6 +66,10 @@ pub(crate) struct DqnCore {
     pub(crate) num_timesteps: u64,
     pub(crate) n_calls: u64,
     pub(crate) gradient_steps: u64,
+    /// The teacher's demonstrations (DQfD warm start), mixed into every minibatch.
+    pub(crate) demos: Option<Demos>,
+    /// Whether the warm start has run (a checkpoint key, so a resumed run does not pre-train again).
+    pub(crate) warm_started: bool,
 }
 
 /// The observations the loop holds between steps: flat for an MLP, shared entity sets otherwise (the
@@ -113,6 +120,8 @@ impl DqnCore {
             num_timesteps: 0,
             n_calls: 0,
             gradient_steps: 0,
+            demos: None,
+            warm_started: false,
         }
     }
 
@@ -123,6 +132,14 @@ impl DqnCore {
         sink: &mut dyn MetricSink,
     ) -> Result<TrainSummary, AgentError> {
         let cfg = self.config.clone();
+        if let Some(ws) = &cfg.warm_start {
+            if !self.warm_started && self.num_timesteps == 0 {
+                self.warm_start(env, sink)?;
+            } else if self.demos.is_none() {
+                // Resumed from a checkpoint: the same seed records the same demonstrations.
+                self.demos = Some(self.record_demos(env, ws)?);
+            }
+        }
         let n = cfg.num_envs;
         let dim = self.obs_dim;
         let mut tracker = EpisodeTracker::new(n);
@@ -277,6 +294,10 @@ impl DqnCore {
     // -----------------------------------------------------------------------------------------------
 
     fn gradient_step(&mut self, target_net: &CandleQ) -> Result<(f64, f64), AgentError> {
+        if self.demos.is_some() {
+            let losses = self.dqfd_step(target_net, false)?;
+            return Ok((losses.total, losses.mean_q));
+        }
         let gamma = self.config.gamma as f32;
         let double_q = self.config.double_q;
         let (loss, mean_q, mut flat) = match (&self.replay, target_net, &self.q) {
@@ -306,30 +327,9 @@ impl DqnCore {
             }
             (Replay::Entity(replay), CandleQ::Entity(target), QNet::Entity(q)) => {
                 let batch = replay.sample(self.config.batch_size, &mut self.rng);
-                let k = self.n_kinds;
                 let online = crate::nn::entity_candle::CandleEntity::from_params(q, &Device::Cpu)?;
-                let next_target = entity_q_rows(target, &batch.next_obs, k)?;
-                let next_online = if double_q {
-                    Some(entity_q_rows(&online, &batch.next_obs, k)?)
-                } else {
-                    None
-                };
-                let margin = self.config.noop_margin as f32;
-                let choose = |q: &[f32]| noop_margin_decision(q, margin);
-                let targets = (0..batch.actions.len())
-                    .map(|i| {
-                        td_target_by(
-                            batch.rewards[i],
-                            batch.terminated[i],
-                            gamma,
-                            &next_target[i],
-                            next_online.as_ref().map(|o| o[i].as_slice()),
-                            batch.next_masks[i].as_deref(),
-                            &choose,
-                        )
-                    })
-                    .collect();
-                entity_td_loss_grads(&online, &batch.obs, &batch.actions, targets, k)?
+                let targets = self.entity_targets(target, &online, &batch)?;
+                entity_td_loss_grads(&online, &batch.obs, &batch.actions, targets, self.n_kinds)?
             }
             _ => unreachable!("the replay, target and online networks are built as one kind"),
         };
@@ -338,6 +338,99 @@ impl DqnCore {
             .step(self.q.tensors_mut(), &flat, self.config.learning_rate);
         self.gradient_steps += 1;
         Ok((loss, mean_q))
+    }
+
+    /// One-step TD targets of an entity minibatch: double DQN (or plain) bootstraps whose action is
+    /// the no-op margin decision, over each next observation's valid actions.
+    fn entity_targets(
+        &self,
+        target: &CandleEntity,
+        online: &CandleEntity,
+        batch: &EntityReplayBatch,
+    ) -> Result<Vec<f32>, AgentError> {
+        let gamma = self.config.gamma as f32;
+        let k = self.n_kinds;
+        let next_target = entity_q_rows(target, &batch.next_obs, k)?;
+        let next_online = if self.config.double_q {
+            Some(entity_q_rows(online, &batch.next_obs, k)?)
+        } else {
+            None
+        };
+        let margin = self.config.noop_margin as f32;
+        let choose = |q: &[f32]| noop_margin_decision(q, margin);
+        Ok((0..batch.actions.len())
+            .map(|i| {
+                td_target_by(
+                    batch.rewards[i],
+                    batch.terminated[i],
+                    gamma,
+                    &next_target[i],
+                    next_online.as_ref().map(|o| o[i].as_slice()),
+                    batch.next_masks[i].as_deref(),
+                    &choose,
+                )
+            })
+            .collect())
+    }
+
+    /// One DQfD gradient step ([`super::dqfd`]): during pre-training a minibatch of demonstrations
+    /// only, else `demos_per_batch` demonstrations and the rest from the replay buffer.
+    pub(crate) fn dqfd_step(
+        &mut self,
+        target_net: &CandleQ,
+        pretraining: bool,
+    ) -> Result<DqfdLosses, AgentError> {
+        let ws = self.config.warm_start.clone().unwrap_or_default();
+        let (Replay::Entity(replay), CandleQ::Entity(target), QNet::Entity(q), Some(demos)) =
+            (&self.replay, target_net, &self.q, &self.demos)
+        else {
+            return Err(AgentError::InvalidConfig {
+                field: "warm_start",
+                expected: "needs the entity network (the cluster env) and recorded demonstrations",
+                got: "an MLP agent or no demonstrations".into(),
+            });
+        };
+        let batch = self.config.batch_size;
+        let n_demo = if pretraining || replay.is_empty() {
+            batch
+        } else {
+            ws.demos_per_batch(batch)
+        };
+        let agent = (n_demo < batch).then(|| replay.sample(batch - n_demo, &mut self.rng));
+        let demo = demos.sample(n_demo, &mut self.rng);
+        let online = crate::nn::entity_candle::CandleEntity::from_params(q, &Device::Cpu)?;
+        let widths = (q.spec.row_width, q.spec.global_width);
+        let params = ws.params(
+            self.config.gamma,
+            self.config.double_q,
+            self.config.noop_margin,
+            self.n_kinds,
+        );
+        let (losses, mut flat) = if demo.items.is_empty() {
+            // A demonstration ratio of 0 after pre-training: plain DQN on the agent's transitions.
+            let a = agent.as_ref().ok_or(AgentError::InvalidConfig {
+                field: "warm_start.demo_ratio",
+                expected: "to leave room for the agent's transitions",
+                got: ws.demo_ratio.to_string(),
+            })?;
+            let targets = self.entity_targets(target, &online, a)?;
+            let (loss, mean_q, flat) =
+                entity_td_loss_grads(&online, &a.obs, &a.actions, targets, self.n_kinds)?;
+            let losses = DqfdLosses {
+                total: loss,
+                td: loss,
+                mean_q,
+                ..DqfdLosses::default()
+            };
+            (losses, flat)
+        } else {
+            dqfd_loss_grads(&online, target, agent.as_ref(), &demo, widths, &params)?
+        };
+        clip_grad_norm(&mut flat, self.config.max_grad_norm);
+        self.adam
+            .step(self.q.tensors_mut(), &flat, self.config.learning_rate);
+        self.gradient_steps += 1;
+        Ok(losses)
     }
 
     // -----------------------------------------------------------------------------------------------
@@ -360,6 +453,7 @@ impl DqnCore {
             gradient_steps: self.gradient_steps,
             rng: RngState::capture(&self.rng),
             adam,
+            warm_started: self.warm_started,
         };
         checkpoint::write_checkpoint(path, &tensors, &state)?;
         Ok(())
@@ -385,6 +479,7 @@ impl DqnCore {
         self.num_timesteps = state.num_timesteps;
         self.n_calls = state.n_calls;
         self.gradient_steps = state.gradient_steps;
+        self.warm_started = state.warm_started;
         Ok(())
     }
 }
@@ -425,6 +520,9 @@ struct DqnCheckpoint {
     gradient_steps: u64,
     rng: RngState,
     adam: AdamScalars,
+    /// Whether the warm start had run (absent in checkpoints of runs without one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    warm_started: bool,
 }
 
 #[cfg(test)]

@@ -4,13 +4,12 @@
 //! Rajeswaran et al. 2018, arXiv:1709.10087, §4: behaviour cloning before policy-gradient
 //! fine-tuning, with an imitation term whose weight decays).
 //!
-//! Owns: the [`WarmStartConfig`] (`PpoConfig::warm_start`), the teachers (the expert runbook or the
-//! reactive controller, stateful [`Controller`]s, one per sub-env), recording teacher rollouts
-//! ([`TeacherData`]), the behaviour-cloning fit ([`Ppo::warm_start`]: masked, act-weighted
-//! cross-entropy on the logits plus the value head regressed on the teacher's discounted returns,
+//! Owns: the [`WarmStartConfig`] (`PpoConfig::warm_start`), the behaviour-cloning fit
+//! ([`Ppo::warm_start`]: masked, act-weighted cross-entropy on the logits plus the value head regressed on the teacher's discounted returns,
 //! truncation bootstrapped from the value head being fitted), the coefficient schedule of the
 //! auxiliary loss during PPO, and [`teacher_agreement`] (how often a policy takes the teacher's action
-//! on held-out teacher states).
+//! on held-out teacher states). The teachers and their recorded rollouts live in [`crate::teacher`]
+//! (shared with DQN's warm start) and are re-exported here.
 //!
 //! The runbook mostly waits (no-op on about 80-95 % of `default`'s steps), so a plain cross-entropy
 //! fit would learn "never act"; acting samples get weight `act_weight` (class re-weighting, as
@@ -27,20 +26,14 @@ use serde::{Deserialize, Serialize};
 use super::nets::{CandleNets, Nets, as_entities};
 use super::{MASKED_LOGIT, Ppo};
 use crate::agent::MetricSink;
-use crate::baselines::reactive::{ReactiveConfig, ReactiveController};
-use crate::baselines::runbook::Runbook;
-use crate::baselines::view::kind_names_from_info;
-use crate::baselines::{BaselineError, Controller};
 use crate::error::AgentError;
 use crate::gae::{GaeInput, compute_gae};
 use crate::nn::entity_candle::EntityBatch;
-use crate::obs::final_entity_obs;
 use crate::optim::{Adam, clip_grad_norm};
 use crate::policy::Policy;
-
-/// Offset added to the agent's seed for the reset seed of the teacher's recorded rollout, so the
-/// teacher's episodes differ from PPO's (which reset with `seed + num_timesteps`).
-pub const TEACHER_SEED_OFFSET: u64 = 1 << 40;
+pub use crate::teacher::{
+    TEACHER_SEED_OFFSET, TEACHERS, Teacher, TeacherData, record_teacher, teachers_named,
+};
 
 /// `PpoConfig::warm_start`: behaviour cloning of a teacher before PPO, and the fading imitation term
 /// during PPO. In an experiment file: `warm_start = { teacher = "runbook", steps = 23040 }`; fields
@@ -88,55 +81,19 @@ impl Default for WarmStartConfig {
 impl WarmStartConfig {
     /// Checks every field; errors name it as `warm_start.FIELD`.
     pub fn validate(&self) -> Result<(), AgentError> {
-        let bad = |field, expected, got: String| {
-            Err(AgentError::InvalidConfig {
-                field,
-                expected,
-                got,
-            })
-        };
-        if !TEACHERS.contains(&self.teacher.as_str()) {
-            return bad(
-                "warm_start.teacher",
-                "must be \"runbook\" or \"reactive\"",
-                format!("{:?}", self.teacher),
-            );
-        }
-        if self.steps == 0 {
-            return bad("warm_start.steps", "must be at least 1", "0".into());
-        }
-        if self.epochs == 0 {
-            return bad("warm_start.epochs", "must be at least 1", "0".into());
-        }
-        if self.minibatch_size == 0 {
-            return bad(
-                "warm_start.minibatch_size",
-                "must be at least 1",
-                "0".into(),
-            );
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad(
-                "warm_start.learning_rate",
-                "must be finite and positive",
-                self.learning_rate.to_string(),
-            );
-        }
-        if !(self.act_weight.is_finite() && self.act_weight > 0.0) {
-            return bad(
-                "warm_start.act_weight",
-                "must be finite and positive",
-                self.act_weight.to_string(),
-            );
-        }
-        if !(self.bc_coef.is_finite() && self.bc_coef >= 0.0) {
-            return bad(
-                "warm_start.bc_coef",
-                "must be finite and >= 0",
-                self.bc_coef.to_string(),
-            );
-        }
-        Ok(())
+        use crate::config_check as check;
+        check::one_of(
+            "warm_start.teacher",
+            &self.teacher,
+            &TEACHERS,
+            "must be \"runbook\" or \"reactive\"",
+        )?;
+        check::at_least_one("warm_start.steps", self.steps)?;
+        check::at_least_one("warm_start.epochs", self.epochs as u64)?;
+        check::at_least_one("warm_start.minibatch_size", self.minibatch_size as u64)?;
+        check::positive_finite("warm_start.learning_rate", self.learning_rate)?;
+        check::positive_finite("warm_start.act_weight", self.act_weight)?;
+        check::non_negative_finite("warm_start.bc_coef", self.bc_coef)
     }
 
     /// The auxiliary loss's coefficient after `ppo_steps` PPO steps: `bc_coef` decaying linearly to 0
@@ -150,166 +107,18 @@ impl WarmStartConfig {
 
     /// One fresh teacher of this config's kind, for an env whose action kinds are `kind_names`.
     pub fn teacher(&self, kind_names: Vec<String>) -> Result<Teacher, AgentError> {
-        let schema = mend_monitor::features::FeatureSchema::v1();
-        Ok(match self.teacher.as_str() {
-            "reactive" => Teacher::Reactive(Box::new(ReactiveController::new(
-                ReactiveConfig::tuned(),
-                schema,
-                kind_names,
-            )?)),
-            _ => Teacher::Runbook(Box::new(Runbook::default_runbook(schema, kind_names)?)),
-        })
+        Teacher::named(&self.teacher, kind_names)
     }
 }
 
-/// The teacher names [`WarmStartConfig::teacher`] accepts.
-pub const TEACHERS: [&str; 2] = ["runbook", "reactive"];
-
-/// A stateful teacher for one sub-env (call [`Teacher::decide`] once per decision, in order, and
-/// [`Teacher::reset`] when its episode ends).
-#[derive(Clone, Debug)]
-pub enum Teacher {
-    /// The expert runbook.
-    Runbook(Box<Runbook>),
-    /// The Kubernetes-style reactive controller.
-    Reactive(Box<ReactiveController>),
-}
-
-impl Teacher {
-    /// The teacher's action for this decision (its timers advance by one decision interval).
-    pub fn decide(
-        &mut self,
-        obs: &Observation,
-        mask: Option<&[bool]>,
-    ) -> Result<usize, AgentError> {
-        let a: Result<usize, BaselineError> = match self {
-            Teacher::Runbook(c) => c.decide(obs, mask),
-            Teacher::Reactive(c) => c.decide(obs, mask),
-        };
-        Ok(a?)
-    }
-
-    /// Forgets all timers (a new episode).
-    pub fn reset(&mut self) {
-        match self {
-            Teacher::Runbook(c) => c.reset(),
-            Teacher::Reactive(c) => c.reset(),
-        }
-    }
-}
-
-/// One fresh teacher per sub-env, reading the action kinds from the env's reset info.
+/// One fresh teacher of `config`'s kind per sub-env, reading the action kinds from the env's reset
+/// info ([`teachers_named`]).
 pub fn teachers_for(
     config: &WarmStartConfig,
     reset_infos: &[mend_envs::Info],
     num_envs: usize,
 ) -> Result<Vec<Teacher>, AgentError> {
-    let kinds = reset_infos
-        .first()
-        .and_then(kind_names_from_info)
-        .ok_or_else(|| AgentError::ObservationMismatch {
-            expected: "a cluster env whose reset info lists `action_kinds` (warm_start.teacher)"
-                .into(),
-            got: "a reset info without them".into(),
-        })?;
-    let teacher = config.teacher(kinds)?;
-    Ok(vec![teacher; num_envs])
-}
-
-/// Teacher transitions, stored step-major (`index = step * num_envs + env`) as a rollout.
-#[derive(Clone, Debug, Default)]
-pub struct TeacherData {
-    /// Parallel envs.
-    pub num_envs: usize,
-    /// Observations the teacher acted on.
-    pub obs: Vec<Observation>,
-    /// Masks, `len x n_actions` (all true where the env gave none).
-    pub masks: Vec<bool>,
-    /// Whether any mask forbids an action.
-    pub any_masked: bool,
-    /// The teacher's actions.
-    pub actions: Vec<usize>,
-    /// Rewards (already multiplied by the agent's `reward_scale`).
-    pub rewards: Vec<f32>,
-    /// Terminated flags.
-    pub terminated: Vec<bool>,
-    /// Truncated flags.
-    pub truncated: Vec<bool>,
-    /// `(index, final observation)` of every truncated, not terminated, step.
-    pub final_obs: Vec<(usize, Observation)>,
-    /// Observation after the last step, per env (the bootstrap of unfinished episodes).
-    pub last_obs: Vec<Observation>,
-}
-
-impl TeacherData {
-    /// Number of transitions.
-    pub fn len(&self) -> usize {
-        self.actions.len()
-    }
-
-    /// True if nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.actions.is_empty()
-    }
-
-    /// Share of transitions where the teacher acted.
-    pub fn act_share(&self) -> f64 {
-        self.actions.iter().filter(|&&a| a != 0).count() as f64 / self.len().max(1) as f64
-    }
-}
-
-/// Rolls `teachers` (one per sub-env) on `env` for `steps_per_env` steps each from a reset with
-/// `seed`, recording every transition; rewards are multiplied by `reward_scale`.
-pub fn record_teacher(
-    env: &mut dyn VectorEnv,
-    teachers: &mut [Teacher],
-    steps_per_env: usize,
-    seed: u64,
-    reward_scale: f64,
-    n_actions: usize,
-) -> Result<TeacherData, AgentError> {
-    let n = env.num_envs();
-    let (mut obs, _) = env.reset(Some(seed))?;
-    teachers.iter_mut().for_each(Teacher::reset);
-    let mut data = TeacherData {
-        num_envs: n,
-        ..TeacherData::default()
-    };
-    for _ in 0..steps_per_env {
-        let masks = env.action_masks();
-        let mut actions = Vec::with_capacity(n);
-        for (e, mask) in masks.iter().enumerate() {
-            let mask = mask.as_deref();
-            actions.push(teachers[e].decide(&obs[e], mask)?);
-            match mask {
-                Some(m) => {
-                    data.any_masked |= m.iter().any(|&v| !v);
-                    data.masks.extend_from_slice(m);
-                }
-                None => data.masks.extend(std::iter::repeat_n(true, n_actions)),
-            }
-        }
-        let step = env.step(&actions)?;
-        for (e, teacher) in teachers.iter_mut().enumerate() {
-            let index = data.actions.len() + e;
-            if step.truncated[e] && !step.terminated[e] {
-                let fo = Observation::Entities(final_entity_obs(&step.infos[e], e)?);
-                data.final_obs.push((index, fo));
-            }
-            if step.terminated[e] || step.truncated[e] {
-                teacher.reset();
-            }
-        }
-        data.obs.append(&mut obs);
-        data.actions.extend_from_slice(&actions);
-        data.rewards
-            .extend(step.rewards.iter().map(|&r| (r * reward_scale) as f32));
-        data.terminated.extend_from_slice(&step.terminated);
-        data.truncated.extend_from_slice(&step.truncated);
-        obs = step.obs;
-    }
-    data.last_obs = obs;
-    Ok(data)
+    teachers_named(&config.teacher, reset_infos, num_envs)
 }
 
 /// What [`Ppo::warm_start`] did.

@@ -97,3 +97,34 @@ pub fn masked(n: usize) -> SyncVectorEnv {
         .collect();
     SyncVectorEnv::new(envs, AutoresetMode::SameStep).unwrap()
 }
+
+/// `tiny` with process crashes about every 20 simulated minutes per replica seat, lasting ~10 min
+/// (tiny itself has no fault processes, so a teacher would never act on it): crashes leave a
+/// service's replicas down, which the runbook restarts (`replicas_down -> restart_replica`), a
+/// decision a policy can read off one observation. Used by the warm-start tests.
+pub fn crashy_tiny() -> std::sync::Arc<mend_sim::Scenario> {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/tiny.toml"),
+    )
+    .unwrap();
+    let faults = "\n[[faults.processes]]\nkind = \"process_crash\"\n\
+                  up = { dist = \"exponential\", mean = \"20m\" }\n\
+                  down = { dist = \"lognormal\", median = \"10m\", sigma = 0.5 }\n";
+    std::sync::Arc::new(
+        mend_sim::Scenario::from_toml_str(&format!("{text}{faults}"), "crashy-tiny").unwrap(),
+    )
+}
+
+/// `n` envs of [`crashy_tiny`] in a SameStep-autoreset vector env.
+pub fn crashy_tiny_env(n: usize) -> SyncVectorEnv {
+    let scenario = crashy_tiny();
+    let envs = (0..n)
+        .map(|_| {
+            Box::new(
+                mend_envs::ClusterEnv::new(scenario.clone(), mend_envs::ClusterConfig::default())
+                    .unwrap(),
+            ) as Box<dyn Env>
+        })
+        .collect();
+    SyncVectorEnv::new(envs, AutoresetMode::SameStep).unwrap()
+}
