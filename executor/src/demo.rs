@@ -7,10 +7,20 @@
 //! Requests are served one at a time, so a hang blocks `/healthz` too, as a real hang does.
 //! The binary `mend-demo-service` wraps [`DemoServer`]; [`load::LoadGenerator`] drives a steady
 //! request load at the replicas and counts what the clients saw.
+//!
+//! `mend demo` is built from the rest: [`session::DemoSession`] starts the replicas, the load,
+//! Prometheus and the executor; [`follow`] keeps the load and Prometheus on the live set of
+//! instances; [`script`] injects faults and times their healing; [`narrate`] writes what the
+//! executor sees and does, reading its decisions back from the audit log ([`audit_tail`]).
 
+pub mod audit_tail;
 pub mod faults;
+pub mod follow;
 pub mod load;
 pub mod metrics;
+pub mod narrate;
+pub mod script;
+pub mod session;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;

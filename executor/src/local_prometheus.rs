@@ -3,6 +3,13 @@
 //! generated config scraping the given local targets, its own storage folder, and a free port.
 //! Prometheus runs fine this way without systemd. The child is killed and reaped on drop.
 //!
+//! [`LocalPrometheus::start_discovered`] lists each job's targets in a file-based service discovery
+//! file (`file_sd_configs`), so that [`LocalPrometheus::set_targets`] can follow a scale-out or a
+//! fail-over without a restart: Prometheus watches those files and applies a change at once
+//! (<https://prometheus.io/docs/prometheus/latest/configuration/configuration/#file_sd_config>;
+//! `refresh_interval` re-reads them as a fallback). The files are replaced atomically (temporary
+//! file, then rename), so Prometheus never reads half a list.
+//!
 //! Flags used (Prometheus 2.x): `--config.file`, `--storage.tsdb.path`, `--web.listen-address`,
 //! `--log.level`; readiness is `GET /-/ready` answering 200
 //! (<https://prometheus.io/docs/prometheus/latest/management_api/>). The scrape timeout is half
@@ -29,6 +36,14 @@ pub enum PrometheusError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// [`LocalPrometheus::set_targets`] on a server started with static targets.
+    #[error(
+        "prometheus job `{job}`: its targets are static; start with LocalPrometheus::start_discovered to change them"
+    )]
+    StaticTargets {
+        /// The job.
+        job: String,
+    },
     /// The process did not start or did not become ready.
     #[error("prometheus {binary}: {message}")]
     Start {
@@ -52,6 +67,8 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
 pub struct LocalPrometheus {
     child: Child,
     url: String,
+    /// Folder of the target files, when started with file discovery.
+    discovery_dir: Option<PathBuf>,
 }
 
 impl LocalPrometheus {
@@ -69,6 +86,35 @@ impl LocalPrometheus {
         Self::start_jobs(dir, port, &[(job, targets)], scrape_interval, ready_within)
     }
 
+    /// As [`LocalPrometheus::start_jobs`], but each job's targets are discovered from the file
+    /// `<dir>/targets-<job>.json` (see the module doc), which [`LocalPrometheus::set_targets`]
+    /// rewrites.
+    pub fn start_discovered(
+        dir: &Path,
+        port: u16,
+        jobs: &[(&str, &[u16])],
+        scrape_interval: Duration,
+        ready_within: Duration,
+    ) -> Result<Self, PrometheusError> {
+        for (job, targets) in jobs {
+            write_targets(dir, job, targets)?;
+        }
+        let mut prom = Self::launch(dir, port, jobs, scrape_interval, ready_within, true)?;
+        prom.discovery_dir = Some(dir.to_path_buf());
+        Ok(prom)
+    }
+
+    /// Replaces the targets of `job` (a job of [`LocalPrometheus::start_discovered`]); Prometheus
+    /// scrapes the new set from its next discovery update, about at once.
+    pub fn set_targets(&self, job: &str, targets: &[u16]) -> Result<(), PrometheusError> {
+        match &self.discovery_dir {
+            Some(dir) => write_targets(dir, job, targets),
+            None => Err(PrometheusError::StaticTargets {
+                job: job.to_owned(),
+            }),
+        }
+    }
+
     /// As [`LocalPrometheus::start`], with one scrape job per `(job, target ports)` pair (e.g. the
     /// demo replicas and the load generator, [`crate::demo::load`]).
     pub fn start_jobs(
@@ -78,6 +124,18 @@ impl LocalPrometheus {
         scrape_interval: Duration,
         ready_within: Duration,
     ) -> Result<Self, PrometheusError> {
+        Self::launch(dir, port, jobs, scrape_interval, ready_within, false)
+    }
+
+    /// Writes the config (static targets, or file discovery when `discovered`) and starts the child.
+    fn launch(
+        dir: &Path,
+        port: u16,
+        jobs: &[(&str, &[u16])],
+        scrape_interval: Duration,
+        ready_within: Duration,
+        discovered: bool,
+    ) -> Result<Self, PrometheusError> {
         let binary = find_on_path("prometheus").ok_or(PrometheusError::NotInstalled)?;
         let ms = scrape_interval.as_millis().max(100);
         let mut config = format!(
@@ -86,14 +144,18 @@ impl LocalPrometheus {
             ms / 2,
         );
         for (job, targets) in jobs {
-            let targets: Vec<String> = targets
-                .iter()
-                .map(|p| format!("\"127.0.0.1:{p}\""))
-                .collect();
-            config.push_str(&format!(
-                "  - job_name: {job}\n    static_configs:\n      - targets: [{}]\n",
-                targets.join(", ")
-            ));
+            if discovered {
+                config.push_str(&format!(
+                    "  - job_name: {job}\n    file_sd_configs:\n      - files: [\"{}\"]\n        \
+                     refresh_interval: 1s\n",
+                    targets_path(dir, job).display()
+                ));
+            } else {
+                config.push_str(&format!(
+                    "  - job_name: {job}\n    static_configs:\n      - targets: [{}]\n",
+                    quoted_targets(targets).join(", ")
+                ));
+            }
         }
         let config_path = dir.join("prometheus.yml");
         std::fs::write(&config_path, config).map_err(|source| PrometheusError::Io {
@@ -119,6 +181,7 @@ impl LocalPrometheus {
         let mut prom = LocalPrometheus {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            discovery_dir: None,
         };
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(1)))
@@ -154,6 +217,30 @@ impl LocalPrometheus {
     pub fn url(&self) -> &str {
         &self.url
     }
+}
+
+/// `"127.0.0.1:<port>"` for each port, quoted for YAML and JSON alike.
+fn quoted_targets(ports: &[u16]) -> Vec<String> {
+    ports.iter().map(|p| format!("\"127.0.0.1:{p}\"")).collect()
+}
+
+/// The file discovery file of `job`.
+fn targets_path(dir: &Path, job: &str) -> PathBuf {
+    dir.join(format!("targets-{job}.json"))
+}
+
+/// Writes `job`'s target list in the file discovery format (`[{"targets": [...]}]`), whole: a
+/// temporary file renamed over the old one.
+fn write_targets(dir: &Path, job: &str, ports: &[u16]) -> Result<(), PrometheusError> {
+    let path = targets_path(dir, job);
+    let tmp = dir.join(format!(".targets-{job}.json.tmp"));
+    let text = format!(
+        "[{{\"targets\": [{}]}}]\n",
+        quoted_targets(ports).join(", ")
+    );
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|source| PrometheusError::Io { path, source })
 }
 
 impl Drop for LocalPrometheus {

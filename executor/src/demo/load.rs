@@ -31,15 +31,20 @@ pub struct LoadSettings {
     pub workers: usize,
     /// Client timeout of one request (a hung replica costs this much per request).
     pub timeout: Duration,
+    /// Open a new connection for every request (`Connection: close`) instead of keeping one per
+    /// target. Needed behind a front proxy, which balances connections, not requests: a kept
+    /// connection would stay on one replica, and a replica added by a scale-out would get nothing.
+    pub fresh_connections: bool,
 }
 
 impl Default for LoadSettings {
-    /// 30 requests/s from 3 clients, 500 ms timeout.
+    /// 30 requests/s from 3 clients, 500 ms timeout, connections kept.
     fn default() -> Self {
         LoadSettings {
             rate_per_s: 30.0,
             workers: 3,
             timeout: Duration::from_millis(500),
+            fresh_connections: false,
         }
     }
 }
@@ -91,8 +96,10 @@ impl LoadGenerator {
         let period = Duration::from_secs_f64(workers as f64 / settings.rate_per_s.max(0.1));
         for _ in 0..workers {
             let shared = Arc::clone(&shared);
-            let timeout = settings.timeout;
-            threads.push(std::thread::spawn(move || worker(&shared, period, timeout)));
+            let settings = settings.clone();
+            threads.push(std::thread::spawn(move || {
+                worker(&shared, period, &settings)
+            }));
         }
         {
             let (shared, server) = (Arc::clone(&shared), Arc::clone(&server));
@@ -118,6 +125,25 @@ impl LoadGenerator {
             .targets
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = targets.to_vec();
+    }
+
+    /// The ports requests go to now.
+    pub fn targets(&self) -> Vec<u16> {
+        self.shared
+            .targets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Every counter so far (requests, errors, latency histogram), as the metrics listener serves
+    /// them.
+    pub fn counters(&self) -> Counters {
+        self.shared
+            .counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Requests and errors counted so far.
@@ -147,12 +173,14 @@ impl Drop for LoadGenerator {
 }
 
 /// One client: round-robin over the targets, paced to one request per `period`.
-fn worker(shared: &Shared, period: Duration, timeout: Duration) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
+fn worker(shared: &Shared, period: Duration, settings: &LoadSettings) {
+    let mut config = ureq::Agent::config_builder()
+        .timeout_global(Some(settings.timeout))
+        .http_status_as_error(false);
+    if settings.fresh_connections {
+        config = config.max_idle_connections(0);
+    }
+    let agent: ureq::Agent = config.build().into();
     let mut next = Instant::now();
     while !shared.stop.load(Ordering::SeqCst) {
         let target = {
@@ -169,7 +197,11 @@ fn worker(shared: &Shared, period: Duration, timeout: Duration) {
         };
         if let Some(port) = target {
             let start = Instant::now();
-            let failed = match agent.get(&format!("http://127.0.0.1:{port}/")).call() {
+            let mut request = agent.get(&format!("http://127.0.0.1:{port}/"));
+            if settings.fresh_connections {
+                request = request.header("Connection", "close");
+            }
+            let failed = match request.call() {
                 Ok(mut response) => {
                     // Read the body so the connection can be reused.
                     let _ = response.body_mut().read_to_string();
@@ -251,6 +283,7 @@ mod tests {
             rate_per_s: 100.0,
             workers: 2,
             timeout: Duration::from_millis(500),
+            fresh_connections: false,
         };
         let mut load = LoadGenerator::start(&[up, closed], &settings).unwrap();
         std::thread::sleep(Duration::from_millis(600));
