@@ -34,11 +34,17 @@ impl NoopFirstDecision {
 
 /// The no-op-first decision for `probabilities` (masked actions have probability 0). Ties go to
 /// the no-op in the first stage and to the lowest index in the second. An empty slice decides the
-/// no-op.
+/// no-op, and so does a NaN or infinite probability (an untrustworthy output steers nothing).
+///
+/// `P(act)` is summed in eight lanes in a fixed order (vectorised, the same bits on every instruction
+/// set), so over a 1,261-action cluster this costs about a microsecond.
 pub fn noop_first_decision(probabilities: &[f32]) -> NoopFirstDecision {
     let p_noop = probabilities.first().copied().unwrap_or(1.0);
-    let act_probability = probabilities.iter().skip(1).sum::<f32>();
-    if probabilities.len() < 2 || act_probability <= p_noop {
+    let act_probability = lane_sum(probabilities.get(1..).unwrap_or(&[]));
+    if probabilities.len() < 2
+        || act_probability <= p_noop
+        || !(act_probability.is_finite() && p_noop.is_finite())
+    {
         return NoopFirstDecision {
             action: 0,
             act_probability,
@@ -56,6 +62,20 @@ pub fn noop_first_decision(probabilities: &[f32]) -> NoopFirstDecision {
         act_probability,
         choice_probability: p_best / act_probability,
     }
+}
+
+/// Sum of `values` in eight lanes (lane `k` adds every eighth value from `k`), then the lanes
+/// pairwise and the leftover values in order: a fixed order the compiler vectorises.
+fn lane_sum(values: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = values.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] += c[k];
+        }
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
 }
 
 #[cfg(test)]
@@ -85,5 +105,24 @@ mod tests {
     fn second_stage_ties_go_to_the_lowest_index_and_masked_actions_never_win() {
         assert_eq!(noop_first_decision(&[0.2, 0.0, 0.4, 0.4]).action, 2);
         assert_eq!(noop_first_decision(&[0.1, 0.0, 0.0, 0.9]).action, 3);
+    }
+
+    #[test]
+    fn a_nan_or_infinite_probability_decides_the_noop() {
+        assert_eq!(noop_first_decision(&[f32::NAN, 0.6, 0.4]).action, 0);
+        assert_eq!(noop_first_decision(&[0.1, f32::NAN, 0.9]).action, 0);
+        assert_eq!(noop_first_decision(&[0.1, f32::INFINITY, 0.9]).action, 0);
+        assert_eq!(noop_first_decision(&[f32::NAN; 30]).action, 0);
+    }
+
+    #[test]
+    fn act_probability_over_many_actions_matches_the_f64_sum() {
+        let p: Vec<f32> = (0..1261).map(|i| ((i * 37) % 101) as f32 * 1e-5).collect();
+        let want: f64 = p[1..].iter().map(|&x| f64::from(x)).sum();
+        let d = noop_first_decision(&p);
+        assert!((f64::from(d.act_probability) - want).abs() < 1e-6 * want);
+        let max = p[1..].iter().copied().fold(0.0f32, f32::max);
+        let first_max = 1 + p[1..].iter().position(|&x| x == max).unwrap();
+        assert_eq!(d.action, first_max, "P(act) {want} > p[0] = {}", p[0]);
     }
 }

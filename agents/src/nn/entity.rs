@@ -21,10 +21,15 @@
 use mend_envs::{Action, EntityObs, Observation};
 use rand::{Rng, RngCore};
 
+mod forward;
+
+use forward::ForwardOp;
+
 use super::init::{InitScheme, init_mlp};
-use super::{Activation, Dense, MlpParams, MlpSpec, plain};
-use crate::distribution::{argmax, check_mask, log_softmax, masked_logits, sample};
+use super::{Activation, MlpParams, MlpSpec};
+use crate::distribution::{argmax, check_mask, log_softmax, sample, softmax_into};
 use crate::error::AgentError;
+use crate::noop_first::noop_first_decision;
 use crate::policy::{ActionScores, OutputKind, Policy, random_valid_action};
 
 /// Shape of an entity network.
@@ -203,7 +208,34 @@ impl EntityParams {
     /// on its own), so rollouts, evaluations and the executor give the same numbers on any x86-64 CPU.
     pub fn forward(&self, obs: &Observation) -> Result<(Vec<f32>, f32), AgentError> {
         let e = self.entities_of(obs)?;
-        Ok(pulp::Arch::new().dispatch(ForwardOp { params: self, e }))
+        Ok(forward::with_scratch(|scratch| {
+            let value = pulp::Arch::new().dispatch(ForwardOp {
+                params: self,
+                e,
+                with_value: true,
+                scratch,
+            });
+            (scratch.scores.clone(), value)
+        }))
+    }
+
+    /// The flat action scores of `obs` (no value head) passed to `f`, computed into this thread's
+    /// reused buffers; `f` also gets a reusable buffer (for probabilities). What a decision needs.
+    fn with_scores<T>(
+        &self,
+        obs: &Observation,
+        f: impl FnOnce(&mut Vec<f32>, &mut Vec<f32>) -> T,
+    ) -> Result<T, AgentError> {
+        let e = self.entities_of(obs)?;
+        Ok(forward::with_scratch(|scratch| {
+            pulp::Arch::new().dispatch(ForwardOp {
+                params: self,
+                e,
+                with_value: false,
+                scratch,
+            });
+            f(&mut scratch.scores, &mut scratch.probabilities)
+        }))
     }
 
     /// [`EntityParams::forward`] on the instruction set `simd` (tests compare the sets).
@@ -213,7 +245,15 @@ impl EntityParams {
         obs: &Observation,
     ) -> Result<(Vec<f32>, f32), AgentError> {
         let e = self.entities_of(obs)?;
-        Ok(simd.vectorize(ForwardOp { params: self, e }))
+        Ok(forward::with_scratch(|scratch| {
+            let value = simd.vectorize(ForwardOp {
+                params: self,
+                e,
+                with_value: true,
+                scratch,
+            });
+            (scratch.scores.clone(), value)
+        }))
     }
 
     /// The entity part of `obs`, checked against the network's row and global widths.
@@ -232,89 +272,6 @@ impl EntityParams {
                 },
             })
     }
-
-    /// The forward pass on checked entities. `inline(always)` (with the kernels it calls) so that
-    /// it is compiled inside each instruction set's function of [`pulp::Arch::dispatch`].
-    /// `COLS` is the kernels' register-block width (see [`affine_rows`]), `HEAD_COLS` the one of the
-    /// narrow last layer (`n_kinds` outputs); they change the speed, never the result.
-    #[inline(always)]
-    fn forward_entities<const COLS: usize, const HEAD_COLS: usize>(
-        &self,
-        e: &EntityObs,
-    ) -> (Vec<f32>, f32) {
-        let s = &self.spec;
-        let n = e.n_entities();
-        let h = s.hidden;
-        // ---- encode every row: two dense layers, activation after both ----
-        let [enc0, enc1] = [&self.encoder.layers[0], &self.encoder.layers[1]];
-        let mut h1 = affine_rows::<COLS>(&e.rows, n, enc0, 0, enc0.fan_in, |_| &enc0.bias);
-        activate(&mut h1, s.activation);
-        let mut emb = affine_rows::<COLS>(&h1, n, enc1, 0, h, |_| &enc1.bias);
-        activate(&mut emb, s.activation);
-        // ---- pool ----
-        let mut ctx = vec![0.0f32; s.context_width()];
-        if n > 0 {
-            let (mean, rest) = ctx.split_at_mut(h);
-            let (max, global) = rest.split_at_mut(h);
-            max.fill(f32::NEG_INFINITY);
-            for row in emb.chunks_exact(h) {
-                for k in 0..h {
-                    mean[k] += row[k];
-                    max[k] = max[k].max(row[k]);
-                }
-            }
-            mean.iter_mut().for_each(|m| *m /= n as f32);
-            global.copy_from_slice(&e.global);
-        } else {
-            ctx[2 * h..].copy_from_slice(&e.global);
-        }
-        // ---- heads on the context ----
-        let noop = plain::forward(&self.noop, &ctx)[0];
-        let value = plain::forward(&self.value, &ctx)[0];
-        // ---- scorer: first layer split into entity and context parts ----
-        let first = &self.scorer.layers[0];
-        let out = &self.scorer.layers[1];
-        let ctx_part: Vec<f32> = first
-            .weight
-            .chunks_exact(first.fan_in)
-            .zip(&first.bias)
-            .map(|(w, b)| b + dot(&w[h..], &ctx))
-            .collect();
-        let mut hidden = affine_rows::<COLS>(&emb, n, first, 0, h, |_| &ctx_part);
-        activate(&mut hidden, s.activation);
-        let prior = action_prior(n, s.n_kinds);
-        let bias_and_prior: Vec<f32> = out.bias.iter().map(|b| b + prior).collect();
-        let entity_scores =
-            affine_rows::<COLS>(&hidden, n, out, 0, first.fan_out, |_| &bias_and_prior);
-        let mut scores = Vec::with_capacity(1 + n * s.n_kinds);
-        scores.push(noop);
-        scores.extend_from_slice(&entity_scores);
-        (scores, value)
-    }
-}
-
-/// The forward pass as a [`pulp::WithSimd`] operation: `with_simd` is `inline(always)` and generic
-/// over the instruction set, so [`EntityParams::forward_entities`] and its kernels are compiled inside
-/// each set's `#[target_feature]` function (a closure would be compiled once, for the baseline).
-struct ForwardOp<'a> {
-    params: &'a EntityParams,
-    e: &'a EntityObs,
-}
-
-impl pulp::WithSimd for ForwardOp<'_> {
-    type Output = (Vec<f32>, f32);
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Self::Output {
-        // Two vector registers of outputs per row: 32 outputs with AVX-512, 16 with AVX2, 8 on the
-        // baseline's SSE (the blocks then hold 8 accumulators of the 16 or 32 vector registers);
-        // one register for the last layer's few (`n_kinds`) outputs, padded.
-        match S::F32_LANES {
-            16.. => self.params.forward_entities::<32, 16>(self.e),
-            8 => self.params.forward_entities::<16, 8>(self.e),
-            _ => self.params.forward_entities::<8, 4>(self.e),
-        }
-    }
 }
 
 /// The constant added to every (entity, kind) score: `-ln(n_entities * n_kinds)`, so that with equal raw
@@ -326,117 +283,6 @@ impl pulp::WithSimd for ForwardOp<'_> {
 /// output bias to the log prior of a rare class: Lin et al., "Focal Loss", ICCV 2017, §3.3.)
 pub fn action_prior(n_entities: usize, n_kinds: usize) -> f32 {
     -((n_entities * n_kinds).max(1) as f32).ln()
-}
-
-/// `y_r = init(r) + W[:, cols] x_r` for the `n` rows `x_r` (each `width` long) of `x`, where `cols` is
-/// `col_start..col_start + width` of the layer's weight matrix. Computed with the weights transposed so
-/// the inner loop runs over contiguous outputs (`y += x_k * W^T[k]`, vectorised without the horizontal
-/// sums a dot product per output needs), and register-blocked: [`BLOCK_ROWS`] rows times
-/// `BLOCK_COLS` outputs (chosen per instruction set by the caller) stay in local accumulators over
-/// the whole `k` loop, so each weight chunk is loaded once per block of rows instead of once per row
-/// and the outputs are not reloaded per `k` (the textbook GEMM micro-kernel: Goto & van de Geijn,
-/// ACM TOMS 34(3), 2008). The outputs are padded with zero weights to a multiple of `BLOCK_COLS`, so
-/// every column goes through the blocked kernel. Every output is still `init + x_0 w_0 + x_1 w_1 +
-/// ...` summed in the same order, so results are bit-identical to the plain loop (kept for the
-/// leftover rows) whatever `BLOCK_COLS` is.
-#[inline(always)]
-fn affine_rows<'a, const BLOCK_COLS: usize>(
-    x: &[f32],
-    n: usize,
-    layer: &Dense,
-    col_start: usize,
-    width: usize,
-    init: impl Fn(usize) -> &'a [f32],
-) -> Vec<f32> {
-    let out = layer.fan_out;
-    let padded = out.div_ceil(BLOCK_COLS) * BLOCK_COLS;
-    let mut wt = vec![0.0f32; width * padded];
-    for (j, w_row) in layer.weight.chunks_exact(layer.fan_in).enumerate() {
-        for (k, &w) in w_row[col_start..col_start + width].iter().enumerate() {
-            wt[k * padded + j] = w;
-        }
-    }
-    let mut y = vec![0.0f32; n * padded];
-    for (r, y_r) in y.chunks_exact_mut(padded).enumerate() {
-        y_r[..out].copy_from_slice(init(r));
-    }
-    let blocked_rows = n / BLOCK_ROWS * BLOCK_ROWS;
-    for (x_blk, y_blk) in x
-        .chunks_exact(width * BLOCK_ROWS)
-        .zip(y.chunks_exact_mut(padded * BLOCK_ROWS))
-        .take(blocked_rows / BLOCK_ROWS)
-    {
-        let x_rows: [&[f32]; BLOCK_ROWS] = std::array::from_fn(|r| &x_blk[r * width..][..width]);
-        for c0 in (0..padded).step_by(BLOCK_COLS) {
-            let mut acc = [[0.0f32; BLOCK_COLS]; BLOCK_ROWS];
-            for (r, a) in acc.iter_mut().enumerate() {
-                a.copy_from_slice(&y_blk[r * padded + c0..][..BLOCK_COLS]);
-            }
-            for (k, wt_k) in wt.chunks_exact(padded).enumerate() {
-                let w: [f32; BLOCK_COLS] = std::array::from_fn(|j| wt_k[c0 + j]);
-                for (a, x_r) in acc.iter_mut().zip(&x_rows) {
-                    let xk = x_r[k];
-                    for (aj, wj) in a.iter_mut().zip(w) {
-                        *aj += xk * wj;
-                    }
-                }
-            }
-            for (r, a) in acc.iter().enumerate() {
-                y_blk[r * padded + c0..][..BLOCK_COLS].copy_from_slice(a);
-            }
-        }
-    }
-    // Leftover rows.
-    for (x_r, y_r) in x
-        .chunks_exact(width)
-        .zip(y.chunks_exact_mut(padded))
-        .take(n)
-        .skip(blocked_rows)
-    {
-        for (&xk, wt_k) in x_r.iter().zip(wt.chunks_exact(padded)) {
-            for (yj, &w) in y_r.iter_mut().zip(wt_k) {
-                *yj += xk * w;
-            }
-        }
-    }
-    if padded != out {
-        for r in 1..n {
-            y.copy_within(r * padded..r * padded + out, r * out);
-        }
-        y.truncate(n * out);
-    }
-    y
-}
-
-/// Rows per register block of [`affine_rows`].
-const BLOCK_ROWS: usize = 4;
-
-/// Dot product with eight independent accumulators, so the compiler can vectorise it (a plain
-/// iterator `sum` is sequential in floating point and stays scalar).
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
-}
-
-/// The hidden non-linearity, in place (the loop is written here, not called, so it is vectorised for
-/// the instruction set of the caller).
-#[inline(always)]
-fn activate(values: &mut [f32], activation: Activation) {
-    match activation {
-        Activation::Tanh => values
-            .iter_mut()
-            .for_each(|v| *v = super::fast_tanh::tanh(*v)),
-        Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
-    }
 }
 
 /// An entity network as a [`Policy`]: logits (PPO) or Q-values (DQN) over the flat cluster actions, for
@@ -458,17 +304,24 @@ pub struct EntityPolicy {
 }
 
 impl EntityPolicy {
-    fn scores(&self, obs: &Observation, mask: Option<&[bool]>) -> Result<Vec<f32>, AgentError> {
-        let (scores, _) = self.params.forward(obs)?;
-        check_mask(mask, scores.len())?;
-        Ok(masked_logits(&scores, mask))
-    }
-
     /// The action count for `obs` (`1 + rows * n_kinds`), which may differ from the training env's.
     pub fn n_actions_for(&self, obs: &Observation) -> usize {
         obs.as_entities()
             .map_or(0, |e| 1 + e.n_entities() * self.params.spec.n_kinds)
     }
+}
+
+/// Checks `mask` against `scores` and sets every masked score to `-inf`, in place.
+fn mask_in_place(scores: &mut [f32], mask: Option<&[bool]>) -> Result<(), AgentError> {
+    check_mask(mask, scores.len())?;
+    if let Some(m) = mask {
+        for (s, &ok) in scores.iter_mut().zip(m) {
+            if !ok {
+                *s = f32::NEG_INFINITY;
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Policy for EntityPolicy {
@@ -480,18 +333,24 @@ impl Policy for EntityPolicy {
         self.n_actions
     }
 
+    /// Probabilities come from the vectorised softmax ([`softmax_into`]), the same numbers the
+    /// greedy [`Policy::predict`] decides on, so `noop_first_decision` of these probabilities is
+    /// exactly the greedy action.
     fn action_scores(
         &self,
         obs: &Observation,
         mask: Option<&[bool]>,
     ) -> Result<ActionScores, AgentError> {
-        let s = self.scores(obs, mask)?;
-        Ok(match self.output {
-            OutputKind::Logits => {
-                ActionScores::Probabilities(log_softmax(&s).into_iter().map(f32::exp).collect())
-            }
-            OutputKind::QValues => ActionScores::QValues(s),
-        })
+        self.params.with_scores(obs, |scores, probabilities| {
+            mask_in_place(scores, mask)?;
+            Ok(match self.output {
+                OutputKind::Logits => {
+                    softmax_into(scores, probabilities);
+                    ActionScores::Probabilities(probabilities.clone())
+                }
+                OutputKind::QValues => ActionScores::QValues(scores.clone()),
+            })
+        })?
     }
 
     fn predict(
@@ -501,38 +360,39 @@ impl Policy for EntityPolicy {
         deterministic: bool,
         rng: &mut dyn RngCore,
     ) -> Result<Action, AgentError> {
-        let s = self.scores(obs, mask)?;
-        Ok(match (self.output, deterministic) {
-            // Greedy for a probability output is the mode of "act? then which action", not the plain
-            // argmax: over hundreds of (entity, kind) actions the no-op is the single likeliest
-            // action even when acting is likelier in total, so the argmax never acts (session 2:
-            // PPO's sampled policy beat the runbook while its argmax stayed the no-op). See
-            // `crate::noop_first`. Masked actions have probability 0 and are never chosen.
-            (OutputKind::Logits, true) => greedy_noop_first(&s),
-            (OutputKind::QValues, true) => argmax(&s),
-            (OutputKind::Logits, false) => sample(&log_softmax(&s), rng),
-            (OutputKind::QValues, false) => {
-                if rng.random::<f32>() < self.exploration_eps {
-                    random_valid_action(s.len(), mask, rng)
-                } else {
-                    argmax(&s)
+        self.params.with_scores(obs, |s, probabilities| {
+            mask_in_place(s, mask)?;
+            Ok(match (self.output, deterministic) {
+                // Greedy for a probability output is the mode of "act? then which action", not the
+                // plain argmax: over hundreds of (entity, kind) actions the no-op is the single
+                // likeliest action even when acting is likelier in total, so the argmax never acts
+                // (session 2: PPO's sampled policy beat the runbook while its argmax stayed the
+                // no-op). See `crate::noop_first`. Masked actions have probability 0 and are never
+                // chosen; a NaN score decides the no-op.
+                (OutputKind::Logits, true) => {
+                    softmax_into(s, probabilities);
+                    noop_first_decision(probabilities).action
                 }
-            }
-        })
+                (OutputKind::QValues, true) => argmax(s),
+                // Sampling keeps glibc's `expf` softmax, the one PPO's rollouts sample from.
+                (OutputKind::Logits, false) => sample(&log_softmax(s), rng),
+                (OutputKind::QValues, false) => {
+                    if rng.random::<f32>() < self.exploration_eps {
+                        random_valid_action(s.len(), mask, rng)
+                    } else {
+                        argmax(s)
+                    }
+                }
+            })
+        })?
     }
-}
-
-/// The no-op-first greedy action of masked logits (action 0 = no-op): act iff the valid actions other
-/// than the no-op hold more probability than the no-op, then the likeliest of them. Never a masked
-/// action (probability 0 after the softmax of `-inf`).
-fn greedy_noop_first(masked: &[f32]) -> Action {
-    let probabilities: Vec<f32> = log_softmax(masked).into_iter().map(f32::exp).collect();
-    crate::noop_first::noop_first_decision(&probabilities).action
 }
 
 #[cfg(test)]
 mod tests {
+    use super::forward::{activate, affine_rows, padded};
     use super::*;
+    use crate::nn::{Dense, plain};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -804,6 +664,109 @@ mod tests {
         }
     }
 
+    /// The forward pass against its definition written as plain sequential loops (every output
+    /// `bias + x_0 w_0 + x_1 w_1 + ...` in input order, pooling in entity order, the heads through
+    /// `plain::forward`, the scorer's context part by the 8-lane `dot`): bit-identical, so the
+    /// inference path's buffers, strides and blocking never change a result (the rollouts PPO trains
+    /// on read the same forward).
+    #[test]
+    fn forward_is_bit_identical_to_the_sequential_definition() {
+        fn layer(
+            x: &[f32],
+            width: usize,
+            l: &Dense,
+            cols: std::ops::Range<usize>,
+            init: &[f32],
+        ) -> Vec<f32> {
+            x.chunks_exact(width)
+                .flat_map(|row| {
+                    let cols = cols.clone();
+                    (0..l.fan_out).map(move |j| {
+                        let mut acc = init[j];
+                        for (k, c) in cols.clone().enumerate() {
+                            acc += row[k] * l.weight[j * l.fan_in + c];
+                        }
+                        acc
+                    })
+                })
+                .collect()
+        }
+        for (activation, hidden, n) in [
+            (Activation::Tanh, 64, 140),
+            (Activation::Relu, 32, 9),
+            (Activation::Tanh, 13, 3),
+        ] {
+            let (mut params, o) = cluster_case(hidden, activation);
+            let e = o.as_entities().unwrap().clone();
+            let e = EntityObs {
+                rows: e.rows[..n * e.width].to_vec(),
+                ..e
+            };
+            let o = Observation::Entities(e.clone());
+            params.noop.layers[0].bias[0] += 0.25;
+            let h = hidden;
+            let w = e.width;
+            let [enc0, enc1] = [&params.encoder.layers[0], &params.encoder.layers[1]];
+            let mut h1 = layer(&e.rows, w, enc0, 0..w, &enc0.bias);
+            activate(&mut h1, activation);
+            let mut emb = layer(&h1, h, enc1, 0..h, &enc1.bias);
+            activate(&mut emb, activation);
+            let mut mean = vec![0.0f32; h];
+            let mut max = vec![f32::NEG_INFINITY; h];
+            for row in emb.chunks_exact(h) {
+                for k in 0..h {
+                    mean[k] += row[k];
+                    max[k] = max[k].max(row[k]);
+                }
+            }
+            mean.iter_mut().for_each(|m| *m /= n as f32);
+            let ctx = [mean, max, e.global.clone()].concat();
+            let noop = plain::forward(&params.noop, &ctx)[0];
+            let value = plain::forward(&params.value, &ctx)[0];
+            let first = &params.scorer.layers[0];
+            let ctx_part: Vec<f32> = first
+                .weight
+                .chunks_exact(first.fan_in)
+                .zip(&first.bias)
+                .map(|(wr, b)| {
+                    let mut acc = [0.0f32; 8];
+                    let (ca, cb) = (wr[h..].chunks_exact(8), ctx.chunks_exact(8));
+                    let tail: f32 = ca
+                        .remainder()
+                        .iter()
+                        .zip(cb.remainder())
+                        .map(|(x, y)| x * y)
+                        .sum();
+                    for (x, y) in ca.zip(cb) {
+                        for k in 0..8 {
+                            acc[k] += x[k] * y[k];
+                        }
+                    }
+                    b + (((acc[0] + acc[1]) + (acc[2] + acc[3]))
+                        + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+                        + tail)
+                })
+                .collect();
+            let mut hid = layer(&emb, h, first, 0..h, &ctx_part);
+            activate(&mut hid, activation);
+            let out = &params.scorer.layers[1];
+            let prior = action_prior(n, params.spec.n_kinds);
+            let bias: Vec<f32> = out.bias.iter().map(|b| b + prior).collect();
+            let want = [vec![noop], layer(&hid, h, out, 0..h, &bias)].concat();
+            let (scores, v) = params.forward(&o).unwrap();
+            assert_eq!(v.to_bits(), value.to_bits(), "{activation:?} h{h}: value");
+            assert_eq!(scores.len(), want.len());
+            let differ = scores
+                .iter()
+                .zip(&want)
+                .position(|(a, b)| a.to_bits() != b.to_bits());
+            assert_eq!(
+                differ, None,
+                "{activation:?} h{h} n{n}: first differing score"
+            );
+        }
+    }
+
     /// Issue 7: the fast inference path equals the candle forward PPO trains through, to 1e-5, at
     /// the benchmark's size (100 services + 40 nodes, hidden 64).
     #[test]
@@ -858,19 +821,39 @@ mod tests {
             let inits: Vec<Vec<f32>> = (0..n)
                 .map(|_| (0..fan_out).map(|_| rng.random_range(-1.0..1.0)).collect())
                 .collect();
-            let y = affine_rows::<8>(&x, n, &layer, col_start, width, |r| &inits[r]);
-            assert_eq!(
-                y,
-                affine_rows::<32>(&x, n, &layer, col_start, width, |r| &inits[r])
+            let (mut wt, mut y8, mut y32) = (Vec::new(), Vec::new(), Vec::new());
+            affine_rows::<8>(
+                &x,
+                n,
+                &layer,
+                col_start,
+                width,
+                |r| &inits[r],
+                &mut wt,
+                &mut y8,
             );
-            assert_eq!(y.len(), n * fan_out);
+            affine_rows::<32>(
+                &x,
+                n,
+                &layer,
+                col_start,
+                width,
+                |r| &inits[r],
+                &mut wt,
+                &mut y32,
+            );
+            let (p8, p32) = (padded::<8>(fan_out), padded::<32>(fan_out));
+            assert_eq!(y8.len(), n * p8);
+            assert_eq!(y32.len(), n * p32);
             for r in 0..n {
+                assert!(y8[r * p8 + fan_out..(r + 1) * p8].iter().all(|&v| v == 0.0));
                 for j in 0..fan_out {
                     let mut want = inits[r][j];
                     for k in 0..width {
                         want += x[r * width + k] * layer.weight[j * fan_in + col_start + k];
                     }
-                    assert_eq!(y[r * fan_out + j], want, "row {r} output {j}");
+                    assert_eq!(y8[r * p8 + j], want, "row {r} output {j}");
+                    assert_eq!(y32[r * p32 + j], want, "row {r} output {j}, 32 columns");
                 }
             }
         }
