@@ -1,8 +1,10 @@
 //! `mend/Cluster-v0`: the self-healing environment over the `sim` world (issue 3, item 7).
 //!
 //! - Observation: `Observation::Entities`, one row per service and node plus global features, built
-//!   by `mend_monitor::features` (schema v1) from the scraped telemetry only; ground truth (active
-//!   faults) is reported in `info["truth"]` (with [`StepInfo::Full`]), never in the observation.
+//!   by `mend_monitor::features` (schema v2) from the scraped telemetry and the env's own action
+//!   history (age of its last action on the row, whether it still runs, how many in the last ten
+//!   minutes; `history`) only; ground truth (active faults) is reported in `info["truth"]` (with
+//!   [`StepInfo::Full`]), never in the observation.
 //! - Action: flat Discrete `0 = no-op, 1 + entity * N_KINDS + kind` ([`layout`]), with a mask of
 //!   what the simulator accepts now; [`ClusterAction`] is the structured form.
 //! - Time: each step advances the world by the scenario's `decision_interval`; the episode is
@@ -22,6 +24,7 @@
 //! - Seeding: `reset(Some(s))` runs the simulator with master seed `s`; `reset(None)` draws the
 //!   next master seed from the env's generator (seeded by the last `s`, or [`DEFAULT_SEED`]).
 
+mod history;
 pub mod info;
 pub mod layout;
 mod observe;
@@ -30,6 +33,7 @@ pub mod options;
 use std::cell::OnceCell;
 use std::sync::Arc;
 
+use mend_monitor::features::history::ActionValues;
 use mend_monitor::features::{FeatureExtractor, FeatureSchema, Features};
 use mend_sim::scenario::ModelKind;
 use mend_sim::time::SimDuration;
@@ -89,6 +93,10 @@ pub struct ClusterEnv {
     layout: Option<ActionLayout>,
     feed: observe::SnapshotFeed,
     features: Features,
+    /// The actions this env applied in the current episode, per entity row.
+    history: history::RowHistory,
+    /// The rows' action-history values at the current observation, in row order.
+    history_values: Vec<ActionValues>,
     /// Resolved simulator action per flat index (None = masked) for the current state, computed
     /// on first use (the mask costs one precondition check per entity and kind).
     resolved: OnceCell<Vec<Option<mend_sim::Action>>>,
@@ -127,12 +135,14 @@ impl ClusterEnv {
             scenario,
             config,
             decision_interval,
-            extractor: FeatureExtractor::v1(),
+            extractor: FeatureExtractor::builtin(),
             rng: ChaCha8Rng::seed_from_u64(DEFAULT_SEED),
             sim: None,
             layout: None,
             feed: observe::SnapshotFeed::default(),
             features: Features::default(),
+            history: history::RowHistory::default(),
+            history_values: Vec::new(),
             resolved: OnceCell::new(),
             last_components: RewardComponents::default(),
             n_entities,
@@ -189,6 +199,12 @@ impl ClusterEnv {
             .unwrap_or_default()
     }
 
+    /// The action-history values of every entity row at the current observation, in row order
+    /// (what the observation's action columns were extracted from; empty before the first reset).
+    pub fn action_history(&self) -> &[ActionValues] {
+        &self.history_values
+    }
+
     fn n_actions(&self) -> usize {
         1 + self.n_entities * N_KINDS
     }
@@ -200,7 +216,15 @@ impl ClusterEnv {
                 env: CLUSTER_ID.into(),
             });
         };
-        let rebuilt = self.feed.refresh(sim, &self.extractor, &mut self.features);
+        self.history
+            .values_into(sim, layout, &mut self.history_values);
+        let rebuilt = self.feed.refresh(
+            sim,
+            layout,
+            &self.history_values,
+            &self.extractor,
+            &mut self.features,
+        );
         // Rows change only when the structure does: check them against the layout then.
         let names_match = !rebuilt
             || self.features.entities.len() == layout.n_entities()
@@ -290,6 +314,7 @@ impl Env for ClusterEnv {
         // The rows follow the episode's topology (a `scenario` option may change it).
         let layout = ActionLayout::new(&sim);
         self.n_entities = layout.n_entities();
+        self.history.reset(layout.n_entities());
         self.layout = Some(layout);
         self.decision_interval = episode.spec().scenario.decision_interval;
         self.last_components = sim.truth().reward;
@@ -347,7 +372,9 @@ impl Env for ClusterEnv {
                         env: CLUSTER_ID.into(),
                         message: e.to_string(),
                     })?;
-                    applied = Some((a.kind().name(), (action - 1) / N_KINDS));
+                    let row = (action - 1) / N_KINDS;
+                    self.history.record(row, sim.now().as_secs_f64());
+                    applied = Some((a.kind().name(), row));
                 }
                 (None, MaskedActionPolicy::Error) => {
                     return Err(EnvError::MaskedAction {

@@ -1,9 +1,10 @@
 //! The cluster env's observations equal the name-based feature extraction (a snapshot built by
 //! name from the scrape, as the live executor builds it, then `FeatureExtractor::extract`) bit for
 //! bit, on recorded episodes whose replica set changes (scale-outs, scale-ins, reallocations), so
-//! the env's per-structure plans and flat value positions are checked across rebuilds.
+//! the env's per-structure plans and flat value positions (the scrape's and the action history's)
+//! are checked across rebuilds.
 
-use mend_envs::cluster::{ClusterAction, ClusterConfig, ClusterEnv};
+use mend_envs::cluster::{ClusterAction, ClusterConfig, ClusterEnv, Target};
 use mend_envs::{Env, Observation};
 use mend_monitor::features::FeatureExtractor;
 use mend_monitor::telemetry::{EntityKind, Snapshot};
@@ -12,8 +13,10 @@ use mend_sim::{ActionKind, Simulation};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// The reference path: every sample by name into a fresh snapshot, then the extractor.
-fn by_name(sim: &Simulation) -> (Vec<u32>, Vec<u32>) {
+/// The reference path: every sample by name into a fresh snapshot, then the env's action history
+/// by name (schema v2's action columns), then the extractor.
+fn by_name(env: &ClusterEnv) -> (Vec<u32>, Vec<u32>) {
+    let sim = env.simulation().unwrap();
     let telemetry = sim.telemetry();
     let mut snapshot = Snapshot::new(telemetry.time.as_secs_f64());
     for s in telemetry.samples(sim.topology()) {
@@ -27,7 +30,21 @@ fn by_name(sim: &Simulation) -> (Vec<u32>, Vec<u32>) {
         }
         snapshot.set(kind, s.labels.name, s.metric, s.value);
     }
-    let f = FeatureExtractor::v1().extract(&snapshot);
+    let layout = env.layout().unwrap();
+    for ((target, name), history) in layout
+        .targets()
+        .iter()
+        .zip(layout.names())
+        .zip(env.action_history())
+    {
+        let kind = match target {
+            Target::Service(_) => EntityKind::Service,
+            Target::Node(_) => EntityKind::Node,
+        };
+        history.set_into(&mut snapshot, kind, name);
+    }
+    let f = FeatureExtractor::builtin().extract(&snapshot);
+    assert!(f.missing.is_empty(), "{:?}", f.missing);
     (
         f.rows.iter().map(|x| x.to_bits()).collect(),
         f.global.iter().map(|x| x.to_bits()).collect(),
@@ -79,14 +96,14 @@ fn observations_equal_the_name_based_extraction_across_replica_set_changes() {
         let mut env = ClusterEnv::builtin(scenario, ClusterConfig::default()).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let (obs, _) = env.reset(Some(3), None).unwrap();
-        assert_eq!(bits(&obs), by_name(env.simulation().unwrap()));
+        assert_eq!(bits(&obs), by_name(&env));
         let mut replica_counts = std::collections::BTreeSet::new();
         for t in 0..240 {
             let action = structural_action(&env, &mut rng);
             let step = env.step(action).unwrap();
             let sim = env.simulation().unwrap();
             replica_counts.insert(present_replicas(sim));
-            assert_eq!(bits(&step.obs), by_name(sim), "{scenario}, step {t}");
+            assert_eq!(bits(&step.obs), by_name(&env), "{scenario}, step {t}");
             if step.truncated {
                 env.reset(None, None).unwrap();
             }

@@ -19,6 +19,12 @@
 //! metric's time is the *oldest* of its replicas' sample times: one replica whose series went stale
 //! makes the whole metric stale.
 //!
+//! Action history (feature schema v2): [`Readings::to_snapshot`] gives every service the values of
+//! a controller that never acted on it (`mend_monitor::features::history::ActionValues::NEVER`);
+//! the decision pipeline then overwrites them with the actions this executor carried out
+//! (`crate::pipeline`). Code that extracts features from readings without a pipeline (probes,
+//! tests) so sees "never acted", never a missing column.
+//!
 //! Freshness ([`Readings::metric_times`], judged by the fresh-metrics guard): `S:up` is always
 //! required; any other metric is required while at least one replica of `S` is up (a live replica
 //! must report it; a dead one cannot). A query that fails, or returns nothing when it is required,
@@ -27,6 +33,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use mend_monitor::features::history::ActionValues;
 use mend_monitor::telemetry::{EntityKind, Snapshot};
 
 use crate::cluster::{ClusterFile, MetricQuery};
@@ -64,10 +71,12 @@ impl Readings {
             .copied()
     }
 
-    /// The telemetry snapshot (timestamp in seconds since the epoch).
+    /// The telemetry snapshot (timestamp in seconds since the epoch), with every service's action
+    /// history at "never acted" (see the module doc).
     pub fn to_snapshot(&self, now_ms: u64) -> Snapshot {
         let mut snapshot = Snapshot::new(now_ms as f64 / 1000.0);
         for (service, &n) in &self.replicas {
+            ActionValues::NEVER.set_into(&mut snapshot, EntityKind::Service, service);
             let mut in_rotation = 0.0;
             for r in 0..n {
                 let name = replica_name(service, r);
@@ -388,5 +397,16 @@ mod tests {
         assert!((col("svc_replicas_up_ratio") - 2.0 / 3.0).abs() < 1e-6);
         assert_eq!(col("svc_replica_memory_max"), 0.95);
         assert_eq!(col("svc_replica_count"), 3f64.ln_1p() as f32);
+        assert_eq!(
+            col("svc_action_age"),
+            ActionValues::NEVER.age_s.ln_1p() as f32,
+            "no action log: never acted"
+        );
+        assert_eq!(col("svc_actions_recent"), 0.0);
+        assert!(
+            !f.missing.iter().any(|m| m.contains("mend_action")),
+            "{:?}",
+            f.missing
+        );
     }
 }

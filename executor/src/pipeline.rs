@@ -2,8 +2,22 @@
 //! -> the policy (or the fallback rule) -> every guard. What it returns is what the loop carries
 //! out (or not) and records. Separate from the loop so that its latency ("metrics received to
 //! action issued, excluding the actuator") can be measured alone (benches/benches/executor.rs).
+//!
+//! Action history (feature schema v2): the pipeline remembers, per service, when this executor
+//! started an action on it ([`Pipeline::record_executed`]) and whether its verification is still
+//! pending (until [`Pipeline::record_finished`]), and writes them into the snapshot under the
+//! monitor's metric names before extraction (`mend_monitor::features::history`), so a policy sees
+//! the same `svc_action_age`, `svc_action_in_flight` and `svc_actions_recent` columns live as in
+//! simulation. An action on a replica, or a node action taken on behalf of a service, counts for
+//! that service. In shadow mode nothing is executed, so every service reads "never acted" (age
+//! [`mend_monitor::features::history::ACTION_AGE_NEVER_S`]): a policy shadowed live sees what
+//! a policy that never acts would see, not the history its own proposals would have made.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use mend_monitor::features::history::EntityActions;
 use mend_monitor::features::{FeatureExtractor, Features};
+use mend_monitor::telemetry::{EntityKind, Snapshot};
 
 use crate::cluster::ClusterFile;
 use crate::decide::{BaselinePolicy, DecideError, LivePolicy, Proposed};
@@ -76,6 +90,10 @@ pub struct Pipeline {
     rule: FallbackRule,
     guards: Guards,
     history: Vec<ExecutedAction>,
+    /// Per service: the starts of the actions carried out on it (times in Unix seconds).
+    action_starts: BTreeMap<String, EntityActions>,
+    /// Services with an action whose verification has not finished.
+    pending: BTreeSet<String>,
 }
 
 impl Pipeline {
@@ -88,12 +106,14 @@ impl Pipeline {
         let mut config = cluster.guards.clone();
         config.shadow = mode == Mode::Shadow;
         Ok(Pipeline {
-            extractor: FeatureExtractor::v1(),
+            extractor: FeatureExtractor::builtin(),
             features: Features::default(),
             proposer,
             rule: FallbackRule::new(&cluster.namespace, cluster.fallback.clone()),
             guards: Guards::new(&config)?,
             history: Vec::new(),
+            action_starts: BTreeMap::new(),
+            pending: BTreeSet::new(),
         })
     }
 
@@ -111,14 +131,44 @@ impl Pipeline {
         &self.guards
     }
 
+    /// The features of the last decision (what the policy saw).
+    pub fn features(&self) -> &Features {
+        &self.features
+    }
+
     /// Actions carried out so far.
     pub fn history(&self) -> &[ExecutedAction] {
         &self.history
     }
 
-    /// Remembers an action carried out at `time_ms` (for cooldowns, rate and share limits).
+    /// Remembers an action carried out at `time_ms` (for cooldowns, rate and share limits, and
+    /// the action-history features); its service reads "in flight" until
+    /// [`Self::record_finished`].
     pub fn record_executed(&mut self, executed: ExecutedAction) {
+        let service = executed.action.service.clone();
+        self.action_starts
+            .entry(service.clone())
+            .or_default()
+            .record_start(executed.time_ms as f64 / 1000.0);
+        self.pending.insert(service);
         self.history.push(executed);
+    }
+
+    /// The action on `service` finished (verified, failed verification, or failed to apply).
+    pub fn record_finished(&mut self, service: &str) {
+        self.pending.remove(service);
+    }
+
+    /// Writes every service's action history at `now_ms` into `snapshot` (see the module doc).
+    pub fn fill_action_history(&self, snapshot: &mut Snapshot, readings: &Readings, now_ms: u64) {
+        let now_s = now_ms as f64 / 1000.0;
+        for service in readings.replicas.keys() {
+            if let Some(starts) = self.action_starts.get(service) {
+                starts
+                    .values(now_s, self.pending.contains(service))
+                    .set_into(snapshot, EntityKind::Service, service);
+            }
+        }
     }
 
     /// Judges one observation at `now_ms`; `kill_switch` is whether the kill switch is engaged.
@@ -129,7 +179,8 @@ impl Pipeline {
         now_ms: u64,
         kill_switch: bool,
     ) -> Result<Judged, DecideError> {
-        let snapshot = readings.to_snapshot(now_ms);
+        let mut snapshot = readings.to_snapshot(now_ms);
+        self.fill_action_history(&mut snapshot, readings, now_ms);
         self.extractor.extract_into(&snapshot, &mut self.features);
         let mut digest_input: Vec<f64> = self.features.rows.iter().map(|&x| f64::from(x)).collect();
         digest_input.extend(self.features.global.iter().map(|&x| f64::from(x)));
@@ -172,5 +223,110 @@ impl Pipeline {
             obs_digest: observation_digest(&digest_input),
             missing: self.features.missing.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use mend_monitor::features::history::ACTION_AGE_NEVER_S;
+
+    use super::*;
+    use crate::decision::{Action, ActionKind};
+
+    const CLUSTER: &str = r#"
+namespace = "t"
+[[services]]
+name = "web"
+process = { command = "x", replicas = 2 }
+replica_metrics = { up = { scrape = "up" } }
+[[services]]
+name = "api"
+process = { command = "x", replicas = 1 }
+replica_metrics = { up = { scrape = "up" } }
+"#;
+
+    fn readings() -> Readings {
+        let mut r = Readings::default();
+        for (service, n) in [("api", 1), ("web", 2)] {
+            r.replicas.insert(service.into(), n);
+            for i in 0..n {
+                r.replica.insert((service.into(), i, "up".into()), 1.0);
+            }
+        }
+        r
+    }
+
+    /// `(age, in flight, recent)` columns of service row `row` after a decision at `now_ms`.
+    fn history_columns(
+        p: &mut Pipeline,
+        cluster: &ClusterFile,
+        now_ms: u64,
+        row: usize,
+    ) -> [f32; 3] {
+        p.decide(cluster, &readings(), now_ms, false).unwrap();
+        let f = p.features();
+        assert_eq!(f.entities[row].kind, EntityKind::Service);
+        let schema = FeatureExtractor::builtin().schema().clone();
+        [
+            "svc_action_age",
+            "svc_action_in_flight",
+            "svc_actions_recent",
+        ]
+        .map(|c| f.row(row)[schema.column_index(c).unwrap()])
+    }
+
+    #[test]
+    fn pipeline_fills_the_action_history_it_executed() {
+        let cluster = ClusterFile::parse(Path::new("c.toml"), CLUSTER, Path::new(".")).unwrap();
+        let mut p = Pipeline::new(&cluster, Mode::Auto, Proposer::Rule).unwrap();
+        let never = ACTION_AGE_NEVER_S.ln_1p() as f32;
+        let t0 = 1_700_000_000_000;
+        // Rows: api (0), web (1).
+        assert_eq!(history_columns(&mut p, &cluster, t0, 1), [never, 0.0, 0.0]);
+        p.record_executed(ExecutedAction {
+            time_ms: t0,
+            action: Action {
+                namespace: "t".into(),
+                service: "web".into(),
+                kind: ActionKind::Restart { replica: Some(1) },
+            },
+            replicas_touched: 1,
+        });
+        let age = |s: f64| s.ln_1p() as f32;
+        assert_eq!(
+            history_columns(&mut p, &cluster, t0 + 45_000, 1),
+            [age(45.0), 1.0, 1.0],
+            "verification pending"
+        );
+        p.record_finished("web");
+        assert_eq!(
+            history_columns(&mut p, &cluster, t0 + 60_000, 1),
+            [age(60.0), 0.0, 1.0]
+        );
+        assert_eq!(
+            history_columns(&mut p, &cluster, t0 + 60_000, 0),
+            [never, 0.0, 0.0],
+            "api untouched"
+        );
+        assert_eq!(
+            history_columns(&mut p, &cluster, t0 + 700_000, 1),
+            [age(700.0), 0.0, 0.0],
+            "out of the ten-minute window"
+        );
+        assert_eq!(
+            history_columns(&mut p, &cluster, t0 + 4_000_000, 1),
+            [never, 0.0, 0.0],
+            "an hour later: never"
+        );
+        assert!(
+            !p.features()
+                .missing
+                .iter()
+                .any(|m| m.contains("mend_action")),
+            "{:?}",
+            p.features().missing
+        );
     }
 }

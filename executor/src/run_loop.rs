@@ -334,12 +334,16 @@ impl Executor {
             replicas_touched: replicas_touched(&action.kind, before),
         });
         if let Err(e) = self.actuator.apply(action) {
+            self.pipeline.record_finished(&action.service);
             return Outcome::Failed {
                 error: e.to_string(),
             };
         }
         let timeout = Duration::from_millis(self.cluster.verify_timeout_ms);
-        match self.actuator.verify(action, timeout) {
+        let verified = self.actuator.verify(action, timeout);
+        // Verification blocks, so the next decision sees the action finished (not in flight).
+        self.pipeline.record_finished(&action.service);
+        match verified {
             Ok(took) => {
                 fields.insert("verify_ms".into(), json!(took.as_millis() as u64));
                 Outcome::Verified

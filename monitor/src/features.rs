@@ -3,9 +3,9 @@
 //! cluster env (simulated telemetry) and the live executor (Prometheus samples) call this same code
 //! and a policy sees the same features in both. A policy file records [`FeatureSchema::hash`].
 //!
-//! # Schema v1
+//! # Schema v2
 //! Entities: every service, then every node, each sorted by name (replicas are folded into their
-//! service through the `service` label). One row per entity, width 17; a row's columns for the other
+//! service through the `service` label). One row per entity, width 23; a row's columns for the other
 //! kind are 0. Columns (`name`: source, transform):
 //!
 //! | # | name | source | transform |
@@ -27,6 +27,17 @@
 //! | 14 | `node_cpu_utilization` | node `cpu_utilization` | clamp [0, 10] |
 //! | 15 | `node_memory_utilization` | node `memory_utilization` | clamp [0, 10] |
 //! | 16 | `node_disk_utilization` | node `disk_utilization` | clamp [0, 1] |
+//! | 17 | `svc_action_age` | service `mend_action_age_seconds` | ln(1 + x) |
+//! | 18 | `svc_action_in_flight` | service `mend_action_in_flight` | clamp [0, 1] |
+//! | 19 | `svc_actions_recent` | service `mend_actions_recent` | clamp [0, 10] |
+//! | 20 | `node_action_age` | node `mend_action_age_seconds` | ln(1 + x) |
+//! | 21 | `node_action_in_flight` | node `mend_action_in_flight` | clamp [0, 1] |
+//! | 22 | `node_actions_recent` | node `mend_actions_recent` | clamp [0, 10] |
+//!
+//! Columns 17-22 (new in v2) are the controller's own action history ([`history`]): not scraped
+//! but written into the snapshot, under those metric names, by whoever acts (the cluster env, the
+//! live executor); "never acted" is an age of [`history::ACTION_AGE_NEVER_S`] (ln(1 + 3600) ≈ 8.19).
+//! Schema v1 was columns 0-16 alone; policy files recorded under it no longer load.
 //!
 //! Global features (11): `n_services` and `n_nodes` (ln(1 + count)); `svc_error_ratio_mean`,
 //! `svc_error_ratio_max`, `svc_latency_p99_max`, `svc_replicas_up_ratio_min`, `node_up_ratio`
@@ -41,6 +52,7 @@
 //! it), so their bound is the finite `ln(1 + LOG1P_MAX_RAW)` ≈ 13.82 and a model that scales its
 //! inputs by the observation space sees them (with an `f32::MAX` bound it saw them as 0).
 
+pub mod history;
 mod plan;
 
 pub use plan::{FeaturePlan, flat_values};
@@ -48,7 +60,7 @@ pub use plan::{FeaturePlan, flat_values};
 use crate::telemetry::{EntityKind, EntityRef, Snapshot};
 
 /// Version of the built-in schema; bump it whenever a column, its order or its transform changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Largest raw value an ln(1 + x) feature represents; larger values are clamped to it. 1e6 is
 /// orders of magnitude above every quantity the log1p features carry: request rates (requests
@@ -170,8 +182,15 @@ const GLOBAL_V1: [&str; 11] = [
 ];
 
 impl FeatureSchema {
-    /// The built-in schema v1 (see the module documentation).
+    /// The built-in schema under its session-1 name, kept so callers outside `monitor` keep
+    /// compiling: it returns the *current* built-in schema, [`Self::builtin`] (version
+    /// [`SCHEMA_VERSION`]), not the v1 column set. New code calls [`Self::builtin`].
     pub fn v1() -> Self {
+        Self::builtin()
+    }
+
+    /// The built-in schema, version [`SCHEMA_VERSION`] (see the module documentation).
+    pub fn builtin() -> Self {
         use EntityKind::{Node, Service};
         let metric = |name: &str, kind, m: &str, t| Column {
             name: name.into(),
@@ -191,7 +210,7 @@ impl FeatureSchema {
         };
         let clamp1 = Transform::Clamp(1.0);
         let clamp10 = Transform::Clamp(10.0);
-        let columns = vec![
+        let mut columns = vec![
             Column {
                 name: "is_service".into(),
                 source: Source::IsKind(Service),
@@ -257,6 +276,28 @@ impl FeatureSchema {
             ),
             metric("node_disk_utilization", Node, "disk_utilization", clamp1),
         ];
+        for (kind, prefix) in [(Service, "svc"), (Node, "node")] {
+            columns.extend([
+                metric(
+                    &format!("{prefix}_action_age"),
+                    kind,
+                    history::ACTION_AGE_METRIC,
+                    Transform::Log1p,
+                ),
+                metric(
+                    &format!("{prefix}_action_in_flight"),
+                    kind,
+                    history::ACTION_IN_FLIGHT_METRIC,
+                    clamp1,
+                ),
+                metric(
+                    &format!("{prefix}_actions_recent"),
+                    kind,
+                    history::ACTIONS_RECENT_METRIC,
+                    clamp10,
+                ),
+            ]);
+        }
         Self {
             version: SCHEMA_VERSION,
             columns,
@@ -432,9 +473,15 @@ impl FeatureExtractor {
         Ok(Self::with_rules(schema))
     }
 
-    /// An extractor for the built-in schema v1.
+    /// An extractor for the built-in schema under its session-1 name (see [`FeatureSchema::v1`]:
+    /// the current schema, version [`SCHEMA_VERSION`]).
     pub fn v1() -> Self {
-        Self::with_rules(FeatureSchema::v1())
+        Self::builtin()
+    }
+
+    /// An extractor for the built-in schema ([`FeatureSchema::builtin`]).
+    pub fn builtin() -> Self {
+        Self::with_rules(FeatureSchema::builtin())
     }
 
     fn with_rules(schema: FeatureSchema) -> Self {
@@ -487,7 +534,7 @@ enum GlobalRule {
 }
 
 impl GlobalRule {
-    /// The rule for global feature `name` of `schema` (schema v1's list; see the module doc).
+    /// The rule for global feature `name` of `schema` (the built-in list; see the module doc).
     fn of(schema: &FeatureSchema, name: &str) -> Self {
         use EntityKind::{Node, Service};
         let col = |c: &str| schema.column_index(c);
@@ -555,6 +602,20 @@ mod tests {
             sample(Node, "n1", None, "memory_utilization", 0.0),
             sample(Node, "n1", None, "disk_utilization", 0.1),
         ];
+        // Action history (schema v2): api and n1 were acted on, db and n2 never.
+        for (kind, name, (age, in_flight, recent)) in [
+            (Service, "api", (45.0, 1.0, 2.0)),
+            (Service, "db", (history::ACTION_AGE_NEVER_S, 0.0, 0.0)),
+            (Node, "n1", (300.0, 0.0, 1.0)),
+            (Node, "n2", (history::ACTION_AGE_NEVER_S, 0.0, 0.0)),
+        ] {
+            for (m, x) in history::ACTION_HISTORY_METRICS
+                .into_iter()
+                .zip([age, in_flight, recent])
+            {
+                v.push(sample(kind, name, None, m, x));
+            }
+        }
         for (name, svc, up, cpu, mem, err) in [
             ("api-0", "api", 1.0, 0.9, 0.5, 0.1),
             ("api-1", "api", 0.0, 0.3, 0.7, 0.6),
@@ -585,7 +646,7 @@ mod tests {
             .map(|e| format!("{}/{}", e.kind.as_str(), e.name))
             .collect();
         assert_eq!(names, ["service/api", "service/db", "node/n1", "node/n2"]);
-        assert_eq!((f.width, f.rows.len(), f.global.len()), (17, 4 * 17, 11));
+        assert_eq!((f.width, f.rows.len(), f.global.len()), (23, 4 * 23, 11));
         assert_eq!(
             (
                 col(&f, 0, "is_service"),
@@ -619,6 +680,19 @@ mod tests {
             col(&f, 0, "node_up"),
             0.0,
             "node columns are 0 on service rows"
+        );
+        assert_eq!(col(&f, 0, "svc_action_age"), 45f64.ln_1p() as f32);
+        assert_eq!(col(&f, 0, "svc_action_in_flight"), 1.0);
+        assert_eq!(col(&f, 0, "svc_actions_recent"), 2.0);
+        assert_eq!(col(&f, 1, "svc_action_age"), 3600f64.ln_1p() as f32);
+        assert_eq!(col(&f, 1, "svc_actions_recent"), 0.0);
+        assert_eq!(col(&f, 2, "node_action_age"), 300f64.ln_1p() as f32);
+        assert_eq!(col(&f, 2, "node_actions_recent"), 1.0);
+        assert_eq!(col(&f, 3, "node_action_age"), 3600f64.ln_1p() as f32);
+        assert_eq!(
+            col(&f, 2, "svc_action_age"),
+            0.0,
+            "service history columns are 0 on node rows"
         );
         assert_eq!(f.missing, ["service/db:error_ratio"]);
         let g = |name: &str| f.global[FeatureSchema::v1().global_index(name).unwrap()];
@@ -665,8 +739,8 @@ mod tests {
             }
         }
         assert_eq!(
-            log1p, 5,
-            "request rate, latency, replicas in rotation, lag, replica count"
+            log1p, 7,
+            "request rate, latency, replicas in rotation, lag, replica count, two action ages"
         );
         // Realistic values are exactly ln(1 + x); the cap and anything above map to the bound.
         for x in [0.0, 0.25, 42.0, 1e4, 9.99e5] {
@@ -721,7 +795,9 @@ mod tests {
     fn schema_hash_is_stable_and_changes_with_the_schema() {
         let a = FeatureSchema::v1();
         assert_eq!(a.hash(), FeatureSchema::v1().hash());
-        assert!(a.hash().starts_with("v1-") && a.hash().len() == 19);
+        assert!(a.hash().starts_with("v2-") && a.hash().len() == 19);
+        assert_eq!(a.version, SCHEMA_VERSION);
+        assert_eq!(a.width(), 23);
         let mut b = a.clone();
         b.columns[3].transform = Transform::Clamp(2.0);
         assert_ne!(a.hash(), b.hash());

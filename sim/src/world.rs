@@ -340,6 +340,18 @@ impl Simulation {
             .is_some_and(|r| r.status == RepStatus::Active)
     }
 
+    /// Whether an action applied to `service` or one of its replicas is still running (started
+    /// by `apply`, its completion event not yet processed). Out-of-range ids read false.
+    pub fn service_action_running(&self, service: ServiceId) -> bool {
+        self.svc.get(service.index()).is_some_and(|s| s.busy)
+    }
+
+    /// Whether an action applied to `node` (a replacement) is still running. Out-of-range ids
+    /// read false.
+    pub fn node_action_running(&self, node: NodeId) -> bool {
+        self.node.get(node.index()).is_some_and(|n| n.busy)
+    }
+
     /// Kinds of the faults in effect now, with their target index (for tests and baselines
     /// that peek at the truth).
     pub fn active_faults(&self) -> impl Iterator<Item = (FaultKind, Option<u32>)> + '_ {

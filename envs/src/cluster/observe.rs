@@ -6,11 +6,16 @@
 //! [`SnapshotFeed`] then builds a [`Snapshot`] by name, a [`FeaturePlan`] over it, and the position
 //! of each simulator value in the snapshot's flat value order. On every other scrape it copies the
 //! simulator's flat arrays into those positions and runs the plan: no string is compared. The
-//! result is bit for bit the name-based extraction (`envs/tests/cluster.rs` checks it on recorded
-//! episodes with scale-outs and scale-ins).
+//! result is bit for bit the name-based extraction (`envs/tests/cluster_features.rs` checks it on
+//! recorded episodes with scale-outs and scale-ins).
+//!
+//! The env's own action history (feature schema v2, [`super::history`]) joins the scrape here:
+//! three named values per service and node row (`mend_monitor::features::history`), set by name
+//! when the structure is rebuilt and copied into their flat positions on every other step.
 
 use std::collections::BTreeMap;
 
+use mend_monitor::features::history::ActionValues;
 use mend_monitor::features::{FeatureExtractor, FeaturePlan, Features, flat_values};
 use mend_monitor::telemetry::{EntityKind, Snapshot};
 use mend_sim::Simulation;
@@ -19,6 +24,7 @@ use mend_sim::telemetry::{
 };
 use mend_sim::topology::Topology;
 
+use super::layout::{ActionLayout, Target};
 use crate::env::{EntityObs, Observation};
 
 /// The observation a policy reads for extracted `features`: the entity rows (services, then nodes)
@@ -37,6 +43,9 @@ pub fn entity_observation(features: &Features) -> Observation {
 pub(crate) struct SnapshotFeed {
     /// Flat value index of each simulator value, in [`sim_values`] order.
     positions: Vec<u32>,
+    /// Flat value index of each action-history value: three per entity row, in row order and
+    /// [`ActionValues::metrics`] order.
+    history_positions: Vec<u32>,
     /// Which replica slots were present when `positions` was built.
     present: Vec<bool>,
     /// The snapshot's flat values, refilled every scrape.
@@ -72,8 +81,33 @@ pub(crate) fn sim_values<'a>(
     replicas.chain(nodes).chain(services)
 }
 
-/// A snapshot built by name from `sim`'s last scrape (what the live executor builds from samples).
-pub(crate) fn snapshot_by_name(sim: &Simulation) -> Snapshot {
+/// The monitor's kind and the name of each entity row of `layout`.
+fn rows<'a>(layout: &'a ActionLayout) -> impl Iterator<Item = (EntityKind, &'a str)> + 'a {
+    layout.targets().iter().zip(layout.names()).map(|(t, n)| {
+        let kind = match t {
+            Target::Service(_) => EntityKind::Service,
+            Target::Node(_) => EntityKind::Node,
+        };
+        (kind, n.as_str())
+    })
+}
+
+/// A snapshot built by name from `sim`'s last scrape (what the live executor builds from samples)
+/// and the action history `history` of `layout`'s rows.
+pub(crate) fn snapshot_by_name(
+    sim: &Simulation,
+    layout: &ActionLayout,
+    history: &[ActionValues],
+) -> Snapshot {
+    let mut snapshot = scrape_by_name(sim);
+    for ((kind, name), values) in rows(layout).zip(history) {
+        values.set_into(&mut snapshot, kind, name);
+    }
+    snapshot
+}
+
+/// A snapshot built by name from `sim`'s last scrape alone.
+fn scrape_by_name(sim: &Simulation) -> Snapshot {
     let telemetry = sim.telemetry();
     let mut snapshot = Snapshot::new(telemetry.time.as_secs_f64());
     for sample in telemetry.samples(sim.topology()) {
@@ -87,12 +121,15 @@ pub(crate) fn snapshot_by_name(sim: &Simulation) -> Snapshot {
 }
 
 impl SnapshotFeed {
-    /// Extracts the features of `sim`'s last scrape into `out`. Returns true when the structure
-    /// was rebuilt by name (the first scrape, or replicas came or went), so the caller can check
-    /// the entity rows once rather than every step.
+    /// Extracts the features of `sim`'s last scrape and the rows' action `history` (one per row
+    /// of `layout`, in row order) into `out`. Returns true when the structure was rebuilt by
+    /// name (the first scrape, or replicas came or went), so the caller can check the entity
+    /// rows once rather than every step.
     pub(crate) fn refresh(
         &mut self,
         sim: &Simulation,
+        layout: &ActionLayout,
+        history: &[ActionValues],
         extractor: &FeatureExtractor,
         out: &mut Features,
     ) -> bool {
@@ -103,18 +140,32 @@ impl SnapshotFeed {
                 .iter()
                 .enumerate()
                 .all(|(r, &p)| p == telemetry.replica_present(r));
-        let rebuilt = !(self.ready && same_replicas && self.fill(sim));
+        let rebuilt = !(self.ready && same_replicas && self.fill(sim, history));
         if rebuilt {
-            self.rebuild(sim, extractor);
+            self.rebuild(sim, layout, history, extractor);
         }
         extractor.extract_planned(&mut self.plan, &self.values, out);
         rebuilt
     }
 
-    /// Copies the simulator's values into their flat positions; false if the counts disagree.
-    fn fill(&mut self, sim: &Simulation) -> bool {
+    /// Copies the simulator's values and the action history into their flat positions; false if
+    /// the counts disagree.
+    fn fill(&mut self, sim: &Simulation, history: &[ActionValues]) -> bool {
         let mut positions = self.positions.iter();
         for v in sim_values(sim.telemetry(), sim.topology()) {
+            match positions
+                .next()
+                .and_then(|&p| self.values.get_mut(p as usize))
+            {
+                Some(slot) => *slot = v,
+                None => return false,
+            }
+        }
+        if positions.next().is_some() {
+            return false;
+        }
+        let mut positions = self.history_positions.iter();
+        for (_, v) in history.iter().flat_map(|h| h.metrics()) {
             match positions
                 .next()
                 .and_then(|&p| self.values.get_mut(p as usize))
@@ -126,10 +177,17 @@ impl SnapshotFeed {
         positions.next().is_none()
     }
 
-    /// Builds the snapshot by name, the plan over it and each simulator value's flat position.
-    fn rebuild(&mut self, sim: &Simulation, extractor: &FeatureExtractor) {
+    /// Builds the snapshot by name, the plan over it and each simulator and history value's flat
+    /// position.
+    fn rebuild(
+        &mut self,
+        sim: &Simulation,
+        layout: &ActionLayout,
+        history: &[ActionValues],
+        extractor: &FeatureExtractor,
+    ) {
         let telemetry = sim.telemetry();
-        let snapshot = snapshot_by_name(sim);
+        let snapshot = snapshot_by_name(sim, layout, history);
         let mut flat = BTreeMap::new();
         for (kind, name, m) in snapshot.entities() {
             for (metric, _) in m.values() {
@@ -149,6 +207,15 @@ impl SnapshotFeed {
                 Some(&p) => self.positions.push(p),
                 // Unreachable (every sample is in the snapshot); stay on the name path if it happens.
                 None => self.ready = false,
+            }
+        }
+        self.history_positions.clear();
+        for ((kind, name), values) in rows(layout).zip(history) {
+            for (metric, _) in values.metrics() {
+                match flat.get(&(kind, name, metric)) {
+                    Some(&p) => self.history_positions.push(p),
+                    None => self.ready = false,
+                }
             }
         }
         flat_values(&snapshot, &mut self.values);
