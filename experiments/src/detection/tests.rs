@@ -71,3 +71,28 @@ fn federated_clients_are_the_providers() {
     let chart = report.bar_chart();
     assert_eq!(chart.lines().count(), 1 + 1 + 3 + 3, "{chart}");
 }
+
+#[test]
+fn a_directed_candidate_scores_rises_only_on_every_adaptive_metric() {
+    use mend_monitor::detectors::{DetectorConfig, Direction};
+    let both = Candidate::tuned("ewma", 4.0, 120.0);
+    let up = both.clone().directed(Direction::Up);
+    assert_eq!(up.family, "ewma");
+    assert_eq!(up.setting, format!("{} dir=up", both.setting));
+    let spec = up.spec.as_ref().expect("a tuned candidate keeps its spec");
+    assert_eq!(spec.to_string(), "ewma(z=4, for_s=120, dir=up)");
+    let mut adaptive = 0;
+    for rule in up.rules.rules.iter().filter(|r| r.metric != "up") {
+        let DetectorConfig::Persist(p) = &rule.detector else {
+            panic!("{}: not held for 120 s", rule.metric);
+        };
+        let DetectorConfig::Ewma(e) = p.inner.as_ref() else {
+            panic!("{}: not ewma", rule.metric);
+        };
+        assert_eq!(e.direction, Direction::Up, "{}", rule.metric);
+        adaptive += 1;
+    }
+    assert!(adaptive > 0);
+    // `both` leaves the candidate as it was.
+    assert_eq!(both.clone().directed(Direction::Both), both);
+}
