@@ -29,9 +29,9 @@
 //! half is forgotten (used = created, seen whole or fully activated; ties go to the older
 //! context) and the rest renumbered ([`contexts::ContextMemory::evict`]). A left side that
 //! named a forgotten context can no longer match and is itself forgotten at a later eviction.
-//! The default capacity, 8,192, bounds the cost per sample at about 45 µs (NAB realAWSCloudwatch,
-//! 67,740 rows: 46 µs/sample at 8,192, 31 at 4,096, against 70 µs and rising with an unbounded
-//! memory, which reaches 17,598 contexts on a 4,032-row file). NAB's scores barely move with the
+//! The default capacity, 8,192, bounds the cost per sample (NAB realAWSCloudwatch, 67,740 rows,
+//! one busy run: 57 µs/sample at 8,192 against 88 µs with an unbounded memory, which reaches
+//! 17,598 contexts on a 4,032-row file and keeps growing on longer streams). NAB's scores barely move with the
 //! capacity (standard profile 54.6 unbounded, 54.6 at 16,384, 53.9 at 8,192, 55.2 at 4,096, 52.0
 //! at 2,048), but on Gaussian noise a 4,096 memory forgets too fast and raises false alerts
 //! (7 in 10,000 samples; none at 8,192: `tests/cad_ose.rs`). Session 5, timings provisional
