@@ -9,13 +9,23 @@
 //!
 //! ```text
 //! cargo build -p mend-executor --bins --examples
-//! nice -n 10 target/debug/examples/policy_probe [--policy FILE] [--seconds 12]
+//! nice -n 10 target/debug/examples/policy_probe [--policy FILE] [--seconds 12] [--sim]
+//!     [--no-health-checks]
 //! ```
+//! The load goes through the drill's health-checking balancer (`drill::watch`);
+//! `--no-health-checks` sends it round-robin to every replica, dead or hung ones included (the
+//! session-4 drill).
+//! `--sim` prints the simulator's side instead (no Prometheus): the same policy on the `default`
+//! scenario's rows of the corresponding faults (process crash, node crash, partition, memory leak
+//! of one of `catalog`'s three replicas; `tests/common/sim_rows.rs`), one decision every 30
+//! simulated seconds over `--seconds` (give e.g. 1800).
 //! Default policy: the committed fixture `tests/fixtures/policy/ppo-default-warm.safetensors`.
 //! Needs `prometheus` on PATH (`.ci/prometheus.sh`). Every process it starts is stopped on exit.
 
 #[path = "../tests/common/drill.rs"]
 mod drill;
+#[path = "../tests/common/sim_rows.rs"]
+mod sim_rows;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -60,14 +70,27 @@ fn main() {
 fn probe() -> Result<(), String> {
     let mut policy_path = PathBuf::from(FIXTURE);
     let mut seconds = 12.0_f64;
+    let mut sim = false;
+    let mut balanced = true;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--sim" {
+            sim = true;
+            continue;
+        }
+        if flag == "--no-health-checks" {
+            balanced = false;
+            continue;
+        }
         let value = it.next().ok_or(format!("{flag}: expected a value"))?;
         match flag.as_str() {
             "--policy" => policy_path = PathBuf::from(value),
             "--seconds" => seconds = value.parse().map_err(|e| format!("--seconds: {e}"))?,
             other => return Err(format!("unknown flag {other}")),
         }
+    }
+    if sim {
+        return probe_sim(&policy_path, (seconds / 30.0).ceil() as usize + 1);
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let prom_port = drill::free_port();
@@ -86,7 +109,9 @@ fn probe() -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let ports = exec.ports()["web"].clone();
-    let _watch = drill::watch(dir.path(), prom_port, &ports).map_err(|e| e.to_string())?;
+    let checks = balanced.then(drill::HealthChecks::default);
+    let _watch =
+        drill::watch_with(dir.path(), prom_port, &ports, checks).map_err(|e| e.to_string())?;
     let d = drill::drill(Duration::from_secs(30));
     d.wait_until_healthy(&mut exec, Duration::from_secs(60))
         .map_err(|e| e.to_string())?;
@@ -142,4 +167,32 @@ fn probe() -> Result<(), String> {
     }
     println!("\n{}", summary.join("\n"));
     exec.shutdown().map_err(|e| e.to_string())
+}
+
+/// `--sim`: the simulator's rows of the corresponding faults (`tests/common/sim_rows.rs`), one
+/// decision every 30 simulated seconds for `decisions` decisions from one before the onset.
+fn probe_sim(policy_path: &std::path::Path, decisions: usize) -> Result<(), String> {
+    let file = mend_agents::PolicyFile::load(policy_path, None).map_err(|e| e.to_string())?;
+    let mut summary = Vec::new();
+    for fault in &sim_rows::SIM_FAULTS {
+        let rows = sim_rows::probe_sim(&file, fault, decisions, 0)?;
+        let mut max_act = 0.0_f64;
+        let mut best = String::new();
+        for d in &rows {
+            if d.act_probability > max_act {
+                max_act = d.act_probability;
+                best = format!("{} at {:+} s", d.proposal, d.since_onset_s);
+            }
+            println!(
+                "sim {} t={:+}s P(act) {:.3} `{}` | {}",
+                fault.kind, d.since_onset_s, d.act_probability, d.proposal, d.row
+            );
+        }
+        summary.push(format!(
+            "sim {}: max P(act) {max_act:.3} ({best})",
+            fault.kind
+        ));
+    }
+    println!("\n{}", summary.join("\n"));
+    Ok(())
 }

@@ -22,6 +22,14 @@ use nix::unistd::Pid;
 use crate::decision::{ActionKind, Outcome};
 use crate::run_loop::{ExecuteError, Executor, StepReport, now_ms};
 
+/// Growth of the drill's memory leak. The drills' clusters compute `memory_utilization` against a
+/// 64 MiB limit and scrape every second, so 8 MiB/s (1/8 of the limit per scrape) makes the first
+/// reading past a 0.9 threshold fall between 0.9 and about 1.03 of the limit: the range in which
+/// the simulator shows a leak (its replicas are OOM-killed at the limit, `sim/src/behaviour.rs`
+/// step 7), so a policy trained there meets a familiar row. (At 40 MiB/s, the session-4 rate, the
+/// first reading was already 1.17.)
+pub const LEAK_MIB_PER_S: u32 = 8;
+
 /// A fault the drill injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Fault {
@@ -29,7 +37,7 @@ pub enum Fault {
     Kill9,
     /// `SIGSTOP`: the process hangs (never resumed by the drill; the restart kills it).
     Hang,
-    /// The demo service's `/fault/leak` switch (40 MiB/s up to 300 MiB).
+    /// The demo service's `/fault/leak` switch at [`LEAK_MIB_PER_S`] up to 300 MiB.
     Leak,
 }
 
@@ -222,7 +230,7 @@ impl Drill {
                     .build()
                     .into();
                 let url = format!(
-                    "http://127.0.0.1:{}/fault/leak?mib_per_s=40&max_mib=300",
+                    "http://127.0.0.1:{}/fault/leak?mib_per_s={LEAK_MIB_PER_S}&max_mib=300",
                     instance.port
                 );
                 agent

@@ -116,26 +116,17 @@ fn a_fixture_with_another_feature_schema_fails_with_the_loaders_error() {
 #[test]
 fn the_fixture_policy_heals_kill_hang_and_leak_by_itself_through_the_guards() {
     let dir = tempfile::tempdir().unwrap();
-    let prom_port = drill::free_port();
-    let cluster = cluster(dir.path(), prom_port);
-    let policy = load_fixture(&cluster);
-    let audit = dir.path().join("audit.jsonl");
-    let mut exec = Executor::start(
-        cluster,
+    let mut run = drill::start(
+        dir.path(),
+        Path::new(env!("CARGO_BIN_EXE_mend-demo-service")),
+        CONFIDENCE,
         Mode::Auto,
-        Proposer::Policy(Box::new(policy)),
-        &audit,
-        None,
-    )
-    .unwrap();
-    let ports = exec.ports()["web"].clone();
-    let _watch = drill::watch(dir.path(), prom_port, &ports)
-        .unwrap_or_else(|e| panic!("the end-to-end test needs Prometheus: {e}"));
-    let d = drill::drill(HEAL_BOUND);
-    d.wait_until_healthy(&mut exec, Duration::from_secs(60))
-        .unwrap();
+        |cluster| Proposer::Policy(Box::new(load_fixture(cluster))),
+        HEAL_BOUND,
+    );
+    let audit = drill::audit_path(dir.path());
     // A healthy cluster is left alone: 10 s of decisions, none of them an action.
-    let quiet = exec_for(&mut exec, Duration::from_secs(10));
+    let quiet = exec_for(&mut run.exec, Duration::from_secs(10));
     assert_eq!(
         quiet,
         0,
@@ -144,46 +135,31 @@ fn the_fixture_policy_heals_kill_hang_and_leak_by_itself_through_the_guards() {
     );
     let mut healing_records = Vec::new();
     for (replica, &fault) in POLICY_HEALS.iter().enumerate() {
-        let t = d
-            .heal_one(&mut exec, fault, replica)
+        let t = run
+            .drill
+            .heal_one(&mut run.exec, fault, replica)
             .unwrap_or_else(|e| panic!("{e}\n{}", policy_trail(&audit)));
-        eprintln!(
-            "fixture policy: {} on web-{replica}: detect {} ms, decide {} ms, heal {} ms, {}",
-            fault.name(),
-            t.detect.as_millis(),
-            t.decide.as_millis(),
-            t.heal.as_millis(),
-            if t.by_proposer {
-                "the policy's own action"
-            } else {
-                "the gate's fallback"
-            }
-        );
+        drill::print_times("fixture policy", &t);
         assert!(
             t.by_proposer,
             "{fault:?}: the restart was the gate's fallback, not the policy's\n{}",
             policy_trail(&audit)
         );
-        assert!(t.detect <= t.decide && t.decide <= t.heal, "{t:?}");
-        assert!(t.heal <= HEAL_BOUND, "{t:?}");
-        assert_eq!(t.restarts, 1, "{fault:?}: restarted exactly once");
+        drill::assert_healed(fault, &t, HEAL_BOUND);
         healing_records.push((
             replica,
             t.decide_seq.expect("a decided restart has a record"),
         ));
         std::thread::sleep(Duration::from_secs(3));
-        d.wait_until_healthy(&mut exec, Duration::from_secs(30))
+        run.drill
+            .wait_until_healthy(&mut run.exec, Duration::from_secs(30))
             .unwrap();
     }
-    exec.shutdown().unwrap();
+    run.shutdown();
 
     let report = verify(&audit).expect("the audit log verifies");
-    let text = std::fs::read_to_string(&audit).unwrap();
-    assert_eq!(report.records as usize, text.lines().count());
-    let records: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = drill::audit_records(&audit);
+    assert_eq!(report.records as usize, records.len());
     // Each healing record: the policy's own restart of that replica, confident, the gate allowing it.
     for (replica, seq) in healing_records {
         let r = records
@@ -221,23 +197,8 @@ fn the_fixture_policy_heals_kill_hang_and_leak_by_itself_through_the_guards() {
         }
     }
     // Every action stays inside the allowlist, and there is exactly one per fault.
-    let mut acted = 0;
-    for r in &records[1..] {
-        let d = &r["record"]["payload"];
-        if d["outcome"]["status"] != "not_acted" {
-            acted += 1;
-            assert_eq!(
-                (
-                    d["action"]["namespace"].as_str(),
-                    d["action"]["service"].as_str()
-                ),
-                (Some("e2e"), Some("web")),
-                "action outside the allowlist: {r}"
-            );
-        }
-    }
     assert_eq!(
-        acted,
+        drill::acted_inside_allowlist(&records).len(),
         POLICY_HEALS.len(),
         "exactly one action per fault\n{}",
         policy_trail(&audit)

@@ -1,0 +1,169 @@
+//! The simulator's side of the policy probe: what a policy sees and proposes on the `default`
+//! scenario when one fault is injected into an otherwise quiet world, decision by decision, so the
+//! drill's live rows (`examples/policy_probe.rs`) can be read next to the rows the policy was
+//! trained on. The scenario's stochastic fault processes are thinned out (`rate_multiplier`
+//! 1e-6: none fires in the window) and the fault is injected through the cluster env's `faults`
+//! reset option; the world runs without actions up to one decision before the onset. Every
+//! decision is a no-op, so the fault shows its symptoms as long as it lasts. Training uses the
+//! simulator (through the cluster env), which the executor library never does: this lives in tests
+//! and examples only.
+
+#![allow(dead_code, unreachable_pub)] // each test binary uses a subset
+
+use mend_agents::PolicyFile;
+use mend_envs::{ClusterConfig, ClusterEnv, Env, Info};
+use mend_executor::decide::{SIM_ACTION_KINDS, masked_decision};
+
+/// Where a probe fault lands, relative to the probed replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The replica itself.
+    Replica,
+    /// The node it runs on.
+    Node,
+    /// The zone of that node.
+    Zone,
+}
+
+/// One injected fault of the simulator probe.
+#[derive(Debug, Clone)]
+pub struct SimFault {
+    /// The scenario's fault kind.
+    pub kind: &'static str,
+    /// What it hits: the probed replica, its node or its zone.
+    pub scope: Scope,
+}
+
+/// The probed replica (one of three, as the drill's `web`) and its service.
+pub const REPLICA: &str = "catalog-0";
+/// The service whose row is printed.
+pub const SERVICE: &str = "catalog";
+
+/// The faults of `default` that correspond to the drill's: a process crash (kill -9), faults that
+/// make one replica unreachable while its process may still run (a node crash, a partition of its
+/// zone: the closest the catalog has to a hung process, which it does not model), and a leak.
+pub const SIM_FAULTS: [SimFault; 4] = [
+    SimFault {
+        kind: "process_crash",
+        scope: Scope::Replica,
+    },
+    SimFault {
+        kind: "node_crash",
+        scope: Scope::Node,
+    },
+    SimFault {
+        kind: "partition",
+        scope: Scope::Zone,
+    },
+    SimFault {
+        kind: "memory_leak",
+        scope: Scope::Replica,
+    },
+];
+
+/// Onset of the injected fault (simulated seconds): an hour in, before the scripted region outage.
+pub const ONSET_S: u64 = 3_600;
+
+/// One decision of the simulator probe.
+#[derive(Debug, Clone)]
+pub struct SimDecision {
+    /// Seconds since the fault's onset (negative: before it).
+    pub since_onset_s: i64,
+    /// The policy's `1 - p[no-op]`.
+    pub act_probability: f64,
+    /// `kind on entity` of the likeliest action, or `no-op`.
+    pub proposal: String,
+    /// The service row's non-zero features, `name=value`.
+    pub row: String,
+}
+
+/// Runs `fault` on quiet `default` (seed `seed`) for `decisions` decisions from one decision before
+/// the onset, the policy deciding on each observation under the env's mask (nothing is applied).
+pub fn probe_sim(
+    policy: &PolicyFile,
+    fault: &SimFault,
+    decisions: usize,
+    seed: u64,
+) -> Result<Vec<SimDecision>, String> {
+    let mut env = ClusterEnv::builtin("default", ClusterConfig::default()).map_err(s)?;
+    let text = mend_sim::scenario::BUILTINS
+        .iter()
+        .find(|(n, _)| *n == "default")
+        .ok_or("no built-in `default` scenario")?
+        .1
+        .replace("rate_multiplier = 30.0", "rate_multiplier = 0.000001");
+    let interval = env.scenario().spec().scenario.decision_interval.0 / 1000;
+    let target = target_name(&mut env, fault.scope)?;
+    let start = ONSET_S - interval;
+    let options: Info = serde_json::from_value(serde_json::json!({
+        "scenario": text,
+        "start_time_s": start,
+        "faults": [{
+            "at": format!("{ONSET_S}s"),
+            "kind": fault.kind,
+            "target": target,
+            "duration": "2h",
+        }],
+    }))
+    .map_err(s)?;
+    let (mut obs, _) = env.reset(Some(seed), Some(&options)).map_err(s)?;
+    let layout = env.layout().ok_or("the cluster env has a layout")?.clone();
+    let names = layout.names().to_vec();
+    let row_of = names
+        .iter()
+        .position(|n| n == SERVICE)
+        .ok_or(format!("no entity {SERVICE}"))?;
+    let schema = env.feature_schema().clone();
+    let mut out = Vec::new();
+    for i in 0..decisions {
+        let mask = env.action_mask().ok_or("the cluster env masks actions")?;
+        let choice = masked_decision(&policy.policy, &obs, &mask).map_err(s)?;
+        let proposal = if choice.action == 0 {
+            "no-op".to_owned()
+        } else {
+            let k = SIM_ACTION_KINDS.len();
+            let (entity, kind) = (
+                (choice.action - 1) / k,
+                SIM_ACTION_KINDS[(choice.action - 1) % k],
+            );
+            format!("{kind} on {}", names[entity])
+        };
+        let entities = obs.as_entities().ok_or("entity observations")?;
+        let row: Vec<String> = schema
+            .columns
+            .iter()
+            .zip(entities.row(row_of))
+            .filter(|(_, v)| **v != 0.0)
+            .map(|(c, v)| format!("{}={v:.3}", c.name))
+            .collect();
+        out.push(SimDecision {
+            since_onset_s: (start + i as u64 * interval) as i64 - ONSET_S as i64,
+            act_probability: choice.act_probability.unwrap_or(0.0),
+            proposal,
+            row: row.join(" "),
+        });
+        obs = env.step(0).map_err(s)?.obs;
+    }
+    Ok(out)
+}
+
+/// The name of [`REPLICA`], its node or its zone in `env`'s topology (after a plain reset).
+fn target_name(env: &mut ClusterEnv, scope: Scope) -> Result<String, String> {
+    env.reset(Some(0), None).map_err(s)?;
+    let topo = env.simulation().ok_or("a cluster simulation")?.topology();
+    let replica = topo
+        .replicas
+        .iter()
+        .find(|r| r.name == REPLICA)
+        .ok_or(format!("no replica {REPLICA}"))?;
+    let node = &topo.nodes[replica.node.index()];
+    Ok(match scope {
+        Scope::Replica => REPLICA.to_owned(),
+        Scope::Node => node.name.clone(),
+        Scope::Zone => topo.zones[node.zone.index()].name.clone(),
+    })
+}
+
+fn s(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
