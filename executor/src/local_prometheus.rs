@@ -250,3 +250,32 @@ impl Drop for LocalPrometheus {
         let _ = self.child.wait();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_files_are_the_file_discovery_format_and_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        write_targets(dir.path(), "web", &[9001, 9002]).unwrap();
+        let read = || -> serde_json::Value {
+            serde_json::from_str(
+                &std::fs::read_to_string(dir.path().join("targets-web.json")).unwrap(),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            read(),
+            serde_json::json!([{"targets": ["127.0.0.1:9001", "127.0.0.1:9002"]}])
+        );
+        write_targets(dir.path(), "web", &[]).unwrap();
+        assert_eq!(read(), serde_json::json!([{"targets": []}]));
+        // Only the target file is left: the temporary file was renamed.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["targets-web.json"]);
+    }
+}

@@ -108,3 +108,56 @@ impl AuditTail {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::io::Write;
+
+    use super::*;
+    use crate::audit::AuditWriter;
+    use crate::decision::{Action, Outcome};
+
+    fn decision(service: &str) -> Decision {
+        Decision {
+            obs_digest: String::new(),
+            action: Action::noop("demo", service),
+            probabilities: Vec::new(),
+            verdicts: Vec::new(),
+            outcome: Outcome::NotActed {
+                reason: "no-op".into(),
+            },
+            fields: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn reads_only_new_whole_lines_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let mut writer = AuditWriter::open(&path, None, 1).unwrap();
+        writer.append(2, &decision("before")).unwrap();
+        let mut tail = AuditTail::from_end(&path).unwrap();
+        assert!(tail.read_new().unwrap().is_empty());
+        writer.append(3, &decision("a")).unwrap();
+        writer.append(4, &decision("b")).unwrap();
+        let got = tail.read_new().unwrap();
+        let services: Vec<&str> = got
+            .iter()
+            .map(|d| d.decision.action.service.as_str())
+            .collect();
+        assert_eq!(services, ["a", "b"]);
+        assert_eq!((got[0].seq, got[0].time_ms), (2, 3));
+        assert!(tail.read_new().unwrap().is_empty(), "nothing read twice");
+        // Half a line waits for its end; garbage with an end is an error naming the offset.
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(b"{\"record\":").unwrap();
+        assert!(tail.read_new().unwrap().is_empty());
+        file.write_all(b"42}\n").unwrap();
+        let err = tail.read_new().unwrap_err().to_string();
+        assert!(err.contains("audit.jsonl, byte "), "{err}");
+    }
+}

@@ -95,7 +95,7 @@ pub fn describe_decision(d: &TailedDecision) -> Option<String> {
     }
     let field = |k: &str| decision.fields.get(k);
     let reason = field("reason").and_then(|v| v.as_str()).unwrap_or("");
-    let source = field("source").and_then(|v| v.as_str()).unwrap_or("");
+    let source = decision_source(&decision.fields);
     let confidence = field("act_probability")
         .and_then(serde_json::Value::as_f64)
         .map(|p| format!(", P(act) {p:.2}"))
@@ -107,6 +107,15 @@ pub fn describe_decision(d: &TailedDecision) -> Option<String> {
         },
         Outcome::Applied => "done (not verified)".to_owned(),
         Outcome::DryRun => "dry run: recorded only".to_owned(),
+        // A guard's refusal is already in the verdicts.
+        Outcome::NotActed { .. }
+            if !decision
+                .verdicts
+                .iter()
+                .all(|v| v.verdict == Verdict::Allow) =>
+        {
+            "not carried out".to_owned()
+        }
         Outcome::NotActed { reason } => format!("not carried out: {reason}"),
         Outcome::Failed { error } => format!("FAILED: {error}"),
     };
@@ -122,6 +131,16 @@ pub fn describe_decision(d: &TailedDecision) -> Option<String> {
         describe_action(&decision.action),
         describe_guards(&decision.verdicts),
     ))
+}
+
+/// Who proposed a decision: its `source` field (`rule`, `baseline runbook`, ...), with a policy
+/// file's path left out (`policy`).
+pub fn decision_source(fields: &BTreeMap<String, serde_json::Value>) -> &str {
+    match fields.get("source").and_then(|v| v.as_str()) {
+        Some(s) if s.starts_with("policy ") => "policy",
+        Some(s) => s,
+        None => "?",
+    }
 }
 
 /// Client-side load over a window.
@@ -329,5 +348,174 @@ impl Narrator {
             self.service,
             memory.join(" ")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use super::*;
+
+    /// A `Write` whose bytes the test reads back.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Buffer {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    fn readings(up: &[f64], memory: &[f64]) -> Readings {
+        let mut r = Readings::default();
+        r.replicas.insert("web".into(), up.len());
+        for (i, (&u, &m)) in up.iter().zip(memory).enumerate() {
+            r.replica.insert(("web".into(), i, "up".into()), u);
+            r.replica
+                .insert(("web".into(), i, "memory_utilization".into()), m);
+        }
+        r
+    }
+
+    fn action(kind: ActionKind) -> Action {
+        Action {
+            namespace: "demo".into(),
+            service: "web".into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn actions_and_guard_verdicts_read_as_words() {
+        let restart = action(ActionKind::Restart { replica: Some(2) });
+        assert_eq!(describe_action(&restart), "restart web-2");
+        assert_eq!(
+            describe_action(&action(ActionKind::Restart { replica: None })),
+            "restart every replica of web"
+        );
+        assert_eq!(
+            describe_action(&action(ActionKind::ScaleTo { replicas: 4 })),
+            "scale web to 4"
+        );
+        let allow = |g: &str| GuardVerdict {
+            guard: g.into(),
+            verdict: Verdict::Allow,
+        };
+        assert_eq!(
+            describe_guards(&[allow("a"), allow("b")]),
+            "all 2 guards allow"
+        );
+        let deny = GuardVerdict {
+            guard: "cooldown".into(),
+            verdict: Verdict::Deny {
+                reason: "restart 1 s ago".into(),
+            },
+        };
+        let replace = GuardVerdict {
+            guard: "confidence".into(),
+            verdict: Verdict::Replace {
+                reason: "P(act) 0.6 < 0.9".into(),
+                by: restart,
+            },
+        };
+        assert_eq!(
+            describe_guards(&[allow("a"), deny, replace]),
+            "cooldown DENIES (restart 1 s ago); confidence replaces it by `restart web-2` \
+             (P(act) 0.6 < 0.9)"
+        );
+    }
+
+    #[test]
+    fn load_window_rate_errors_and_p99_bucket() {
+        let mut before = Counters::default();
+        before.observe(0.001, false);
+        let mut after = before.clone();
+        // 99 fast answers and one slow timeout in the window: p99 is in the fast bucket.
+        for _ in 0..99 {
+            after.observe(0.003, false);
+        }
+        after.observe(0.7, true);
+        let w = LoadWindow::between(&before, &after, 2.0);
+        assert_eq!(w.rate_per_s, 50.0);
+        assert_eq!(w.error_ratio, 0.01);
+        assert_eq!(w.p99_at_most_s, Some(0.005));
+        // Two slow ones out of 100: p99 is in the 1 s bucket.
+        after.observe(0.7, true);
+        let w = LoadWindow::between(&before, &after, 2.0);
+        assert_eq!(w.p99_at_most_s, Some(1.0));
+        assert_eq!(LoadWindow::between(&after, &after, 1.0).p99_at_most_s, None);
+        assert!(format!("{w}").contains("2.0 % errors"), "{w}");
+    }
+
+    #[test]
+    fn narrates_health_changes_after_the_first_look_only() {
+        let out = Buffer::default();
+        let mut n = Narrator::new(
+            Box::new(out.clone()),
+            false,
+            "web",
+            0.9,
+            Duration::from_secs(3600),
+        );
+        // First look: nothing up yet (before the first scrape): no alert.
+        n.health_changes(&readings(&[0.0, 0.0], &[0.0, 0.0]));
+        assert_eq!(out.text(), "");
+        n.health_changes(&readings(&[1.0, 1.0], &[0.1, 0.1]));
+        n.health_changes(&readings(&[0.0, 1.0], &[0.1, 0.95]));
+        n.health_changes(&readings(&[1.0, 1.0, 1.0], &[0.1, 0.1, 0.1]));
+        let text = out.text();
+        let lines: Vec<&str> = text.lines().map(|l| &l[11..]).collect();
+        assert_eq!(
+            lines,
+            [
+                "sees web-0 healthy",
+                "sees web-1 healthy",
+                "ALERT: sees web-0 down (up is 0 or missing)",
+                "ALERT: sees web-1 memory at 95 % of its limit (threshold 90 %)",
+                "sees web-0 healthy",
+                "sees web-1 healthy",
+                "sees web-2: a new replica, up",
+            ]
+        );
+        // Quiet: nothing but what the caller says.
+        let quiet_out = Buffer::default();
+        let mut q = Narrator::new(
+            Box::new(quiet_out.clone()),
+            true,
+            "web",
+            0.9,
+            Duration::ZERO,
+        );
+        q.health_changes(&readings(&[1.0], &[0.1]));
+        q.health_changes(&readings(&[0.0], &[0.1]));
+        q.say("fault");
+        assert_eq!(quiet_out.text().lines().count(), 1);
+    }
+
+    #[test]
+    fn decision_source_leaves_the_policy_path_out() {
+        let mut fields = BTreeMap::new();
+        fields.insert(
+            "source".to_owned(),
+            serde_json::json!("policy /tmp/p.safetensors"),
+        );
+        assert_eq!(decision_source(&fields), "policy");
+        fields.insert("source".to_owned(), serde_json::json!("baseline runbook"));
+        assert_eq!(decision_source(&fields), "baseline runbook");
+        assert_eq!(decision_source(&BTreeMap::new()), "?");
     }
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::actuator::Actuator;
 use crate::fault_drill::{Drill, Fault};
 
-use super::narrate::{Narrator, describe_action};
+use super::narrate::{Narrator, decision_source, describe_action};
 use super::session::{DemoRunError, DemoSession, SERVICE, Tick};
 
 /// One scripted fault.
@@ -298,13 +298,7 @@ fn chooser(tick: &Tick) -> String {
     });
     match replaced {
         Some(guard) => format!("{guard} fallback"),
-        None => d
-            .decision
-            .fields
-            .get("source")
-            .and_then(|v| v.as_str())
-            .unwrap_or("?")
-            .to_owned(),
+        None => decision_source(&d.decision.fields).to_owned(),
     }
 }
 
