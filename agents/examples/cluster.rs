@@ -47,9 +47,13 @@ use mend_agents::{
 };
 use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, ParallelVectorEnv};
 use mend_monitor::features::FeatureSchema;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+
+mod common;
+
+use common::{
+    Metrics, kind_names, mean_over_policies, print_header, print_paired, print_row, run_episode,
+};
 
 /// Reset seed of the held-out teacher rollout on which a warm-started policy's agreement with its
 /// teacher is measured (sub-env i uses this + i; disjoint from training and evaluation seeds).
@@ -96,26 +100,6 @@ fn save_policy(
 /// Suffix of the row of a PPO policy evaluated with sampled rather than greedy actions.
 const SAMPLED: &str = "/sampled";
 
-/// Metrics of one episode.
-#[derive(Clone, Debug, Default)]
-struct Metrics {
-    availability: f64,
-    incidents: f64,
-    mttr_s: f64,
-    cost_usd: f64,
-    reward: f64,
-    actions: f64,
-    /// Actions taken per kind (in `ActionKind::ALL` order).
-    by_kind: [u64; mend_envs::cluster::N_KINDS],
-}
-
-fn kind_names() -> Vec<String> {
-    mend_sim::ActionKind::ALL
-        .iter()
-        .map(|k| k.name().to_string())
-        .collect()
-}
-
 /// Settings of the baselines under test.
 struct Opts {
     reactive: ReactiveConfig,
@@ -153,129 +137,6 @@ fn make_policy(agent: &str, n: usize, seed: u64, opts: &Opts) -> anyhow::Result<
             None => anyhow::bail!("unknown agent {other:?}"),
         },
     })
-}
-
-/// One episode of `scenario` with `seed`; `deterministic` picks the policy's greedy action, otherwise
-/// actions are sampled from its distribution (seeded from the episode seed).
-fn run_episode(
-    scenario: &str,
-    policy: &dyn Policy,
-    seed: u64,
-    deterministic: bool,
-) -> anyhow::Result<Metrics> {
-    let mut env = ClusterEnv::builtin(scenario, ClusterConfig::default())?;
-    let (mut obs, _) = env.reset(Some(seed), None)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
-    let (mut reward, mut actions) = (0.0, 0.0);
-    let mut by_kind = [0u64; mend_envs::cluster::N_KINDS];
-    loop {
-        let mask = env.action_mask();
-        let a = policy.predict(&obs, mask.as_deref(), deterministic, &mut rng)?;
-        actions += f64::from(u8::from(a != 0));
-        if a != 0 {
-            by_kind[(a - 1) % mend_envs::cluster::N_KINDS] += 1;
-        }
-        let step = env.step(a)?;
-        reward += step.reward;
-        obs = step.obs;
-        if step.terminated || step.truncated {
-            break;
-        }
-    }
-    let sim = env
-        .simulation()
-        .ok_or_else(|| anyhow::anyhow!("no simulation"))?;
-    let summary = sim.summary();
-    let repairs: Vec<f64> = sim
-        .truth()
-        .faults
-        .iter()
-        .filter_map(|f| f.end.map(|e| e.saturating_sub(f.onset).as_secs_f64()))
-        .collect();
-    let rc = summary.reward_components;
-    Ok(Metrics {
-        availability: summary.availability,
-        incidents: summary.incidents as f64,
-        mttr_s: if repairs.is_empty() {
-            f64::NAN
-        } else {
-            repairs.iter().sum::<f64>() / repairs.len() as f64
-        },
-        cost_usd: rc.infra_cost_usd + rc.action_cost_usd,
-        reward,
-        actions,
-        by_kind,
-    })
-}
-
-/// Two-sided 95 % Student-t quantile for `df` degrees of freedom (tables; 1.96 beyond 30).
-fn t95(df: usize) -> f64 {
-    const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
-    ];
-    T.get(df.wrapping_sub(1)).copied().unwrap_or(1.96)
-}
-
-/// Mean ± 95 % half-width over the finite values.
-fn ci(xs: impl Iterator<Item = f64>) -> String {
-    let v: Vec<f64> = xs.filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return "n/a".into();
-    }
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    if v.len() < 2 {
-        return format!("{m:.4}");
-    }
-    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    format!("{m:.4} ± {:.4}", t95(v.len() - 1) * sd / n.sqrt())
-}
-
-/// One row of the results table (`wall_s` is omitted for derived rows).
-fn print_row(agent: &str, rows: &[Metrics], wall_s: Option<f64>) {
-    println!(
-        "| {agent} | {} | {} | {} | {} | {} | {} | {} |",
-        ci(rows.iter().map(|m| m.availability)),
-        ci(rows.iter().map(|m| m.incidents)),
-        ci(rows.iter().map(|m| m.mttr_s)),
-        ci(rows.iter().map(|m| m.cost_usd)),
-        ci(rows.iter().map(|m| m.reward)),
-        ci(rows.iter().map(|m| m.actions)),
-        wall_s.map_or_else(|| "-".to_string(), |w| format!("{w:.1}"))
-    );
-}
-
-/// Per evaluation seed, the mean of each metric over several policies' episodes on that seed (MTTR over
-/// the policies where it is defined; NaN if none).
-fn mean_over_policies(members: &[&Vec<Metrics>]) -> Vec<Metrics> {
-    let n_seeds = members.first().map_or(0, |m| m.len());
-    (0..n_seeds)
-        .map(|s| {
-            let mean = |f: fn(&Metrics) -> f64| {
-                let v: Vec<f64> = members
-                    .iter()
-                    .map(|m| f(&m[s]))
-                    .filter(|x| x.is_finite())
-                    .collect();
-                if v.is_empty() {
-                    f64::NAN
-                } else {
-                    v.iter().sum::<f64>() / v.len() as f64
-                }
-            };
-            Metrics {
-                availability: mean(|m| m.availability),
-                incidents: mean(|m| m.incidents),
-                mttr_s: mean(|m| m.mttr_s),
-                cost_usd: mean(|m| m.cost_usd),
-                reward: mean(|m| m.reward),
-                actions: mean(|m| m.actions),
-                by_kind: [0; mend_envs::cluster::N_KINDS],
-            }
-        })
-        .collect()
 }
 
 fn main() -> anyhow::Result<()> {
@@ -402,7 +263,9 @@ fn main() -> anyhow::Result<()> {
                     )?))
                 })
                 .collect::<anyhow::Result<_>>()?;
-            let mut env = ParallelVectorEnv::new(envs, AutoresetMode::SameStep)?;
+            // The persistent worker crew (envs' `with_threads`): faster than rayon's pool per step.
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let mut env = ParallelVectorEnv::with_threads(envs, AutoresetMode::SameStep, threads)?;
             let config = PpoConfig {
                 seed,
                 total_timesteps: train_steps,
@@ -500,9 +363,7 @@ fn main() -> anyhow::Result<()> {
         start + count,
         (n_actions - 1) / mend_envs::cluster::N_KINDS
     );
-    println!(
-        "| agent | availability | incidents | MTTR s | cost USD | return | actions | wall s |\n|---|---|---|---|---|---|---|---|"
-    );
+    print_header(true);
     let mut kinds_used = Vec::new();
     let mut results: Vec<(String, Vec<Metrics>)> = Vec::new();
     for agent in agent_list.iter().map(String::as_str) {
@@ -518,7 +379,7 @@ fn main() -> anyhow::Result<()> {
                 run_episode(&scenario, p.as_ref(), s, !sampled)
             })
             .collect::<anyhow::Result<_>>()?;
-        print_row(agent, &rows, Some(t0.elapsed().as_secs_f64()));
+        print_row(agent, &rows, Some(Some(t0.elapsed().as_secs_f64())));
         let names = kind_names();
         let used: Vec<String> = (0..names.len())
             .filter_map(|k| {
@@ -549,32 +410,11 @@ fn main() -> anyhow::Result<()> {
         if members.len() > 1 {
             let name = format!("ppo mean of {} ({label})", members.len());
             let rows = mean_over_policies(&members);
-            print_row(&name, &rows, None);
+            print_row(&name, &rows, Some(None));
             results.push((name, rows));
         }
     }
-    for base in ["no-op", "reactive", "runbook"] {
-        let Some((_, base_rows)) = results.iter().find(|(a, _)| a == base) else {
-            continue;
-        };
-        println!(
-            "\npaired differences vs {base} (same seeds, mean ± 95 % t half-width):\n\
-             | agent | Δ availability | Δ incidents | Δ MTTR s | Δ cost USD | Δ return |\n\
-             |---|---|---|---|---|---|"
-        );
-        for (agent, rows) in results.iter().filter(|(a, _)| a != base) {
-            let diff =
-                |f: fn(&Metrics) -> f64| ci(rows.iter().zip(base_rows).map(|(a, b)| f(a) - f(b)));
-            println!(
-                "| {agent} | {} | {} | {} | {} | {} |",
-                diff(|m| m.availability),
-                diff(|m| m.incidents),
-                diff(|m| m.mttr_s),
-                diff(|m| m.cost_usd),
-                diff(|m| m.reward)
-            );
-        }
-    }
+    print_paired(&results, &["no-op", "reactive", "runbook"], &|_| true);
     println!("\nactions by kind (all seeds):");
     for line in kinds_used {
         println!("  {line}");

@@ -104,6 +104,19 @@ fn main() -> anyhow::Result<()> {
         let summary = agent.learn(&mut env, steps, &mut sink)?;
         let seconds = start.elapsed().as_secs_f64();
         let last = |name: &str| sink.values(name).last().copied().unwrap_or(f64::NAN);
+        if agent.warm_started() {
+            eprintln!(
+                "seed {seed}: warm start: teacher acts on {:.3} of its steps; after pre-training: \
+                 loss {:.4} (margin {:.4}), Q {:.3}, agreement with the teacher on its states {:.4}, \
+                 acting steps matched {:.4}",
+                last("warm_start/teacher_act_share"),
+                last("warm_start/loss"),
+                last("warm_start/margin_loss"),
+                last("warm_start/q_values"),
+                last("warm_start/train_agreement"),
+                last("warm_start/train_act_recall"),
+            );
+        }
         let path = out.join(format!("dqn-{scenario}-seed{seed}.safetensors"));
         agent
             .export(

@@ -33,27 +33,11 @@ use mend_agents::dqn::decision::manifest_noop_margin;
 use mend_agents::dqn::{DqnEntityPolicy, policy_from_file};
 use mend_agents::{FeatureSchema, Policy, PolicyFile, PolicyNet};
 use mend_envs::{ClusterConfig, ClusterEnv, Env};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-/// Metrics of one episode.
-#[derive(Clone, Debug, Default)]
-struct Metrics {
-    availability: f64,
-    incidents: f64,
-    mttr_s: f64,
-    cost_usd: f64,
-    reward: f64,
-    actions: f64,
-}
+mod common;
 
-fn kind_names() -> Vec<String> {
-    mend_sim::ActionKind::ALL
-        .iter()
-        .map(|k| k.name().to_string())
-        .collect()
-}
+use common::{Metrics, kind_names, mean_over_policies, print_header, print_paired, print_row};
 
 /// A fresh baseline policy for one episode of an env with `n` actions.
 fn baseline(agent: &str, n: usize, seed: u64) -> anyhow::Result<Box<dyn Policy>> {
@@ -71,102 +55,6 @@ fn baseline(agent: &str, n: usize, seed: u64) -> anyhow::Result<Box<dyn Policy>>
         )),
         other => anyhow::bail!("unknown baseline {other:?}"),
     })
-}
-
-/// One deterministic episode of `scenario` with `seed`.
-fn run_episode(scenario: &str, policy: &dyn Policy, seed: u64) -> anyhow::Result<Metrics> {
-    let mut env = ClusterEnv::builtin(scenario, ClusterConfig::default())?;
-    let (mut obs, _) = env.reset(Some(seed), None)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
-    let (mut reward, mut actions) = (0.0, 0.0);
-    loop {
-        let mask = env.action_mask();
-        let a = policy.predict(&obs, mask.as_deref(), true, &mut rng)?;
-        actions += f64::from(u8::from(a != 0));
-        let step = env.step(a)?;
-        reward += step.reward;
-        obs = step.obs;
-        if step.terminated || step.truncated {
-            break;
-        }
-    }
-    let sim = env
-        .simulation()
-        .ok_or_else(|| anyhow::anyhow!("no simulation"))?;
-    let summary = sim.summary();
-    let repairs: Vec<f64> = sim
-        .truth()
-        .faults
-        .iter()
-        .filter_map(|f| f.end.map(|e| e.saturating_sub(f.onset).as_secs_f64()))
-        .collect();
-    let rc = summary.reward_components;
-    Ok(Metrics {
-        availability: summary.availability,
-        incidents: summary.incidents as f64,
-        mttr_s: if repairs.is_empty() {
-            f64::NAN
-        } else {
-            repairs.iter().sum::<f64>() / repairs.len() as f64
-        },
-        cost_usd: rc.infra_cost_usd + rc.action_cost_usd,
-        reward,
-        actions,
-    })
-}
-
-/// Two-sided 95 % Student-t quantile for `df` degrees of freedom (standard tables; 1.96 beyond 30).
-fn t95(df: usize) -> f64 {
-    const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
-    ];
-    T.get(df.wrapping_sub(1)).copied().unwrap_or(1.96)
-}
-
-/// Mean ± 95 % half-width over the finite values.
-fn ci(xs: impl Iterator<Item = f64>) -> String {
-    let v: Vec<f64> = xs.filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return "n/a".into();
-    }
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    if v.len() < 2 {
-        return format!("{m:.4}");
-    }
-    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    format!("{m:.4} ± {:.4}", t95(v.len() - 1) * sd / n.sqrt())
-}
-
-/// Per seed, the mean of each metric over several policies (MTTR over those where it is defined).
-fn mean_over(members: &[&Vec<Metrics>]) -> Vec<Metrics> {
-    let n_seeds = members.first().map_or(0, |m| m.len());
-    (0..n_seeds)
-        .map(|s| {
-            let mean = |f: fn(&Metrics) -> f64| {
-                let v: Vec<f64> = members
-                    .iter()
-                    .map(|m| f(&m[s]))
-                    .filter(|x| x.is_finite())
-                    .collect();
-                if v.is_empty() {
-                    f64::NAN
-                } else {
-                    v.iter().sum::<f64>() / v.len() as f64
-                }
-            };
-            Metrics {
-                availability: mean(|m| m.availability),
-                incidents: mean(|m| m.incidents),
-                mttr_s: mean(|m| m.mttr_s),
-                cost_usd: mean(|m| m.cost_usd),
-                reward: mean(|m| m.reward),
-                actions: mean(|m| m.actions),
-            }
-        })
-        .collect()
 }
 
 fn main() -> anyhow::Result<()> {
@@ -211,7 +99,9 @@ fn main() -> anyhow::Result<()> {
         for agent in ["no-op", "random", "reactive", "runbook"] {
             let metrics = seeds
                 .par_iter()
-                .map(|&s| run_episode(&scenario, baseline(agent, n_actions, s)?.as_ref(), s))
+                .map(|&s| {
+                    common::run_episode(&scenario, baseline(agent, n_actions, s)?.as_ref(), s, true)
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             rows.push((agent.to_string(), metrics));
         }
@@ -249,7 +139,7 @@ fn main() -> anyhow::Result<()> {
             };
             let metrics = seeds
                 .par_iter()
-                .map(|&s| run_episode(&scenario, policy.as_ref(), s))
+                .map(|&s| common::run_episode(&scenario, policy.as_ref(), s, true))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let label = margin.map_or(format!("file {recorded}"), |m| m.to_string());
             rows.push((format!("{stem} (margin {label})"), metrics));
@@ -258,7 +148,7 @@ fn main() -> anyhow::Result<()> {
         if members.len() > 1 {
             let refs: Vec<&Vec<Metrics>> = members.iter().map(|&k| &rows[k].1).collect();
             let label = margin.map_or("file".to_string(), |m| m.to_string());
-            let mean = mean_over(&refs);
+            let mean = mean_over_policies(&refs);
             rows.push((
                 format!("dqn mean of {} (margin {label})", members.len()),
                 mean,
@@ -266,46 +156,15 @@ fn main() -> anyhow::Result<()> {
         }
     }
     println!(
-        "scenario {scenario}, evaluation seeds {start}..{}\n\
-         | agent | availability | incidents | MTTR s | cost USD | return | actions |\n\
-         |---|---|---|---|---|---|---|",
+        "scenario {scenario}, evaluation seeds {start}..{}",
         start + count
     );
+    print_header(false);
     for (agent, m) in &rows {
-        println!(
-            "| {agent} | {} | {} | {} | {} | {} | {} |",
-            ci(m.iter().map(|x| x.availability)),
-            ci(m.iter().map(|x| x.incidents)),
-            ci(m.iter().map(|x| x.mttr_s)),
-            ci(m.iter().map(|x| x.cost_usd)),
-            ci(m.iter().map(|x| x.reward)),
-            ci(m.iter().map(|x| x.actions)),
-        );
+        print_row(agent, m, None);
     }
-    for base in ["no-op", "random", "reactive", "runbook"] {
-        let Some((_, base_rows)) = rows.iter().find(|(a, _)| a == base) else {
-            continue;
-        };
-        println!(
-            "\npaired differences vs {base} (same seeds, mean ± 95 % t half-width):\n\
-             | agent | Δ availability | Δ incidents | Δ MTTR s | Δ cost USD | Δ return |\n\
-             |---|---|---|---|---|---|"
-        );
-        for (agent, m) in rows
-            .iter()
-            .filter(|(a, _)| a.contains("dqn") || a.contains("margin"))
-        {
-            let diff =
-                |f: fn(&Metrics) -> f64| ci(m.iter().zip(base_rows).map(|(a, b)| f(a) - f(b)));
-            println!(
-                "| {agent} | {} | {} | {} | {} | {} |",
-                diff(|x| x.availability),
-                diff(|x| x.incidents),
-                diff(|x| x.mttr_s),
-                diff(|x| x.cost_usd),
-                diff(|x| x.reward)
-            );
-        }
-    }
+    print_paired(&rows, &["no-op", "random", "reactive", "runbook"], &|a| {
+        a.contains("dqn") || a.contains("margin")
+    });
     Ok(())
 }

@@ -67,6 +67,9 @@ pub fn n_step_bootstrap(
     (ret, NextState::Obs(j), discount)
 }
 
+/// An observation to bootstrap from and its valid actions (`None`: all).
+pub type NextObs = (Arc<EntityObs>, Option<Arc<[bool]>>);
+
 /// A return and where it bootstraps.
 #[derive(Clone, Debug)]
 pub struct Bootstrap {
@@ -74,7 +77,7 @@ pub struct Bootstrap {
     pub ret: f32,
     /// Observation to bootstrap from and its valid actions (`None`: all), or nothing after a
     /// termination.
-    pub next: Option<(Arc<EntityObs>, Option<Arc<[bool]>>)>,
+    pub next: Option<NextObs>,
     /// `gamma^m` for a window of `m` steps (0 after a termination).
     pub discount: f32,
 }

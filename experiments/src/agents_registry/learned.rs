@@ -321,7 +321,9 @@ impl LearnerFactory for PpoFactory {
 
 /// `kind = "dqn"`: DQN with the entity network as Q-function (`mend_agents::dqn::EntityDqn`), from
 /// `DqnConfig::cluster_default`. `params`: any field of `DqnConfig` (CleanRL names; `num_envs`
-/// sizes the training vector env). The exported policy acts greedily on its Q-values.
+/// sizes the training vector env), including `warm_start = { teacher = "runbook", steps = 23040,
+/// act_weight = 10.0 }` (DQfD from the runbook's demonstrations, `mend_agents::dqn::warm_start`).
+/// The exported policy acts greedily on its Q-values (with its no-op margin).
 #[derive(Debug, Clone)]
 pub struct DqnFactory {
     config: DqnConfig,
@@ -337,7 +339,7 @@ pub fn build_dqn(
         params,
         ctx,
         "DQN (mend_agents::DqnConfig)",
-        &["explore_act_prob"],
+        &["explore_act_prob", "warm_start"],
     )?;
     // Value checks live in the agents crate: build a one-entity network to run them.
     let (row_width, global_width, n_kinds) = entity_shape();
@@ -481,7 +483,20 @@ mod tests {
                 "explore_act_prob = 2.0",
                 "agents[2].params.explore_act_prob",
             ),
+            (
+                "warm_start = { n_step = 0 }",
+                "agents[2].params.warm_start.n_step",
+            ),
+            (
+                "warm_start = { stepz = 3 }",
+                "agents[2].params.warm_start",
+            ),
         ];
+        build_dqn(
+            &table("warm_start = { teacher = \"runbook\", steps = 100, act_weight = 10.0 }"),
+            &ctx(),
+        )
+        .expect("a partial warm start over its defaults");
         for (text, field) in cases {
             let err = build_dqn(&table(text), &ctx()).expect_err(text).to_string();
             assert!(err.contains(field), "{text}: {err}");
