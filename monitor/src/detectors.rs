@@ -15,7 +15,8 @@
 //!   ├ persist           any of the above, alert only once it has held for a `for` duration
 //!   ├ shift             value beyond its range, level or dispersion shift vs a reference window
 //!   ├ autoencoder       multivariate: reconstruction error of a window of the whole vector
-//!   └ cad_ose           contextual anomaly detector (CAD OSE): sequence memory over a binary code
+//!   ├ cad_ose           contextual anomaly detector (CAD OSE): sequence memory over a binary code
+//!   └ shift_cad         an ensemble: max(shift, 0.35 x cad_ose), alert when either alerts
 //! ```
 //! [`by_name`] builds any of them from its name and an optional [`DetectorConfig`], for the CLI.
 //! All but the autoencoder are univariate and run one state per channel ([`Channels`]); the
@@ -47,7 +48,10 @@ pub use likelihood::{Likelihood, LikelihoodConfig};
 pub use median_mad::{MedianMad, MedianMadConfig};
 pub use onset::{Onset, OnsetConfig};
 pub use persist::{Persist, PersistConfig};
-pub use registry::{DETECTOR_NAMES, DetectorConfig, SEQUENCE_DETECTOR_NAMES, by_name};
+pub use registry::{
+    DETECTOR_NAMES, DetectorConfig, SEQUENCE_DETECTOR_NAMES, SHIFT_CAD_WEIGHT, by_name,
+    shift_cad_config,
+};
 pub use score::{Direction, gaussian_two_sided_tail, score_from_z};
 pub use shift::{Shift, ShiftConfig, ShiftState};
 pub use static_threshold::{StaticThreshold, StaticThresholdConfig};

@@ -1,5 +1,6 @@
 //! An ensemble of detectors fed the same samples: the score combines the members' scores (mean
-//! or max), the alert is raised when at least `min_votes` members alert.
+//! or max), each first multiplied by its weight, and the alert is raised when at least
+//! `min_votes` members alert (each by its own rule: weights do not change votes).
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,9 @@ pub struct EnsembleConfig {
     pub combine: Combine,
     /// Members that must alert for the ensemble to alert; 0 means a strict majority. Default 0.
     pub min_votes: usize,
+    /// One weight in [0, 1] per member, multiplying its score before the combination; empty
+    /// means every weight is 1. Default empty.
+    pub weights: Vec<f64>,
 }
 
 impl Default for EnsembleConfig {
@@ -38,6 +42,7 @@ impl Default for EnsembleConfig {
             ],
             combine: Combine::Mean,
             min_votes: 0,
+            weights: Vec::new(),
         }
     }
 }
@@ -54,6 +59,22 @@ impl EnsembleConfig {
             self.min_votes as f64,
             "at most the number of members (0 = majority)",
         )?;
+        check(
+            self.weights.is_empty() || self.weights.len() == n,
+            "ensemble",
+            "weights",
+            self.weights.len() as f64,
+            "none, or one weight per member",
+        )?;
+        for &w in &self.weights {
+            check(
+                (0.0..=1.0).contains(&w),
+                "ensemble",
+                "weights",
+                w,
+                "every weight in [0, 1]",
+            )?;
+        }
         self.members.iter().try_for_each(DetectorConfig::validate)
     }
 }
@@ -64,6 +85,8 @@ pub struct Ensemble {
     members: Vec<Box<dyn Detector>>,
     combine: Combine,
     votes_needed: usize,
+    /// One per member (1 when none were configured).
+    weights: Vec<f64>,
 }
 
 impl Ensemble {
@@ -80,18 +103,25 @@ impl Ensemble {
         } else {
             config.min_votes
         };
+        let weights = if config.weights.is_empty() {
+            vec![1.0; members.len()]
+        } else {
+            config.weights.clone()
+        };
         Ok(Ensemble {
             members,
             combine: config.combine,
             votes_needed,
+            weights,
         })
     }
 
     fn fold(&self, detections: impl Iterator<Item = Detection>) -> Detection {
         let (mut sum, mut max, mut votes) = (0.0, 0.0f64, 0usize);
-        for d in detections {
-            sum += d.score;
-            max = max.max(d.score);
+        for (d, w) in detections.zip(&self.weights) {
+            let score = w * d.score;
+            sum += score;
+            max = max.max(score);
             votes += usize::from(d.alert);
         }
         let score = match self.combine {
