@@ -118,7 +118,8 @@ fn the_scripted_demo_heals_every_fault_and_verifies_its_audit_log() {
     assert!(!stdout.contains("NOT HEALED"), "{stdout}");
     // Quiet: no per-iteration lines (alerts, decisions, heartbeats).
     assert!(!stdout.contains("decision #"), "{stdout}");
-    // The summary: one row per fault with detect <= decide <= heal, each within 20 s.
+    // The summary: one row per fault with detect <= decide <= heal, healed within 28 s (the
+    // script gives up at 30 s; a leak grows slower on a busy machine: 17 s seen with load 4.6).
     let rows: Vec<Vec<f64>> = stdout
         .lines()
         .skip_while(|l| !l.starts_with("fault "))
@@ -135,7 +136,7 @@ fn the_scripted_demo_heals_every_fault_and_verifies_its_audit_log() {
     for row in &rows {
         assert_eq!(row.len(), 3, "{stdout}");
         assert!(
-            row[0] <= row[1] && row[1] <= row[2] && row[2] <= 20.0,
+            row[0] <= row[1] && row[1] <= row[2] && row[2] <= 28.0,
             "{row:?}\n{stdout}"
         );
     }
