@@ -30,7 +30,7 @@ const SIZES: [(usize, usize, &str); 2] = [(100, 40, "140"), (40, 28, "default68"
 /// A cluster observation of `services` + `nodes` entities with the current feature schema's widths
 /// (values in the features' usual ranges; the row width is read from the schema, not assumed).
 fn cluster_obs(services: usize, nodes: usize) -> Observation {
-    let schema = mend_monitor::features::FeatureSchema::v1();
+    let schema = mend_monitor::features::FeatureSchema::builtin();
     let w = schema.width();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let n = services + nodes;
@@ -51,7 +51,7 @@ fn cluster_obs(services: usize, nodes: usize) -> Observation {
 
 /// A PPO entity policy of hidden width `hidden` for the v1 schema and the simulator's action kinds.
 fn policy(hidden: usize, n_entities: usize) -> EntityPolicy {
-    let schema = mend_monitor::features::FeatureSchema::v1();
+    let schema = mend_monitor::features::FeatureSchema::builtin();
     let n_kinds = mend_sim::ActionKind::ALL.len();
     let spec = EntitySpec {
         row_width: schema.width(),

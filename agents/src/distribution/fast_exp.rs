@@ -57,8 +57,10 @@ pub fn exp(x: f32) -> f32 {
     // The integer n sits in the low mantissa bits of `shifted` (its exponent is that of 2^23).
     let n_int = shifted.to_bits().wrapping_sub(ROUND_MAGIC.to_bits()) as i32;
     let scale = f32::from_bits(((n_int + 127) as u32) << 23);
-    // A select, not a branch, so loops over slices stay vectorised.
-    if x < EXP_MIN_ARG { 0.0 } else { y * scale }
+    // A bit mask rather than a branch or a select, so loops over slices stay vectorised: all ones
+    // unless `x` is below the range (NaN keeps its bits).
+    let keep = u32::from(x < EXP_MIN_ARG).wrapping_sub(1);
+    f32::from_bits((y * scale).to_bits() & keep)
 }
 
 /// Softmax of already-masked logits into `out` (its length set to `logits.len()`): `e_i / sum e`
@@ -91,25 +93,24 @@ pub fn softmax_into(logits: &[f32], out: &mut Vec<f32>) {
         out.fill(f32::NAN);
         return;
     }
-    // ---- exponentials and their sum, eight lanes in a fixed order ----
-    let mut acc = [0.0f32; LANES];
-    let mut out_chunks = out.chunks_exact_mut(LANES);
-    for (o, c) in (&mut out_chunks).zip(logits.chunks_exact(LANES)) {
-        for k in 0..LANES {
-            let e = exp(c[k] - m);
-            o[k] = e;
-            acc[k] += e;
-        }
-    }
-    let mut tail_sum = 0.0f32;
-    for (o, &l) in out_chunks.into_remainder().iter_mut().zip(tail) {
+    // ---- exponentials, then their sum in eight lanes in a fixed order ----
+    for (o, &l) in out.iter_mut().zip(logits) {
         *o = exp(l - m);
-        tail_sum += *o;
+    }
+    let mut acc = [0.0f32; LANES];
+    let chunks = out.chunks_exact(LANES);
+    let tail_sum: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for k in 0..LANES {
+            acc[k] += c[k];
+        }
     }
     let sum = ((acc[0] + acc[1]) + (acc[2] + acc[3]))
         + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
         + tail_sum;
-    out.iter_mut().for_each(|p| *p /= sum);
+    for p in out.iter_mut() {
+        *p /= sum;
+    }
 }
 
 #[cfg(test)]

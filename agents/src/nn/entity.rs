@@ -390,7 +390,7 @@ impl Policy for EntityPolicy {
 
 #[cfg(test)]
 mod tests {
-    use super::forward::{activate, affine_rows, padded};
+    use super::forward::{Transposed, activate, affine_rows, padded};
     use super::*;
     use crate::nn::{Dense, plain};
     use rand::SeedableRng;
@@ -767,6 +767,42 @@ mod tests {
         }
     }
 
+    /// The per-thread cache of transposed weights never serves a stale copy: after a weight changes
+    /// in place (as a training step changes it, at the same address), the forward equals a forward on
+    /// a fresh thread (empty cache).
+    #[test]
+    fn forward_after_an_in_place_weight_change_equals_a_fresh_forward() {
+        let (mut params, o) = cluster_case(32, Activation::Tanh);
+        let fresh = |p: &EntityParams| {
+            let (p, o) = (p.clone(), o.clone());
+            std::thread::spawn(move || p.forward(&o).unwrap())
+                .join()
+                .unwrap()
+        };
+        let before = params.forward(&o).unwrap();
+        assert_eq!(before, fresh(&params));
+        for (layer, i) in [(0usize, 3usize), (1, 40)] {
+            params.encoder.layers[layer].weight[i] += 0.5;
+            params.scorer.layers[layer].weight[i] -= 0.25;
+            let after = params.forward(&o).unwrap();
+            assert_ne!(after.0, before.0);
+            assert_eq!(after, fresh(&params), "layer {layer}");
+        }
+        // -0.0 and 0.0 compare equal as floats but are different weights to the cache.
+        params.encoder.layers[1].weight[0] = 0.0;
+        params.forward(&o).unwrap();
+        params.encoder.layers[1].weight[0] = -0.0;
+        let minus = params.forward(&o).unwrap();
+        let want = fresh(&params);
+        assert!(
+            minus
+                .0
+                .iter()
+                .zip(&want.0)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+    }
+
     /// Issue 7: the fast inference path equals the candle forward PPO trains through, to 1e-5, at
     /// the benchmark's size (100 services + 40 nodes, hidden 64).
     #[test]
@@ -821,7 +857,7 @@ mod tests {
             let inits: Vec<Vec<f32>> = (0..n)
                 .map(|_| (0..fan_out).map(|_| rng.random_range(-1.0..1.0)).collect())
                 .collect();
-            let (mut wt, mut y8, mut y32) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut wt, mut y8, mut y32) = (Transposed::default(), Vec::new(), Vec::new());
             affine_rows::<8>(
                 &x,
                 n,
