@@ -23,6 +23,14 @@
 //! paired +0.0034 ± 0.0060 (n.s.; 0.35 actions per episode): it does not beat no-op; margin 0 is
 //! worse than no-op (-0.126 ± 0.036). Both beat random (+0.27 / +0.14). `tiny`: margin 0.2 ties
 //! no-op exactly (never acts); margin 0 does not (seed 2: 0.542).
+//!
+//! Session 5 (DQfD warm start from the runbook, `dqn_cluster` with `--dqn 'start_e = 0.01; end_e =
+//! 0.01; learning_starts = 1000; warm_start = { teacher = "runbook", steps = 23040, pretrain_steps =
+//! 3000, act_weight = 10.0 }'`, training seeds 0-2, `default`, test seeds 1000-1019, margin 0; busy
+//! machine, provisional): pre-training alone (`--train-steps 0`), mean of 3 policies: availability
+//! 0.877 vs no-op 0.854, paired +0.0226 ± 0.0124, incidents -7.2 ± 3.9, MTTR -159 ± 76 s, cost +9.8
+//! USD; vs reactive -0.007 ± 0.017 (n.s.), vs runbook -0.041 ± 0.018. After 20,000 further DQN steps:
+//! +0.0120 ± 0.0070 vs no-op (fine-tuning erodes the demonstrations' lesson: fewer actions, 53 vs 60).
 
 use std::path::PathBuf;
 

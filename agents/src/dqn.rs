@@ -7,12 +7,16 @@
 //!   acting and in the TD target; the policy file holds a `PolicyNet::Entity` with Q-value output.
 //!   Its Q-values carry no size prior, and it acts only when the best action beats the no-op by more
 //!   than `DqnConfig::noop_margin` ([`decision`]); [`load_policy`] rebuilds that decision from a file.
+//!   With `DqnConfig::warm_start` it first learns from the runbook's demonstrations (DQfD,
+//!   [`warm_start`]), which is what makes it beat the no-op on `default` (session 5).
 //!
 //! ```text
 //!   config.rs  hyperparameters, presets        qnet.rs   MLP | entity network, candle twin
 //!   train.rs   the loop, gradient step, checkpoints (shared by both agents)
 //!   loss.rs    TD target (vanilla / double, masked), Huber loss and its gradients
 //!   decision.rs  no-op margin decision, size-prior removal, the entity Q-policy and its loader
+//!   warm_start.rs  DQfD config, recording + pre-training      demos.rs  demonstrations, n-step returns
+//!   dqfd.rs    DQfD loss: 1-step TD + n-step TD + large-margin loss on mixed minibatches
 //! ```
 
 mod config;
