@@ -10,8 +10,11 @@
 //! ```text
 //! cargo build -p mend-executor --bins --examples
 //! nice -n 10 target/debug/examples/policy_probe [--policy FILE] [--seconds 12] [--sim]
-//!     [--no-health-checks]
+//!     [--no-health-checks] [--train OUT [--act-weight 6] [--ppo-steps 16384] [--seed 0]]
 //! ```
+//! `--train OUT` first trains the fixture's kind of policy on the drill-shaped scenario
+//! (`tests/fixtures/policy/drill-like.toml`, `tests/common/trained.rs`), saves it to `OUT` and
+//! probes that file (build in release for it: about 15 s of training).
 //! The load goes through the drill's health-checking balancer (`drill::watch`);
 //! `--no-health-checks` sends it round-robin to every replica, dead or hung ones included (the
 //! session-4 drill).
@@ -26,6 +29,8 @@
 mod drill;
 #[path = "../tests/common/sim_rows.rs"]
 mod sim_rows;
+#[path = "../tests/common/trained.rs"]
+mod trained;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -72,6 +77,8 @@ fn probe() -> Result<(), String> {
     let mut seconds = 12.0_f64;
     let mut sim = false;
     let mut balanced = true;
+    let mut train: Option<PathBuf> = None;
+    let mut training = trained::DrillTraining::default();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--sim" {
@@ -86,8 +93,21 @@ fn probe() -> Result<(), String> {
         match flag.as_str() {
             "--policy" => policy_path = PathBuf::from(value),
             "--seconds" => seconds = value.parse().map_err(|e| format!("--seconds: {e}"))?,
+            "--train" => train = Some(PathBuf::from(value)),
+            "--act-weight" => {
+                training.act_weight = value.parse().map_err(|e| format!("--act-weight: {e}"))?
+            }
+            "--ppo-steps" => {
+                training.ppo_steps = value.parse().map_err(|e| format!("--ppo-steps: {e}"))?
+            }
+            "--seed" => training.seed = value.parse().map_err(|e| format!("--seed: {e}"))?,
             other => return Err(format!("unknown flag {other}")),
         }
+    }
+    if let Some(out) = train {
+        trained::train_drill_like_policy(&out, training);
+        println!("trained {} ({training:?})", out.display());
+        policy_path = out;
     }
     if sim {
         return probe_sim(&policy_path, (seconds / 30.0).ceil() as usize + 1);

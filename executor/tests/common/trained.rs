@@ -51,3 +51,83 @@ pub fn train_tiny_policy(path: &Path, seed: u64, steps: u64) -> PolicyFile {
     file.save(path).expect("save the policy file");
     file
 }
+
+/// The drill-shaped training scenario of the fixture policy (`tests/fixtures/policy/`).
+pub const DRILL_LIKE: &str = include_str!("../fixtures/policy/drill-like.toml");
+
+/// How the fixture policy is trained ([`train_drill_like_policy`]).
+#[derive(Debug, Clone, Copy)]
+pub struct DrillTraining {
+    /// Training seed.
+    pub seed: u64,
+    /// PPO environment steps after the warm start.
+    pub ppo_steps: u64,
+    /// Teacher (runbook) transitions of the warm start.
+    pub teacher_steps: u64,
+    /// The warm start's weight of an acting transition relative to a no-op (`act_weight`).
+    pub act_weight: f64,
+}
+
+impl Default for DrillTraining {
+    /// The committed fixture's settings: seed 0, 16,384 PPO steps after 11,520 teacher steps,
+    /// `act_weight` 6 (as the paper study's, `experiments/paper.toml`), the warm start of the README's `default`
+    /// command otherwise (12 epochs at 2e-3, `bc_coef` 0.5 fading over 16,384 steps; PPO learning
+    /// rate 1e-3, initial act probability 0.05).
+    fn default() -> Self {
+        DrillTraining {
+            seed: 0,
+            ppo_steps: 16_384,
+            teacher_steps: 11_520,
+            act_weight: 6.0,
+        }
+    }
+}
+
+/// Trains entity PPO, warm-started from the runbook, on [`DRILL_LIKE`] (8 envs) and saves the
+/// exported policy file (scenario family `drill-like`) to `path`.
+pub fn train_drill_like_policy(path: &Path, t: DrillTraining) -> PolicyFile {
+    use mend_agents::ppo::WarmStartConfig;
+    let scenario = std::sync::Arc::new(
+        mend_sim::Scenario::from_toml_str(DRILL_LIKE, "tests/fixtures/policy/drill-like.toml")
+            .expect("the drill-like scenario validates"),
+    );
+    let envs = (0..8)
+        .map(|_| {
+            Box::new(ClusterEnv::new(scenario.clone(), ClusterConfig::default()).expect("env"))
+                as Box<dyn Env>
+        })
+        .collect();
+    let mut env = SyncVectorEnv::new(envs, AutoresetMode::SameStep).expect("vector env");
+    let config = PpoConfig {
+        total_timesteps: t.ppo_steps,
+        learning_rate: 1e-3,
+        init_act_prob: Some(0.05),
+        warm_start: Some(WarmStartConfig {
+            steps: t.teacher_steps,
+            epochs: 12,
+            learning_rate: 2e-3,
+            act_weight: t.act_weight,
+            bc_coef: 0.5,
+            bc_decay_steps: 16_384,
+            ..WarmStartConfig::default()
+        }),
+        ..PpoConfig::cluster_default(t.seed)
+    };
+    let mut agent = Ppo::for_env(config, &env).expect("entity PPO for the cluster env");
+    let summary = agent
+        .learn(&mut env, t.ppo_steps, &mut NullSink)
+        .expect("training");
+    let file = agent.export(
+        FeatureSchema::entities_v1(),
+        SIM_ACTION_KINDS.iter().map(|k| (*k).to_owned()).collect(),
+        TrainingInfo {
+            env_id: "mend/Cluster-v0".into(),
+            scenario_family: Some("drill-like".into()),
+            seed: t.seed,
+            summary,
+            config: serde_json::to_value(agent.config()).expect("config as JSON"),
+        },
+    );
+    file.save(path).expect("save the policy file");
+    file
+}
