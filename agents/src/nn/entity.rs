@@ -803,6 +803,87 @@ mod tests {
         );
     }
 
+    /// The greedy decision before the vectorised softmax (session 4): glibc's `expf` through
+    /// `log_softmax`, `P(act)` summed in order, the first likeliest remedial action.
+    fn glibc_greedy(masked: &[f32]) -> (usize, f32, f32) {
+        let p: Vec<f32> = log_softmax(masked).into_iter().map(f32::exp).collect();
+        let act: f32 = p[1..].iter().sum();
+        if act <= p[0] {
+            return (0, p[0], act);
+        }
+        let best = (1..p.len()).fold(1, |b, i| if p[i] > p[b] { i } else { b });
+        (best, p[0], act)
+    }
+
+    /// Issue 4: the vectorised softmax changes the decision's numerics (within 1e-6), not its
+    /// decisions. On observations recorded from the `default` scenario (four episodes, the env's masks),
+    /// the committed executor fixture policy (a warm-started PPO policy trained on `default`) and the
+    /// same policy made eager to act (no-op bias lowered, so the second stage is exercised on most
+    /// steps) decide exactly as the glibc-softmax decision does, and `action_scores` stays within
+    /// 1e-5 (relative; absolute below 1e-3) of the glibc probabilities.
+    #[test]
+    fn fast_decisions_equal_the_glibc_softmax_decisions_on_recorded_fixture_observations() {
+        use crate::policy::PolicyNet;
+        use mend_envs::{ClusterConfig, ClusterEnv, Env};
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../executor/tests/fixtures/policy/ppo-default-warm.safetensors");
+        let file = crate::policy_file::PolicyFile::load(&path, None).unwrap();
+        let PolicyNet::Entity(fixture) = file.policy else {
+            panic!("the fixture is an entity policy")
+        };
+        let mut eager = (*fixture).clone();
+        eager.params.noop.layers[1].bias[0] -= 4.0;
+        let (mut decisions, mut acting, mut closest) = (0usize, 0usize, f32::INFINITY);
+        let mut worst = 0.0f32;
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        for (seed, policy) in [
+            (1000u64, &*fixture),
+            (1001, &*fixture),
+            (1002, &eager),
+            (1003, &eager),
+        ] {
+            let mut env = ClusterEnv::builtin("default", ClusterConfig::default()).unwrap();
+            let (mut obs, _) = env.reset(Some(seed), None).unwrap();
+            for _ in 0..1_500 {
+                let mask = env.action_mask().unwrap();
+                let (mut scores, _) = policy.params.forward(&obs).unwrap();
+                for (s, &ok) in scores.iter_mut().zip(&mask) {
+                    if !ok {
+                        *s = f32::NEG_INFINITY;
+                    }
+                }
+                let (want, p_noop, p_act) = glibc_greedy(&scores);
+                let got = policy.predict(&obs, Some(&mask), true, &mut rng).unwrap();
+                assert_eq!(got, want, "seed {seed}, decision {decisions}");
+                let ActionScores::Probabilities(p) =
+                    policy.action_scores(&obs, Some(&mask)).unwrap()
+                else {
+                    unreachable!("PPO policies give probabilities")
+                };
+                let reference = crate::distribution::softmax(&scores);
+                for (a, b) in p.iter().zip(&reference) {
+                    worst = worst.max((a - b).abs() / b.max(1e-3));
+                }
+                decisions += 1;
+                acting += usize::from(want != 0);
+                closest = closest.min((p_act - p_noop).abs());
+                let step = env.step(got).unwrap();
+                obs = step.obs;
+                if step.terminated || step.truncated {
+                    break;
+                }
+            }
+        }
+        assert!(decisions >= 2_000, "{decisions} decisions");
+        assert!(
+            acting >= 200,
+            "only {acting} acting decisions of {decisions}"
+        );
+        eprintln!(
+            "{decisions} decisions, {acting} acting, closest |P(act) - p(no-op)| {closest:e}"
+        );
+    }
+
     /// Issue 7: the fast inference path equals the candle forward PPO trains through, to 1e-5, at
     /// the benchmark's size (100 services + 40 nodes, hidden 64).
     #[test]
