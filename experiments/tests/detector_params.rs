@@ -172,3 +172,31 @@ fn alerting_default_errors_name_its_field() {
     let err = from_toml_str(&text, "bad.toml").unwrap_err().to_string();
     assert!(err.contains("detectors.alerting.z"), "{err}");
 }
+
+#[test]
+fn a_table_takes_a_direction() {
+    let e = with_detector("detector = { name = \"ewma\", z = 4.0, for_s = 120, dir = \"up\" }")
+        .unwrap();
+    assert_eq!(e.detector_of(1), "ewma(z=4, for_s=120, dir=up)");
+    // The same rules as the spec text.
+    assert_eq!(
+        RuleSet::for_detector(e.detector_of(1)).unwrap(),
+        RuleSet::for_detector("ewma(z=4, for_s=120, dir=up)").unwrap()
+    );
+}
+
+#[test]
+fn a_direction_must_be_a_word() {
+    error_text(
+        "detector = { name = \"ewma\", z = 4.0, dir = 1 }",
+        &["dir", "\"up\", \"down\" or \"both\"", "integer"],
+    );
+}
+
+#[test]
+fn an_unknown_direction_is_refused() {
+    error_text(
+        "detector = { name = \"ewma\", z = 4.0, dir = \"sideways\" }",
+        &["agents[1].detector.dir", "sideways"],
+    );
+}

@@ -201,14 +201,22 @@ pub struct AgentEntry {
 }
 
 /// Reading a detector given as a name, a spec text or a table `{ name = "...", KEY = NUMBER }`
+/// (`dir = "up"` is the one word-valued key)
 /// into one string: tables become the spec text `name(KEY=NUMBER, ...)` (keys in the table's
 /// order) and valid specs to their canonical text, whose parameters validation then checks (`mend_monitor::alerting::TunedDetector`).
 mod detector_spec {
     use serde::Deserialize;
     use serde::de::{Deserializer, Error};
 
-    fn number(key: &str, value: &toml::Value) -> Result<String, String> {
+    /// A parameter's value in spec text: numbers, and for `dir` a word (`up`, `down` or `both`,
+    /// which the spec parser checks).
+    fn parameter(key: &str, value: &toml::Value) -> Result<String, String> {
         match value {
+            toml::Value::String(word) if key == "dir" => Ok(word.clone()),
+            other if key == "dir" => Err(format!(
+                "detector parameter `dir`: expected \"up\", \"down\" or \"both\", found {}",
+                other.type_str()
+            )),
             toml::Value::Float(x) => Ok(x.to_string()),
             toml::Value::Integer(i) => Ok(i.to_string()),
             other => Err(format!(
@@ -248,7 +256,7 @@ mod detector_spec {
         let params: Vec<String> = table
             .iter()
             .filter(|(k, _)| k.as_str() != "name")
-            .map(|(k, v)| number(k, v).map(|n| format!("{k}={n}")))
+            .map(|(k, v)| parameter(k, v).map(|n| format!("{k}={n}")))
             .collect::<Result<_, _>>()
             .map_err(E::custom)?;
         if params.is_empty() {
