@@ -279,6 +279,7 @@ fn entity_tensor_of_wrong_shape_is_rejected() {
     let NetworkSpec::Entity(spec) = &file.manifest.network else {
         unreachable!()
     };
+    let row_width = spec.row_width;
     let small = EntityParams::init(
         EntitySpec {
             hidden: 8,
@@ -295,7 +296,9 @@ fn entity_tensor_of_wrong_shape_is_rejected() {
         Err(e @ PolicyFileError::Tensor { .. }) => {
             let msg = e.to_string();
             assert!(msg.contains("encoder.layers.0.weight"), "{msg}");
-            assert!(msg.contains("[16, 17]"), "{msg}");
+            // The declared first layer: hidden 16 by the entity row width.
+            let expected = format!("[16, {row_width}]");
+            assert!(msg.contains(&expected), "{expected} missing from: {msg}");
         }
         other => panic!("expected Tensor, got {other:?}"),
     }
