@@ -21,6 +21,7 @@ pub const EXP_MIN_ARG: f32 = -87.336_55;
 const EXP_MAX_ARG: f32 = 88.0;
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// `ln 2 = LN2_HI + LN2_LO`, the high part exact in 9 bits, so `n * LN2_HI` is exact (Cody & Waite).
+#[allow(clippy::excessive_precision)] // exactly 355/512, as Cephes writes it
 const LN2_HI: f32 = 0.693_359_375;
 #[allow(clippy::excessive_precision)] // Cephes' constants as published.
 const LN2_LO: f32 = -2.121_944_40e-4;
@@ -80,14 +81,14 @@ pub fn softmax_into(logits: &[f32], out: &mut Vec<f32>) {
     for c in chunks {
         for k in 0..LANES {
             max[k] = max[k].max(c[k]);
-            bad[k] |= !(c[k] <= f32::MAX);
+            bad[k] |= c[k].is_nan() | (c[k] == f32::INFINITY);
         }
     }
     let mut m = max.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut any_bad = bad.iter().any(|&b| b);
     for &l in tail {
         m = m.max(l);
-        any_bad |= !(l <= f32::MAX);
+        any_bad |= l.is_nan() | (l == f32::INFINITY);
     }
     if any_bad || m == f32::NEG_INFINITY {
         out.fill(f32::NAN);
