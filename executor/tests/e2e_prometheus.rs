@@ -27,7 +27,10 @@ use mend_executor::pipeline::{Mode, Proposer};
 use mend_executor::reference_policy::reference_policy_file;
 use mend_executor::run_loop::{Executor, now_ms};
 
-const DETECT_BOUND: Duration = Duration::from_secs(8);
+/// Fault -> restart decided: a few 1 s scrapes and 0.5 s loop steps, plus, for the leak, the time it
+/// takes to grow past the 0.9 threshold (about 7 s at `fault_drill::LEAK_MIB_PER_S` = 8 MiB/s from
+/// about 3 MiB against the 64 MiB limit).
+const DETECT_BOUND: Duration = Duration::from_secs(12);
 const HEAL_BOUND: Duration = Duration::from_secs(25);
 const STEP: Duration = Duration::from_millis(500);
 const MEMORY_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
