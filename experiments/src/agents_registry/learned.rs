@@ -487,10 +487,7 @@ mod tests {
                 "warm_start = { n_step = 0 }",
                 "agents[2].params.warm_start.n_step",
             ),
-            (
-                "warm_start = { stepz = 3 }",
-                "agents[2].params.warm_start",
-            ),
+            ("warm_start = { stepz = 3 }", "agents[2].params.warm_start"),
         ];
         build_dqn(
             &table("warm_start = { teacher = \"runbook\", steps = 100, act_weight = 10.0 }"),
