@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use mend_agents::policy_file::TrainingInfo;
 use mend_agents::{Agent, Dqn, DqnConfig, FeatureSchema, NullSink, PolicyFile, Ppo, PpoConfig};
@@ -93,29 +92,12 @@ fn child_writes_policy_bytes() {
 
 #[test]
 fn policy_bytes_do_not_depend_on_the_thread_count() {
-    // candle reads RAYON_NUM_THREADS on every matmul, and the process environment cannot be changed
-    // safely from inside a test, so each thread count runs in a child process of this test binary.
-    let dir = tempfile::tempdir().unwrap();
-    let mut outputs = Vec::new();
-    for threads in ["1", "2"] {
-        let out = dir.path().join(format!("threads-{threads}.bin"));
-        let status = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "child_writes_policy_bytes",
-                "--test-threads",
-                "1",
-            ])
-            .env("RAYON_NUM_THREADS", threads)
-            .env("MEND_AGENTS_DETERMINISM_OUT", &out)
-            .status()
-            .unwrap();
-        assert!(status.success(), "child with {threads} threads failed");
-        outputs.push(std::fs::read(&out).unwrap());
-    }
-    assert!(!outputs[0].is_empty());
-    assert_eq!(
-        outputs[0], outputs[1],
+    let [one, two] = common::bytes_on_1_and_2_threads(
+        "child_writes_policy_bytes",
+        "MEND_AGENTS_DETERMINISM_OUT",
+    );
+    assert!(
+        one == two,
         "1 thread and 2 threads give different policy files"
     );
 }

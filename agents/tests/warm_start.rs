@@ -7,8 +7,6 @@
 //! so its teacher would never act): crashes leave a service's replicas down, which the runbook
 //! restarts (`replicas_down -> restart_replica`), a decision a policy can read off one observation.
 
-use std::process::Command;
-
 use mend_agents::{Agent, NullSink, Ppo, PpoConfig, VecSink, WarmStartConfig, teacher_agreement};
 use mend_envs::SyncVectorEnv;
 
@@ -103,31 +101,11 @@ fn child_writes_warm_started_weights() {
 
 #[test]
 fn warm_start_then_ppo_is_deterministic_whatever_the_thread_count() {
-    // candle reads RAYON_NUM_THREADS on every matmul and the environment cannot be changed safely
-    // inside a test, so each thread count runs in a child process (as tests/determinism.rs).
-    let dir = tempfile::tempdir().unwrap();
-    let mut outputs = Vec::new();
-    for threads in ["1", "2"] {
-        let out = dir.path().join(format!("threads-{threads}.bin"));
-        let status = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "child_writes_warm_started_weights",
-                "--test-threads",
-                "1",
-            ])
-            .env("RAYON_NUM_THREADS", threads)
-            .env("MEND_WARM_START_OUT", &out)
-            .status()
-            .unwrap();
-        assert!(status.success(), "child with {threads} threads failed");
-        outputs.push(std::fs::read(&out).unwrap());
-    }
-    assert!(!outputs[0].is_empty());
-    assert_eq!(
-        outputs[0], outputs[1],
-        "1 and 2 threads give different weights"
+    let [one, two] = common::bytes_on_1_and_2_threads(
+        "child_writes_warm_started_weights",
+        "MEND_WARM_START_OUT",
     );
+    assert!(one == two, "1 and 2 threads give different weights");
 }
 
 #[test]

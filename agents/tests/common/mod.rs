@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: CartPole vector envs and a small env with action masks.
+//! Helpers shared by the integration tests: CartPole vector envs, a small env with action masks, and
+//! running one test of this binary as a child process per thread count.
 #![allow(dead_code, unreachable_pub)]
 
 use mend_envs::{
@@ -127,4 +128,29 @@ pub fn crashy_tiny_env(n: usize) -> SyncVectorEnv {
         })
         .collect();
     SyncVectorEnv::new(envs, AutoresetMode::SameStep).unwrap()
+}
+
+/// The bytes test `child_test` of this test binary writes to the file named by environment
+/// variable `out_var`, run once with 1 and once with 2 rayon threads.
+///
+/// candle reads `RAYON_NUM_THREADS` on every matmul, and the process environment cannot be changed
+/// safely from inside a test, so each thread count runs in a child process of this test binary.
+pub fn bytes_on_1_and_2_threads(child_test: &str, out_var: &str) -> [Vec<u8>; 2] {
+    let dir = tempfile::tempdir().unwrap();
+    ["1", "2"].map(|threads| {
+        let out = dir.path().join(format!("threads-{threads}.bin"));
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", child_test, "--test-threads", "1"])
+            .env("RAYON_NUM_THREADS", threads)
+            .env(out_var, &out)
+            .status()
+            .unwrap();
+        assert!(status.success(), "child with {threads} threads failed");
+        let bytes = std::fs::read(&out).unwrap();
+        assert!(
+            !bytes.is_empty(),
+            "child with {threads} threads wrote nothing"
+        );
+        bytes
+    })
 }
