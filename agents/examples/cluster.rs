@@ -116,13 +116,19 @@ fn make_policy(agent: &str, n: usize, seed: u64, opts: &Opts) -> anyhow::Result<
         "no-op" => Box::new(NoOpPolicy { n_actions: n }),
         "random" => Box::new(RandomPolicy::new(n, seed)),
         "reactive" => Box::new(Stateful::new(
-            ReactiveController::new(opts.reactive.clone(), FeatureSchema::v1(), kind_names())?,
+            ReactiveController::new(
+                opts.reactive.clone(),
+                FeatureSchema::builtin(),
+                kind_names(),
+            )?,
             n,
         )),
         "runbook" => Box::new(Stateful::new(
             match &opts.runbook {
-                Some(path) => Runbook::from_file(path.as_ref(), FeatureSchema::v1(), kind_names())?,
-                None => Runbook::default_runbook(FeatureSchema::v1(), kind_names())?,
+                Some(path) => {
+                    Runbook::from_file(path.as_ref(), FeatureSchema::builtin(), kind_names())?
+                }
+                None => Runbook::default_runbook(FeatureSchema::builtin(), kind_names())?,
             },
             n,
         )),
@@ -229,7 +235,7 @@ fn main() -> anyhow::Result<()> {
             .n_actions();
         let mut q = TabularQ::new(
             opts_tabular.clone(),
-            FeatureSchema::v1(),
+            FeatureSchema::builtin(),
             mend_envs::cluster::N_KINDS,
             n,
             train_start,

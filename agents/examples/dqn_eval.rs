@@ -49,7 +49,7 @@ use common::{Metrics, kind_names, mean_over_policies, print_header, print_paired
 
 /// A fresh baseline policy for one episode of an env with `n` actions.
 fn baseline(agent: &str, n: usize, seed: u64) -> anyhow::Result<Box<dyn Policy>> {
-    let schema = mend_monitor::features::FeatureSchema::v1();
+    let schema = mend_monitor::features::FeatureSchema::builtin();
     Ok(match agent {
         "no-op" => Box::new(NoOpPolicy { n_actions: n }),
         "random" => Box::new(RandomPolicy::new(n, seed)),

@@ -91,7 +91,7 @@ fn train(
         .ok_or_else(|| anyhow::anyhow!("no layout"))?
         .n_actions();
     let kinds = mend_envs::cluster::N_KINDS;
-    let mut q = TabularQ::new(config, FeatureSchema::v1(), kinds, n, seeds[0])?;
+    let mut q = TabularQ::new(config, FeatureSchema::builtin(), kinds, n, seeds[0])?;
     q.learn(&mut env, seeds, steps, &mut NullSink)?;
     Ok(q)
 }
@@ -168,7 +168,7 @@ fn main() -> anyhow::Result<()> {
                     "reactive" => Box::new(Stateful::new(
                         ReactiveController::new(
                             ReactiveConfig::tuned(),
-                            FeatureSchema::v1(),
+                            FeatureSchema::builtin(),
                             kinds,
                         )?,
                         n,

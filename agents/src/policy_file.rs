@@ -48,7 +48,7 @@ impl FeatureSchema {
     }
 
     /// The features an entity policy reads from a cluster observation: every row column of `schema`,
-    /// then every global feature (the order of `mend_monitor::features::FeatureSchema::v1`, which the
+    /// then every global feature (the order of `mend_monitor::features::FeatureSchema::builtin`, which the
     /// cluster env and the executor both use).
     pub fn entities(schema: &mend_monitor::features::FeatureSchema) -> Self {
         let names: Vec<&str> = schema
@@ -62,7 +62,7 @@ impl FeatureSchema {
 
     /// [`FeatureSchema::entities`] of the built-in schema v1.
     pub fn entities_v1() -> Self {
-        Self::entities(&mend_monitor::features::FeatureSchema::v1())
+        Self::entities(&mend_monitor::features::FeatureSchema::builtin())
     }
 
     /// Gymnasium CartPole-v1's observation (`gymnasium/envs/classic_control/cartpole.py` docstring).

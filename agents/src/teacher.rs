@@ -37,7 +37,7 @@ impl Teacher {
     /// `ReactiveConfig::tuned()`), anything else the shipped expert runbook
     /// (agents/runbooks/default.toml); configs check the name against [`TEACHERS`] first.
     pub fn named(name: &str, kind_names: Vec<String>) -> Result<Self, AgentError> {
-        let schema = mend_monitor::features::FeatureSchema::v1();
+        let schema = mend_monitor::features::FeatureSchema::builtin();
         Ok(match name {
             "reactive" => Teacher::Reactive(Box::new(ReactiveController::new(
                 ReactiveConfig::tuned(),

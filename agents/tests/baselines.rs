@@ -24,7 +24,7 @@ fn kind(name: &str) -> usize {
 
 /// Two healthy services (2 replicas each, CPU at target) and one healthy node; `edit` changes cells.
 fn obs(edit: &[(usize, &str, f32)]) -> Observation {
-    let s = FeatureSchema::v1();
+    let s = FeatureSchema::builtin();
     let w = s.columns.len();
     let mut rows = vec![0.0; 3 * w];
     let set = |rows: &mut Vec<f32>, e: usize, name: &str, v: f32| {
@@ -55,7 +55,7 @@ fn act(entity: usize, kind_name: &str) -> usize {
 }
 
 fn reactive() -> ReactiveController {
-    ReactiveController::new(ReactiveConfig::default(), FeatureSchema::v1(), kinds()).unwrap()
+    ReactiveController::new(ReactiveConfig::default(), FeatureSchema::builtin(), kinds()).unwrap()
 }
 
 #[test]
@@ -155,12 +155,18 @@ actions = [
 "#;
 
 fn escalation() -> Runbook {
-    Runbook::from_toml(ESCALATION, "escalation.toml", FeatureSchema::v1(), kinds()).unwrap()
+    Runbook::from_toml(
+        ESCALATION,
+        "escalation.toml",
+        FeatureSchema::builtin(),
+        kinds(),
+    )
+    .unwrap()
 }
 
 #[test]
 fn default_runbook_is_valid() {
-    Runbook::default_runbook(FeatureSchema::v1(), kinds()).unwrap();
+    Runbook::default_runbook(FeatureSchema::builtin(), kinds()).unwrap();
 }
 
 #[test]
@@ -197,7 +203,7 @@ fn runbook_skips_masked_remediations() {
 }
 
 fn runbook_error(text: &str) -> String {
-    match Runbook::from_toml(text, "rb.toml", FeatureSchema::v1(), kinds()) {
+    match Runbook::from_toml(text, "rb.toml", FeatureSchema::builtin(), kinds()) {
         Err(e @ BaselineError::Runbook { .. }) => e.to_string(),
         other => panic!("expected a runbook error, got {other:?}"),
     }
@@ -232,13 +238,13 @@ fn runbook_errors_name_the_file_and_field() {
 
 #[test]
 fn baselines_name_missing_features_and_kinds() {
-    let mut s = FeatureSchema::v1();
+    let mut s = FeatureSchema::builtin();
     s.columns.retain(|c| c.name != "svc_error_ratio");
     let e = ReactiveController::new(ReactiveConfig::default(), s, kinds()).unwrap_err();
     assert!(e.to_string().contains("svc_error_ratio"), "{e}");
     let e = ReactiveController::new(
         ReactiveConfig::default(),
-        FeatureSchema::v1(),
+        FeatureSchema::builtin(),
         vec!["scale_out".into()],
     )
     .unwrap_err();
@@ -247,7 +253,7 @@ fn baselines_name_missing_features_and_kinds() {
         hpa_target_cpu: 0.0,
         ..ReactiveConfig::default()
     };
-    let e = ReactiveController::new(bad, FeatureSchema::v1(), kinds()).unwrap_err();
+    let e = ReactiveController::new(bad, FeatureSchema::builtin(), kinds()).unwrap_err();
     assert!(e.to_string().contains("hpa_target_cpu"), "{e}");
 }
 
@@ -281,14 +287,14 @@ fn baselines_run_tiny_episodes_within_masks_and_deterministically() {
     let reactive = Stateful::new(
         ReactiveController::new(
             ReactiveConfig::default(),
-            FeatureSchema::v1(),
+            FeatureSchema::builtin(),
             names.clone(),
         )
         .unwrap(),
         n,
     );
     let runbook = Stateful::new(
-        Runbook::default_runbook(FeatureSchema::v1(), names).unwrap(),
+        Runbook::default_runbook(FeatureSchema::builtin(), names).unwrap(),
         n,
     );
     let random = RandomPolicy::new(n, 7);

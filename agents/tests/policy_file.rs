@@ -62,7 +62,7 @@ fn sample_file() -> PolicyFile {
 /// An entity policy over schema v1 (17 row columns, 11 global features), 3 action kinds, trained on a
 /// 5-entity env.
 fn entity_file() -> PolicyFile {
-    let schema = mend_monitor::features::FeatureSchema::v1();
+    let schema = mend_monitor::features::FeatureSchema::builtin();
     let spec = EntitySpec {
         row_width: schema.width(),
         global_width: schema.global.len(),
@@ -86,7 +86,7 @@ fn entity_file() -> PolicyFile {
 }
 
 fn entity_obs(n: usize) -> Observation {
-    let schema = mend_monitor::features::FeatureSchema::v1();
+    let schema = mend_monitor::features::FeatureSchema::builtin();
     let w = schema.width();
     Observation::Entities(EntityObs {
         global: (0..schema.global.len()).map(|i| i as f32 * 0.05).collect(),

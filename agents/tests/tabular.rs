@@ -27,7 +27,7 @@ fn kinds() -> Vec<String> {
 struct OneService;
 
 fn one_service_obs() -> Observation {
-    let s = FeatureSchema::v1();
+    let s = FeatureSchema::builtin();
     let w = s.columns.len();
     let mut rows = vec![0.0; w];
     rows[s.column_index("is_service").unwrap()] = 1.0;
@@ -76,7 +76,7 @@ fn q_update_matches_hand_values() {
         reward_scale: 1.0,
         ..TabularConfig::default()
     };
-    let mut q = TabularQ::new(config, FeatureSchema::v1(), N_KINDS, 1 + N_KINDS, 0).unwrap();
+    let mut q = TabularQ::new(config, FeatureSchema::builtin(), N_KINDS, 1 + N_KINDS, 0).unwrap();
     q.learn(&mut OneService, &[0], 2, &mut NullSink).unwrap();
     // Greedy picks the no-op (every entity entry is untried). Step 1: target -1 + 0.9 * 0 = -1,
     // Q = 0 + 0.5 * (-1 - 0) = -0.5. Step 2: target -1 + 0.9 * (-0.5) = -1.45,
@@ -133,7 +133,7 @@ fn n_step_targets_match_hand_values() {
         n_step: 2,
         ..TabularConfig::default()
     };
-    let mut q = TabularQ::new(config, FeatureSchema::v1(), N_KINDS, 1 + N_KINDS, 0).unwrap();
+    let mut q = TabularQ::new(config, FeatureSchema::builtin(), N_KINDS, 1 + N_KINDS, 0).unwrap();
     q.learn(&mut ThreeSteps::default(), &[0], 3, &mut NullSink)
         .unwrap();
     // Greedy is the no-op throughout, one state. Step 2 settles step 1: -1 + 0.5 * -2 + 0.25 * Q(=0)
@@ -146,7 +146,7 @@ fn n_step_targets_match_hand_values() {
         n_step: 1,
         ..q.config().clone()
     };
-    let mut q1 = TabularQ::new(one, FeatureSchema::v1(), N_KINDS, 1 + N_KINDS, 0).unwrap();
+    let mut q1 = TabularQ::new(one, FeatureSchema::builtin(), N_KINDS, 1 + N_KINDS, 0).unwrap();
     q1.learn(&mut ThreeSteps::default(), &[0], 3, &mut NullSink)
         .unwrap();
     let v1 = q1.policy().q_values(&one_service_obs()).unwrap();
@@ -165,7 +165,7 @@ fn healthy_entities_are_never_acted_on_when_act_on_healthy_is_off() {
         ..TabularConfig::default()
     };
     let mut healthy_usable = |config: TabularConfig| {
-        let mut q = TabularQ::new(config, FeatureSchema::v1(), N_KINDS, n, 9).unwrap();
+        let mut q = TabularQ::new(config, FeatureSchema::builtin(), N_KINDS, n, 9).unwrap();
         q.learn(&mut env, &[0, 1], 300, &mut NullSink).unwrap();
         let policy = q.policy();
         let d = policy.discretiser();
@@ -203,7 +203,7 @@ fn entity_advantages_are_learnt_relative_to_the_noop_of_the_same_state() {
         entity_advantage: true,
         ..TabularConfig::default()
     };
-    let mut q = TabularQ::new(config, FeatureSchema::v1(), N_KINDS, 1 + N_KINDS, 3).unwrap();
+    let mut q = TabularQ::new(config, FeatureSchema::builtin(), N_KINDS, 1 + N_KINDS, 3).unwrap();
     q.learn(&mut OneService, &[0], 300, &mut NullSink).unwrap();
     let p = q.policy();
     let values = p.q_values(&one_service_obs()).unwrap();
@@ -219,8 +219,15 @@ fn entity_advantages_are_learnt_relative_to_the_noop_of_the_same_state() {
     // The flag travels in the policy file.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("adv.safetensors");
-    save(&p, &FeatureSchema::v1(), kinds(), training_info(), &path).unwrap();
-    let (manifest, loaded) = load(&path, &FeatureSchema::v1(), 1 + N_KINDS).unwrap();
+    save(
+        &p,
+        &FeatureSchema::builtin(),
+        kinds(),
+        training_info(),
+        &path,
+    )
+    .unwrap();
+    let (manifest, loaded) = load(&path, &FeatureSchema::builtin(), 1 + N_KINDS).unwrap();
     assert!(manifest.entity_advantage && loaded.entity_advantage);
     assert_eq!(loaded.q_values(&one_service_obs()).unwrap(), values);
 }
@@ -239,7 +246,7 @@ fn confidence_bounds_only_lower_the_exported_entries() {
             confidence_z,
             ..TabularConfig::default()
         };
-        let mut q = TabularQ::new(config, FeatureSchema::v1(), N_KINDS, n, 4).unwrap();
+        let mut q = TabularQ::new(config, FeatureSchema::builtin(), N_KINDS, n, 4).unwrap();
         q.learn(env, &[0, 1], 400, &mut NullSink).unwrap();
         q.policy().tables().0.to_vec()
     };
@@ -264,7 +271,7 @@ fn train_tiny(seed: u64, steps: u64) -> (TabularQ, TrainSummary) {
         explore_noop_share: 0.5,
         ..TabularConfig::default()
     };
-    let mut q = TabularQ::new(config, FeatureSchema::v1(), N_KINDS, n, seed).unwrap();
+    let mut q = TabularQ::new(config, FeatureSchema::builtin(), N_KINDS, n, seed).unwrap();
     let s = q.learn(&mut env, &[0, 1, 2], steps, &mut NullSink).unwrap();
     (q, s)
 }
@@ -336,19 +343,19 @@ fn policy_file_round_trip_and_rejections() {
     let policy = q.policy();
     save(
         &policy,
-        &FeatureSchema::v1(),
+        &FeatureSchema::builtin(),
         kinds(),
         training_info(),
         &path,
     )
     .unwrap();
-    let (manifest, loaded) = load(&path, &FeatureSchema::v1(), policy.n_actions()).unwrap();
+    let (manifest, loaded) = load(&path, &FeatureSchema::builtin(), policy.n_actions()).unwrap();
     assert_eq!(manifest.algorithm, "tabular_q");
     assert_eq!(manifest.action_kinds, kinds());
     assert_eq!(loaded.tables(), policy.tables());
 
     // A schema that lacks a column the file was written for.
-    let mut other = FeatureSchema::v1();
+    let mut other = FeatureSchema::builtin();
     other.columns.pop();
     assert!(matches!(
         load(&path, &other, policy.n_actions()),
@@ -363,7 +370,7 @@ fn policy_file_round_trip_and_rejections() {
     let nan_path = dir.path().join("nan.safetensors");
     mend_agents::store::write_file(&nan_path, &tensors, &metadata).unwrap();
     assert!(matches!(
-        load(&nan_path, &FeatureSchema::v1(), policy.n_actions()),
+        load(&nan_path, &FeatureSchema::builtin(), policy.n_actions()),
         Err(AgentError::PolicyFile(PolicyFileError::NonFinite { .. }))
     ));
 
@@ -380,7 +387,7 @@ fn policy_file_round_trip_and_rejections() {
     let (_, good_tensors) = mend_agents::store::read_file(&path).unwrap();
     mend_agents::store::write_file(&v_path, &good_tensors, &meta2).unwrap();
     assert!(matches!(
-        load(&v_path, &FeatureSchema::v1(), policy.n_actions()),
+        load(&v_path, &FeatureSchema::builtin(), policy.n_actions()),
         Err(AgentError::PolicyFile(PolicyFileError::FormatVersion {
             found: 99,
             ..
@@ -391,7 +398,7 @@ fn policy_file_round_trip_and_rejections() {
     let bytes = std::fs::read(&path).unwrap();
     let cut = dir.path().join("cut.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    assert!(load(&cut, &FeatureSchema::v1(), policy.n_actions()).is_err());
+    assert!(load(&cut, &FeatureSchema::builtin(), policy.n_actions()).is_err());
 }
 
 // ---- The Agent trait over a vector env ----------------------------------------------------------

@@ -164,7 +164,7 @@ impl RngCore for UnusedRng {
 /// A cluster observation of 100 services and 40 nodes (schema v1 rows with values in their ranges).
 fn cluster_obs() -> Observation {
     use rand::{Rng, SeedableRng};
-    let schema = mend_monitor::features::FeatureSchema::v1();
+    let schema = mend_monitor::features::FeatureSchema::builtin();
     let w = schema.columns.len();
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut rows = vec![0.0f32; 140 * w];
@@ -196,7 +196,7 @@ fn cluster_inference(c: &mut Criterion) {
     use mend_agents::tabular::{TabularConfig, TabularPolicy};
     use rand::SeedableRng;
 
-    let schema = mend_monitor::features::FeatureSchema::v1();
+    let schema = mend_monitor::features::FeatureSchema::builtin();
     let kinds: Vec<String> = mend_sim::ActionKind::ALL
         .iter()
         .map(|k| k.name().to_string())

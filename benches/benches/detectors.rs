@@ -132,7 +132,7 @@ fn nab(c: &mut Criterion) {
 }
 
 fn predictor(c: &mut Criterion) {
-    let schema = FeatureSchema::v1();
+    let schema = FeatureSchema::builtin();
     let window = 8;
     let bounds = schema.row_bounds().repeat(window);
     let spec = PredictorSpec {

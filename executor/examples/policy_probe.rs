@@ -135,7 +135,7 @@ fn probe() -> Result<(), String> {
     let d = drill::drill(Duration::from_secs(30));
     d.wait_until_healthy(&mut exec, Duration::from_secs(60))
         .map_err(|e| e.to_string())?;
-    let schema = FeatureSchema::v1();
+    let schema = FeatureSchema::builtin();
     let span = Duration::from_secs_f64(seconds);
     let mut summary = Vec::new();
     for (case, fault) in [None].into_iter().chain(Fault::ALL.map(Some)).enumerate() {
@@ -150,7 +150,7 @@ fn probe() -> Result<(), String> {
         while start.elapsed() < span {
             let report = exec.step(now_ms()).map_err(|e| e.to_string())?;
             let features =
-                FeatureExtractor::v1().extract(&report.readings.to_snapshot(report.now_ms));
+                FeatureExtractor::builtin().extract(&report.readings.to_snapshot(report.now_ms));
             let p = policy
                 .decide(&features, &report.readings, &cluster)
                 .map_err(|e| e.to_string())?;

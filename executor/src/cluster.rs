@@ -303,11 +303,11 @@ pub struct ClusterFile {
     pub base_dir: PathBuf,
 }
 
-/// The replica and service metric names schema v1 reads (from `FeatureSchema::v1()`).
+/// The replica and service metric names schema v1 reads (from `FeatureSchema::builtin()`).
 pub fn known_metrics() -> (BTreeSet<String>, BTreeSet<String>) {
     let mut replica = BTreeSet::new();
     let mut service = BTreeSet::new();
-    for c in FeatureSchema::v1().columns {
+    for c in FeatureSchema::builtin().columns {
         match c.source {
             Source::Replicas { metric, .. } => {
                 replica.insert(metric);

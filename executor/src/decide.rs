@@ -114,7 +114,7 @@ pub struct Proposed {
 
 /// Names of the flattened live observation for `services` (sorted as the monitor sorts them).
 pub fn flat_feature_names(services: &[String]) -> Vec<String> {
-    let schema = FeatureSchema::v1();
+    let schema = FeatureSchema::builtin();
     let mut names = Vec::new();
     for s in services {
         for c in &schema.columns {
@@ -151,7 +151,7 @@ impl LivePolicy {
     /// Loads `path` for `cluster`: feature schema, action count and kind names must fit. A flat
     /// (MLP) policy must have been trained on exactly this cluster's services (its schema names
     /// each `service/S.column`); an entity policy reads the entity schema (row columns, then
-    /// global features, of `FeatureSchema::v1()`) and drives any number of services.
+    /// global features, of `FeatureSchema::builtin()`) and drives any number of services.
     pub fn load(path: &Path, cluster: &ClusterFile) -> Result<Self, DecideError> {
         let services = cluster.service_names();
         let entity = matches!(PolicyFile::inspect(path)?.network, NetworkSpec::Entity(_));
@@ -301,7 +301,7 @@ impl BaselinePolicy {
     /// the loop interval for live use).
     pub fn new(name: &str, cluster: &ClusterFile) -> Result<Self, DecideError> {
         let kinds: Vec<String> = SIM_ACTION_KINDS.iter().map(|k| (*k).to_owned()).collect();
-        let schema = FeatureSchema::v1();
+        let schema = FeatureSchema::builtin();
         let err = |source| DecideError::Baseline {
             name: name.to_owned(),
             source,
@@ -563,7 +563,7 @@ mod tests {
         r.replicas.insert("api".into(), 1);
         r.replicas.insert("web".into(), 2);
         r.replica.insert(("web".into(), 1, "up".into()), 0.0);
-        let f = mend_monitor::features::FeatureExtractor::v1().extract(&r.to_snapshot(0));
+        let f = mend_monitor::features::FeatureExtractor::builtin().extract(&r.to_snapshot(0));
         let names = flat_feature_names(&["api".into(), "web".into()]);
         assert_eq!(names.len(), flat_observation(&f).len());
         assert_eq!(names[0], "service/api.is_service");

@@ -390,9 +390,9 @@ mod tests {
             snapshot.get(EntityKind::Service, "web", "replicas_in_rotation"),
             Some(2.0)
         );
-        let f = FeatureExtractor::v1().extract(&snapshot);
+        let f = FeatureExtractor::builtin().extract(&snapshot);
         assert_eq!(f.entities.len(), 1, "one service, no nodes");
-        let schema = FeatureExtractor::v1().schema().clone();
+        let schema = FeatureExtractor::builtin().schema().clone();
         let col = |n: &str| f.row(0)[schema.column_index(n).unwrap()];
         assert!((col("svc_replicas_up_ratio") - 2.0 / 3.0).abs() < 1e-6);
         assert_eq!(col("svc_replica_memory_max"), 0.95);

@@ -21,7 +21,7 @@ use crate::decide::flat_feature_names;
 
 /// The reference policy for `services` (sorted by name, as the monitor lists them).
 pub fn reference_policy_file(services: &[String]) -> PolicyFile {
-    let schema = FeatureSchema::v1();
+    let schema = FeatureSchema::builtin();
     let width = schema.width();
     let input = services.len() * width + schema.global.len();
     let hidden = 2 * services.len();
@@ -125,7 +125,7 @@ replica_metrics = { up = { scrape = "up" } }
             .unwrap();
         let policy = LivePolicy::load(&path, &cluster).unwrap();
         let decide = |r: &Readings| {
-            let f = FeatureExtractor::v1().extract(&r.to_snapshot(1000));
+            let f = FeatureExtractor::builtin().extract(&r.to_snapshot(1000));
             policy.decide(&f, r, &cluster).unwrap()
         };
         let healthy = decide(&readings([1.0; 3], [0.1; 3]));

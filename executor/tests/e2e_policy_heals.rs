@@ -267,10 +267,10 @@ fn the_fixture_policy_heals_on_the_live_rows_of_exactly_the_listed_faults() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = cluster(dir.path(), drill::free_port());
     let policy = load_fixture(&cluster);
-    let schema = mend_monitor::features::FeatureSchema::v1();
+    let schema = mend_monitor::features::FeatureSchema::builtin();
     for fault in [None].into_iter().chain(Fault::ALL.map(Some)) {
         let readings = live_readings(fault);
-        let features = FeatureExtractor::v1().extract(&readings.to_snapshot(now_ms()));
+        let features = FeatureExtractor::builtin().extract(&readings.to_snapshot(now_ms()));
         let proposed = policy.decide(&features, &readings, &cluster).unwrap();
         let row: Vec<String> = schema
             .columns

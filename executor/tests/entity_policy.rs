@@ -33,7 +33,7 @@ fn entity_policy_file(schema: FeatureSchema) -> PolicyFile {
 
 /// [`entity_policy_file`] with the no-op's logit set to `noop_logit`.
 fn entity_policy_file_with_noop(schema: FeatureSchema, noop_logit: f32) -> PolicyFile {
-    let v1 = mend_monitor::features::FeatureSchema::v1();
+    let v1 = mend_monitor::features::FeatureSchema::builtin();
     let up = v1.column_index("svc_replicas_up_ratio").unwrap();
     let spec = EntitySpec {
         row_width: v1.width(),
@@ -113,7 +113,7 @@ fn an_entity_policy_restarts_the_service_that_lost_a_replica_on_any_cluster_size
 
         // all up: the no-op
         let r = readings(&ups);
-        let features = FeatureExtractor::v1().extract(&r.to_snapshot(1_000));
+        let features = FeatureExtractor::builtin().extract(&r.to_snapshot(1_000));
         let calm = policy.decide(&features, &r, &c).unwrap();
         assert!(calm.action.is_noop(), "{calm:?}");
         assert_eq!(calm.probabilities.len(), 1 + n * KINDS.len());
@@ -121,7 +121,7 @@ fn an_entity_policy_restarts_the_service_that_lost_a_replica_on_any_cluster_size
         // web lost replica 1: restart that replica of web
         ups[n - 1].1 = [1.0, 0.0, 1.0];
         let r = readings(&ups);
-        let features = FeatureExtractor::v1().extract(&r.to_snapshot(2_000));
+        let features = FeatureExtractor::builtin().extract(&r.to_snapshot(2_000));
         let obs = entity_observation(&features);
         let e = obs.as_entities().unwrap();
         assert_eq!(e.n_entities(), n, "one row per service");
@@ -157,7 +157,7 @@ fn a_policy_that_spreads_its_acting_probability_over_many_targets_still_acts() {
         ("db", [1.0, 0.0, 1.0]),
         ("web", [0.0, 1.0, 1.0]),
     ]);
-    let features = FeatureExtractor::v1().extract(&r.to_snapshot(1_000));
+    let features = FeatureExtractor::builtin().extract(&r.to_snapshot(1_000));
     let d = policy.decide(&features, &r, &c).unwrap();
     let p = &d.probabilities;
     let p_noop = p[0];
@@ -177,7 +177,7 @@ fn a_policy_that_spreads_its_acting_probability_over_many_targets_still_acts() {
 
     // All up: the no-op, with confidence p[no-op].
     let calm = readings(&[("api", [1.0; 3]), ("db", [1.0; 3]), ("web", [1.0; 3])]);
-    let features = FeatureExtractor::v1().extract(&calm.to_snapshot(2_000));
+    let features = FeatureExtractor::builtin().extract(&calm.to_snapshot(2_000));
     let d = policy.decide(&features, &calm, &c).unwrap();
     assert!(d.action.is_noop(), "{d:?}");
     assert_eq!(d.choice_probability, Some(1.0));

@@ -173,7 +173,7 @@ fn the_mask_allows_only_kinds_with_a_live_equivalent() {
 /// A real PPO-style policy file (an MLP) whose logits favour `replace_node` on `web`, then
 /// `restart_service` on `web`: live, it restarts the service.
 fn biased_policy_file(services: &[String]) -> PolicyFile {
-    let schema = FeatureSchema::v1();
+    let schema = FeatureSchema::builtin();
     let input = services.len() * schema.width() + schema.global.len();
     let output = 1 + services.len() * SIM_ACTION_KINDS.len();
     let spec = MlpSpec {
@@ -221,7 +221,7 @@ fn a_policy_file_scoring_replace_node_highest_restarts_the_service_instead() {
     biased_policy_file(&services).save(&path).unwrap();
     let policy = LivePolicy::load(&path, &cluster).unwrap();
     let r = readings(&[("api", 1), ("web", 3)]);
-    let f = FeatureExtractor::v1().extract(&r.to_snapshot(1000));
+    let f = FeatureExtractor::builtin().extract(&r.to_snapshot(1000));
     let p = policy.decide(&f, &r, &cluster).unwrap();
     assert_eq!(p.action.service, "web");
     assert_eq!(

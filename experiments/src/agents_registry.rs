@@ -216,18 +216,19 @@ fn build_reactive(params: &toml::Table, ctx: &ParamContext<'_>) -> Result<Built,
                 e.message().to_string(),
             )
         })?;
-    let controller = ReactiveController::new(config, FeatureSchema::v1(), cluster_kind_names())
-        .map_err(|e| ctx.invalid("*", "a valid reactive controller config", e.to_string()))?;
+    let controller =
+        ReactiveController::new(config, FeatureSchema::builtin(), cluster_kind_names())
+            .map_err(|e| ctx.invalid("*", "a valid reactive controller config", e.to_string()))?;
     Ok(Built::Fixed(Box::new(ControllerFactory(controller))))
 }
 
 fn build_runbook(params: &toml::Table, ctx: &ParamContext<'_>) -> Result<Built, ExperimentError> {
     ctx.only(params, &["file"])?;
     let runbook = match params.get("file") {
-        None => Runbook::default_runbook(FeatureSchema::v1(), cluster_kind_names()),
+        None => Runbook::default_runbook(FeatureSchema::builtin(), cluster_kind_names()),
         Some(toml::Value::String(path)) => Runbook::from_file(
             std::path::Path::new(path),
-            FeatureSchema::v1(),
+            FeatureSchema::builtin(),
             cluster_kind_names(),
         ),
         Some(other) => {

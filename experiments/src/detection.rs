@@ -534,7 +534,7 @@ impl PredictionData {
 /// the precursor trends when `config.trend_window > 0`.
 pub fn prediction_data(runs: &[SimulatedRun], config: &PredictionConfig) -> PredictionData {
     use mend_monitor::features::FeatureExtractor;
-    let extractor = FeatureExtractor::v1();
+    let extractor = FeatureExtractor::builtin();
     let width = extractor.schema().width();
     let window = config.window.max(1);
     let row_bounds: Vec<(f32, f32)> = extractor

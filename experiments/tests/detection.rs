@@ -204,7 +204,7 @@ fn federated_study_compares_settings_and_counts_bytes() {
     let total: usize = report.clients.iter().map(|c| c.1).sum();
     assert_eq!(report.rows[0].train_samples, total);
     // Parameters: hidden x input + 2 hidden + 1, 4 bytes each, down and up per client.
-    let input = 8 * mend_monitor::features::FeatureSchema::v1().width();
+    let input = 8 * mend_monitor::features::FeatureSchema::builtin().width();
     let params = 32 * input + 2 * 32 + 1;
     assert_eq!(report.bytes_per_round, 5 * (8 * params + 8));
     assert!(

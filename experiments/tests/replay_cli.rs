@@ -75,7 +75,7 @@ fn kinds() -> Vec<String> {
 /// A tabular Q policy file whose table prefers acting over the no-op in every state, so it acts
 /// at every decision (on the first valid action).
 fn acting_tabular_policy(path: &Path) {
-    let schema = MonitorSchema::v1();
+    let schema = MonitorSchema::builtin();
     let n_kinds = kinds().len();
     // The file stores tables only; the loader sizes the policy for the env it is run on.
     let policy =
@@ -209,7 +209,7 @@ fn replay_refuses_other_features_and_other_scenarios() {
     );
 
     // A tabular policy for a schema with an extra column.
-    let mut fewer = MonitorSchema::v1();
+    let mut fewer = MonitorSchema::builtin();
     let mut extra = fewer.columns.last().unwrap().clone();
     extra.name = "node_gpu_utilization".into();
     fewer.columns.push(extra);

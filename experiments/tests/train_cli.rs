@@ -92,7 +92,7 @@ fn run_trains_exports_loadable_policies_and_evaluates_each_training_seed() {
         let path = run.join(format!("policies/q-train{seed}.safetensors"));
         let (manifest, _) = mend_agents::tabular::file::load(
             &path,
-            &mend_monitor::features::FeatureSchema::v1(),
+            &mend_monitor::features::FeatureSchema::builtin(),
             1 + mend_sim::ActionKind::ALL.len(),
         )
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -182,13 +182,6 @@ const GLOBAL_V1: [&str; 11] = [
 ];
 
 impl FeatureSchema {
-    /// The built-in schema under its session-1 name, kept so callers outside `monitor` keep
-    /// compiling: it returns the *current* built-in schema, [`Self::builtin`] (version
-    /// [`SCHEMA_VERSION`]), not the v1 column set. New code calls [`Self::builtin`].
-    pub fn v1() -> Self {
-        Self::builtin()
-    }
-
     /// The built-in schema, version [`SCHEMA_VERSION`] (see the module documentation).
     pub fn builtin() -> Self {
         use EntityKind::{Node, Service};
@@ -473,12 +466,6 @@ impl FeatureExtractor {
         Ok(Self::with_rules(schema))
     }
 
-    /// An extractor for the built-in schema under its session-1 name (see [`FeatureSchema::v1`]:
-    /// the current schema, version [`SCHEMA_VERSION`]).
-    pub fn v1() -> Self {
-        Self::builtin()
-    }
-
     /// An extractor for the built-in schema ([`FeatureSchema::builtin`]).
     pub fn builtin() -> Self {
         Self::with_rules(FeatureSchema::builtin())
@@ -634,12 +621,12 @@ mod tests {
     }
 
     fn col(f: &Features, row: usize, name: &str) -> f32 {
-        f.row(row)[FeatureSchema::v1().column_index(name).unwrap()]
+        f.row(row)[FeatureSchema::builtin().column_index(name).unwrap()]
     }
 
     #[test]
     fn rows_follow_the_documented_schema() {
-        let f = FeatureExtractor::v1().extract(&Snapshot::from_samples(samples()));
+        let f = FeatureExtractor::builtin().extract(&Snapshot::from_samples(samples()));
         let names: Vec<String> = f
             .entities
             .iter()
@@ -695,7 +682,7 @@ mod tests {
             "service history columns are 0 on node rows"
         );
         assert_eq!(f.missing, ["service/db:error_ratio"]);
-        let g = |name: &str| f.global[FeatureSchema::v1().global_index(name).unwrap()];
+        let g = |name: &str| f.global[FeatureSchema::builtin().global_index(name).unwrap()];
         assert_eq!(g("n_services"), 2f64.ln_1p() as f32);
         assert_eq!(g("svc_error_ratio_max"), 0.25);
         assert_eq!(g("svc_error_ratio_mean"), 0.125);
@@ -707,12 +694,12 @@ mod tests {
 
     #[test]
     fn features_do_not_depend_on_sample_order_and_buffers_are_reusable() {
-        let forward = FeatureExtractor::v1().extract(&Snapshot::from_samples(samples()));
+        let forward = FeatureExtractor::builtin().extract(&Snapshot::from_samples(samples()));
         let mut reversed = samples();
         reversed.reverse();
         let snapshot = Snapshot::from_samples(reversed);
-        let mut reused = FeatureExtractor::v1().extract(&Snapshot::new(0.0));
-        FeatureExtractor::v1().extract_into(&snapshot, &mut reused);
+        let mut reused = FeatureExtractor::builtin().extract(&Snapshot::new(0.0));
+        FeatureExtractor::builtin().extract_into(&snapshot, &mut reused);
         assert_eq!(forward, reused);
         assert_eq!(
             Snapshot::from_samples(snapshot.samples()),
@@ -724,7 +711,7 @@ mod tests {
 
     #[test]
     fn log1p_columns_have_finite_bounds_that_keep_realistic_values() {
-        let schema = FeatureSchema::v1();
+        let schema = FeatureSchema::builtin();
         let hi = LOG1P_MAX_RAW.ln_1p() as f32;
         let mut log1p = 0;
         for (c, (lo, h)) in schema.columns.iter().zip(schema.row_bounds()) {
@@ -759,7 +746,7 @@ mod tests {
 
     #[test]
     fn hostile_values_stay_within_column_bounds() {
-        let schema = FeatureSchema::v1();
+        let schema = FeatureSchema::builtin();
         for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -5.0, 1e300] {
             let hostile: Vec<MetricSample> = samples()
                 .into_iter()
@@ -768,7 +755,7 @@ mod tests {
                     s
                 })
                 .collect();
-            let f = FeatureExtractor::v1().extract(&Snapshot::from_samples(hostile));
+            let f = FeatureExtractor::builtin().extract(&Snapshot::from_samples(hostile));
             for (i, &x) in f.rows.iter().enumerate() {
                 let (lo, hi) = schema.row_bounds()[i % f.width];
                 assert!(
@@ -793,8 +780,8 @@ mod tests {
 
     #[test]
     fn schema_hash_is_stable_and_changes_with_the_schema() {
-        let a = FeatureSchema::v1();
-        assert_eq!(a.hash(), FeatureSchema::v1().hash());
+        let a = FeatureSchema::builtin();
+        assert_eq!(a.hash(), FeatureSchema::builtin().hash());
         assert!(a.hash().starts_with("v2-") && a.hash().len() == 19);
         assert_eq!(a.version, SCHEMA_VERSION);
         assert_eq!(a.width(), 23);
@@ -827,7 +814,7 @@ mod tests {
 
     fn reference(snapshot: &Snapshot) -> Features {
         let mut out = Features::default();
-        reference::extract_reference(&FeatureSchema::v1(), snapshot, &mut out);
+        reference::extract_reference(&FeatureSchema::builtin(), snapshot, &mut out);
         out
     }
 
@@ -862,7 +849,7 @@ mod tests {
         orphan.push(sample(EntityKind::Replica, "lone-0", None, "up", 1.0));
         orphan.retain(|s| s.metric != "latency_p99_seconds");
         cases.push(orphan);
-        let extractor = FeatureExtractor::v1();
+        let extractor = FeatureExtractor::builtin();
         for (i, case) in cases.into_iter().enumerate() {
             let snapshot = Snapshot::from_samples(case);
             assert_eq!(
@@ -875,7 +862,7 @@ mod tests {
 
     #[test]
     fn a_plan_serves_every_scrape_of_its_structure() {
-        let extractor = FeatureExtractor::v1();
+        let extractor = FeatureExtractor::builtin();
         let first = Snapshot::from_samples(samples());
         let mut plan = extractor.plan(&first);
         assert_eq!(plan.n_values(), first.len());
@@ -929,7 +916,7 @@ mod tests {
         fn planned_equals_reference_on_arbitrary_snapshots(case in arbitrary_samples()) {
             let snapshot = Snapshot::from_samples(case);
             prop_assert_eq!(
-                bits(&FeatureExtractor::v1().extract(&snapshot)),
+                bits(&FeatureExtractor::builtin().extract(&snapshot)),
                 bits(&reference(&snapshot))
             );
         }

@@ -605,7 +605,7 @@ mod tests {
     /// A 100-service, 40-node observation of the v1 feature schema (the benchmark's size) and a
     /// network with heads scaled up, so comparisons are not between numbers all near zero.
     fn cluster_case(hidden: usize, activation: Activation) -> (EntityParams, Observation) {
-        let schema = mend_monitor::features::FeatureSchema::v1();
+        let schema = mend_monitor::features::FeatureSchema::builtin();
         let (w, g, n) = (schema.width(), schema.global.len(), 140);
         let spec = EntitySpec {
             row_width: w,

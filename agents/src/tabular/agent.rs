@@ -55,10 +55,10 @@ fn entity_layout(
 }
 
 impl TabularQ {
-    /// A fresh learner sized from `env`'s spaces (entity rows of [`FeatureSchema::v1`], actions
+    /// A fresh learner sized from `env`'s spaces (entity rows of [`FeatureSchema::builtin`], actions
     /// `1 + entities * kinds`), seeded with `config.seed`.
     pub fn for_env(config: TabularConfig, env: &dyn VectorEnv) -> Result<Self, AgentError> {
-        let schema = FeatureSchema::v1();
+        let schema = FeatureSchema::builtin();
         let (n_actions, n_kinds) = entity_layout(
             &env.single_observation_space(),
             &env.single_action_space(),
@@ -74,7 +74,7 @@ impl TabularQ {
                 got: format!("{:?}", env.autoreset_mode()),
             });
         }
-        let schema = FeatureSchema::v1();
+        let schema = FeatureSchema::builtin();
         let (n_actions, n_kinds) = entity_layout(
             &env.single_observation_space(),
             &env.single_action_space(),

@@ -150,9 +150,9 @@ mod tests {
 
     #[test]
     fn every_bucket_is_in_range_and_distinct_per_kind() {
-        let d = Discretiser::new(FeatureSchema::v1(), BucketEdges::default()).unwrap();
+        let d = Discretiser::new(FeatureSchema::builtin(), BucketEdges::default()).unwrap();
         assert_eq!(d.n_entity_buckets(), 2 * 4 * 4 * 3 * 2 + 4);
-        let s = FeatureSchema::v1();
+        let s = FeatureSchema::builtin();
         let w = s.columns.len();
         let mut rows = vec![0.0; 2 * w];
         rows[s.column_index("is_service").unwrap()] = 1.0;

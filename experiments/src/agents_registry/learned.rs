@@ -154,8 +154,14 @@ pub fn build_tabular(
     )?;
     // Value checks (ranges) live in the agents crate: build a one-entity learner to run them.
     let n_kinds = cluster_kind_names().len();
-    TabularQ::new(config.clone(), FeatureSchema::v1(), n_kinds, 1 + n_kinds, 0)
-        .map_err(|e| config_error(ctx, e))?;
+    TabularQ::new(
+        config.clone(),
+        FeatureSchema::builtin(),
+        n_kinds,
+        1 + n_kinds,
+        0,
+    )
+    .map_err(|e| config_error(ctx, e))?;
     Ok(Box::new(TabularFactory { config, num_envs }))
 }
 
@@ -183,7 +189,7 @@ impl Learner for TabularLearner {
     fn export(&self, path: &Path, training: TrainingInfo) -> anyhow::Result<()> {
         tabular::file::save(
             &self.0.policy(),
-            &FeatureSchema::v1(),
+            &FeatureSchema::builtin(),
             cluster_kind_names(),
             training,
             path,
@@ -217,7 +223,7 @@ impl LearnerFactory for TabularFactory {
     }
     fn load(&self, path: &Path) -> anyhow::Result<Box<dyn PolicyFactory>> {
         let n_kinds = cluster_kind_names().len();
-        let (_, policy) = tabular::file::load(path, &FeatureSchema::v1(), 1 + n_kinds)?;
+        let (_, policy) = tabular::file::load(path, &FeatureSchema::builtin(), 1 + n_kinds)?;
         Ok(Box::new(TabularPolicyFactory(Arc::new(policy))))
     }
 }
@@ -415,7 +421,7 @@ impl NetPolicyFactory {
 /// `(row_width, global_width, n_kinds)` of the cluster env's entity observations and actions
 /// (feature schema v1, the simulator's action kinds).
 fn entity_shape() -> (usize, usize, usize) {
-    let schema = FeatureSchema::v1();
+    let schema = FeatureSchema::builtin();
     (
         schema.columns.len(),
         schema.global.len(),

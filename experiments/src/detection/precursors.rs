@@ -94,7 +94,7 @@ mod tests {
         assert!((out[2] - 1.0).abs() < 1e-6 && (out[3] - 0.9).abs() < 1e-5);
         assert_eq!(&out[4..], &[0.0; 4]);
         assert_eq!(trend_bounds().len(), TREND_INPUTS);
-        let schema = FeatureSchema::v1();
+        let schema = FeatureSchema::builtin();
         assert!(trend_column_indices(&schema).iter().all(Option::is_some));
     }
 }

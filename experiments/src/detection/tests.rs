@@ -13,7 +13,7 @@ fn default_scenario() -> Scenario {
 #[test]
 fn precursor_trends_extend_each_sample_with_bounded_inputs() {
     let run = simulate(&default_scenario(), 3);
-    let width = FeatureSchema::v1().width();
+    let width = FeatureSchema::builtin().width();
     let before = prediction_data(std::slice::from_ref(&run), &PredictionConfig::default());
     let config = PredictionConfig::default().with_precursors();
     let after = prediction_data(std::slice::from_ref(&run), &config);
