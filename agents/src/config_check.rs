@@ -97,6 +97,13 @@ pub fn one_of(
     Ok(())
 }
 
+/// The `warm_start` section of a config, which a warm start needs.
+pub fn warm_start_section<T: Clone>(section: &Option<T>) -> Result<T, AgentError> {
+    section
+        .clone()
+        .ok_or_else(|| invalid("warm_start", "must be set to warm-start", "none".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

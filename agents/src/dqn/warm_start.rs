@@ -185,15 +185,7 @@ impl DqnCore {
         env: &mut dyn VectorEnv,
         sink: &mut dyn MetricSink,
     ) -> Result<DqnWarmStartReport, AgentError> {
-        let ws = self
-            .config
-            .warm_start
-            .clone()
-            .ok_or(AgentError::InvalidConfig {
-                field: "warm_start",
-                expected: "must be set to warm-start",
-                got: "none".into(),
-            })?;
+        let ws = crate::config_check::warm_start_section(&self.config.warm_start)?;
         if !matches!(self.q, QNet::Entity(_)) {
             return Err(AgentError::InvalidConfig {
                 field: "warm_start",

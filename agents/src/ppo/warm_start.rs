@@ -273,15 +273,7 @@ impl Ppo {
         env: &mut dyn VectorEnv,
         sink: &mut dyn MetricSink,
     ) -> Result<WarmStartReport, AgentError> {
-        let ws = self
-            .config
-            .warm_start
-            .clone()
-            .ok_or(AgentError::InvalidConfig {
-                field: "warm_start",
-                expected: "must be set to warm-start",
-                got: "none".into(),
-            })?;
+        let ws = crate::config_check::warm_start_section(&self.config.warm_start)?;
         let widths = match &self.nets {
             Nets::Entity(p) => (p.spec.row_width, p.spec.global_width),
             Nets::Mlp { .. } => {
