@@ -7,6 +7,15 @@
 //! Unreachable replicas still in rotation fail their share of attempts: at once when their node
 //! is up and connected but the process is not running (connection refused:
 //! [`CONNECT_REFUSED_SECONDS`]), at the caller's timeout when the node is down or partitioned.
+//! A hung process (`process_hang`, as under `SIGSTOP`) times out too although its node is up: the
+//! kernel completes TCP handshakes for a listening socket and queues them in its accept backlog
+//! whether or not the process ever calls `accept` (Linux listen(2): "the backlog argument ...
+//! specifies the queue length for completely established sockets waiting to be accepted"), so the
+//! client connects and then waits for an answer that never comes; the balancer's health checks
+//! time out the same way and eject it after `failure_threshold` of them, and the telemetry scrape
+//! times out (Prometheus sets `up` to 0 when a scrape fails: "Jobs and instances", Prometheus
+//! docs). The stopped process allocates nothing (a leak pauses) but keeps its resident memory on
+//! its node.
 //!
 //! Queueing: each replica is an M/M/1 server with service rate mu = capacity and arrival rate
 //! lambda = its share of attempts; utilisation rho = lambda/mu; the sojourn time is exponential
@@ -90,6 +99,7 @@ impl Simulation {
             let rs = &mut self.rep[r];
             rs.reachable = rs.status == RepStatus::Active
                 && rs.crash == 0
+                && rs.hang == 0
                 && t >= rs.down_until
                 && self.node[replica.node.index()].up
                 && self.zone_partition[node.zone.index()] == 0;
@@ -201,9 +211,11 @@ impl Simulation {
                     // Still in rotation until the health checks notice: its share fails, and how
                     // fast depends on why. A live, connected node whose process is not running
                     // (crashed, OOM-killed, restarting) refuses the connection at once; a node
-                    // that is down or cut off answers nothing, and the client waits its timeout.
+                    // that is down or cut off, or a hung process, answers nothing, and the client
+                    // waits its timeout.
                     let zone = self.topo.nodes[node_id].zone.index();
-                    let refused = self.node[node_id].up && self.zone_partition[zone] == 0;
+                    let refused =
+                        !rs.hung(t) && self.node[node_id].up && self.zone_partition[zone] == 0;
                     rs.err = 1.0;
                     rs.mean_latency = if refused {
                         CONNECT_REFUSED_SECONDS
@@ -304,6 +316,13 @@ impl Simulation {
             } else {
                 0.0
             };
+            // `mem_bytes` is what the replica's scrape reports (nothing when it fails); a hung
+            // process still holds its idle working set and what it had leaked on a live node.
+            let held = if rs.hung(t) && self.node[replica.node.index()].up {
+                service.memory_bytes * 0.8 + rs.leaked_bytes
+            } else {
+                0.0
+            };
             if rs.mem_bytes > service.memory_limit_bytes {
                 // OOM kill: the container restarts with fresh memory; the leak goes on.
                 rs.down_until = t + OOM_RESTART;
@@ -311,7 +330,7 @@ impl Simulation {
             }
             let node = &mut self.node[replica.node.index()];
             node.cpu_demand += service.cpu_cores * rs.cpu_util;
-            node.mem_used += rs.mem_bytes;
+            node.mem_used += rs.mem_bytes + held;
         }
 
         // 8. Replication lag of stateful services.

@@ -77,7 +77,7 @@ pub(crate) struct ActiveFault {
 /// Which active faults an action ends.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum RepairScope {
-    /// Process crash and memory leak on a replica (restart, reallocation).
+    /// Process crash, process hang and memory leak on a replica (restart, reallocation).
     Replica(ReplicaId),
     /// Node crash, CPU hog and disk full on a node (replacement).
     Node(NodeId),
@@ -337,7 +337,7 @@ impl Simulation {
             let hit = match (scope, a.kind, a.target) {
                 (
                     RepairScope::Replica(r),
-                    FaultKind::ProcessCrash | FaultKind::MemoryLeak,
+                    FaultKind::ProcessCrash | FaultKind::ProcessHang | FaultKind::MemoryLeak,
                     Some(t),
                 ) => t == r.0,
                 (
@@ -364,6 +364,7 @@ impl Simulation {
         let bump = |c: &mut u16| *c = (i32::from(*c) + delta).max(0) as u16;
         match kind {
             FaultKind::ProcessCrash => bump(&mut self.rep[t].crash),
+            FaultKind::ProcessHang => bump(&mut self.rep[t].hang),
             FaultKind::MemoryLeak => bump(&mut self.rep[t].leak),
             FaultKind::NodeCrash => bump(&mut self.node[t].crash),
             FaultKind::CpuHog => bump(&mut self.node[t].hog),

@@ -44,6 +44,8 @@ pub(crate) enum RepStatus {
 pub(crate) struct ReplicaState {
     pub(crate) status: RepStatus,
     pub(crate) crash: u16,
+    /// Active `process_hang` faults: the process runs but answers nothing.
+    pub(crate) hang: u16,
     pub(crate) leak: u16,
     pub(crate) leaked_bytes: f64,
     pub(crate) down_until: SimTime,
@@ -57,6 +59,14 @@ pub(crate) struct ReplicaState {
     pub(crate) mean_latency: f64,
     pub(crate) reachable: bool,
     pub(crate) mem_bytes: f64,
+}
+
+impl ReplicaState {
+    /// Whether the replica's process is present but hung (`process_hang`): not crashed, not
+    /// restarting. Whether it answers anything is then a matter of its node (`behaviour.rs`).
+    pub(crate) fn hung(&self, t: SimTime) -> bool {
+        self.hang > 0 && self.crash == 0 && t >= self.down_until
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -534,6 +544,7 @@ fn new_replica_state(status: RepStatus, in_rotation: bool) -> ReplicaState {
     ReplicaState {
         status,
         crash: 0,
+        hang: 0,
         leak: 0,
         leaked_bytes: 0.0,
         down_until: SimTime::ZERO,

@@ -66,6 +66,18 @@ fn restart_replica_repairs_a_crash_and_is_not_instant() {
     );
 }
 
+/// `restart_replica` cures a hung process, as `kill -CONT` or a restart does live.
+#[test]
+fn restart_replica_cures_a_hang() {
+    let mut sim = sim_with(&scripted("process_hang", "web-0"));
+    let r = replica(&sim, "web-0");
+    assert_eq!(sim.telemetry().replica(r.index(), ReplicaMetric::Up), 0.0);
+    sim.apply(Action::RestartReplica { replica: r }).unwrap();
+    advance(&mut sim, 75);
+    assert_eq!(sim.truth().faults[0].cause, Some(EndCause::Repaired));
+    assert_eq!(sim.telemetry().replica(r.index(), ReplicaMetric::Up), 1.0);
+}
+
 #[test]
 fn busy_service_rejects_a_second_action() {
     let mut sim = sim_with("");

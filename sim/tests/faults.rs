@@ -143,6 +143,73 @@ fn a_crashed_process_fails_fast_while_an_unreachable_node_times_out() {
     }
 }
 
+/// A hung process (`process_hang`, SIGSTOP-like) on a live node: its scrape and health checks time
+/// out (`up` 0, out of the rotation after two failed checks, as a crash), its node stays up and
+/// keeps the hung process's memory, and until the balancer notices, its share of requests fails at
+/// the timeout (the kernel accepted the connection; nothing answers), not fast as a refused one.
+#[test]
+fn process_hang_takes_the_replica_out_by_timeouts_with_its_node_up() {
+    let (f, b) = pair("process_hang", "web-0", 15);
+    let r = id(&f, mend_sim::scenario::TargetKind::Replica, "web-0");
+    assert_eq!(f.telemetry().replica(r, ReplicaMetric::Up), 0.0);
+    assert_eq!(b.telemetry().replica(r, ReplicaMetric::Up), 1.0);
+    let web = svc(&f, "web");
+    assert_eq!(
+        f.telemetry()
+            .service(web, ServiceMetric::ReplicasInRotation),
+        1.0
+    );
+    let n = f.topology().replicas[r].node.index();
+    assert_eq!(f.telemetry().node(n, NodeMetric::Up), 1.0, "the node is up");
+    // The node's memory: as without the fault when hung (the process keeps its working set), lower
+    // when the process is gone.
+    let (crashed, _) = pair("process_crash", "web-0", 15);
+    let mem = |s: &Simulation| s.telemetry().node(n, NodeMetric::MemoryUtilization);
+    assert!(
+        mem(&f) > mem(&crashed) * 1.02,
+        "hung {} vs crashed {}",
+        mem(&f),
+        mem(&crashed)
+    );
+    assert_eq!(f.truth().faults[0].affected_replicas, vec![r as u32]);
+    assert_truth_worse(&f, &b);
+    assert_recorded("process_hang", "web-0");
+
+    let timeout = b.topology().services[svc(&b, "web")].timeout_seconds;
+    let (err, p99, own_p99) = first_scrape_symptoms("process_hang", "web-0");
+    assert!(err >= 0.4, "hang: error ratio {err}");
+    assert!(
+        p99 > 0.5 * timeout,
+        "hang: p99 {p99} s (timeout {timeout} s)"
+    );
+    assert!(own_p99 > 0.9 * timeout, "hang: web-0's p99 {own_p99} s");
+}
+
+/// A hung process does not allocate: a leak on the same replica pauses while it is hung.
+#[test]
+fn a_hung_process_leaks_nothing() {
+    let text = TINY.replacen(
+        "rate_multiplier = 1.0",
+        "rate_multiplier = 1.0\n[[faults.scripted]]\nat = \"5m\"\nkind = \"memory_leak\"\ntarget = \"api-0\"\nduration = \"40m\"\n[[faults.scripted]]\nat = \"10m\"\nkind = \"process_hang\"\ntarget = \"api-0\"\nduration = \"10m\"",
+        1,
+    );
+    let scenario = Scenario::from_toml_str(&text, "tiny-leak-hang.toml").unwrap();
+    let mut sim = Simulation::new(&scenario, SEED);
+    let r = id(&sim, mend_sim::scenario::TargetKind::Replica, "api-0");
+    let n = sim.topology().replicas[r].node.index();
+    let node_mem = |sim: &Simulation| sim.telemetry().node(n, NodeMetric::MemoryUtilization);
+    sim.run_until(SimTime::from_secs(11 * 60));
+    let early = node_mem(&sim);
+    sim.run_until(SimTime::from_secs(19 * 60));
+    let late = node_mem(&sim);
+    assert_eq!(sim.telemetry().replica(r, ReplicaMetric::Up), 0.0);
+    // Eight minutes of a 1 MiB/s leak would add 480 MiB; hung, only measurement noise moves it.
+    assert!(
+        (late - early).abs() < 0.05 * early,
+        "node memory {early} -> {late} while hung"
+    );
+}
+
 #[test]
 fn node_crash_takes_the_node_and_its_replicas_down() {
     let (f, b) = pair("node_crash", "us-east-1a-n0", 15);

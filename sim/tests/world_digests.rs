@@ -15,7 +15,10 @@ use mend_sim::time::SimTime;
 use mend_sim::topology::{ReplicaId, ServiceId};
 use mend_sim::{Action, Scenario, Simulation};
 
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/world_digests.txt");
+const GOLDEN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/golden/world_digests.txt"
+);
 /// Scenarios too large for a debug-build test in reasonable time (1,000 nodes, 24 h), and the
 /// renewal model (no cluster world).
 const SKIPPED_AS_TOO_LARGE_OR_NOT_A_CLUSTER: [&str; 2] = ["large", "renewal"];

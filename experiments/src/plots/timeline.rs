@@ -258,9 +258,10 @@ const ROW_PX: u32 = 20;
 const LEGEND_PX: u32 = 230;
 
 /// Colours of fault kinds, indexed like `FaultKind::ALL` (catalog order), so a kind has the same
-/// colour in every plot: 15 of K. L. Kelly's "twenty-two colors of maximum contrast" (Color
-/// Engineering 3(6), 1965), leaving out white, black and the red that marks SLO violations.
-const FAULT_COLOURS: [RGBColor; 15] = [
+/// colour in every plot: 16 of K. L. Kelly's "twenty-two colors of maximum contrast" (Color
+/// Engineering 3(6), 1965), leaving out white, black and the red that marks SLO violations;
+/// `process_hang` (added last to the catalog) takes Kelly's purplish red, next to the crash's purple.
+const FAULT_COLOURS: [RGBColor; 16] = [
     RGBColor(0x87, 0x56, 0x92), // process_crash: purple
     RGBColor(0x2B, 0x3D, 0x26), // node_crash: olive green
     RGBColor(0xE6, 0x8F, 0xAC), // memory_leak: purplish pink
@@ -276,6 +277,7 @@ const FAULT_COLOURS: [RGBColor; 15] = [
     RGBColor(0x8D, 0xB6, 0x00), // dependency_failure: yellow green
     RGBColor(0xF9, 0x93, 0x79), // load_surge: yellowish pink
     RGBColor(0x00, 0x88, 0x56), // retry_storm: green
+    RGBColor(0xB3, 0x44, 0x6C), // process_hang: purplish red
 ];
 
 /// Colours of action kinds, indexed like `ActionKind::ALL` (dark or saturated, so marks show on bars).

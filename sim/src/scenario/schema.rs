@@ -334,11 +334,15 @@ pub enum FaultKind {
     LoadSurge,
     /// Clients of a service retry aggressively (target: service).
     RetryStorm,
+    /// A replica's process hangs, as under `SIGSTOP` (target: replica): its node stays up and the
+    /// kernel still accepts connections, but nothing answers, so requests and health checks time
+    /// out (`behaviour.rs`). Last in the catalog so that earlier kinds keep their positions.
+    ProcessHang,
 }
 
 impl FaultKind {
     /// Every fault kind, in catalog order.
-    pub const ALL: [FaultKind; 15] = [
+    pub const ALL: [FaultKind; 16] = [
         FaultKind::ProcessCrash,
         FaultKind::NodeCrash,
         FaultKind::MemoryLeak,
@@ -354,12 +358,15 @@ impl FaultKind {
         FaultKind::DependencyFailure,
         FaultKind::LoadSurge,
         FaultKind::RetryStorm,
+        FaultKind::ProcessHang,
     ];
 
     /// The kind of entity this fault targets.
     pub fn target_kind(self) -> TargetKind {
         match self {
-            FaultKind::ProcessCrash | FaultKind::MemoryLeak => TargetKind::Replica,
+            FaultKind::ProcessCrash | FaultKind::ProcessHang | FaultKind::MemoryLeak => {
+                TargetKind::Replica
+            }
             FaultKind::NodeCrash | FaultKind::CpuHog | FaultKind::DiskFull => TargetKind::Node,
             FaultKind::Partition | FaultKind::ZoneOutage => TargetKind::Zone,
             FaultKind::RegionOutage => TargetKind::Region,
@@ -391,6 +398,7 @@ impl FaultKind {
             FaultKind::DependencyFailure => "dependency_failure",
             FaultKind::LoadSurge => "load_surge",
             FaultKind::RetryStorm => "retry_storm",
+            FaultKind::ProcessHang => "process_hang",
         }
     }
 }
