@@ -88,7 +88,7 @@ fn save_policy(
     };
     agent
         .export(
-            mend_agents::FeatureSchema::entities_v1(),
+            mend_agents::FeatureSchema::builtin_entities(),
             kind_names(),
             training,
         )

@@ -60,8 +60,11 @@ impl FeatureSchema {
         Self::new(&names)
     }
 
-    /// [`FeatureSchema::entities`] of the built-in schema v1.
-    pub fn entities_v1() -> Self {
+    /// [`FeatureSchema::entities`] of the monitor's built-in schema
+    /// (`mend_monitor::features::FeatureSchema::builtin()`, whatever its current version): the rows
+    /// the cluster env and the executor extract today. (Named `entities_v1` until session 6, when it
+    /// already described the v2 rows.)
+    pub fn builtin_entities() -> Self {
         Self::entities(&mend_monitor::features::FeatureSchema::builtin())
     }
 

@@ -158,7 +158,7 @@ fn greedy_acts_only_past_the_margin_and_never_picks_a_masked_action() {
 fn the_margin_travels_in_the_policy_file_and_the_loaded_policy_decides_the_same() {
     let agent = trained(0.02);
     let file = agent.export(
-        FeatureSchema::entities_v1(),
+        FeatureSchema::builtin_entities(),
         kind_names(),
         TrainingInfo {
             env_id: mend_envs::cluster::CLUSTER_ID.into(),
@@ -178,7 +178,7 @@ fn the_margin_travels_in_the_policy_file_and_the_loaded_policy_decides_the_same(
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dqn.safetensors");
     file.save(&path).unwrap();
-    let loaded = load_policy(&path, Some(&FeatureSchema::entities_v1())).unwrap();
+    let loaded = load_policy(&path, Some(&FeatureSchema::builtin_entities())).unwrap();
     let trained_policy = agent.dqn_policy();
     assert!((trained_policy.noop_margin - 0.02).abs() < 1e-7);
     let mut rng = ChaCha8Rng::seed_from_u64(2);

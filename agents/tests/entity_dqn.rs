@@ -63,7 +63,7 @@ fn train(seed: u64) -> (EntityDqn, PolicyFile, VecSink) {
     assert_eq!(summary.gradient_steps, 80);
     assert!(summary.episodes >= 2, "tiny episodes end: {summary:?}");
     let file = agent.export(
-        FeatureSchema::entities_v1(),
+        FeatureSchema::builtin_entities(),
         kind_names(),
         TrainingInfo {
             env_id: "mend/Cluster-v0".into(),
@@ -104,7 +104,7 @@ fn entity_dqn_trains_and_exports_deterministically_and_the_tiny_policy_acts_on_d
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dqn.safetensors");
     file.save(&path).unwrap();
-    let loaded = PolicyFile::load(&path, Some(&FeatureSchema::entities_v1())).unwrap();
+    let loaded = PolicyFile::load(&path, Some(&FeatureSchema::builtin_entities())).unwrap();
     assert!(matches!(loaded.policy, PolicyNet::Entity(_)));
     let mut env = ClusterEnv::builtin("default", ClusterConfig::default()).unwrap();
     let (mut obs, _) = env.reset(Some(1_000), None).unwrap();

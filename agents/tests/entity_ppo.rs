@@ -56,7 +56,7 @@ fn train(seed: u64) -> (Ppo, PolicyFile) {
     assert_eq!(summary.num_timesteps, STEPS);
     assert!(summary.gradient_steps > 0);
     let file = agent.export(
-        FeatureSchema::entities_v1(),
+        FeatureSchema::builtin_entities(),
         kind_names(),
         TrainingInfo {
             env_id: "mend/Cluster-v0".into(),
@@ -88,7 +88,7 @@ fn entity_ppo_trains_deterministically_and_the_tiny_policy_acts_on_default() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ppo.safetensors");
     file.save(&path).unwrap();
-    let loaded = PolicyFile::load(&path, Some(&FeatureSchema::entities_v1())).unwrap();
+    let loaded = PolicyFile::load(&path, Some(&FeatureSchema::builtin_entities())).unwrap();
     assert!(matches!(loaded.policy, PolicyNet::Entity(_)));
     let mut env = ClusterEnv::builtin("default", ClusterConfig::default()).unwrap();
     let (mut obs, _) = env.reset(Some(1_000), None).unwrap();

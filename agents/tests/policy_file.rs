@@ -79,7 +79,7 @@ fn entity_file() -> PolicyFile {
     };
     PolicyFile::new(
         policy,
-        FeatureSchema::entities_v1(),
+        FeatureSchema::builtin_entities(),
         vec!["restart".into(), "scale_out".into(), "scale_in".into()],
         sample_file().manifest.training,
     )
@@ -227,7 +227,7 @@ fn entity_round_trip_keeps_manifest_weights_and_acts_on_other_sizes() {
     let file = entity_file();
     assert!(matches!(file.manifest.network, NetworkSpec::Entity(_)));
     let (_dir, path) = saved(&file);
-    let loaded = PolicyFile::load(&path, Some(&FeatureSchema::entities_v1())).unwrap();
+    let loaded = PolicyFile::load(&path, Some(&FeatureSchema::builtin_entities())).unwrap();
     assert_eq!(loaded, file);
     assert_eq!(PolicyFile::inspect(&path).unwrap(), file.manifest);
     // Trained on 5 entities; acts on 5 and on 40, masks respected.

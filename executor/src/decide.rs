@@ -156,7 +156,7 @@ impl LivePolicy {
         let services = cluster.service_names();
         let entity = matches!(PolicyFile::inspect(path)?.network, NetworkSpec::Entity(_));
         let expected = if entity {
-            PolicySchema::entities_v1()
+            PolicySchema::builtin_entities()
         } else {
             PolicySchema::new(&flat_feature_names(&services))
         };

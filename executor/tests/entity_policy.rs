@@ -102,7 +102,7 @@ fn readings(ups: &[(&str, [f64; 3])]) -> Readings {
 fn an_entity_policy_restarts_the_service_that_lost_a_replica_on_any_cluster_size() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("entity.safetensors");
-    entity_policy_file(FeatureSchema::entities_v1())
+    entity_policy_file(FeatureSchema::builtin_entities())
         .save(&path)
         .unwrap();
     for services in [vec!["api", "web"], vec!["api", "db", "web"]] {
@@ -146,7 +146,7 @@ fn an_entity_policy_restarts_the_service_that_lost_a_replica_on_any_cluster_size
 fn a_policy_that_spreads_its_acting_probability_over_many_targets_still_acts() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("spread.safetensors");
-    entity_policy_file_with_noop(FeatureSchema::entities_v1(), 1.5)
+    entity_policy_file_with_noop(FeatureSchema::builtin_entities(), 1.5)
         .save(&path)
         .unwrap();
     let services = ["api", "db", "web"];
@@ -188,7 +188,7 @@ fn a_policy_that_spreads_its_acting_probability_over_many_targets_still_acts() {
 fn an_entity_policy_with_a_foreign_feature_schema_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("foreign.safetensors");
-    let mut names = FeatureSchema::entities_v1().names;
+    let mut names = FeatureSchema::builtin_entities().names;
     names[0] = "cpu_of_something_else".into();
     entity_policy_file(FeatureSchema::new(&names))
         .save(&path)

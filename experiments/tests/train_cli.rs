@@ -320,7 +320,7 @@ fn a_dqn_agent_trains_exports_a_q_value_entity_policy_and_is_evaluated() {
     let run = out.join(RUN);
     let path = run.join("policies/q-train0.safetensors");
     let file =
-        mend_agents::PolicyFile::load(&path, Some(&mend_agents::FeatureSchema::entities_v1()))
+        mend_agents::PolicyFile::load(&path, Some(&mend_agents::FeatureSchema::builtin_entities()))
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(file.manifest.algorithm, "dqn");
     let mend_agents::PolicyNet::Entity(net) = &file.policy else {

@@ -38,7 +38,7 @@ pub fn train_tiny_policy(path: &Path, seed: u64, steps: u64) -> PolicyFile {
         .learn(&mut env, steps, &mut NullSink)
         .expect("training");
     let file = agent.export(
-        FeatureSchema::entities_v1(),
+        FeatureSchema::builtin_entities(),
         SIM_ACTION_KINDS.iter().map(|k| (*k).to_owned()).collect(),
         TrainingInfo {
             env_id: "mend/Cluster-v0".into(),
@@ -118,7 +118,7 @@ pub fn train_drill_like_policy(path: &Path, t: DrillTraining) -> PolicyFile {
         .learn(&mut env, t.ppo_steps, &mut NullSink)
         .expect("training");
     let file = agent.export(
-        FeatureSchema::entities_v1(),
+        FeatureSchema::builtin_entities(),
         SIM_ACTION_KINDS.iter().map(|k| (*k).to_owned()).collect(),
         TrainingInfo {
             env_id: "mend/Cluster-v0".into(),

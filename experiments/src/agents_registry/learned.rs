@@ -284,7 +284,7 @@ impl Learner for PpoLearner {
     fn export(&self, path: &Path, training: TrainingInfo) -> anyhow::Result<()> {
         self.0
             .export(
-                mend_agents::FeatureSchema::entities_v1(),
+                mend_agents::FeatureSchema::builtin_entities(),
                 cluster_kind_names(),
                 training,
             )
@@ -369,7 +369,7 @@ impl Learner for DqnLearner {
     fn export(&self, path: &Path, training: TrainingInfo) -> anyhow::Result<()> {
         self.0
             .export(
-                mend_agents::FeatureSchema::entities_v1(),
+                mend_agents::FeatureSchema::builtin_entities(),
                 cluster_kind_names(),
                 training,
             )
@@ -413,7 +413,7 @@ struct NetPolicyFactory(PolicyFile);
 impl NetPolicyFactory {
     /// Loads an entity-network policy file (PPO or DQN) checked against the entity feature schema.
     fn load(path: &Path) -> anyhow::Result<Box<dyn PolicyFactory>> {
-        let file = PolicyFile::load(path, Some(&mend_agents::FeatureSchema::entities_v1()))?;
+        let file = PolicyFile::load(path, Some(&mend_agents::FeatureSchema::builtin_entities()))?;
         Ok(Box::new(Self(file)))
     }
 }
