@@ -6,14 +6,16 @@
 //!
 //! ```text
 //! cargo run --release -p mend-agents --example dqn_cluster -- [--scenario tiny|default]
-//!     [--train-seeds START COUNT] [--train-steps N] [--dqn "TOML; PAIRS"] [--out DIR]
+//!     [--train-seeds START COUNT] [--train-steps N] [--snapshots N1,N2,..] [--dqn "TOML; PAIRS"]
+//!     [--out DIR]
 //! cargo run --release -p mend-agents --example dqn_eval -- --scenario default --seeds 1000 20 \
 //!     --files DIR/dqn-default-seed0.safetensors,... [--margins file|0.05,0.1]
 //! ```
 //! Defaults: scenario `tiny`, training seeds 0..3 (disjoint from the evaluation seeds 1000.. of the
 //! `cluster` example), 100,000 steps, files in `results/dqn_cluster/`. Prints one line per seed
 //! (steps/s, episodes, mean training return of the last 100 episodes, last logged TD loss and mean
-//! Q). Wall-clock timing lives here, not in the library (which reads no clock).
+//! Q). `--snapshots` also saves `dqn-SCENARIO-seedS-N.safetensors` after N DQN steps of the same run
+//! (0 = the warm start alone), so one run gives a learning curve. Wall-clock timing lives here, not in the library (which reads no clock).
 //!
 //! `--inspect FILE --seeds START COUNT` trains nothing: it runs the no-op policy on the scenario's
 //! evaluation seeds and prints, for the policy file's Q-values at every step (as `load_policy` reads
@@ -45,6 +47,7 @@ fn main() -> anyhow::Result<()> {
     let mut out = PathBuf::from("results/dqn_cluster");
     let mut inspect: Option<PathBuf> = None;
     let (mut eval_start, mut eval_count) = (1_000u64, 20u64);
+    let mut snapshots: Vec<u64> = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let val = |k: usize| {
@@ -60,6 +63,13 @@ fn main() -> anyhow::Result<()> {
                 i += 1;
             }
             "--train-steps" => steps = val(1)?.parse()?,
+            // Policy files after these many DQN steps too (one run, saved on the way).
+            "--snapshots" => {
+                snapshots = val(1)?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?;
+            }
             "--out" => out = PathBuf::from(val(1)?),
             "--inspect" => inspect = Some(PathBuf::from(val(1)?)),
             "--seeds" => {
@@ -101,6 +111,21 @@ fn main() -> anyhow::Result<()> {
         let mut agent = EntityDqn::for_env(cfg, &env)?;
         let mut sink = VecSink::default();
         let start = Instant::now();
+        // Snapshots: learn up to each budget in turn (each call resets the envs and continues the
+        // same agent: replay, counters, target), saving a policy file after each.
+        let mut stages: Vec<u64> = snapshots.iter().copied().filter(|&s| s < steps).collect();
+        stages.sort_unstable();
+        stages.dedup();
+        for stage in stages {
+            let summary = agent.learn(&mut env, stage, &mut sink)?;
+            let path = out.join(format!("dqn-{scenario}-seed{seed}-{stage}.safetensors"));
+            export(&agent, &scenario, seed, summary)?.save(&path)?;
+            eprintln!(
+                "seed {seed}: snapshot at {stage} steps, {:.1} s: {}",
+                start.elapsed().as_secs_f64(),
+                path.display()
+            );
+        }
         let summary = agent.learn(&mut env, steps, &mut sink)?;
         let seconds = start.elapsed().as_secs_f64();
         let last = |name: &str| sink.values(name).last().copied().unwrap_or(f64::NAN);
@@ -118,19 +143,7 @@ fn main() -> anyhow::Result<()> {
             );
         }
         let path = out.join(format!("dqn-{scenario}-seed{seed}.safetensors"));
-        agent
-            .export(
-                FeatureSchema::entities_v1(),
-                kind_names(),
-                TrainingInfo {
-                    env_id: mend_envs::cluster::CLUSTER_ID.into(),
-                    scenario_family: Some(scenario.clone()),
-                    seed,
-                    summary: summary.clone(),
-                    config: serde_json::to_value(agent.config())?,
-                },
-            )
-            .save(&path)?;
+        export(&agent, &scenario, seed, summary.clone())?.save(&path)?;
         println!(
             "| {seed} | {} | {seconds:.1} | {:.0} | {} | {} | {:.4} | {:.3} | {} |",
             summary.num_timesteps,
@@ -147,13 +160,33 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The policy file of `agent` trained on `scenario` with `seed`.
+fn export(
+    agent: &EntityDqn,
+    scenario: &str,
+    seed: u64,
+    summary: mend_agents::TrainSummary,
+) -> anyhow::Result<mend_agents::PolicyFile> {
+    Ok(agent.export(
+        FeatureSchema::builtin_entities(),
+        kind_names(),
+        TrainingInfo {
+            env_id: mend_envs::cluster::CLUSTER_ID.into(),
+            scenario_family: Some(scenario.to_string()),
+            seed,
+            summary,
+            config: serde_json::to_value(agent.config())?,
+        },
+    ))
+}
+
 /// Quantiles of `max_a Q(a) - Q(no-op)` over every step of no-op episodes, and of `Q(no-op)`.
 fn inspect_gaps(
     file: &std::path::Path,
     scenario: &str,
     seeds: std::ops::Range<u64>,
 ) -> anyhow::Result<()> {
-    let policy = mend_agents::dqn::load_policy(file, Some(&FeatureSchema::entities_v1()))?;
+    let policy = mend_agents::dqn::load_policy(file, Some(&FeatureSchema::builtin_entities()))?;
     let (mut gaps, mut noop_q) = (Vec::new(), Vec::new());
     for seed in seeds {
         let mut env = ClusterEnv::builtin(scenario, ClusterConfig::default())?;

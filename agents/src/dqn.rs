@@ -17,12 +17,14 @@
 //!   decision.rs  no-op margin decision, size-prior removal, the entity Q-policy and its loader
 //!   warm_start.rs  DQfD config, recording + pre-training      demos.rs  demonstrations, n-step returns
 //!   dqfd.rs    DQfD loss: 1-step TD + n-step TD + large-margin loss on mixed minibatches
+//!   dueling.rs optional dueling Q-values V + A - mean A (value head + scores)
 //! ```
 
 mod config;
 pub mod decision;
 pub mod demos;
 pub mod dqfd;
+pub mod dueling;
 pub mod loss;
 pub mod qnet;
 mod train;
@@ -67,6 +69,13 @@ impl Dqn {
     /// does not use orthogonal init).
     pub fn new(config: DqnConfig, obs_dim: usize, n_actions: usize) -> Result<Self, AgentError> {
         config.validate()?;
+        if config.dueling {
+            return Err(AgentError::InvalidConfig {
+                field: "dueling",
+                expected: "false for an MLP agent (the dueling head is the entity network's)",
+                got: "true".into(),
+            });
+        }
         if config.warm_start.is_some() {
             return Err(AgentError::InvalidConfig {
                 field: "warm_start",

@@ -2,8 +2,8 @@
 //! env, one stateful controller per sub-env, and the recording of their transitions.
 //!
 //! Owns [`Teacher`] (by name, [`TEACHERS`]), [`teachers_named`], [`TeacherData`] (a step-major
-//! rollout of teacher transitions with the final observations of truncated episodes) and
-//! [`record_teacher`]. PPO's behaviour cloning ([`crate::ppo::warm_start`]) and DQN's learning from
+//! rollout of teacher transitions with the final observations of truncated episodes),
+//! [`record_teacher`] and [`record_warm_start`] (the recording step both warm starts run). PPO's behaviour cloning ([`crate::ppo::warm_start`]) and DQN's learning from
 //! demonstrations ([`crate::dqn::warm_start`]) read the same data, recorded the same way.
 
 use mend_envs::{Observation, VectorEnv};
@@ -183,4 +183,31 @@ pub fn record_teacher(
     }
     data.last_obs = obs;
     Ok(data)
+}
+
+/// The recording step of a warm start (PPO's behaviour cloning and DQN's demonstrations): one fresh
+/// `teacher` (one of [`TEACHERS`]) per sub-env of `env`, rolled from a reset with `agent_seed +`
+/// [`TEACHER_SEED_OFFSET`] for `steps` transitions over all sub-envs (rounded up to a multiple of
+/// `num_envs`), rewards multiplied by `reward_scale`.
+pub fn record_warm_start(
+    env: &mut dyn VectorEnv,
+    teacher: &str,
+    steps: u64,
+    agent_seed: u64,
+    reward_scale: f64,
+    n_actions: usize,
+) -> Result<TeacherData, AgentError> {
+    let n = env.num_envs();
+    let seed = agent_seed.wrapping_add(TEACHER_SEED_OFFSET);
+    let (_, infos) = env.reset(Some(seed))?;
+    let mut teachers = teachers_named(teacher, &infos, n)?;
+    let steps_per_env = (steps as usize).div_ceil(n);
+    record_teacher(
+        env,
+        &mut teachers,
+        steps_per_env,
+        seed,
+        reward_scale,
+        n_actions,
+    )
 }

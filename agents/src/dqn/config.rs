@@ -73,6 +73,11 @@ pub struct DqnConfig {
     /// a warm start keep their bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warm_start: Option<DqnWarmStartConfig>,
+    /// Entity networks only: dueling Q-values `V + A - mean A` (Wang et al. 2016, [`super::dueling`]),
+    /// the value head as `V`. Changes the values TD targets and losses read, not any decision.
+    /// `false` (the default) is omitted when serialised, so earlier configs keep their bytes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dueling: bool,
 }
 
 fn one() -> f64 {
@@ -109,6 +114,7 @@ impl DqnConfig {
             explore_act_prob: None,
             noop_margin: 0.0,
             warm_start: None,
+            dueling: false,
         }
     }
 
@@ -143,6 +149,7 @@ impl DqnConfig {
             explore_act_prob: Some(0.05),
             noop_margin: 0.0,
             warm_start: None,
+            dueling: false,
         }
     }
 

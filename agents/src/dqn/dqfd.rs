@@ -11,7 +11,8 @@
 //!   Acting demonstrations may weigh `act_weight` times a waiting one (the runbook waits on most steps).
 //!
 //! The L2 term `λ3 J_L2` of the paper is left out (Adam without weight decay, as the rest of DQN).
-//! Q-values are the network's scores without the size prior ([`super::decision::remove_size_prior`]);
+//! Q-values are the network's scores without the size prior ([`super::decision::remove_size_prior`]),
+//! combined with the value head when the agent is dueling ([`super::dueling`]);
 //! bootstrap actions are chosen by the no-op margin decision on the online (double DQN) or target
 //! network, as plain DQN's targets are.
 
@@ -31,6 +32,8 @@ use crate::replay_buffer::entity::EntityReplayBatch;
 /// Settings of one DQfD gradient step.
 #[derive(Clone, Copy, Debug)]
 pub struct DqfdParams {
+    /// Dueling Q-values ([`super::dueling`]).
+    pub dueling: bool,
     /// Discount factor.
     pub gamma: f32,
     /// Double DQN bootstrap (online network picks, target evaluates).
@@ -74,14 +77,39 @@ pub fn prior_free_q(
 ) -> Result<Tensor, AgentError> {
     let (scores, _) = net.forward(batch)?;
     let width = scores.dim(1)?;
+    Ok((scores + prior_offset(batch, n_kinds, width)?)?)
+}
+
+/// The Q-values `[B, 1 + maxE * K]` the losses read: [`prior_free_q`], or with `dueling`
+/// [`super::dueling::dueling_q`] of those and the value head, from one forward.
+pub fn entity_q(
+    net: &CandleEntity,
+    batch: &EntityBatch,
+    n_kinds: usize,
+    dueling: bool,
+) -> Result<Tensor, AgentError> {
+    if !dueling {
+        return prior_free_q(net, batch, n_kinds);
+    }
+    let (scores, value) = net.forward(batch)?;
+    let width = scores.dim(1)?;
+    let adv = (scores + prior_offset(batch, n_kinds, width)?)?;
+    super::dueling::dueling_q(&adv, &value, &batch.counts, n_kinds)
+}
+
+/// `-action_prior(n_b, K)` on each observation's own (entity, kind) entries, 0 elsewhere.
+fn prior_offset(batch: &EntityBatch, n_kinds: usize, width: usize) -> Result<Tensor, AgentError> {
     let mut offset = Vec::with_capacity(batch.len() * width);
     for &n in &batch.counts {
         let shift = -action_prior(n, n_kinds);
         offset.push(0.0f32);
         offset.extend((1..width).map(|a| if a <= n * n_kinds { shift } else { 0.0 }));
     }
-    let offset = Tensor::from_vec(offset, (batch.len(), width), &Device::Cpu)?;
-    Ok((scores + offset)?)
+    Ok(Tensor::from_vec(
+        offset,
+        (batch.len(), width),
+        &Device::Cpu,
+    )?)
 }
 
 /// DQfD's large-margin loss (eq. 2 of Hester et al. 2018) on Q-values `q` (`[B, A]`, entries past a
@@ -140,9 +168,9 @@ fn bootstrap_values(
     for (o, _) in next {
         batch.push(o);
     }
-    let t_rows = entity_q_rows(target, &batch, p.n_kinds)?;
+    let t_rows = entity_q_rows(target, &batch, p.n_kinds, p.dueling)?;
     let o_rows = if p.double_q {
-        Some(entity_q_rows(online, &batch, p.n_kinds)?)
+        Some(entity_q_rows(online, &batch, p.n_kinds, p.dueling)?)
     } else {
         None
     };
@@ -199,9 +227,9 @@ pub fn dqfd_loss_grads(
     let mut actions = Vec::new();
     let mut y1 = Vec::new();
     if let Some(a) = agent.filter(|a| !a.actions.is_empty()) {
-        let t_rows = entity_q_rows(target, &a.next_obs, p.n_kinds)?;
+        let t_rows = entity_q_rows(target, &a.next_obs, p.n_kinds, p.dueling)?;
         let o_rows = if p.double_q {
-            Some(entity_q_rows(online, &a.next_obs, p.n_kinds)?)
+            Some(entity_q_rows(online, &a.next_obs, p.n_kinds, p.dueling)?)
         } else {
             None
         };
@@ -234,7 +262,7 @@ pub fn dqfd_loss_grads(
 
     // ---- losses on one forward of the online network -------------------------------------------
     let dev = Device::Cpu;
-    let q_all = prior_free_q(online, &obs, p.n_kinds)?;
+    let q_all = entity_q(online, &obs, p.n_kinds, p.dueling)?;
     let b = actions.len();
     let idx: Vec<u32> = actions.iter().map(|&a| a as u32).collect();
     let q_taken = q_all

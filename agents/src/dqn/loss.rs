@@ -138,14 +138,27 @@ pub fn td_loss_grads(
 /// the targets of (entity, kind) actions are shifted instead of the scores, which leaves the
 /// gradients those of the prior-free Q-values. Gradients in
 /// [`crate::nn::entity::EntityParams::tensors`] order (the value head, unused by DQN, gets zeros).
-/// Returns `(loss, mean Q(s)[a] without the prior, gradients)`.
+/// Returns `(loss, mean Q(s)[a] without the prior, gradients)`. With `dueling`, the Q-values are
+/// [`super::dueling::dueling_q`] of the prior-free scores and the value head (which then gets
+/// gradients too).
 pub fn entity_td_loss_grads(
     online: &CandleEntity,
     obs: &EntityBatch,
     actions: &[usize],
     mut targets: Vec<f32>,
     n_kinds: usize,
+    dueling: bool,
 ) -> Result<(f64, f64, Vec<Vec<f32>>), AgentError> {
+    if dueling {
+        let q_all = super::dqfd::entity_q(online, obs, n_kinds, true)?;
+        let (loss, q) = huber_on_taken(&q_all, actions, targets)?;
+        let grads = loss.backward()?;
+        return Ok((
+            f64::from(loss.to_scalar::<f32>()?),
+            f64::from(q.mean_all()?.to_scalar::<f32>()?),
+            online.flat_grads(&grads)?,
+        ));
+    }
     let mut shift_sum = 0.0f64;
     for ((y, &a), &n) in targets.iter_mut().zip(actions).zip(&obs.counts) {
         if a != 0 {
@@ -166,17 +179,26 @@ pub fn entity_td_loss_grads(
 }
 
 /// Each observation's Q-values under `net`, cut to its own action count (`1 + n_entities * K`),
-/// size prior removed.
+/// size prior removed; with `dueling`, [`super::dueling::dueling_row`] of those and the value head.
 pub fn entity_q_rows(
     net: &CandleEntity,
     obs: &EntityBatch,
     n_kinds: usize,
+    dueling: bool,
 ) -> Result<Vec<Vec<f32>>, AgentError> {
-    let (scores, _) = net.forward(obs)?;
+    let (scores, value) = net.forward(obs)?;
     let mut rows = scores.to_vec2::<f32>()?;
-    for (row, &n) in rows.iter_mut().zip(&obs.counts) {
+    let values = if dueling {
+        value.to_vec1::<f32>()?
+    } else {
+        Vec::new()
+    };
+    for (i, (row, &n)) in rows.iter_mut().zip(&obs.counts).enumerate() {
         row.truncate(1 + n * n_kinds);
         super::decision::remove_size_prior(row, n_kinds);
+        if let Some(&v) = values.get(i) {
+            super::dueling::dueling_row(row, v);
+        }
     }
     Ok(rows)
 }

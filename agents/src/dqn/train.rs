@@ -329,7 +329,14 @@ impl DqnCore {
                 let batch = replay.sample(self.config.batch_size, &mut self.rng);
                 let online = crate::nn::entity_candle::CandleEntity::from_params(q, &Device::Cpu)?;
                 let targets = self.entity_targets(target, &online, &batch)?;
-                entity_td_loss_grads(&online, &batch.obs, &batch.actions, targets, self.n_kinds)?
+                entity_td_loss_grads(
+                    &online,
+                    &batch.obs,
+                    &batch.actions,
+                    targets,
+                    self.n_kinds,
+                    self.config.dueling,
+                )?
             }
             _ => unreachable!("the replay, target and online networks are built as one kind"),
         };
@@ -350,9 +357,10 @@ impl DqnCore {
     ) -> Result<Vec<f32>, AgentError> {
         let gamma = self.config.gamma as f32;
         let k = self.n_kinds;
-        let next_target = entity_q_rows(target, &batch.next_obs, k)?;
+        let dueling = self.config.dueling;
+        let next_target = entity_q_rows(target, &batch.next_obs, k, dueling)?;
         let next_online = if self.config.double_q {
-            Some(entity_q_rows(online, &batch.next_obs, k)?)
+            Some(entity_q_rows(online, &batch.next_obs, k, dueling)?)
         } else {
             None
         };
@@ -400,12 +408,7 @@ impl DqnCore {
         let demo = demos.sample(n_demo, &mut self.rng);
         let online = crate::nn::entity_candle::CandleEntity::from_params(q, &Device::Cpu)?;
         let widths = (q.spec.row_width, q.spec.global_width);
-        let params = ws.params(
-            self.config.gamma,
-            self.config.double_q,
-            self.config.noop_margin,
-            self.n_kinds,
-        );
+        let params = ws.params(&self.config, self.n_kinds);
         let (losses, mut flat) = if demo.items.is_empty() {
             // A demonstration ratio of 0 after pre-training: plain DQN on the agent's transitions.
             let a = agent.as_ref().ok_or(AgentError::InvalidConfig {
@@ -414,8 +417,14 @@ impl DqnCore {
                 got: ws.demo_ratio.to_string(),
             })?;
             let targets = self.entity_targets(target, &online, a)?;
-            let (loss, mean_q, flat) =
-                entity_td_loss_grads(&online, &a.obs, &a.actions, targets, self.n_kinds)?;
+            let (loss, mean_q, flat) = entity_td_loss_grads(
+                &online,
+                &a.obs,
+                &a.actions,
+                targets,
+                self.n_kinds,
+                self.config.dueling,
+            )?;
             let losses = DqfdLosses {
                 total: loss,
                 td: loss,
@@ -427,8 +436,12 @@ impl DqnCore {
             dqfd_loss_grads(&online, target, agent.as_ref(), &demo, widths, &params)?
         };
         clip_grad_norm(&mut flat, self.config.max_grad_norm);
-        self.adam
-            .step(self.q.tensors_mut(), &flat, self.config.learning_rate);
+        let lr = if pretraining {
+            self.config.learning_rate
+        } else {
+            ws.dqn_learning_rate.unwrap_or(self.config.learning_rate)
+        };
+        self.adam.step(self.q.tensors_mut(), &flat, lr);
         self.gradient_steps += 1;
         Ok(losses)
     }

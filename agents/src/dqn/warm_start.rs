@@ -32,7 +32,7 @@ use crate::agent::MetricSink;
 use crate::config_check as check;
 use crate::distribution::masked_logits;
 use crate::error::AgentError;
-use crate::teacher::{TEACHER_SEED_OFFSET, TEACHERS, record_teacher, teachers_named};
+use crate::teacher::{TEACHERS, record_warm_start};
 use mend_envs::VectorEnv;
 
 /// `DqnConfig::warm_start`: learning from the teacher's demonstrations (DQfD) before and during DQN.
@@ -63,8 +63,14 @@ pub struct DqnWarmStartConfig {
     /// runbook waits on 85-95 % of steps: on crashy `tiny` (tests/dqn_warm_start.rs) weight 1 gave a
     /// network that never acts (acting recall 0.0 on its demonstrations), weight 10 recall 0.88.
     pub act_weight: f64,
-    /// Share of each DQN minibatch drawn from the demonstrations (0 = pre-training only).
+    /// Share of each DQN minibatch drawn from the demonstrations (0 = pre-training only). Their
+    /// large-margin and n-step losses stay on during DQN, as in DQfD (§3: "the demonstration data
+    /// ... the supervised loss is applied"), so a ratio of 0 also turns those off.
     pub demo_ratio: f64,
+    /// Adam learning rate of the DQN phase after pre-training (`None`: `DqnConfig::learning_rate`,
+    /// the pre-training's rate, for both). Omitted when serialised if `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dqn_learning_rate: Option<f64>,
 }
 
 impl Default for DqnWarmStartConfig {
@@ -80,6 +86,7 @@ impl Default for DqnWarmStartConfig {
             margin: 0.8,
             act_weight: 3.0,
             demo_ratio: 0.25,
+            dqn_learning_rate: None,
         }
     }
 }
@@ -103,21 +110,20 @@ impl DqnWarmStartConfig {
         check::non_negative_finite("warm_start.lambda_margin", self.lambda_margin)?;
         check::non_negative_finite("warm_start.margin", self.margin)?;
         check::positive_finite("warm_start.act_weight", self.act_weight)?;
-        check::unit_interval("warm_start.demo_ratio", self.demo_ratio)
+        check::unit_interval("warm_start.demo_ratio", self.demo_ratio)?;
+        if let Some(lr) = self.dqn_learning_rate {
+            check::positive_finite("warm_start.dqn_learning_rate", lr)?;
+        }
+        Ok(())
     }
 
-    /// The loss settings of a gradient step of an agent with `gamma`, `double_q`, `noop_margin`.
-    pub(crate) fn params(
-        &self,
-        gamma: f64,
-        double_q: bool,
-        noop_margin: f64,
-        n_kinds: usize,
-    ) -> DqfdParams {
+    /// The loss settings of a gradient step of an agent configured by `agent`.
+    pub(crate) fn params(&self, agent: &super::DqnConfig, n_kinds: usize) -> DqfdParams {
         DqfdParams {
-            gamma: gamma as f32,
-            double_q,
-            noop_margin: noop_margin as f32,
+            dueling: agent.dueling,
+            gamma: agent.gamma as f32,
+            double_q: agent.double_q,
+            noop_margin: agent.noop_margin as f32,
             n_kinds,
             lambda_n: self.lambda_n as f32,
             lambda_margin: self.lambda_margin as f32,
@@ -157,22 +163,17 @@ pub struct DqnWarmStartReport {
 }
 
 impl DqnCore {
-    /// Records the teacher's demonstrations on `env` (reset seed `seed + TEACHER_SEED_OFFSET`).
+    /// Records the teacher's demonstrations on `env` ([`record_warm_start`]).
     pub(crate) fn record_demos(
         &self,
         env: &mut dyn VectorEnv,
         ws: &DqnWarmStartConfig,
     ) -> Result<Demos, AgentError> {
-        let n = env.num_envs();
-        let seed = self.config.seed.wrapping_add(TEACHER_SEED_OFFSET);
-        let (_, infos) = env.reset(Some(seed))?;
-        let mut teachers = teachers_named(&ws.teacher, &infos, n)?;
-        let steps_per_env = (ws.steps as usize).div_ceil(n);
-        let data = record_teacher(
+        let data = record_warm_start(
             env,
-            &mut teachers,
-            steps_per_env,
-            seed,
+            &ws.teacher,
+            ws.steps,
+            self.config.seed,
             self.config.reward_scale,
             self.n_actions,
         )?;
@@ -350,6 +351,13 @@ mod tests {
                 "warm_start.demo_ratio",
                 DqnWarmStartConfig {
                     demo_ratio: 1.5,
+                    ..base.clone()
+                },
+            ),
+            (
+                "warm_start.dqn_learning_rate",
+                DqnWarmStartConfig {
+                    dqn_learning_rate: Some(0.0),
                     ..base.clone()
                 },
             ),

@@ -285,16 +285,11 @@ impl Ppo {
             }
         };
         self.check_env(env)?;
-        let n = env.num_envs();
-        let seed = self.config.seed.wrapping_add(TEACHER_SEED_OFFSET);
-        let (_, infos) = env.reset(Some(seed))?;
-        let mut teachers = teachers_for(&ws, &infos, n)?;
-        let steps_per_env = (ws.steps as usize).div_ceil(n);
-        let data = record_teacher(
+        let data = crate::teacher::record_warm_start(
             env,
-            &mut teachers,
-            steps_per_env,
-            seed,
+            &ws.teacher,
+            ws.steps,
+            self.config.seed,
             self.config.reward_scale,
             self.n_actions,
         )?;
@@ -333,6 +328,8 @@ impl Ppo {
             sink.record(0, "warm_start/value_loss", report.final_value_loss);
         }
         let policy = self.policy_net();
+        // The recording's reset seed, as before the recording moved to `teacher::record_warm_start`.
+        let seed = self.config.seed.wrapping_add(TEACHER_SEED_OFFSET);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut agree = 0usize;
         for (i, (o, &a)) in data.obs.iter().zip(&data.actions).enumerate() {
