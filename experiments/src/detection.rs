@@ -23,11 +23,13 @@ use serde::Serialize;
 
 use crate::stats::{Estimate, estimate, paired_difference};
 
+mod breakdown;
 mod budget;
 mod precursors;
 #[cfg(test)]
 mod tests;
 mod tuned;
+pub use breakdown::{MetricFalseAlerts, false_alerts_by_metric};
 pub use budget::{
     BUDGET_FOR_SECONDS, BUDGET_Z, BudgetReport, BudgetStudy, ChosenSetting, HeldOutScenario,
     TunedFamily, budget_grid, budget_study,

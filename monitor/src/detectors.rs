@@ -16,7 +16,9 @@
 //!   ├ shift             value beyond its range, level or dispersion shift vs a reference window
 //!   ├ autoencoder       multivariate: reconstruction error of a window of the whole vector
 //!   ├ cad_ose           contextual anomaly detector (CAD OSE): sequence memory over a binary code
-//!   └ shift_cad         an ensemble: max(shift, 0.35 x cad_ose), alert when either alerts
+//!   ├ shift_cad         an ensemble: max(shift, 0.35 x cad_ose), alert when either alerts
+//!   └ fusion            members' scores calibrated by their own alert scores, max, joint rest
+//!                       (`shift_cad_calibrated`: shift and cad_ose, no weight to tune)
 //! ```
 //! [`by_name`] builds any of them from its name and an optional [`DetectorConfig`], for the CLI.
 //! All but the autoencoder are univariate and run one state per channel ([`Channels`]); the
@@ -27,6 +29,7 @@ mod cad_ose;
 mod channels;
 mod ensemble;
 mod ewma;
+mod fusion;
 mod holt_winters;
 mod likelihood;
 mod median_mad;
@@ -43,6 +46,7 @@ pub use cad_ose::{CadOse, CadOseConfig, CadOseState};
 pub use channels::{Channels, Univariate};
 pub use ensemble::{Combine, Ensemble, EnsembleConfig};
 pub use ewma::{Ewma, EwmaConfig};
+pub use fusion::{Fusion, FusionConfig, member_alert_score, shift_cad_calibrated_config};
 pub use holt_winters::{HoltWinters, HoltWintersConfig};
 pub use likelihood::{Likelihood, LikelihoodConfig};
 pub use median_mad::{MedianMad, MedianMadConfig};
@@ -52,7 +56,9 @@ pub use registry::{
     DETECTOR_NAMES, DetectorConfig, SEQUENCE_DETECTOR_NAMES, SHIFT_CAD_WEIGHT, by_name,
     shift_cad_config,
 };
-pub use score::{Direction, gaussian_two_sided_tail, score_from_z};
+pub use score::{
+    Direction, MetricDirections, gaussian_two_sided_tail, metric_direction, score_from_z,
+};
 pub use shift::{Shift, ShiftConfig, ShiftState};
 pub use static_threshold::{StaticThreshold, StaticThresholdConfig};
 

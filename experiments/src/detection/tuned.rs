@@ -15,7 +15,9 @@
 
 use mend_monitor::alerting::{AccountingConfig, DetectionOutcome, RuleSet, TunedDetector};
 pub use mend_monitor::alerting::{hybrid_rules, metric_floor};
-use mend_monitor::detectors::{AutoencoderConfig, DetectorConfig, Direction, ShiftConfig};
+use mend_monitor::detectors::{
+    AutoencoderConfig, DetectorConfig, Direction, MetricDirections, ShiftConfig,
+};
 use mend_sim::Scenario;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -56,17 +58,17 @@ impl Candidate {
         }
     }
 
-    /// The same setting scoring only the changes in `direction` (a z-score family's setting;
-    /// others are returned unchanged): `dir=up` for metrics where only a rise is a symptom.
-    pub fn directed(self, direction: Direction) -> Candidate {
+    /// The same setting with `directions` (uniform, or per metric with
+    /// [`MetricDirections::Auto`]); a z-score family's setting, others are returned unchanged.
+    pub fn with_directions(self, directions: MetricDirections) -> Candidate {
         let Some(spec) = self.spec.clone() else {
             return self;
         };
-        let spec = spec.with_direction(direction);
-        let setting = if direction == Direction::Both {
+        let spec = spec.with_directions(directions);
+        let setting = if directions == MetricDirections::default() {
             self.setting
         } else {
-            format!("{} dir={}", self.setting, direction.name())
+            format!("{} dir={}", self.setting, directions.name())
         };
         Candidate {
             setting,
@@ -74,6 +76,12 @@ impl Candidate {
             spec: Some(spec),
             ..self
         }
+    }
+
+    /// The same setting scoring only the changes in `direction` (a z-score family's setting;
+    /// others are returned unchanged): `dir=up` for metrics where only a rise is a symptom.
+    pub fn directed(self, direction: Direction) -> Candidate {
+        self.with_directions(MetricDirections::Uniform(direction))
     }
 }
 

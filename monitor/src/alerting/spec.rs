@@ -4,10 +4,12 @@
 //! runner, re-simulated timelines and `mend detect sim` all share.
 //!
 //! `dir=up` scores only rises of each watched metric against its expectation
-//! ([`Direction::Up`]): every metric the adaptive detector watches here (error ratio, p99
-//! latency, CPU, memory and disk utilisation) is "higher is worse", which is why the static
-//! rules bound them only from above; a two-sided detector also alerts when a metric falls back
-//! after a fault ends.
+//! ([`Direction::Up`]); a two-sided detector also alerts when a metric falls back after a fault
+//! ends. `dir=auto` sets the direction per metric by what the metric means
+//! ([`metric_direction`](crate::detectors::metric_direction)): error ratio and p99 latency are strictly one-sided (a fall is a
+//! recovery, never a symptom), while CPU, memory and disk utilisation may move either way in a
+//! fault (a crashed or hung process stops using CPU; a restart drops memory), so they stay
+//! two-sided.
 //!
 //! A parametrised detector watches the static baseline's metrics
 //! ([`RuleSet::static_baseline`]) with `up` kept on its static rule (a 0/1 signal has no
@@ -30,7 +32,7 @@ use thiserror::Error;
 use super::rules::RuleSet;
 use crate::detectors::{
     DetectorConfig, DetectorError, Direction, EwmaConfig, HoltWintersConfig, MedianMadConfig,
-    PersistConfig,
+    MetricDirections, PersistConfig,
 };
 
 /// Detector families that take parameters in a spec: the adaptive z-score detectors.
@@ -48,7 +50,7 @@ pub const SPEC_PARAMETERS: [(&str, &str); 3] = [
     ),
     (
         "dir",
-        "up, down or both: the changes that count, rises only, falls only or both (default both)",
+        "up, down, both or auto: the changes that count, rises only, falls only, both, or per metric (auto: rises for error ratio and latency, both ways for utilisations; default both)",
     ),
 ];
 
@@ -67,10 +69,16 @@ pub fn metric_floor(metric: &str) -> f64 {
 /// The baseline's metrics, `up` kept on its static rule, every other metric watched by
 /// `make(floor)` (floor from [`metric_floor`]) held for `for_seconds` (0: no hold).
 pub fn hybrid_rules(make: impl Fn(f64) -> DetectorConfig, for_seconds: f64) -> RuleSet {
+    rules_by_metric(|metric| make(metric_floor(metric)), for_seconds)
+}
+
+/// The baseline's metrics, `up` kept on its static rule, every other metric watched by
+/// `make(metric)` held for `for_seconds` (0: no hold).
+fn rules_by_metric(make: impl Fn(&str) -> DetectorConfig, for_seconds: f64) -> RuleSet {
     let mut rules = RuleSet::static_baseline();
     for rule in &mut rules.rules {
         if rule.metric != "up" {
-            let inner = make(metric_floor(&rule.metric));
+            let inner = make(&rule.metric);
             rule.detector = if for_seconds > 0.0 {
                 DetectorConfig::Persist(PersistConfig {
                     inner: Box::new(inner),
@@ -185,8 +193,9 @@ pub struct TunedDetector {
     pub z: f64,
     /// Seconds the alert must hold (0: fires on the first alerting sample).
     pub for_seconds: f64,
-    /// The changes that count ([`Direction::Both`] unless the spec says `dir=up` or `dir=down`).
-    pub direction: Direction,
+    /// The changes that count (both ways on every metric unless the spec says `dir=up`,
+    /// `dir=down` or `dir=auto`).
+    pub direction: MetricDirections,
 }
 
 fn expected_of(parameter: &str) -> &'static str {
@@ -225,16 +234,24 @@ impl TunedDetector {
             family,
             z,
             for_seconds,
-            direction: Direction::Both,
+            direction: MetricDirections::default(),
         })
     }
 
-    /// The same setting scoring only the changes in `direction`.
+    /// The same setting scoring only the changes in `direction`, on every metric.
     pub fn with_direction(self, direction: Direction) -> Self {
-        TunedDetector { direction, ..self }
+        self.with_directions(MetricDirections::Uniform(direction))
     }
 
-    /// Parses `FAMILY(z=NUMBER, for_s=NUMBER, dir=up|down|both)` (spaces allowed, parameters
+    /// The same setting with `directions` (uniform or per metric).
+    pub fn with_directions(self, directions: MetricDirections) -> Self {
+        TunedDetector {
+            direction: directions,
+            ..self
+        }
+    }
+
+    /// Parses `FAMILY(z=NUMBER, for_s=NUMBER, dir=up|down|both|auto)` (spaces allowed, parameters
     /// in any order, `for_s` and `dir` optional); `Ok(None)` for a plain name without parentheses (a registry name,
     /// left to the registry).
     pub fn parse(text: &str) -> Result<Option<Self>, AlertSpecError> {
@@ -266,15 +283,14 @@ impl TunedDetector {
                         parameter: "dir",
                     });
                 }
-                direction =
-                    Some(
-                        Direction::from_name(value).ok_or_else(|| AlertSpecError::Invalid {
-                            family: family.to_owned(),
-                            parameter: "dir",
-                            value: value.to_owned(),
-                            expected: expected_of("dir"),
-                        })?,
-                    );
+                direction = Some(MetricDirections::from_name(value).ok_or_else(|| {
+                    AlertSpecError::Invalid {
+                        family: family.to_owned(),
+                        parameter: "dir",
+                        value: value.to_owned(),
+                        expected: expected_of("dir"),
+                    }
+                })?);
                 continue;
             }
             let slot = match key {
@@ -308,29 +324,40 @@ impl TunedDetector {
             expected: expected_of("z"),
         })?;
         Self::new(family, z, for_s.unwrap_or(0.0))
-            .map(|t| Some(t.with_direction(direction.unwrap_or_default())))
+            .map(|t| Some(t.with_directions(direction.unwrap_or_default())))
     }
 
     /// The family's detector at threshold `z` with absolute scale floor `floor`, other
-    /// settings at the family's defaults.
+    /// settings at the family's defaults, scoring the changes of a metric without its own
+    /// direction (the uniform direction, or both ways under `dir=auto`: see
+    /// [`TunedDetector::metric_config`]).
     pub fn inner_config(&self, floor: f64) -> DetectorConfig {
+        self.config_with(floor, self.direction.on(""))
+    }
+
+    /// The family's detector for `metric`: its floor ([`metric_floor`]) and its direction.
+    pub fn metric_config(&self, metric: &str) -> DetectorConfig {
+        self.config_with(metric_floor(metric), self.direction.on(metric))
+    }
+
+    fn config_with(&self, floor: f64, direction: Direction) -> DetectorConfig {
         match self.family {
             "ewma" => DetectorConfig::Ewma(EwmaConfig {
                 z_threshold: self.z,
                 min_std_absolute: floor,
-                direction: self.direction,
+                direction,
                 ..Default::default()
             }),
             "median_mad" => DetectorConfig::MedianMad(MedianMadConfig {
                 z_threshold: self.z,
                 min_std_absolute: floor,
-                direction: self.direction,
+                direction,
                 ..Default::default()
             }),
             _ => DetectorConfig::HoltWinters(HoltWintersConfig {
                 z_threshold: self.z,
                 min_std_absolute: floor,
-                direction: self.direction,
+                direction,
                 ..Default::default()
             }),
         }
@@ -338,14 +365,14 @@ impl TunedDetector {
 
     /// The alert rules of this setting (see the module docs).
     pub fn rules(&self) -> RuleSet {
-        hybrid_rules(|floor| self.inner_config(floor), self.for_seconds)
+        rules_by_metric(|metric| self.metric_config(metric), self.for_seconds)
     }
 
     /// The setting as an experiment file's `detector` takes it: an inline TOML table,
     /// `{ name = "median_mad", z = 8.0, for_s = 60.0 }`, or, for a one-sided setting (the table
     /// form holds numbers only), the quoted spec text `"ewma(z=4, for_s=120, dir=up)"`.
     pub fn toml_inline(&self) -> String {
-        if self.direction != Direction::Both {
+        if self.direction != MetricDirections::default() {
             return format!("{:?}", self.to_string());
         }
         format!(
@@ -363,7 +390,7 @@ impl fmt::Display for TunedDetector {
             "{}(z={}, for_s={}",
             self.family, self.z, self.for_seconds
         )?;
-        if self.direction != Direction::Both {
+        if self.direction != MetricDirections::default() {
             write!(f, ", dir={}", self.direction.name())?;
         }
         f.write_str(")")
@@ -459,6 +486,35 @@ mod tests {
             };
             assert_eq!(m.direction, Direction::Up, "{}", r.metric);
         }
+        // `dir=auto`: rises only on error ratio and latency, both ways on utilisations.
+        let auto = TunedDetector::parse("ewma(z=4, for_s=60, dir=auto)")
+            .unwrap()
+            .unwrap();
+        assert_eq!(auto.to_string(), "ewma(z=4, for_s=60, dir=auto)");
+        assert_eq!(
+            TunedDetector::parse(&auto.to_string()).unwrap(),
+            Some(auto.clone())
+        );
+        assert_eq!(auto.toml_inline(), "\"ewma(z=4, for_s=60, dir=auto)\"");
+        let mut seen = [false; 2];
+        for r in auto.rules().rules.iter().filter(|r| r.metric != "up") {
+            let DetectorConfig::Persist(p) = &r.detector else {
+                panic!("{}: not held", r.metric);
+            };
+            let DetectorConfig::Ewma(e) = p.inner.as_ref() else {
+                panic!("{}: not ewma", r.metric);
+            };
+            let expected = if r.metric.starts_with("error") || r.metric.starts_with("latency") {
+                seen[0] = true;
+                Direction::Up
+            } else {
+                seen[1] = true;
+                Direction::Both
+            };
+            assert_eq!(e.direction, expected, "{}", r.metric);
+            assert_eq!(e.min_std_absolute, metric_floor(&r.metric), "{}", r.metric);
+        }
+        assert_eq!(seen, [true, true]);
         // No hold: the bare detector.
         let bare = TunedDetector::new("ewma", 6.0, 0.0).unwrap().rules();
         assert!(

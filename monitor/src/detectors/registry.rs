@@ -7,6 +7,7 @@ use super::autoencoder::{Autoencoder, AutoencoderConfig};
 use super::cad_ose::{CadOse, CadOseConfig};
 use super::ensemble::{Combine, Ensemble, EnsembleConfig};
 use super::ewma::{Ewma, EwmaConfig};
+use super::fusion::{Fusion, FusionConfig, shift_cad_calibrated_config};
 use super::holt_winters::{HoltWinters, HoltWintersConfig};
 use super::likelihood::{Likelihood, LikelihoodConfig};
 use super::median_mad::{MedianMad, MedianMadConfig};
@@ -35,8 +36,9 @@ pub const DETECTOR_NAMES: [&str; 10] = [
 /// synthetic suite iterate, with its magnitude contract: a step alerted within 3 samples):
 /// `cad_ose` scores how unfamiliar the *sequence* of coarse value codes is, not how far a value
 /// lies from the mean, and misses that contract by design (its own suite: `tests/cad_ose.rs`);
-/// `shift_cad` ([`shift_cad_config`]) combines it with `shift`.
-pub const SEQUENCE_DETECTOR_NAMES: [&str; 2] = ["cad_ose", "shift_cad"];
+/// `shift_cad` ([`shift_cad_config`]) and `shift_cad_calibrated`
+/// ([`shift_cad_calibrated_config`](super::shift_cad_calibrated_config)) combine it with `shift`.
+pub const SEQUENCE_DETECTOR_NAMES: [&str; 3] = ["cad_ose", "shift_cad", "shift_cad_calibrated"];
 
 /// Weight of CAD OSE's score in `shift_cad`. Chosen on NAB's realAWSCloudwatch subset (the only
 /// NAB data here) among 0.25, 0.3, 0.35 and 0.4, so that subset's NAB score is optimistic; a
@@ -87,6 +89,8 @@ pub enum DetectorConfig {
     Autoencoder(AutoencoderConfig),
     /// [`CadOse`]'s.
     CadOse(CadOseConfig),
+    /// [`Fusion`]'s.
+    Fusion(FusionConfig),
 }
 
 impl DetectorConfig {
@@ -105,6 +109,9 @@ impl DetectorConfig {
             "autoencoder" => DetectorConfig::Autoencoder(Default::default()),
             "cad_ose" => DetectorConfig::CadOse(Default::default()),
             "shift_cad" => DetectorConfig::Ensemble(shift_cad_config()),
+            "fusion" | "shift_cad_calibrated" => {
+                DetectorConfig::Fusion(shift_cad_calibrated_config())
+            }
             _ if name.starts_with("onset:") => DetectorConfig::Onset(OnsetConfig {
                 inner: Box::new(DetectorConfig::default_for(&name["onset:".len()..])?),
                 ..Default::default()
@@ -134,6 +141,7 @@ impl DetectorConfig {
             DetectorConfig::Persist(_) => "persist",
             DetectorConfig::Autoencoder(_) => "autoencoder",
             DetectorConfig::CadOse(_) => "cad_ose",
+            DetectorConfig::Fusion(_) => "fusion",
         }
     }
 
@@ -151,6 +159,7 @@ impl DetectorConfig {
             DetectorConfig::Persist(c) => c.validate(),
             DetectorConfig::Autoencoder(c) => c.validate(),
             DetectorConfig::CadOse(c) => c.validate(),
+            DetectorConfig::Fusion(c) => c.validate(),
         }
     }
 
@@ -168,6 +177,7 @@ impl DetectorConfig {
             DetectorConfig::Persist(c) => Box::new(Persist::from_config(c)?),
             DetectorConfig::Autoencoder(c) => Box::new(Autoencoder::from_config(*c)?),
             DetectorConfig::CadOse(c) => Box::new(CadOse::from_config(*c)?),
+            DetectorConfig::Fusion(c) => Box::new(Fusion::from_config(c)?),
         })
     }
 }

@@ -50,6 +50,58 @@ impl Direction {
     }
 }
 
+/// The changes that count on `metric` under `dir=auto`: rises only for error ratio and p99
+/// latency (lower is never worse: the "errors" and "latency" golden signals, Beyer et al., *Site
+/// Reliability Engineering*, O'Reilly 2016, ch. 6), both ways for everything else (utilisation
+/// can fall in a fault as well as rise).
+pub fn metric_direction(metric: &str) -> Direction {
+    match metric {
+        "error_ratio" | "latency_p99_seconds" => Direction::Up,
+        _ => Direction::Both,
+    }
+}
+
+/// How a spec's direction applies to the watched metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricDirections {
+    /// The same direction on every metric (`dir=up`, `dir=down`, `dir=both`).
+    Uniform(Direction),
+    /// Per metric by [`metric_direction`] (`dir=auto`).
+    Auto,
+}
+
+impl Default for MetricDirections {
+    fn default() -> Self {
+        MetricDirections::Uniform(Direction::Both)
+    }
+}
+
+impl MetricDirections {
+    /// The direction on `metric`.
+    pub fn on(self, metric: &str) -> Direction {
+        match self {
+            MetricDirections::Uniform(d) => d,
+            MetricDirections::Auto => metric_direction(metric),
+        }
+    }
+
+    /// The spec text: `up`, `down`, `both` or `auto`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricDirections::Uniform(d) => d.name(),
+            MetricDirections::Auto => "auto",
+        }
+    }
+
+    /// The directions named `up`, `down`, `both` or `auto`; `None` for any other text.
+    pub fn from_name(name: &str) -> Option<Self> {
+        if name == "auto" {
+            return Some(MetricDirections::Auto);
+        }
+        Direction::from_name(name).map(MetricDirections::Uniform)
+    }
+}
+
 /// Score of a deviation of `z` standard deviations for an alert threshold of `z_alert`:
 /// `z^2 / (z^2 + z_alert^2)`. It is 0 at no deviation, exactly 0.5 at the alert threshold, and
 /// keeps ranking large deviations (it reaches 1 only at infinity), which NAB's threshold sweep
