@@ -1,9 +1,10 @@
 //! `mend/Cluster-v0`: the self-healing environment over the `sim` world (issue 3, item 7).
 //!
 //! - Observation: `Observation::Entities`, one row per service and node plus global features, built
-//!   by `mend_monitor::features` (schema v2) from the scraped telemetry and the env's own action
+//!   by `mend_monitor::features` (schema v3) from the scraped telemetry, the env's own action
 //!   history (age of its last action on the row, whether it still runs, how many in the last ten
-//!   minutes; `history`) only; ground truth (active faults) is reported in `info["truth"]` (with
+//!   minutes; `history`) and the seconds each row's alert has been active under the env's own
+//!   detector bank ([`ClusterConfig::alert_detector`], `observe`) only; ground truth (active faults) is reported in `info["truth"]` (with
 //!   [`StepInfo::Full`]), never in the observation.
 //! - Action: flat Discrete `0 = no-op, 1 + entity * N_KINDS + kind` ([`layout`]), with a mask of
 //!   what the simulator accepts now; [`ClusterAction`] is the structured form.
@@ -33,6 +34,7 @@ pub mod options;
 use std::cell::OnceCell;
 use std::sync::Arc;
 
+use mend_monitor::features::alert_age::{AlertClock, DEFAULT_ALERT_DETECTOR};
 use mend_monitor::features::history::ActionValues;
 use mend_monitor::features::{FeatureExtractor, FeatureSchema, Features};
 use mend_sim::scenario::ModelKind;
@@ -71,7 +73,7 @@ pub enum MaskedActionPolicy {
 }
 
 /// How the cluster env is set up.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ClusterConfig {
     /// What to do with masked actions.
     pub masked_actions: MaskedActionPolicy,
@@ -79,6 +81,22 @@ pub struct ClusterConfig {
     pub replay: Option<Arc<Vec<TraceRecord>>>,
     /// How much each step reports in `info` ([`StepInfo::Compact`] unless set).
     pub step_info: StepInfo,
+    /// The detector behind the observation's alert-age columns (feature schema v3): any
+    /// `RuleSet::for_detector` name or spec text, run beside the env on the scraped telemetry.
+    /// Default [`DEFAULT_ALERT_DETECTOR`] (the framework arm's detector); `None` leaves the
+    /// columns at 0.
+    pub alert_detector: Option<String>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            masked_actions: MaskedActionPolicy::default(),
+            replay: None,
+            step_info: StepInfo::default(),
+            alert_detector: Some(DEFAULT_ALERT_DETECTOR.to_owned()),
+        }
+    }
 }
 
 /// The cluster environment.
@@ -97,6 +115,8 @@ pub struct ClusterEnv {
     history: history::RowHistory,
     /// The rows' action-history values at the current observation, in row order.
     history_values: Vec<ActionValues>,
+    /// The detector bank and alert timers behind the alert-age columns (`None`: columns 0).
+    alerts: Option<AlertClock>,
     /// Resolved simulator action per flat index (None = masked) for the current state, computed
     /// on first use (the mask costs one precondition check per entity and kind).
     resolved: OnceCell<Vec<Option<mend_sim::Action>>>,
@@ -127,6 +147,15 @@ impl ClusterEnv {
         {
             return Err(bad("masked_actions.penalty", "a finite number >= 0"));
         }
+        let alerts = match &config.alert_detector {
+            Some(spec) => Some(AlertClock::new(spec).map_err(|e| {
+                bad(
+                    "alert_detector",
+                    &format!("a detector name or spec such as {DEFAULT_ALERT_DETECTOR:?} ({e})"),
+                )
+            })?),
+            None => None,
+        };
         let decision_interval = scenario.spec().scenario.decision_interval;
         // The entity set is fixed by the topology: count it once from a throwaway world.
         let probe = Simulation::new(&scenario, DEFAULT_SEED);
@@ -143,6 +172,7 @@ impl ClusterEnv {
             features: Features::default(),
             history: history::RowHistory::default(),
             history_values: Vec::new(),
+            alerts,
             resolved: OnceCell::new(),
             last_components: RewardComponents::default(),
             n_entities,
@@ -222,6 +252,7 @@ impl ClusterEnv {
             sim,
             layout,
             &self.history_values,
+            self.alerts.as_mut(),
             &self.extractor,
             &mut self.features,
         );
@@ -319,6 +350,9 @@ impl Env for ClusterEnv {
         self.decision_interval = episode.spec().scenario.decision_interval;
         self.last_components = sim.truth().reward;
         self.feed = observe::SnapshotFeed::default();
+        if let Some(clock) = &mut self.alerts {
+            clock.reset();
+        }
         self.sim = Some(sim);
         self.episode_scenario = Some(episode);
         let obs = self.observe()?;

@@ -3,9 +3,9 @@
 //! cluster env (simulated telemetry) and the live executor (Prometheus samples) call this same code
 //! and a policy sees the same features in both. A policy file records [`FeatureSchema::hash`].
 //!
-//! # Schema v2
+//! # Schema v3
 //! Entities: every service, then every node, each sorted by name (replicas are folded into their
-//! service through the `service` label). One row per entity, width 23; a row's columns for the other
+//! service through the `service` label). One row per entity, width 25; a row's columns for the other
 //! kind are 0. Columns (`name`: source, transform):
 //!
 //! | # | name | source | transform |
@@ -33,11 +33,18 @@
 //! | 20 | `node_action_age` | node `mend_action_age_seconds` | ln(1 + x) |
 //! | 21 | `node_action_in_flight` | node `mend_action_in_flight` | clamp [0, 1] |
 //! | 22 | `node_actions_recent` | node `mend_actions_recent` | clamp [0, 10] |
+//! | 23 | `svc_alert_age` | service `mend_alert_active_seconds` | ln(1 + x) |
+//! | 24 | `node_alert_age` | node `mend_alert_active_seconds` | ln(1 + x) |
 //!
 //! Columns 17-22 (new in v2) are the controller's own action history ([`history`]): not scraped
 //! but written into the snapshot, under those metric names, by whoever acts (the cluster env, the
 //! live executor); "never acted" is an age of [`history::ACTION_AGE_NEVER_S`] (ln(1 + 3600) ≈ 8.19).
-//! Schema v1 was columns 0-16 alone; policy files recorded under it no longer load.
+//! Columns 23-24 (new in v3) are the symptom timers ([`alert_age`]): seconds the alert on the
+//! entity has been active (pending or firing, Prometheus' `activeAt`), from the agent's own
+//! detector bank run beside the observation, 0 when not active, capped at
+//! [`alert_age::ALERT_AGE_CAP_S`]; written into the snapshot by the cluster env and the executor.
+//! Schema v1 was columns 0-16 alone, v2 columns 0-22; policy files recorded under either no
+//! longer load.
 //!
 //! Global features (11): `n_services` and `n_nodes` (ln(1 + count)); `svc_error_ratio_mean`,
 //! `svc_error_ratio_max`, `svc_latency_p99_max`, `svc_replicas_up_ratio_min`, `node_up_ratio`
@@ -52,6 +59,7 @@
 //! it), so their bound is the finite `ln(1 + LOG1P_MAX_RAW)` ≈ 13.82 and a model that scales its
 //! inputs by the observation space sees them (with an `f32::MAX` bound it saw them as 0).
 
+pub mod alert_age;
 pub mod history;
 mod plan;
 
@@ -60,7 +68,7 @@ pub use plan::{FeaturePlan, flat_values};
 use crate::telemetry::{EntityKind, EntityRef, Snapshot};
 
 /// Version of the built-in schema; bump it whenever a column, its order or its transform changes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Largest raw value an ln(1 + x) feature represents; larger values are clamped to it. 1e6 is
 /// orders of magnitude above every quantity the log1p features carry: request rates (requests
@@ -290,6 +298,14 @@ impl FeatureSchema {
                     clamp10,
                 ),
             ]);
+        }
+        for (kind, prefix) in [(Service, "svc"), (Node, "node")] {
+            columns.push(metric(
+                &format!("{prefix}_alert_age"),
+                kind,
+                alert_age::ALERT_AGE_METRIC,
+                Transform::Log1p,
+            ));
         }
         Self {
             version: SCHEMA_VERSION,
@@ -603,6 +619,14 @@ mod tests {
                 v.push(sample(kind, name, None, m, x));
             }
         }
+        // Alert timers (schema v3): api's alert active for 90 s, n1's for 600 s; db absent.
+        for (kind, name, age) in [
+            (Service, "api", 90.0),
+            (Node, "n1", 600.0),
+            (Node, "n2", 0.0),
+        ] {
+            v.push(sample(kind, name, None, alert_age::ALERT_AGE_METRIC, age));
+        }
         for (name, svc, up, cpu, mem, err) in [
             ("api-0", "api", 1.0, 0.9, 0.5, 0.1),
             ("api-1", "api", 0.0, 0.3, 0.7, 0.6),
@@ -633,7 +657,7 @@ mod tests {
             .map(|e| format!("{}/{}", e.kind.as_str(), e.name))
             .collect();
         assert_eq!(names, ["service/api", "service/db", "node/n1", "node/n2"]);
-        assert_eq!((f.width, f.rows.len(), f.global.len()), (23, 4 * 23, 11));
+        assert_eq!((f.width, f.rows.len(), f.global.len()), (25, 4 * 25, 11));
         assert_eq!(
             (
                 col(&f, 0, "is_service"),
@@ -681,7 +705,21 @@ mod tests {
             0.0,
             "service history columns are 0 on node rows"
         );
-        assert_eq!(f.missing, ["service/db:error_ratio"]);
+        assert_eq!(col(&f, 0, "svc_alert_age"), 90f64.ln_1p() as f32);
+        assert_eq!(col(&f, 2, "node_alert_age"), 600f64.ln_1p() as f32);
+        assert_eq!(col(&f, 3, "node_alert_age"), 0.0);
+        assert_eq!(
+            col(&f, 0, "node_alert_age"),
+            0.0,
+            "node column on a service row"
+        );
+        assert_eq!(
+            f.missing,
+            [
+                "service/db:error_ratio",
+                "service/db:mend_alert_active_seconds"
+            ]
+        );
         let g = |name: &str| f.global[FeatureSchema::builtin().global_index(name).unwrap()];
         assert_eq!(g("n_services"), 2f64.ln_1p() as f32);
         assert_eq!(g("svc_error_ratio_max"), 0.25);
@@ -726,8 +764,8 @@ mod tests {
             }
         }
         assert_eq!(
-            log1p, 7,
-            "request rate, latency, replicas in rotation, lag, replica count, two action ages"
+            log1p, 9,
+            "request rate, latency, replicas in rotation, lag, replica count, two action ages, two alert ages"
         );
         // Realistic values are exactly ln(1 + x); the cap and anything above map to the bound.
         for x in [0.0, 0.25, 42.0, 1e4, 9.99e5] {
@@ -782,9 +820,9 @@ mod tests {
     fn schema_hash_is_stable_and_changes_with_the_schema() {
         let a = FeatureSchema::builtin();
         assert_eq!(a.hash(), FeatureSchema::builtin().hash());
-        assert!(a.hash().starts_with("v2-") && a.hash().len() == 19);
+        assert!(a.hash().starts_with("v3-") && a.hash().len() == 19);
         assert_eq!(a.version, SCHEMA_VERSION);
-        assert_eq!(a.width(), 23);
+        assert_eq!(a.width(), 25);
         let mut b = a.clone();
         b.columns[3].transform = Transform::Clamp(2.0);
         assert_ne!(a.hash(), b.hash());

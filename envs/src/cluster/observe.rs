@@ -12,9 +12,16 @@
 //! The env's own action history (feature schema v2, [`super::history`]) joins the scrape here:
 //! three named values per service and node row (`mend_monitor::features::history`), set by name
 //! when the structure is rebuilt and copied into their flat positions on every other step.
+//!
+//! So do the alert timers (feature schema v3, `mend_monitor::features::alert_age`): the env's
+//! [`AlertClock`] (its detector bank) is planned on the rebuilt snapshot, then evaluates the flat
+//! values of every scrape and writes each row's seconds active into its flat position. Without a
+//! clock the column is 0. The clock only reads telemetry: it draws no random number and never
+//! touches the simulator, so the world's trajectory is the same with or without it.
 
 use std::collections::BTreeMap;
 
+use mend_monitor::features::alert_age::{ALERT_AGE_METRIC, AlertClock};
 use mend_monitor::features::history::ActionValues;
 use mend_monitor::features::{FeatureExtractor, FeaturePlan, Features, flat_values};
 use mend_monitor::telemetry::{EntityKind, Snapshot};
@@ -92,16 +99,20 @@ fn rows<'a>(layout: &'a ActionLayout) -> impl Iterator<Item = (EntityKind, &'a s
     })
 }
 
-/// A snapshot built by name from `sim`'s last scrape (what the live executor builds from samples)
-/// and the action history `history` of `layout`'s rows.
+/// A snapshot built by name from `sim`'s last scrape (what the live executor builds from samples),
+/// the action history `history` of `layout`'s rows and their alert ages as `alerts` last
+/// evaluated them (0 without a clock).
 pub(crate) fn snapshot_by_name(
     sim: &Simulation,
     layout: &ActionLayout,
     history: &[ActionValues],
+    alerts: Option<&AlertClock>,
 ) -> Snapshot {
     let mut snapshot = scrape_by_name(sim);
     for ((kind, name), values) in rows(layout).zip(history) {
         values.set_into(&mut snapshot, kind, name);
+        let age = alerts.map_or(0.0, |c| c.seconds_active(kind, name));
+        snapshot.set(kind, name, ALERT_AGE_METRIC, age);
     }
     snapshot
 }
@@ -121,8 +132,9 @@ fn scrape_by_name(sim: &Simulation) -> Snapshot {
 }
 
 impl SnapshotFeed {
-    /// Extracts the features of `sim`'s last scrape and the rows' action `history` (one per row
-    /// of `layout`, in row order) into `out`. Returns true when the structure was rebuilt by
+    /// Extracts the features of `sim`'s last scrape, the rows' action `history` (one per row
+    /// of `layout`, in row order) and, with a clock, the rows' alert ages after `alerts`
+    /// evaluated this scrape, into `out`. Returns true when the structure was rebuilt by
     /// name (the first scrape, or replicas came or went), so the caller can check the entity
     /// rows once rather than every step.
     pub(crate) fn refresh(
@@ -130,6 +142,7 @@ impl SnapshotFeed {
         sim: &Simulation,
         layout: &ActionLayout,
         history: &[ActionValues],
+        mut alerts: Option<&mut AlertClock>,
         extractor: &FeatureExtractor,
         out: &mut Features,
     ) -> bool {
@@ -142,7 +155,11 @@ impl SnapshotFeed {
                 .all(|(r, &p)| p == telemetry.replica_present(r));
         let rebuilt = !(self.ready && same_replicas && self.fill(sim, history));
         if rebuilt {
-            self.rebuild(sim, layout, history, extractor);
+            self.rebuild(sim, layout, history, alerts.as_deref_mut(), extractor);
+        }
+        if let Some(clock) = alerts {
+            clock.observe_values(telemetry.time.as_secs_f64(), &self.values);
+            clock.write_ages(&mut self.values);
         }
         extractor.extract_planned(&mut self.plan, &self.values, out);
         rebuilt
@@ -177,17 +194,21 @@ impl SnapshotFeed {
         positions.next().is_none()
     }
 
-    /// Builds the snapshot by name, the plan over it and each simulator and history value's flat
-    /// position.
+    /// Builds the snapshot by name, the plan over it (and the alert clock's) and each simulator
+    /// and history value's flat position.
     fn rebuild(
         &mut self,
         sim: &Simulation,
         layout: &ActionLayout,
         history: &[ActionValues],
+        alerts: Option<&mut AlertClock>,
         extractor: &FeatureExtractor,
     ) {
         let telemetry = sim.telemetry();
-        let snapshot = snapshot_by_name(sim, layout, history);
+        let snapshot = snapshot_by_name(sim, layout, history, alerts.as_deref());
+        if let Some(clock) = alerts {
+            clock.plan(&snapshot);
+        }
         let mut flat = BTreeMap::new();
         for (kind, name, m) in snapshot.entities() {
             for (metric, _) in m.values() {

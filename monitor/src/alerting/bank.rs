@@ -85,6 +85,28 @@ impl EntityDetectors {
         self.layout.truncate(pos);
     }
 
+    /// The channel of each value of `snapshot` in flat order (entities in iteration order, each
+    /// entity's metrics by name: `features::flat_values`' order), `None` where unwatched.
+    /// Channels are created cold on first sight and kept, so a caller that feeds flat values
+    /// ([`Self::update_channel`]) re-plans after a structure change without losing state.
+    pub fn channels_of(&mut self, snapshot: &Snapshot) -> Vec<Option<usize>> {
+        let mut out = Vec::with_capacity(snapshot.len());
+        for (kind, name, metrics) in snapshot.entities() {
+            for (metric, _) in metrics.values() {
+                out.push(self.resolve(kind, name, metric));
+            }
+        }
+        out
+    }
+
+    /// Feeds `value` observed at `timestamp` to channel `channel` (from [`Self::channels_of`])
+    /// and returns its alert decision; false for a channel that does not exist.
+    pub fn update_channel(&mut self, channel: usize, timestamp: f64, value: f64) -> bool {
+        self.channels
+            .get_mut(channel)
+            .is_some_and(|d| d.update(timestamp, value).alert)
+    }
+
     /// Number of channels created so far.
     pub fn channel_count(&self) -> usize {
         self.channels.len()
