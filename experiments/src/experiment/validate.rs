@@ -128,6 +128,24 @@ fn check_chunks(
     Ok(())
 }
 
+/// Whether a learned agent entry starts from a teacher (`warm_start` in its `params`, or in its
+/// kind's defaults, which are the agents crate's presets the registry lays `params` over): then zero
+/// training steps leave a pre-trained agent, not an untrained one.
+fn has_warm_start(agent: &super::schema::AgentEntry) -> bool {
+    if agent.params.contains_key("warm_start") {
+        return true;
+    }
+    match agent.kind.as_str() {
+        "dqn" => mend_agents::DqnConfig::cluster_default(0)
+            .warm_start
+            .is_some(),
+        "ppo" => mend_agents::PpoConfig::cluster_default(0)
+            .warm_start
+            .is_some(),
+        _ => false,
+    }
+}
+
 /// Checks everything the schema's types cannot express.
 pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
     let invalid = |field: &str, expected: &str, found: String| ExperimentError::Invalid {
@@ -256,11 +274,25 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
             agents_registry::Built::Learned(factory) => {
                 learned.get_or_insert(i);
                 num_envs.push((i, factory.num_envs()));
-                if agent.train_timesteps == Some(0) {
+                // Zero steps: the warm start alone (pre-trained, not trained further) is an agent;
+                // without a warm start it would be the untrained initial network.
+                if e.train_timesteps_of(i) == 0 && !has_warm_start(agent) {
+                    let (field, found) = if agent.train_timesteps.is_some() {
+                        (format!("agents[{i}].train_timesteps"), "0".to_string())
+                    } else {
+                        (
+                            "budget.train_timesteps".to_string(),
+                            format!("0 (agents[{i}] has no train_timesteps of its own)"),
+                        )
+                    };
                     return Err(invalid(
-                        &format!("agents[{i}].train_timesteps"),
-                        "at least 1 training step (or omit it to use budget.train_timesteps)",
-                        "0".into(),
+                        &field,
+                        &format!(
+                            "at least 1 training step for agents[{i}] ({:?}, a learned {:?} agent                              without a warm start; 0 is allowed only with `params.warm_start`,                              where it means the warm start alone)",
+                            agent.display_name(),
+                            agent.kind
+                        ),
+                        found,
                     ));
                 }
             }
@@ -292,13 +324,6 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
                 "0".into(),
             ));
         }
-        if e.budget.train_timesteps == 0 {
-            return Err(invalid(
-                "budget.train_timesteps",
-                &format!("at least 1 training step (agents[{i}] is a learned {kind:?} agent)"),
-                "0".into(),
-            ));
-        }
         check_chunks(e, file, &num_envs)?;
     }
     let baseline = e.baseline();
@@ -326,4 +351,64 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::experiment::{ExperimentError, from_toml_str};
+
+    /// An experiment with one learned agent `agent` (TOML lines of its `[[agents]]` entry) and
+    /// `budget` lines.
+    fn experiment(agent: &str, budget: &str) -> Result<(), ExperimentError> {
+        let text = format!(
+            "[experiment]\nname = \"z\"\nseed = 1\n\n[scenarios]\ntrain = [\"tiny\"]\neval = [\"default\"]\n\n\
+             [seeds]\ntrain = {{ start = 0, count = 1 }}\neval = {{ start = 100, count = 2 }}\n\n\
+             [budget]\neval_episodes = 1\n{budget}\n\n[[agents]]\nkind = \"no-op\"\n\n[[agents]]\n{agent}\n"
+        );
+        from_toml_str(&text, "z.toml").map(|_| ())
+    }
+
+    const WARM_DQN: &str =
+        "kind = \"dqn\"\nparams = { warm_start = { teacher = \"runbook\", steps = 64 } }";
+
+    #[test]
+    fn zero_training_steps_are_accepted_for_an_agent_with_a_warm_start() {
+        experiment(&format!("{WARM_DQN}\ntrain_timesteps = 0"), "").unwrap();
+        let ppo = "kind = \"ppo\"\ntrain_timesteps = 0\nparams = { warm_start = { teacher = \"reactive\" } }";
+        experiment(ppo, "").unwrap();
+        // Through the shared budget too.
+        experiment(WARM_DQN, "train_timesteps = 0").unwrap();
+    }
+
+    #[test]
+    fn zero_training_steps_without_a_warm_start_name_the_field_and_the_way_out() {
+        for (agent, budget, field) in [
+            (
+                "kind = \"dqn\"\ntrain_timesteps = 0",
+                "",
+                "agents[1].train_timesteps",
+            ),
+            (
+                "kind = \"tabular\"",
+                "train_timesteps = 0",
+                "budget.train_timesteps",
+            ),
+            (
+                "kind = \"ppo\"",
+                "train_timesteps = 0",
+                "budget.train_timesteps",
+            ),
+        ] {
+            let err = experiment(agent, budget).unwrap_err().to_string();
+            for needle in ["z.toml", field, "at least 1", "warm_start", "agents[1]"] {
+                assert!(err.contains(needle), "{needle:?} missing from: {err}");
+            }
+        }
+        // A warm-started agent does not excuse another one without.
+        let two = format!("{WARM_DQN}\n\n[[agents]]\nkind = \"tabular\"\nname = \"t\"");
+        let err = experiment(&two, "train_timesteps = 0")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("agents[2]"), "{err}");
+    }
 }
