@@ -23,7 +23,9 @@
 //! a controller that never acted on it (`mend_monitor::features::history::ActionValues::NEVER`);
 //! the decision pipeline then overwrites them with the actions this executor carried out
 //! (`crate::pipeline`). Code that extracts features from readings without a pipeline (probes,
-//! tests) so sees "never acted", never a missing column.
+//! tests) so sees "never acted", never a missing column. Likewise every service's alert age
+//! (feature schema v3) starts at 0 ("no alert active"), and the pipeline's alert clock overwrites
+//! it.
 //!
 //! Freshness ([`Readings::metric_times`], judged by the fresh-metrics guard): `S:up` is always
 //! required; any other metric is required while at least one replica of `S` is up (a live replica
@@ -33,6 +35,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use mend_monitor::features::alert_age::ALERT_AGE_METRIC;
 use mend_monitor::features::history::ActionValues;
 use mend_monitor::telemetry::{EntityKind, Snapshot};
 
@@ -72,11 +75,12 @@ impl Readings {
     }
 
     /// The telemetry snapshot (timestamp in seconds since the epoch), with every service's action
-    /// history at "never acted" (see the module doc).
+    /// history at "never acted" and alert age at 0 (see the module doc).
     pub fn to_snapshot(&self, now_ms: u64) -> Snapshot {
         let mut snapshot = Snapshot::new(now_ms as f64 / 1000.0);
         for (service, &n) in &self.replicas {
             ActionValues::NEVER.set_into(&mut snapshot, EntityKind::Service, service);
+            snapshot.set(EntityKind::Service, service, ALERT_AGE_METRIC, 0.0);
             let mut in_rotation = 0.0;
             for r in 0..n {
                 let name = replica_name(service, r);

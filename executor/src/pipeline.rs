@@ -12,9 +12,18 @@
 //! that service. In shadow mode nothing is executed, so every service reads "never acted" (age
 //! [`mend_monitor::features::history::ACTION_AGE_NEVER_S`]): a policy shadowed live sees what
 //! a policy that never acts would see, not the history its own proposals would have made.
+//!
+//! Alert timers (feature schema v3): the pipeline runs its own detector bank on every snapshot
+//! before extraction (`mend_monitor::features::alert_age::AlertClock`, the same code and
+//! semantics as the cluster env's: pending-or-firing seconds per service from the first anomalous
+//! evaluation, Prometheus' `activeAt`), with the framework arm's detector
+//! ([`DEFAULT_ALERT_DETECTOR`]) unless [`Pipeline::set_alert_detector`] chose another. It runs in
+//! every mode: what it measures is the cluster, not this executor's actions.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use mend_monitor::detectors::DetectorError;
+use mend_monitor::features::alert_age::{AlertClock, DEFAULT_ALERT_DETECTOR};
 use mend_monitor::features::history::EntityActions;
 use mend_monitor::features::{FeatureExtractor, Features};
 use mend_monitor::telemetry::{EntityKind, Snapshot};
@@ -94,6 +103,8 @@ pub struct Pipeline {
     action_starts: BTreeMap<String, EntityActions>,
     /// Services with an action whose verification has not finished.
     pending: BTreeSet<String>,
+    /// The detector bank and alert timers behind the alert-age columns.
+    alerts: AlertClock,
 }
 
 impl Pipeline {
@@ -114,7 +125,16 @@ impl Pipeline {
             history: Vec::new(),
             action_starts: BTreeMap::new(),
             pending: BTreeSet::new(),
+            alerts: default_alert_clock(),
         })
+    }
+
+    /// Runs `spec` (a detector name or spec text, as `--detector` and experiment files take it)
+    /// behind the alert-age columns from now on, cold; the policy should have been trained with
+    /// the same detector in its env (`ClusterConfig::alert_detector`).
+    pub fn set_alert_detector(&mut self, spec: &str) -> Result<(), DetectorError> {
+        self.alerts = AlertClock::new(spec)?;
+        Ok(())
     }
 
     /// `"policy <path>"`, `"baseline <name>"` or `"rule"`: where proposals come from.
@@ -181,6 +201,7 @@ impl Pipeline {
     ) -> Result<Judged, DecideError> {
         let mut snapshot = readings.to_snapshot(now_ms);
         self.fill_action_history(&mut snapshot, readings, now_ms);
+        self.alerts.observe_snapshot(&mut snapshot);
         self.extractor.extract_into(&snapshot, &mut self.features);
         let mut digest_input: Vec<f64> = self.features.rows.iter().map(|&x| f64::from(x)).collect();
         digest_input.extend(self.features.global.iter().map(|&x| f64::from(x)));
@@ -226,10 +247,17 @@ impl Pipeline {
     }
 }
 
+/// The clock of [`DEFAULT_ALERT_DETECTOR`].
+fn default_alert_clock() -> AlertClock {
+    // The default spec is a constant that monitor's own tests build (`alert_age` tests).
+    AlertClock::new(DEFAULT_ALERT_DETECTOR).expect("the default alert detector builds")
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
+    use mend_monitor::features::alert_age::ALERT_AGE_METRIC;
     use mend_monitor::features::history::ACTION_AGE_NEVER_S;
 
     use super::*;
@@ -275,6 +303,56 @@ replica_metrics = { up = { scrape = "up" } }
             "svc_actions_recent",
         ]
         .map(|c| f.row(row)[schema.column_index(c).unwrap()])
+    }
+
+    #[test]
+    fn live_alert_ages_follow_activeat_and_equal_the_simulator_path() {
+        let cluster = ClusterFile::parse(Path::new("c.toml"), CLUSTER, Path::new(".")).unwrap();
+        let mut p = Pipeline::new(&cluster, Mode::Shadow, Proposer::Rule).unwrap();
+        p.set_alert_detector("static_threshold").unwrap();
+        // The cluster env's path: plan once, then feed flat values (envs/src/cluster/observe.rs).
+        let mut sim_path = AlertClock::new("static_threshold").unwrap();
+        let column = FeatureExtractor::builtin()
+            .schema()
+            .column_index("svc_alert_age")
+            .unwrap();
+        let t0 = 1_700_000_000_000u64;
+        let mut live = Vec::new();
+        let mut values = Vec::new();
+        for step in 0..7u64 {
+            let mut r = readings();
+            // web's second replica is down at decisions 2, 3 and 4.
+            if (2..5).contains(&step) {
+                r.replica.insert(("web".into(), 1, "up".into()), 0.0);
+            }
+            let now_ms = t0 + step * 30_000;
+            p.decide(&cluster, &r, now_ms, false).unwrap();
+            live.push(f64::from(p.features().row(1)[column]).exp_m1().round());
+            let mut snapshot = r.to_snapshot(now_ms);
+            if step == 0 {
+                sim_path.plan(&snapshot);
+            }
+            mend_monitor::features::flat_values(&snapshot, &mut values);
+            sim_path.observe_values(snapshot.timestamp, &values);
+            sim_path.set_into(&mut snapshot);
+            assert_eq!(
+                snapshot.get(EntityKind::Service, "web", ALERT_AGE_METRIC),
+                Some(sim_path.seconds_active(EntityKind::Service, "web"))
+            );
+            assert_eq!(
+                live[step as usize],
+                sim_path.seconds_active(EntityKind::Service, "web").round(),
+                "step {step}"
+            );
+        }
+        // Pending from the first down reading (activeAt), cleared by the first up one.
+        assert_eq!(live, [0.0, 0.0, 0.0, 30.0, 60.0, 0.0, 0.0]);
+        assert!(
+            !p.features().missing.iter().any(|m| m.contains("alert")),
+            "{:?}",
+            p.features().missing
+        );
+        assert!(p.set_alert_detector("no_such_detector").is_err());
     }
 
     #[test]
