@@ -51,17 +51,34 @@ pub fn noop_first_decision(probabilities: &[f32]) -> NoopFirstDecision {
             choice_probability: 1.0,
         };
     }
-    let (best, p_best) = probabilities.iter().copied().enumerate().skip(1).fold(
-        (1, f32::NEG_INFINITY),
-        |acc, (i, p)| {
-            if p > acc.1 { (i, p) } else { acc }
-        },
-    );
+    // Every p[1..] is finite here (their sum is), so the fold "first index whose p beats every
+    // earlier one" is the first index holding the maximum: found by a vectorisable max in lanes
+    // (exact, whatever the order) and a search for the first equal value.
+    let rest = &probabilities[1..];
+    let max = lane_max(rest);
+    let best = 1 + rest.iter().position(|&p| p == max).unwrap_or(0);
     NoopFirstDecision {
         action: best,
         act_probability,
-        choice_probability: p_best / act_probability,
+        choice_probability: probabilities[best] / act_probability,
     }
+}
+
+/// The largest of `values` (finite), in eight lanes; `-inf` for an empty slice.
+fn lane_max(values: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let chunks = values.chunks_exact(8);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] = acc[k].max(c[k]);
+        }
+    }
+    acc.iter().copied().fold(tail, f32::max)
 }
 
 /// Sum of `values` in eight lanes (lane `k` adds every eighth value from `k`), then the lanes
@@ -105,6 +122,43 @@ mod tests {
     fn second_stage_ties_go_to_the_lowest_index_and_masked_actions_never_win() {
         assert_eq!(noop_first_decision(&[0.2, 0.0, 0.4, 0.4]).action, 2);
         assert_eq!(noop_first_decision(&[0.1, 0.0, 0.0, 0.9]).action, 3);
+    }
+
+    /// The lane argmax equals the sequential "first strictly larger" fold it replaced (session 6),
+    /// including ties across lanes and signed zeros.
+    #[test]
+    fn second_stage_equals_the_sequential_first_maximum_fold() {
+        let fold = |p: &[f32]| {
+            p.iter()
+                .copied()
+                .enumerate()
+                .skip(1)
+                .fold(
+                    (1, f32::NEG_INFINITY),
+                    |acc, (i, p)| if p > acc.1 { (i, p) } else { acc },
+                )
+                .0
+        };
+        let mut cases: Vec<Vec<f32>> =
+            vec![vec![0.1, -0.0, 0.0, 0.0], vec![0.0, 0.0, -0.0, 0.0, 1.0]];
+        for n in [2usize, 9, 17, 40, 1261] {
+            for tie_every in [3usize, 7, 1000] {
+                let mut p: Vec<f32> = (0..n)
+                    .map(|i| ((i * 37 + n) % 13) as f32 / (n as f32 * 13.0))
+                    .collect();
+                p[0] = 0.0;
+                for i in (1..n).filter(|i| i % tie_every == 0) {
+                    p[i] = 0.9 / n as f32;
+                }
+                cases.push(p);
+            }
+        }
+        for p in cases {
+            let d = noop_first_decision(&p);
+            if d.action != 0 {
+                assert_eq!(d.action, fold(&p), "{p:?}");
+            }
+        }
     }
 
     #[test]

@@ -11,6 +11,15 @@
 //! `ENTITY_BENCH_WALL=1` measures the wall clock instead.
 //!
 //! Run: `cargo bench -p mend-benches --bench entity_inference` (`-- h64_140` for the size).
+//!
+//! Two plain modes (no criterion) for figures that survive a busy machine, on the decision path
+//! (`predict(.., deterministic = true, ..)`), for each of `h32_140`, `h64_140`, `h64_default68`:
+//! - `ENTITY_BENCH_MEDIAN=1`: the median over 200 batches of the per-decision thread CPU time of a
+//!   batch of 20 decisions (the median drops the batches a preemption or another build disturbed);
+//! - `ENTITY_BENCH_COUNT=N`: exactly `N` decisions per case and nothing else, to count instructions
+//!   with `valgrind --tool=callgrind` (repeatable whatever the load): the count at `N` minus the
+//!   count at 0, divided by `N`, is one decision's. Valgrind has no AVX-512, so the run-time
+//!   dispatch picks the AVX2 kernels there. `ENTITY_BENCH_CASE=h64_140` runs one case only.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -31,7 +40,11 @@ const SIZES: [(usize, usize, &str); 2] = [(100, 40, "140"), (40, 28, "default68"
 /// (values in the features' usual ranges; the row width is read from the schema, not assumed).
 fn cluster_obs(services: usize, nodes: usize) -> Observation {
     let schema = mend_monitor::features::FeatureSchema::builtin();
-    let w = schema.width();
+    cluster_obs_of(schema.width(), schema.global.len(), services, nodes)
+}
+
+/// [`cluster_obs`] with `w` features per row and `g` global features.
+fn cluster_obs_of(w: usize, g: usize, services: usize, nodes: usize) -> Observation {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let n = services + nodes;
     let mut rows = vec![0.0f32; n * w];
@@ -43,7 +56,7 @@ fn cluster_obs(services: usize, nodes: usize) -> Observation {
         row[1] = f32::from(u8::from(i >= services));
     }
     Observation::Entities(EntityObs {
-        global: vec![0.5; schema.global.len()],
+        global: vec![0.5; g],
         width: w,
         rows,
     })
@@ -52,10 +65,15 @@ fn cluster_obs(services: usize, nodes: usize) -> Observation {
 /// A PPO entity policy of hidden width `hidden` for the v1 schema and the simulator's action kinds.
 fn policy(hidden: usize, n_entities: usize) -> EntityPolicy {
     let schema = mend_monitor::features::FeatureSchema::builtin();
+    policy_of(schema.width(), schema.global.len(), hidden, n_entities)
+}
+
+/// [`policy`] for rows of `w` features and `g` global features.
+fn policy_of(w: usize, g: usize, hidden: usize, n_entities: usize) -> EntityPolicy {
     let n_kinds = mend_sim::ActionKind::ALL.len();
     let spec = EntitySpec {
-        row_width: schema.width(),
-        global_width: schema.global.len(),
+        row_width: w,
+        global_width: g,
         hidden,
         n_kinds,
         activation: Activation::Tanh,
@@ -195,7 +213,74 @@ impl ValueFormatter for CpuNanos {
     }
 }
 
+/// Row and global widths of the plain modes, fixed (feature schema v3's, session 6) so figures
+/// measured before and after a schema change compare the same work.
+const PLAIN_WIDTHS: (usize, usize) = (25, 11);
+
+/// The decision-path cases of the plain modes: (label, hidden width, services, nodes).
+const PLAIN_CASES: [(&str, usize, usize, usize); 3] = [
+    ("h32_140", 32, 100, 40),
+    ("h64_140", 64, 100, 40),
+    ("h64_default68", 64, 40, 28),
+];
+
+/// `ENTITY_BENCH_MEDIAN` / `ENTITY_BENCH_COUNT` (see the module doc). Returns whether one ran.
+fn plain_modes() -> bool {
+    let median = std::env::var_os("ENTITY_BENCH_MEDIAN").is_some();
+    let count: Option<usize> = std::env::var("ENTITY_BENCH_COUNT")
+        .ok()
+        .map(|v| v.parse().expect("ENTITY_BENCH_COUNT is a decision count"));
+    if !median && count.is_none() {
+        return false;
+    }
+    let (w, g) = PLAIN_WIDTHS;
+    let only = std::env::var("ENTITY_BENCH_CASE").ok();
+    for (label, hidden, services, nodes) in PLAIN_CASES {
+        if only.as_deref().is_some_and(|o| o != label) {
+            continue;
+        }
+        let obs = cluster_obs_of(w, g, services, nodes);
+        let policy = policy_of(w, g, hidden, services + nodes);
+        let decide = || {
+            policy
+                .predict(black_box(&obs), None, true, &mut UnusedRng)
+                .expect("acts")
+        };
+        if let Some(n) = count {
+            for _ in 0..n {
+                black_box(decide());
+            }
+            println!("{label}: {n} decisions");
+            continue;
+        }
+        const BATCH: u64 = 20;
+        for _ in 0..BATCH * 20 {
+            black_box(decide());
+        }
+        let mut per_decision: Vec<u64> = (0..200)
+            .map(|_| {
+                let start = thread_cpu_ns();
+                for _ in 0..BATCH {
+                    black_box(decide());
+                }
+                (thread_cpu_ns() - start) / BATCH
+            })
+            .collect();
+        per_decision.sort_unstable();
+        println!(
+            "{label}: decision median {:.1} µs cpu (quartiles {:.1} .. {:.1})",
+            per_decision[100] as f64 / 1e3,
+            per_decision[50] as f64 / 1e3,
+            per_decision[150] as f64 / 1e3
+        );
+    }
+    true
+}
+
 fn main() {
+    if plain_modes() {
+        return;
+    }
     if std::env::var_os("ENTITY_BENCH_WALL").is_some() {
         let mut c = Criterion::default()
             .with_measurement(WallTime)

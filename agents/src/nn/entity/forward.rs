@@ -1,6 +1,13 @@
-//! The entity network's inference forward pass: plain loops, register-blocked, compiled for each
-//! instruction set by [`pulp`] and bit-identical on every one (see [`super::EntityParams::forward`]).
+//! The entity network's inference forward pass: plain loops compiled for each instruction set by
+//! [`pulp`] and bit-identical on every one (see [`super::EntityParams::forward`]).
 //!
+//! ```text
+//!   rows ─▶ feature-major ─▶ encoder 0 ─▶ encoder 1 ─┬─▶ pool (mean, max) ─▶ context ─▶ no-op, value
+//!                            (lanes.rs: entities in   └─▶ scorer 0 (+ context part) ─▶ scorer 1 ─▶ scores
+//!                             vector lanes)
+//! ```
+//! The four per-entity layers run in the rows-as-lanes layout of [`super::lanes`] (activations
+//! feature-major, weights read in place); the context's dot products are in [`super::context`].
 //! One pass reuses per-thread buffers ([`Scratch`]), so a decision allocates nothing after the
 //! first on a thread. The value head is evaluated only when asked for (a decision does not need it).
 
@@ -8,21 +15,25 @@ use std::cell::RefCell;
 
 use mend_envs::EntityObs;
 
+use super::context;
+use super::lanes::{LaneLayer, LaneLayerOp, padded_entities, to_feature_major};
 use super::{EntityParams, action_prior};
-use crate::nn::{Activation, Dense, plain};
 
-/// Buffers of one forward pass, reused across calls on a thread.
+/// Buffers of one forward pass, reused across calls on a thread. Per-entity buffers are
+/// feature-major with a stride of the entity count rounded up to whole vector blocks.
 #[derive(Debug, Default)]
 pub(super) struct Scratch {
-    /// Transposed, padded weights of the layers, kept while the weights do not change.
-    wt: Transposed,
-    /// Encoder hidden layer, one padded row per entity.
+    /// The observation's rows, feature-major.
+    rows_t: Vec<f32>,
+    /// Encoder hidden layer.
     h1: Vec<f32>,
     /// Entity embeddings.
     emb: Vec<f32>,
+    /// One entity's embedding at a time, row-major, for pooling in entity order.
+    emb_rows: Vec<f32>,
     /// Scorer hidden layer.
     hidden: Vec<f32>,
-    /// Scorer output, padded rows.
+    /// Scorer output (`n_kinds` feature rows).
     head: Vec<f32>,
     /// Pooled context `[mean, max, global]`.
     ctx: Vec<f32>,
@@ -30,6 +41,9 @@ pub(super) struct Scratch {
     ctx_part: Vec<f32>,
     /// Output bias plus the action prior.
     bias_and_prior: Vec<f32>,
+    /// A context head's hidden layer and output.
+    head_hidden: Vec<f32>,
+    head_out: Vec<f32>,
     /// Flat scores `[no-op, (entity, kind)...]` of the last pass.
     pub(super) scores: Vec<f32>,
     /// Probabilities of the last decision (filled by the caller).
@@ -61,30 +75,18 @@ impl pulp::WithSimd for ForwardOp<'_> {
     type Output = f32;
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) -> f32 {
-        // Two vector registers of outputs per row: 32 outputs with AVX-512, 16 with AVX2, 8 on the
-        // baseline's SSE (the blocks then hold 8 accumulators of the 16 or 32 vector registers);
-        // one register for the last layer's few (`n_kinds`) outputs, padded.
-        let Self {
-            params,
-            e,
-            with_value,
-            scratch,
-        } = self;
-        match S::F32_LANES {
-            16.. => forward_entities::<32, 16>(params, e, with_value, scratch),
-            8 => forward_entities::<16, 8>(params, e, with_value, scratch),
-            _ => forward_entities::<8, 4>(params, e, with_value, scratch),
-        }
+    fn with_simd<S: pulp::Simd>(self, simd: S) -> f32 {
+        // One vector register of entities per block: 16 lanes with AVX-512, 8 with AVX2.
+        forward_entities(simd, self.params, self.e, self.with_value, self.scratch)
     }
 }
 
 /// The forward pass on checked entities; scores into `scratch.scores`, returns the value (NaN when
-/// `with_value` is false). `COLS` is the kernels' register-block width (see [`affine_rows`]),
-/// `HEAD_COLS` the one of the narrow last layer (`n_kinds` outputs); they change the speed, never
-/// the result.
+/// `with_value` is false). `S::F32_LANES` entities per vector (see [`LaneLayer::run`]): it changes the
+/// speed, never the result.
 #[inline(always)]
-fn forward_entities<const COLS: usize, const HEAD_COLS: usize>(
+fn forward_entities<S: pulp::Simd>(
+    simd: S,
     params: &EntityParams,
     e: &EntityObs,
     with_value: bool,
@@ -93,45 +95,61 @@ fn forward_entities<const COLS: usize, const HEAD_COLS: usize>(
     let spec = &params.spec;
     let n = e.n_entities();
     let h = spec.hidden;
+    let lanes = S::F32_LANES;
+    let stride = padded_entities(n, lanes);
+    let act = Some(spec.activation);
     // ---- encode every row: two dense layers, activation after both ----
     let [enc0, enc1] = [&params.encoder.layers[0], &params.encoder.layers[1]];
-    let bias0 = &enc0.bias;
-    affine_rows::<COLS>(
-        &e.rows,
-        n,
-        enc0,
-        0,
-        enc0.fan_in,
-        |_| &bias0[..],
-        &mut s.wt,
-        &mut s.h1,
-    );
-    let h1_stride = padded::<COLS>(h);
-    activate(&mut s.h1, spec.activation);
-    affine_rows_strided::<COLS>(
-        &s.h1,
-        h1_stride,
-        n,
-        enc1,
-        0,
-        h,
-        |_| &enc1.bias[..],
-        &mut s.wt,
-        &mut s.emb,
-    );
-    let emb_stride = padded::<COLS>(h);
-    activate(&mut s.emb, spec.activation);
-    // ---- pool ----
+    to_feature_major(&e.rows, e.width, stride, &mut s.rows_t);
+    simd.vectorize(LaneLayerOp {
+        layer: LaneLayer {
+            layer: enc0,
+            col_start: 0,
+            width: enc0.fan_in,
+            init: &enc0.bias,
+            activation: act,
+        },
+        x: &s.rows_t,
+        stride,
+        y: &mut s.h1,
+    });
+    simd.vectorize(LaneLayerOp {
+        layer: LaneLayer {
+            layer: enc1,
+            col_start: 0,
+            width: h,
+            init: &enc1.bias,
+            activation: act,
+        },
+        x: &s.h1,
+        stride,
+        y: &mut s.emb,
+    });
+    // ---- pool: mean and max over entities, each feature summed in entity order ----
     s.ctx.clear();
     s.ctx.resize(spec.context_width(), 0.0);
     if n > 0 {
         let (mean, rest) = s.ctx.split_at_mut(h);
         let (max, global) = rest.split_at_mut(h);
         max.fill(f32::NEG_INFINITY);
-        for row in s.emb.chunks_exact(emb_stride) {
-            for ((m, x), &v) in mean.iter_mut().zip(max.iter_mut()).zip(&row[..h]) {
-                *m += v;
-                *x = x.max(v);
+        s.emb_rows.clear();
+        s.emb_rows.resize(lanes * h, 0.0);
+        // Local slices: indexing the scratch's fields directly made the compiler reload their
+        // pointers after every store (they might alias), 3x slower (measured).
+        let (emb, emb_rows) = (&s.emb[..], &mut s.emb_rows[..]);
+        for e0 in (0..n).step_by(lanes) {
+            // A block of entities back to rows, then added row by row (vectorised over features).
+            let valid = lanes.min(n - e0);
+            for (l, row) in emb_rows.chunks_exact_mut(h).take(valid).enumerate() {
+                for (r, feature) in row.iter_mut().zip(emb.chunks_exact(stride)) {
+                    *r = feature[e0 + l];
+                }
+            }
+            for row in emb_rows.chunks_exact(h).take(valid) {
+                for ((m, x), &v) in mean.iter_mut().zip(max.iter_mut()).zip(row) {
+                    *m += v;
+                    *x = x.max(v);
+                }
             }
         }
         mean.iter_mut().for_each(|m| *m /= n as f32);
@@ -139,300 +157,55 @@ fn forward_entities<const COLS: usize, const HEAD_COLS: usize>(
     } else {
         s.ctx[2 * h..].copy_from_slice(&e.global);
     }
-    // ---- heads on the context ----
-    let noop = plain::forward(&params.noop, &s.ctx)[0];
-    let value = if with_value {
-        plain::forward(&params.value, &s.ctx)[0]
-    } else {
-        f32::NAN
-    };
-    // ---- scorer: first layer split into entity and context parts ----
+    // ---- heads and the scorer's context part, on the context ----
+    let (noop, value) = simd.vectorize(context::ContextOp {
+        params,
+        ctx: &s.ctx,
+        with_value,
+        hidden: &mut s.head_hidden,
+        out: &mut s.head_out,
+        ctx_part: &mut s.ctx_part,
+    });
+    // ---- scorer: entity part of the first layer (from the context part), then the kinds ----
     let first = &params.scorer.layers[0];
     let out = &params.scorer.layers[1];
-    s.ctx_part.clear();
-    for (w, b) in first.weight.chunks_exact(first.fan_in).zip(&first.bias) {
-        s.ctx_part.push(b + dot(&w[h..], &s.ctx));
-    }
-    affine_rows_strided::<COLS>(
-        &s.emb,
-        emb_stride,
-        n,
-        first,
-        0,
-        h,
-        |_| &s.ctx_part[..],
-        &mut s.wt,
-        &mut s.hidden,
-    );
-    let hidden_stride = padded::<COLS>(first.fan_out);
-    activate(&mut s.hidden, spec.activation);
+    simd.vectorize(LaneLayerOp {
+        layer: LaneLayer {
+            layer: first,
+            col_start: 0,
+            width: h,
+            init: &s.ctx_part,
+            activation: act,
+        },
+        x: &s.emb,
+        stride,
+        y: &mut s.hidden,
+    });
     let prior = action_prior(n, spec.n_kinds);
     s.bias_and_prior.clear();
     s.bias_and_prior.extend(out.bias.iter().map(|b| b + prior));
-    affine_rows_strided::<HEAD_COLS>(
-        &s.hidden,
-        hidden_stride,
-        n,
-        out,
-        0,
-        first.fan_out,
-        |_| &s.bias_and_prior[..],
-        &mut s.wt,
-        &mut s.head,
-    );
-    let head_stride = padded::<HEAD_COLS>(out.fan_out);
+    simd.vectorize(LaneLayerOp {
+        layer: LaneLayer {
+            layer: out,
+            col_start: 0,
+            width: first.fan_out,
+            init: &s.bias_and_prior,
+            activation: None,
+        },
+        x: &s.hidden,
+        stride,
+        y: &mut s.head,
+    });
+    // ---- flat scores: the no-op, then entity by entity, kind by kind ----
+    let k = spec.n_kinds;
     s.scores.clear();
-    s.scores.reserve(1 + n * spec.n_kinds);
-    s.scores.push(noop);
-    for row in s.head.chunks_exact(head_stride) {
-        s.scores.extend_from_slice(&row[..out.fan_out]);
+    s.scores.resize(1 + n * k, 0.0);
+    s.scores[0] = noop;
+    let scores = &mut s.scores[1..];
+    for (kind, feature) in s.head.chunks_exact(stride.max(1)).enumerate() {
+        for (entity, &v) in feature[..n].iter().enumerate() {
+            scores[entity * k + kind] = v;
+        }
     }
     value
-}
-
-/// `out` rounded up to a multiple of `BLOCK_COLS`: the row stride of [`affine_rows`]' output.
-pub(super) const fn padded<const BLOCK_COLS: usize>(out: usize) -> usize {
-    out.div_ceil(BLOCK_COLS) * BLOCK_COLS
-}
-
-/// [`affine_rows_strided`] on dense input rows (stride `width`).
-#[allow(clippy::too_many_arguments)] // the kernel's full description; called from four places
-#[inline(always)]
-pub(super) fn affine_rows<'a, const BLOCK_COLS: usize>(
-    x: &[f32],
-    n: usize,
-    layer: &Dense,
-    col_start: usize,
-    width: usize,
-    init: impl Fn(usize) -> &'a [f32],
-    wt: &mut Transposed,
-    y: &mut Vec<f32>,
-) {
-    affine_rows_strided::<BLOCK_COLS>(x, width, n, layer, col_start, width, init, wt, y);
-}
-
-/// `y_r = init(r) + W[:, cols] x_r` for the `n` rows `x_r = x[r * x_stride..][..width]`, where `cols`
-/// is `col_start..col_start + width` of the layer's weight matrix; `y` gets `n` rows of stride
-/// [`padded`]`::<BLOCK_COLS>(fan_out)` (the padding columns hold zeros). Computed with the weights
-/// transposed (cached in `wt`) so the inner loop runs over contiguous outputs (`y += x_k * W^T[k]`,
-/// vectorised without the horizontal sums a dot product per output needs), and register-blocked:
-/// [`BLOCK_ROWS`] rows times `BLOCK_COLS` outputs (chosen per instruction set by the caller) stay in
-/// local accumulators over the whole `k` loop, so each weight chunk is loaded once per block of rows
-/// instead of once per row and the outputs are not reloaded per `k` (the textbook GEMM micro-kernel:
-/// Goto & van de Geijn, ACM TOMS 34(3), 2008). Every output is still `init + x_0 w_0 + x_1 w_1 + ...`
-/// summed in the same order, so results are bit-identical to the plain loop (kept for the leftover
-/// rows) whatever `BLOCK_COLS` is.
-#[allow(clippy::too_many_arguments)] // the kernel's full description; called from four places
-#[inline(always)]
-pub(super) fn affine_rows_strided<'a, const BLOCK_COLS: usize>(
-    x: &[f32],
-    x_stride: usize,
-    n: usize,
-    layer: &Dense,
-    col_start: usize,
-    width: usize,
-    init: impl Fn(usize) -> &'a [f32],
-    wt: &mut Transposed,
-    y: &mut Vec<f32>,
-) {
-    let out = layer.fan_out;
-    let padded = padded::<BLOCK_COLS>(out);
-    let wt = wt.get(layer, col_start, width, padded);
-    y.clear();
-    y.resize(n * padded, 0.0);
-    for (r, y_r) in y.chunks_exact_mut(padded).enumerate() {
-        y_r[..out].copy_from_slice(init(r));
-    }
-    let blocked_rows = n / BLOCK_ROWS * BLOCK_ROWS;
-    for (b, y_blk) in y
-        .chunks_exact_mut(padded * BLOCK_ROWS)
-        .take(blocked_rows / BLOCK_ROWS)
-        .enumerate()
-    {
-        let x_rows: [&[f32]; BLOCK_ROWS] =
-            std::array::from_fn(|r| &x[(b * BLOCK_ROWS + r) * x_stride..][..width]);
-        for c0 in (0..padded).step_by(BLOCK_COLS) {
-            let mut acc = [[0.0f32; BLOCK_COLS]; BLOCK_ROWS];
-            for (r, a) in acc.iter_mut().enumerate() {
-                a.copy_from_slice(&y_blk[r * padded + c0..][..BLOCK_COLS]);
-            }
-            for (k, wt_k) in wt.chunks_exact(padded).enumerate() {
-                let w: [f32; BLOCK_COLS] = std::array::from_fn(|j| wt_k[c0 + j]);
-                for (a, x_r) in acc.iter_mut().zip(&x_rows) {
-                    let xk = x_r[k];
-                    for (aj, wj) in a.iter_mut().zip(w) {
-                        *aj += xk * wj;
-                    }
-                }
-            }
-            for (r, a) in acc.iter().enumerate() {
-                y_blk[r * padded + c0..][..BLOCK_COLS].copy_from_slice(a);
-            }
-        }
-    }
-    // Leftover rows.
-    for (r, y_r) in y.chunks_exact_mut(padded).enumerate().skip(blocked_rows) {
-        let x_r = &x[r * x_stride..][..width];
-        for (&xk, wt_k) in x_r.iter().zip(wt.chunks_exact(padded)) {
-            for (yj, &w) in y_r.iter_mut().zip(wt_k) {
-                *yj += xk * w;
-            }
-        }
-    }
-}
-
-/// Transposed weight matrices kept across forward passes on a thread. Transposing a 64 x 64 layer
-/// costs more than checking that its weights are unchanged, so each entry keeps a copy of the
-/// weights it was made from and is reused only while they are the same bit for bit (a trained or
-/// reloaded network, whatever its address, never reads a stale copy).
-#[derive(Debug, Default)]
-pub(super) struct Transposed {
-    entries: Vec<TransposedLayer>,
-    /// The entry replaced next when all are taken (round robin).
-    next_victim: usize,
-}
-
-/// One cached transposition: the weight columns it was made from (row-major, `fan_out x width`)
-/// and `wt[k * padded + j] = W[j, col_start + k]`, zeros in the padding columns.
-#[derive(Debug)]
-struct TransposedLayer {
-    key: (usize, usize, usize, usize, usize),
-    source: Vec<f32>,
-    wt: Vec<f32>,
-}
-
-/// Entries kept: the four matrices of two networks.
-const TRANSPOSED_ENTRIES: usize = 8;
-
-impl Transposed {
-    /// `W[:, col_start..col_start + width]` transposed with rows of `padded` outputs.
-    #[inline(always)]
-    pub(super) fn get(
-        &mut self,
-        layer: &Dense,
-        col_start: usize,
-        width: usize,
-        padded: usize,
-    ) -> &[f32] {
-        let key = (layer.fan_out, layer.fan_in, col_start, width, padded);
-        let columns = |j: usize| &layer.weight[j * layer.fan_in + col_start..][..width];
-        // A plain loop: a `position` closure would be outlined and compiled for the baseline set.
-        let mut hit = None;
-        for (i, e) in self.entries.iter().enumerate() {
-            if e.key != key {
-                continue;
-            }
-            let mut same = true;
-            for j in 0..layer.fan_out {
-                same &= same_bits(columns(j), &e.source[j * width..][..width]);
-            }
-            if same {
-                hit = Some(i);
-                break;
-            }
-        }
-        let i = match hit {
-            Some(i) => i,
-            None => {
-                let i = if self.entries.len() < TRANSPOSED_ENTRIES {
-                    self.entries.push(TransposedLayer {
-                        key,
-                        source: Vec::new(),
-                        wt: Vec::new(),
-                    });
-                    self.entries.len() - 1
-                } else {
-                    self.next_victim = (self.next_victim + 1) % TRANSPOSED_ENTRIES;
-                    self.next_victim
-                };
-                let e = &mut self.entries[i];
-                e.key = key;
-                e.source.clear();
-                for j in 0..layer.fan_out {
-                    e.source.extend_from_slice(columns(j));
-                }
-                transpose_padded(layer, col_start, width, padded, &mut e.wt);
-                i
-            }
-        };
-        &self.entries[i].wt
-    }
-}
-
-/// Whether `a` and `b` hold the same bits (no early exit, so it vectorises).
-#[inline(always)]
-fn same_bits(a: &[f32], b: &[f32]) -> bool {
-    const LANES: usize = 16;
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut diff = [0u32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let mut tail = 0u32;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        tail |= x.to_bits() ^ y.to_bits();
-    }
-    for (x, y) in ca.zip(cb) {
-        for k in 0..LANES {
-            diff[k] |= x[k].to_bits() ^ y[k].to_bits();
-        }
-    }
-    tail == 0 && diff.iter().all(|&d| d == 0)
-}
-
-/// `wt[k * padded + j] = W[j, col_start + k]` for `k < width`, `j < fan_out`, zeros in the padding
-/// columns: the layer's weight columns `col_start..col_start + width`, transposed.
-fn transpose_padded(
-    layer: &Dense,
-    col_start: usize,
-    width: usize,
-    padded: usize,
-    wt: &mut Vec<f32>,
-) {
-    wt.clear();
-    wt.resize(width * padded, 0.0);
-    for (j, w_row) in layer.weight.chunks_exact(layer.fan_in).enumerate() {
-        for (k, &w) in w_row[col_start..col_start + width].iter().enumerate() {
-            wt[k * padded + j] = w;
-        }
-    }
-}
-
-/// Rows per register block of [`affine_rows`].
-const BLOCK_ROWS: usize = 4;
-
-/// Dot product with eight independent accumulators, so the compiler can vectorise it (a plain
-/// iterator `sum` is sequential in floating point and stays scalar).
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
-}
-
-/// The hidden non-linearity, in place (the loop is written here, not called, so it is vectorised for
-/// the instruction set of the caller).
-#[inline(always)]
-pub(super) fn activate(values: &mut [f32], activation: Activation) {
-    // Plain `for` loops: an iterator's `for_each` with this body is not always inlined, and an
-    // outlined copy is compiled for the baseline instruction set (measured: 11 % of a decision).
-    match activation {
-        Activation::Tanh => {
-            for v in values.iter_mut() {
-                *v = crate::nn::fast_tanh::tanh(*v);
-            }
-        }
-        Activation::Relu => {
-            for v in values.iter_mut() {
-                *v = v.max(0.0);
-            }
-        }
-    }
 }
