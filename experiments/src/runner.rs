@@ -259,7 +259,7 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
                 };
                 let output = episode::run_job_with(
                     &scenarios[job.scenario_index],
-                    &ClusterConfig::default(),
+                    &env_config(experiment, job.agent_index),
                     factory,
                     job.episode_job(),
                     EpisodeSettings {
@@ -291,6 +291,17 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
     report.finish_seconds = finish_start.elapsed().as_secs_f64();
     report.wall_seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The cluster env agent `index` trains and is evaluated in: the alert-age columns of its
+/// observations (feature schema v3) come from the agent's own detector ([`Experiment::detector_of`]:
+/// its `detector`, else `[detectors] alerting`), the one its alerts are scored by, so adaptive
+/// monitoring is inside the policy it learns.
+pub fn env_config(experiment: &Experiment, index: usize) -> ClusterConfig {
+    ClusterConfig {
+        alert_detector: Some(experiment.detector_of(index).to_owned()),
+        ..ClusterConfig::default()
+    }
 }
 
 /// The alert rules watching each agent's episodes, by agent index ([`Experiment::detector_of`]).

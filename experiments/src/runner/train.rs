@@ -184,7 +184,10 @@ pub fn run_job(
     let mut envs = ctx
         .scenarios
         .iter()
-        .map(|s| vector_env(s, factory.num_envs(), job.seed))
+        .map(|s| {
+            let config = super::env_config(ctx.experiment, job.agent_index);
+            vector_env(s, &config, factory.num_envs(), job.seed)
+        })
         .collect::<Result<Vec<_>>>()
         .with_context(context)?;
     let mut learner = factory
@@ -301,17 +304,19 @@ fn summary_of(rows: &[CurveRow], num_timesteps: u64) -> TrainSummary {
     }
 }
 
-/// The training vector env of one scenario: `num_envs` cluster envs, stepped in order on the job's
-/// thread (jobs run in parallel), same-step autoreset (what the agents bootstrap truncation from),
-/// reset seeds mapped away from evaluation seeds.
+/// The training vector env of one scenario: `num_envs` cluster envs configured by `config` (the
+/// agent's alert detector, [`super::env_config`]), stepped in order on the job's thread (jobs run
+/// in parallel), same-step autoreset (what the agents bootstrap truncation from), reset seeds
+/// mapped away from evaluation seeds.
 fn vector_env(
     scenario: &Arc<Scenario>,
+    config: &ClusterConfig,
     num_envs: usize,
     train_seed: u64,
 ) -> Result<TrainingSeeds<SyncVectorEnv>> {
     let envs = (0..num_envs.max(1))
         .map(|_| {
-            ClusterEnv::new(Arc::clone(scenario), ClusterConfig::default())
+            ClusterEnv::new(Arc::clone(scenario), config.clone())
                 .map(|e| Box::new(e) as Box<dyn Env>)
         })
         .collect::<Result<Vec<_>, _>>()?;
