@@ -7,7 +7,7 @@
 //! ```text
 //! cargo run --release -p mend-agents --example dqn_cluster -- [--scenario tiny|default]
 //!     [--train-seeds START COUNT] [--train-steps N] [--snapshots N1,N2,..] [--dqn "TOML; PAIRS"]
-//!     [--out DIR]
+//!     [--variants "NAME: PAIRS | NAME: PAIRS"] [--out DIR]
 //! cargo run --release -p mend-agents --example dqn_eval -- --scenario default --seeds 1000 20 \
 //!     --files DIR/dqn-default-seed0.safetensors,... [--margins file|0.05,0.1]
 //! ```
@@ -15,7 +15,9 @@
 //! `cluster` example), 100,000 steps, files in `results/dqn_cluster/`. Prints one line per seed
 //! (steps/s, episodes, mean training return of the last 100 episodes, last logged TD loss and mean
 //! Q). `--snapshots` also saves `dqn-SCENARIO-seedS-N.safetensors` after N DQN steps of the same run
-//! (0 = the warm start alone), so one run gives a learning curve. Wall-clock timing lives here, not in the library (which reads no clock).
+//! (0 = the warm start alone), so one run gives a learning curve. `--variants` warm-starts once per
+//! seed with `--dqn`'s config and then runs each named DQN phase (pairs laid over it; only
+//! DQN-phase fields may differ, `EntityDqn::with_dqn_phase`) from a copy, files tagged `-NAME`. Wall-clock timing lives here, not in the library (which reads no clock).
 //!
 //! `--inspect FILE --seeds START COUNT` trains nothing: it runs the no-op policy on the scenario's
 //! evaluation seeds and prints, for the policy file's Q-values at every step (as `load_policy` reads
@@ -48,6 +50,7 @@ fn main() -> anyhow::Result<()> {
     let mut inspect: Option<PathBuf> = None;
     let (mut eval_start, mut eval_count) = (1_000u64, 20u64);
     let mut snapshots: Vec<u64> = Vec::new();
+    let mut variants: Vec<(String, String)> = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let val = |k: usize| {
@@ -78,10 +81,16 @@ fn main() -> anyhow::Result<()> {
                 i += 1;
             }
             // TOML pairs separated by ';' overriding DqnConfig::cluster_default.
-            "--dqn" => {
-                let mut table = toml::Table::try_from(&config)?;
-                table.extend(toml::from_str::<toml::Table>(&val(1)?.replace(';', "\n"))?);
-                config = table.try_into()?;
+            "--dqn" => config = overlay(&config, &val(1)?)?,
+            // `NAME: PAIRS | NAME: PAIRS`: DQN phases over one warm start (--dqn's) per seed.
+            "--variants" => {
+                variants = val(1)?
+                    .split('|')
+                    .map(|v| {
+                        let (name, pairs) = v.split_once(':').unwrap_or((v, ""));
+                        (name.trim().to_string(), pairs.trim().to_string())
+                    })
+                    .collect();
             }
             other => anyhow::bail!("unknown argument {other:?}"),
         }
@@ -108,56 +117,83 @@ fn main() -> anyhow::Result<()> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut env = SyncVectorEnv::new(envs, AutoresetMode::SameStep)?;
-        let mut agent = EntityDqn::for_env(cfg, &env)?;
+        let mut agent = EntityDqn::for_env(cfg.clone(), &env)?;
         let mut sink = VecSink::default();
         let start = Instant::now();
-        // Snapshots: learn up to each budget in turn (each call resets the envs and continues the
-        // same agent: replay, counters, target), saving a policy file after each.
-        let mut stages: Vec<u64> = snapshots.iter().copied().filter(|&s| s < steps).collect();
-        stages.sort_unstable();
-        stages.dedup();
-        for stage in stages {
-            let summary = agent.learn(&mut env, stage, &mut sink)?;
-            let path = out.join(format!("dqn-{scenario}-seed{seed}-{stage}.safetensors"));
-            export(&agent, &scenario, seed, summary)?.save(&path)?;
-            eprintln!(
-                "seed {seed}: snapshot at {stage} steps, {:.1} s: {}",
-                start.elapsed().as_secs_f64(),
+        // Variants: one warm start (a `learn` of 0 steps), then each DQN phase from a copy of it.
+        let runs: Vec<(String, DqnConfig)> = if variants.is_empty() {
+            vec![(String::new(), cfg.clone())]
+        } else {
+            agent.learn(&mut env, 0, &mut sink)?;
+            variants
+                .iter()
+                .map(|(name, pairs)| Ok((format!("-{name}"), overlay(&cfg, pairs)?)))
+                .collect::<anyhow::Result<_>>()?
+        };
+        for (tag, run_cfg) in runs {
+            let mut agent = if variants.is_empty() {
+                agent.clone()
+            } else {
+                agent.with_dqn_phase(run_cfg)?
+            };
+            let mut sink = sink.clone();
+            // Snapshots: learn up to each budget in turn (each call resets the envs and continues
+            // the same agent: replay, counters, target), saving a policy file after each.
+            let mut stages: Vec<u64> = snapshots.iter().copied().filter(|&s| s < steps).collect();
+            stages.sort_unstable();
+            stages.dedup();
+            for stage in stages {
+                let summary = agent.learn(&mut env, stage, &mut sink)?;
+                let path = out.join(format!(
+                    "dqn-{scenario}-seed{seed}{tag}-{stage}.safetensors"
+                ));
+                export(&agent, &scenario, seed, summary)?.save(&path)?;
+                eprintln!(
+                    "seed {seed}{tag}: snapshot at {stage} steps, {:.1} s: {}",
+                    start.elapsed().as_secs_f64(),
+                    path.display()
+                );
+            }
+            let summary = agent.learn(&mut env, steps, &mut sink)?;
+            let seconds = start.elapsed().as_secs_f64();
+            let last = |name: &str| sink.values(name).last().copied().unwrap_or(f64::NAN);
+            if agent.warm_started() {
+                eprintln!(
+                    "seed {seed}{tag}: warm start: teacher acts on {:.3} of its steps; after \
+                     pre-training: loss {:.4} (margin {:.4}), Q {:.3}, agreement with the teacher \
+                     on its states {:.4}, acting steps matched {:.4}",
+                    last("warm_start/teacher_act_share"),
+                    last("warm_start/loss"),
+                    last("warm_start/margin_loss"),
+                    last("warm_start/q_values"),
+                    last("warm_start/train_agreement"),
+                    last("warm_start/train_act_recall"),
+                );
+            }
+            let path = out.join(format!("dqn-{scenario}-seed{seed}{tag}.safetensors"));
+            export(&agent, &scenario, seed, summary.clone())?.save(&path)?;
+            println!(
+                "| {seed}{tag} | {} | {seconds:.1} | {:.0} | {} | {} | {:.4} | {:.3} | {} |",
+                summary.num_timesteps,
+                summary.num_timesteps as f64 / seconds,
+                summary.episodes,
+                summary
+                    .mean_return_last_100
+                    .map_or("-".into(), |r| format!("{r:.1}")),
+                last("losses/td_loss"),
+                last("losses/q_values"),
                 path.display()
             );
         }
-        let summary = agent.learn(&mut env, steps, &mut sink)?;
-        let seconds = start.elapsed().as_secs_f64();
-        let last = |name: &str| sink.values(name).last().copied().unwrap_or(f64::NAN);
-        if agent.warm_started() {
-            eprintln!(
-                "seed {seed}: warm start: teacher acts on {:.3} of its steps; after pre-training: \
-                 loss {:.4} (margin {:.4}), Q {:.3}, agreement with the teacher on its states {:.4}, \
-                 acting steps matched {:.4}",
-                last("warm_start/teacher_act_share"),
-                last("warm_start/loss"),
-                last("warm_start/margin_loss"),
-                last("warm_start/q_values"),
-                last("warm_start/train_agreement"),
-                last("warm_start/train_act_recall"),
-            );
-        }
-        let path = out.join(format!("dqn-{scenario}-seed{seed}.safetensors"));
-        export(&agent, &scenario, seed, summary.clone())?.save(&path)?;
-        println!(
-            "| {seed} | {} | {seconds:.1} | {:.0} | {} | {} | {:.4} | {:.3} | {} |",
-            summary.num_timesteps,
-            summary.num_timesteps as f64 / seconds,
-            summary.episodes,
-            summary
-                .mean_return_last_100
-                .map_or("-".into(), |r| format!("{r:.1}")),
-            last("losses/td_loss"),
-            last("losses/q_values"),
-            path.display()
-        );
     }
     Ok(())
+}
+
+/// `config` with TOML `pairs` (separated by ';') laid over it key by key.
+fn overlay(config: &DqnConfig, pairs: &str) -> anyhow::Result<DqnConfig> {
+    let mut table = toml::Table::try_from(config)?;
+    table.extend(toml::from_str::<toml::Table>(&pairs.replace(';', "\n"))?);
+    Ok(table.try_into()?)
 }
 
 /// The policy file of `agent` trained on `scenario` with `seed`.

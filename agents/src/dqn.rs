@@ -135,7 +135,9 @@ impl Dqn {
 // ---------------------------------------------------------------------------------------------------
 
 /// A DQN agent whose Q-network is the entity network: it trains on one cluster size and acts on any.
-#[derive(Debug)]
+/// `Clone` copies everything, replay and demonstrations included (see
+/// [`EntityDqn::with_dqn_phase`]).
+#[derive(Clone, Debug)]
 pub struct EntityDqn {
     core: DqnCore,
 }

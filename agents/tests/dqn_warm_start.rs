@@ -183,3 +183,89 @@ fn warm_start_config_errors_name_the_field_and_toml_fills_defaults() {
     let err = table.try_into::<DqnConfig>().unwrap_err().to_string();
     assert!(err.contains("stepz"), "{err}");
 }
+
+/// The Q-network's weights, as bytes.
+fn weight_bytes(agent: &EntityDqn) -> Vec<u8> {
+    agent
+        .q_params()
+        .tensors()
+        .iter()
+        .flat_map(|t| t.iter().flat_map(|x| x.to_le_bytes()))
+        .collect()
+}
+
+#[test]
+fn one_warm_start_serves_several_dqn_phases_each_as_a_run_of_its_own() {
+    let mut env = vec_env(4);
+    let mut warm_agent = EntityDqn::for_env(config(4), &env).unwrap();
+    warm_agent.learn(&mut env, 0, &mut NullSink).unwrap();
+    assert!(warm_agent.warm_started());
+    assert_eq!(warm_agent.num_timesteps(), 0);
+
+    // The same configuration from the copy: the same weights as an uninterrupted run.
+    let mut copy = warm_agent.with_dqn_phase(config(4)).unwrap();
+    copy.learn(&mut env, 256, &mut NullSink).unwrap();
+    let mut whole = EntityDqn::for_env(config(4), &env).unwrap();
+    whole.learn(&mut env, 0, &mut NullSink).unwrap();
+    whole.learn(&mut env, 256, &mut NullSink).unwrap();
+    assert!(weight_bytes(&copy) == weight_bytes(&whole));
+
+    // Another DQN phase (learning rate and demonstration share) from the same warm start moves
+    // the same pre-trained weights elsewhere.
+    let tuned = DqnConfig {
+        warm_start: Some(DqnWarmStartConfig {
+            dqn_learning_rate: Some(1e-5),
+            demo_ratio: 0.5,
+            ..warm()
+        }),
+        target_network_frequency: 512,
+        ..config(4)
+    };
+    let mut other = warm_agent.with_dqn_phase(tuned.clone()).unwrap();
+    assert_eq!(other.config(), &tuned);
+    other.learn(&mut env, 256, &mut NullSink).unwrap();
+    assert!(weight_bytes(&other) != weight_bytes(&copy));
+
+    // What the warm start read cannot change, and a trained agent is no warm start any more.
+    let err = warm_agent
+        .with_dqn_phase(DqnConfig {
+            hidden: vec![16],
+            ..config(4)
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("config"), "{err}");
+    let err = copy.with_dqn_phase(config(4)).unwrap_err().to_string();
+    assert!(err.contains("no DQN step yet"), "{err}");
+}
+
+#[test]
+fn a_dueling_agent_warm_starts_and_trains_with_finite_losses_and_a_trained_value_head() {
+    let cfg = DqnConfig {
+        dueling: true,
+        ..config(6)
+    };
+    let mut env = vec_env(4);
+    let mut agent = EntityDqn::for_env(cfg, &env).unwrap();
+    let value_before = agent.q_params().value.clone();
+    let mut sink = VecSink::default();
+    agent.learn(&mut env, 256, &mut sink).unwrap();
+    assert!(sink.values("warm_start/loss").iter().all(|l| l.is_finite()));
+    assert!(!sink.values("losses/td_loss").is_empty());
+    assert!(sink.values("losses/td_loss").iter().all(|l| l.is_finite()));
+    // Plain DQN leaves the value head as initialised; the dueling Q-values train it.
+    assert_ne!(agent.q_params().value, value_before);
+    // An MLP agent has no dueling head.
+    let err = Dqn::new(
+        DqnConfig {
+            dueling: true,
+            warm_start: None,
+            ..config(1)
+        },
+        4,
+        2,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("dueling"), "{err}");
+}

@@ -49,7 +49,7 @@ pub(crate) enum Replay {
 }
 
 /// State and loop of a DQN agent, whichever its network.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct DqnCore {
     pub(crate) config: DqnConfig,
     /// Observation length (MLP) or row width + global width (entity; for messages only).
