@@ -122,7 +122,7 @@ fn main() -> anyhow::Result<()> {
                 .map_or("?".into(), |s| s.to_string_lossy().to_string());
             Ok((
                 stem,
-                PolicyFile::load(f, Some(&FeatureSchema::entities_v1()))?,
+                PolicyFile::load(f, Some(&FeatureSchema::builtin_entities()))?,
             ))
         })
         .collect::<anyhow::Result<_>>()?;
