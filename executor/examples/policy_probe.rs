@@ -9,8 +9,9 @@
 //!
 //! ```text
 //! cargo build -p mend-executor --bins --examples
-//! nice -n 10 target/debug/examples/policy_probe [--policy FILE] [--seconds 12] [--sim]
-//!     [--no-health-checks] [--train OUT [--act-weight 6] [--ppo-steps 16384] [--seed 0]]
+//! nice -n 10 target/debug/examples/policy_probe [--policy FILE] [--seconds 12]
+//!     [--sim [--sim-scenario default|drill-like]] [--offline] [--no-health-checks]
+//!     [--train OUT [--act-weight 6] [--ppo-steps 16384] [--seed 0]]
 //! ```
 //! `--train OUT` first trains the fixture's kind of policy on the drill-shaped scenario
 //! (`tests/fixtures/policy/drill-like.toml`, `tests/common/trained.rs`), saves it to `OUT` and
@@ -19,14 +20,20 @@
 //! `--no-health-checks` sends it round-robin to every replica, dead or hung ones included (the
 //! session-4 drill).
 //! `--sim` prints the simulator's side instead (no Prometheus): the same policy on the `default`
-//! scenario's rows of the corresponding faults (process crash, node crash, partition, memory leak
-//! of one of `catalog`'s three replicas; `tests/common/sim_rows.rs`), one decision every 30
-//! simulated seconds over `--seconds` (give e.g. 1800).
+//! scenario's rows of the corresponding faults (process crash, process hang, node crash,
+//! partition, memory leak of one of `catalog`'s three replicas; `tests/common/sim_rows.rs`), or
+//! with `--sim-scenario drill-like` on the drill-shaped training scenario's (crash, hang, leak of
+//! `web-0`), one decision every 30 simulated seconds over `--seconds` (give e.g. 1800).
+//! `--offline` prints the policy on the drill's measured steady live rows without Prometheus
+//! (`tests/common/live_rows.rs`, the rows `e2e_policy_heals`' offline test checks), one line per
+//! fault: the quick check of a training sweep.
 //! Default policy: the committed fixture `tests/fixtures/policy/ppo-default-warm.safetensors`.
 //! Needs `prometheus` on PATH (`.ci/prometheus.sh`). Every process it starts is stopped on exit.
 
 #[path = "../tests/common/drill.rs"]
 mod drill;
+#[path = "../tests/common/live_rows.rs"]
+mod live_rows;
 #[path = "../tests/common/sim_rows.rs"]
 mod sim_rows;
 #[path = "../tests/common/trained.rs"]
@@ -41,6 +48,7 @@ use mend_executor::decide::LivePolicy;
 use mend_executor::fault_drill::Fault;
 use mend_executor::pipeline::{Mode, Proposer};
 use mend_executor::run_loop::{Executor, now_ms};
+use mend_monitor::features::alert_age::{AlertClock, DEFAULT_ALERT_DETECTOR};
 use mend_monitor::features::{FeatureExtractor, FeatureSchema};
 
 const FIXTURE: &str = concat!(
@@ -76,6 +84,8 @@ fn probe() -> Result<(), String> {
     let mut policy_path = PathBuf::from(FIXTURE);
     let mut seconds = 12.0_f64;
     let mut sim = false;
+    let mut sim_probe = sim_rows::DEFAULT;
+    let mut offline = false;
     let mut balanced = true;
     let mut train: Option<PathBuf> = None;
     let mut training = trained::DrillTraining::default();
@@ -83,6 +93,10 @@ fn probe() -> Result<(), String> {
     while let Some(flag) = it.next() {
         if flag == "--sim" {
             sim = true;
+            continue;
+        }
+        if flag == "--offline" {
+            offline = true;
             continue;
         }
         if flag == "--no-health-checks" {
@@ -101,6 +115,17 @@ fn probe() -> Result<(), String> {
                 training.ppo_steps = value.parse().map_err(|e| format!("--ppo-steps: {e}"))?
             }
             "--seed" => training.seed = value.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--sim-scenario" => {
+                sim_probe = match value.as_str() {
+                    "default" => sim_rows::DEFAULT,
+                    "drill-like" => sim_rows::DRILL_LIKE,
+                    other => {
+                        return Err(format!(
+                            "--sim-scenario: expected default or drill-like, found {other}"
+                        ));
+                    }
+                }
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -110,14 +135,40 @@ fn probe() -> Result<(), String> {
         policy_path = out;
     }
     if sim {
-        return probe_sim(&policy_path, (seconds / 30.0).ceil() as usize + 1);
+        return probe_sim(
+            &policy_path,
+            &sim_probe,
+            (seconds / 30.0).ceil() as usize + 1,
+        );
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let prom_port = drill::free_port();
-    let text = drill::cluster_text(&demo_binary()?, prom_port, 0.8, "");
+    let demo = if offline {
+        PathBuf::from("mend-demo-service")
+    } else {
+        demo_binary()?
+    };
+    let text = drill::cluster_text(&demo, prom_port, 0.8, "");
     let cluster = ClusterFile::parse(&dir.path().join("cluster.toml"), &text, dir.path())
         .map_err(|e| e.to_string())?;
     let policy = LivePolicy::load(&policy_path, &cluster).map_err(|e| e.to_string())?;
+    if offline {
+        for d in live_rows::decide_on_live_rows(&policy, &cluster) {
+            println!(
+                "offline {}: P(act) {:.3} `{}`{} | {}",
+                d.fault.map_or("healthy", Fault::name),
+                d.act_probability,
+                d.reason,
+                if d.restarts_the_faulty_replica && d.act_probability >= 0.8 {
+                    " HEALS"
+                } else {
+                    ""
+                },
+                d.row
+            );
+        }
+        return Ok(());
+    }
     let shadow_policy = LivePolicy::load(&policy_path, &cluster).map_err(|e| e.to_string())?;
     let audit = dir.path().join("audit.jsonl");
     let mut exec = Executor::start(
@@ -136,6 +187,8 @@ fn probe() -> Result<(), String> {
     d.wait_until_healthy(&mut exec, Duration::from_secs(60))
         .map_err(|e| e.to_string())?;
     let schema = FeatureSchema::builtin();
+    let mut alerts =
+        AlertClock::new(DEFAULT_ALERT_DETECTOR).map_err(|e| format!("alert clock: {e}"))?;
     let span = Duration::from_secs_f64(seconds);
     let mut summary = Vec::new();
     for (case, fault) in [None].into_iter().chain(Fault::ALL.map(Some)).enumerate() {
@@ -149,8 +202,11 @@ fn probe() -> Result<(), String> {
         let mut best = String::new();
         while start.elapsed() < span {
             let report = exec.step(now_ms()).map_err(|e| e.to_string())?;
-            let features =
-                FeatureExtractor::builtin().extract(&report.readings.to_snapshot(report.now_ms));
+            // The features the shadow pipeline decided on: its alert clock beside it (the same
+            // detector, fed the same snapshots), so the printed row has the live alert age.
+            let mut snapshot = report.readings.to_snapshot(report.now_ms);
+            alerts.observe_snapshot(&mut snapshot);
+            let features = FeatureExtractor::builtin().extract(&snapshot);
             let p = policy
                 .decide(&features, &report.readings, &cluster)
                 .map_err(|e| e.to_string())?;
@@ -189,13 +245,24 @@ fn probe() -> Result<(), String> {
     exec.shutdown().map_err(|e| e.to_string())
 }
 
-/// `--sim`: the simulator's rows of the corresponding faults (`tests/common/sim_rows.rs`), one
-/// decision every 30 simulated seconds for `decisions` decisions from one before the onset.
-fn probe_sim(policy_path: &std::path::Path, decisions: usize) -> Result<(), String> {
+/// `--sim`: the simulator's rows of the corresponding faults in `probe`'s world
+/// (`tests/common/sim_rows.rs`), one decision every 30 simulated seconds for `decisions` decisions
+/// from one before the onset; then P(act) in the quiet world before the onset.
+fn probe_sim(
+    policy_path: &std::path::Path,
+    probe: &sim_rows::SimProbe,
+    decisions: usize,
+) -> Result<(), String> {
     let file = mend_agents::PolicyFile::load(policy_path, None).map_err(|e| e.to_string())?;
     let mut summary = Vec::new();
-    for fault in &sim_rows::SIM_FAULTS {
-        let rows = sim_rows::probe_sim(&file, fault, decisions, 0)?;
+    for fault in probe.faults {
+        let rows = sim_rows::probe_sim(&file, probe, fault, decisions, 0)?;
+        if let Some(before) = rows.first() {
+            summary.push(format!(
+                "sim {} healthy (before the {}): P(act) {:.3} ({})",
+                probe.name, fault.kind, before.act_probability, before.proposal
+            ));
+        }
         let mut max_act = 0.0_f64;
         let mut best = String::new();
         for d in &rows {
@@ -208,9 +275,16 @@ fn probe_sim(policy_path: &std::path::Path, decisions: usize) -> Result<(), Stri
                 fault.kind, d.since_onset_s, d.act_probability, d.proposal, d.row
             );
         }
+        // P(act) of the policy's decisions once the balancer has ejected the replica (from 30 s).
+        let after: Vec<f64> = rows
+            .iter()
+            .filter(|d| d.since_onset_s >= 30)
+            .map(|d| d.act_probability)
+            .collect();
+        let mean_after = after.iter().sum::<f64>() / after.len().max(1) as f64;
         summary.push(format!(
-            "sim {}: max P(act) {max_act:.3} ({best})",
-            fault.kind
+            "sim {} {}: max P(act) {max_act:.3} ({best}), mean from +30 s {mean_after:.3}",
+            probe.name, fault.kind
         ));
     }
     println!("\n{}", summary.join("\n"));

@@ -1,30 +1,35 @@
-//! End to end, the policy itself heals (issue 7): the committed fixture policy
-//! (`tests/fixtures/policy/`, an entity PPO policy warm-started from the runbook and trained on the
-//! `default` scenario; how it was made is in the README beside it) drives the executor in auto mode
-//! against three `mend-demo-service` replicas watched by the Debian package's Prometheus. Faults are
-//! injected one at a time (kill -9, SIGSTOP hang, memory leak); each fault in [`POLICY_HEALS`] must
-//! be healed within [`HEAL_BOUND`] by a restart that *the policy proposed*, confident enough for the
-//! gate ([`CONFIDENCE`]), not by the gate's runbook fallback; no action leaves the allowlist; the
-//! audit log verifies; a healthy cluster is left alone.
+//! End to end, the policy itself heals (issue 7): a drill-trained entity PPO policy
+//! (`tests/fixtures/policy/ppo-drill-like.safetensors`, warm-started from the runbook and trained on
+//! the drill-shaped `fixtures/policy/drill-like.toml`; how it was made is in the README beside it)
+//! drives the executor in auto mode against three `mend-demo-service` replicas watched by the
+//! Debian package's Prometheus. Faults are injected one at a time (kill -9, SIGSTOP hang, memory
+//! leak); each fault in [`POLICY_HEALS`] must be healed within [`HEAL_BOUND`] by a restart that
+//! *the policy proposed*, confident enough for the gate ([`CONFIDENCE`]), not by the gate's
+//! fallback; no action leaves the allowlist; the audit log verifies; a healthy cluster is left
+//! alone. The `default`-trained fixture (`ppo-default-warm.safetensors`) is checked for its
+//! manifest and loader errors here too.
 //!
 //! [`POLICY_HEALS`] is a record, checked both ways: the offline test asserts that the policy heals
-//! (proposes restarting the faulty replica with P(act) at or above [`CONFIDENCE`]) on the live rows
-//! of exactly the faults listed (so a better fixture fails it until the list is extended, and the
-//! end-to-end test then covers the new faults). The drill drives a steady request load through a
-//! health-checking balancer (`common/drill.rs`), so the live `web` row carries request rate, error
-//! ratio and p99 latency as the simulator's rows do, and a dead or hung replica leaves the rotation
-//! after two failed checks, as in the simulator. On those rows ([`live_readings`]) the session-5
-//! fixture (schema v2) gives P(act) = `1 - p[no-op]`: healthy 0.001, kill -9 and hang 0.09 (a
-//! replica down, out of the rotation), leak 0.29 at 0.95 of the limit; every proposal the no-op.
-//! Why (session 5, `examples/policy_probe.rs --sim`): on `default`, the rows where the policy
-//! restarts (a replica down, removed by the balancer: P(act) 0.83) are the same rows as the
-//! drill's, but there its decision to act rests on the other 32 entity rows (it acts with P(act)
-//! about 0.8 in a quiet `default`); on a one-service cluster the same row gives 0.001-0.02.
-//! Training on the drill-shaped `fixtures/policy/drill-like.toml` (`common/trained.rs`) restarted
-//! a leak at 0.95 with P(act) 0.83 under schema v1, not yet under v2 (0.03; 0.85 at 1.35): see
-//! the fixture README.
+//! on the live rows of exactly the faults listed (`common/live_rows.rs`: the drill's measured
+//! steady rows, schema v3 with the service's alert age), so a better fixture fails it until the
+//! list is extended, and the end-to-end test then covers the new faults. "Heals" means what the
+//! gate lets through: for a replica down (kill -9, hang) the fallback's liveness rule wants a
+//! restart from the second observation on, so the policy must go, as its alert ages at the loop's
+//! 0.5 s cadence, from a confident no-op (P(act) <= 0.2) straight to a confident restart (>= 0.8);
+//! one step in between and the gate hands the decision to the fallback. The leak likewise, on its
+//! first reading above the fallback's 0.9 memory threshold, where the fallback wants a restart.
 //!
-//! So the list stays empty: the fixture heals none of the drill's faults by itself.
+//! Session 6 (engineer B), the drill-trained file: shadow mode live, P(act) = `1 - p[no-op]` rises
+//! with the alert's age to 0.84 at about 7.7 s after a kill -9 or hang and 0.98 at 12 s, and to
+//! 0.99 on the leak's first reading above 1.0; healthy 0.000 (the `default` fixture: 0.001-0.09
+//! everywhere). But it rises smoothly over about four 0.5 s steps (0.14, 0.27, 0.47, 0.63, 0.75),
+//! and in auto mode the gate's fallback restarts in that band: kill -9 healed at 6.0 s by the
+//! fallback (policy P(act) 0.25); the leak healed at 8.5 s by a restart the policy proposed with
+//! P(act) 0.69, let through only because the fallback agreed. The policy was trained with
+//! decisions every 30 s, where the alert's age is 0 or 15 s before the runbook acts and 30 or 45 s
+//! when it does: live ages between are an interpolation.
+//!
+//! So the list stays empty: the policy heals none of the drill's faults by itself through the gate.
 //!
 //! A fixture that does not load (another feature schema, a corrupt file) fails the tests with the
 //! loader's error: it is never skipped. Prometheus missing is a failure too (`.ci/prometheus.sh`).
@@ -32,6 +37,8 @@
 
 #[path = "common/drill.rs"]
 mod drill;
+#[path = "common/live_rows.rs"]
+mod live_rows;
 
 use std::path::Path;
 use std::time::Duration;
@@ -43,15 +50,18 @@ use mend_executor::cluster::ClusterFile;
 use mend_executor::decide::{LivePolicy, SIM_ACTION_KINDS};
 use mend_executor::decision::{Action, ActionKind};
 use mend_executor::fault_drill::Fault;
-use mend_executor::observe::Readings;
 use mend_executor::pipeline::{Mode, Proposer};
 use mend_executor::run_loop::{Executor, now_ms};
-use mend_monitor::features::FeatureExtractor;
 
 /// The committed policy file.
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/policy/ppo-default-warm.safetensors"
+);
+/// The drill-trained policy file that drives the end-to-end drill (`fixtures/policy/README.md`).
+const DRILL_FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/policy/ppo-drill-like.safetensors"
 );
 /// Heal bound per fault: a few 1 s scrape intervals, the 0.5 s loop, the restart and its
 /// verification (the demo service starts in well under a second), with room for a busy machine.
@@ -59,11 +69,8 @@ const HEAL_BOUND: Duration = Duration::from_secs(25);
 /// The confidence gate's threshold: the policy's first-stage probability (act vs no-op) must reach
 /// it, or the gate hands the decision to the runbook fallback, and the test fails.
 const CONFIDENCE: f64 = 0.8;
-/// The leaking replica's `memory_utilization` at the drill's first reading above 0.9 (measured
-/// with `examples/policy_probe.rs`).
-const LEAK_FIRST_READING: f64 = 0.95;
-/// The faults the fixture policy heals by itself on the drill's live rows (see the module doc:
-/// none with the session-4 fixture).
+/// The faults the drill-trained policy heals by itself through the gate on the drill's live rows
+/// (see the module doc: none in session 6).
 const POLICY_HEALS: &[Fault] = &[];
 
 fn cluster(dir: &Path, prom_port: u16) -> ClusterFile {
@@ -73,25 +80,26 @@ fn cluster(dir: &Path, prom_port: u16) -> ClusterFile {
 }
 
 fn load_fixture(cluster: &ClusterFile) -> LivePolicy {
-    LivePolicy::load(Path::new(FIXTURE), cluster).unwrap_or_else(|e| {
+    LivePolicy::load(Path::new(DRILL_FIXTURE), cluster).unwrap_or_else(|e| {
         panic!("the fixture policy must load (tests/fixtures/policy/README.md regenerates it): {e}")
     })
 }
 
 #[test]
-fn the_fixture_is_an_entity_ppo_policy_trained_on_default_with_the_live_action_kinds() {
-    let manifest = PolicyFile::inspect(Path::new(FIXTURE))
-        .unwrap_or_else(|e| panic!("the fixture policy must be readable: {e}"));
-    assert!(matches!(manifest.network, NetworkSpec::Entity(_)));
-    assert_eq!(manifest.algorithm, "ppo");
-    assert_eq!(
-        manifest.training.scenario_family.as_deref(),
-        Some("default")
-    );
-    assert!(manifest.training.summary.num_timesteps > 0, "trained");
-    assert_eq!(manifest.action_kinds, SIM_ACTION_KINDS.map(String::from));
-    let dir = tempfile::tempdir().unwrap();
-    load_fixture(&cluster(dir.path(), drill::free_port()));
+fn the_fixtures_are_entity_ppo_policies_trained_on_default_and_drill_like_with_the_live_action_kinds()
+ {
+    for (file, family) in [(FIXTURE, "default"), (DRILL_FIXTURE, "drill-like")] {
+        let manifest = PolicyFile::inspect(Path::new(file))
+            .unwrap_or_else(|e| panic!("the fixture policy {file} must be readable: {e}"));
+        assert!(matches!(manifest.network, NetworkSpec::Entity(_)));
+        assert_eq!(manifest.algorithm, "ppo");
+        assert_eq!(manifest.training.scenario_family.as_deref(), Some(family));
+        assert!(manifest.training.summary.num_timesteps > 0, "trained");
+        assert_eq!(manifest.action_kinds, SIM_ACTION_KINDS.map(String::from));
+        let dir = tempfile::tempdir().unwrap();
+        LivePolicy::load(Path::new(file), &cluster(dir.path(), drill::free_port()))
+            .unwrap_or_else(|e| panic!("{file} must load (fixtures/policy/README.md): {e}"));
+    }
 }
 
 /// The fixture with its manifest's feature schema changed must be refused by the loader, with the
@@ -217,48 +225,6 @@ fn exec_for(exec: &mut Executor, span: Duration) -> usize {
     acted
 }
 
-/// The drill's live readings of `web` (3 replicas, memory as a share of the limit, the load
-/// generator's service metrics) with `fault` on replica 0 (`None`: healthy): the steady values
-/// measured a few seconds after the injection by `examples/policy_probe.rs` (30 requests/s
-/// through the drill's health-checking balancer, 500 ms client timeout). A killed or hung replica
-/// fails its third of the requests (fast when killed: refused; at the timeout when hung) only until
-/// two failed 1 s checks take it out of the load's rotation; then its `up` is 0, the other two serve
-/// everything, and the service row looks as in the simulator once its balancer has noticed. The
-/// leak is read at the first reading above the drill's 0.9 threshold, when the loop must decide
-/// (8 MiB/s against the 64 MiB limit: `fault_drill::LEAK_MIB_PER_S`).
-fn live_readings(fault: Option<Fault>) -> Readings {
-    let mut r = Readings::default();
-    r.replicas.insert("web".into(), 3);
-    for i in 0..3 {
-        let hit = i == 0 && fault.is_some();
-        let up = if hit && fault != Some(Fault::Leak) {
-            0.0
-        } else {
-            1.0
-        };
-        let memory = if hit && fault == Some(Fault::Leak) {
-            LEAK_FIRST_READING
-        } else {
-            0.045
-        };
-        r.replica.insert(("web".into(), i, "up".into()), up);
-        if up > 0.5 {
-            r.replica
-                .insert(("web".into(), i, "memory_utilization".into()), memory);
-        }
-    }
-    // (requests/s, error ratio, p99 latency s), steady: the balancer has taken a dead or hung
-    // replica out of the rotation, so the load sees neither errors nor timeouts.
-    for (metric, value) in [
-        ("request_rate", 30.0),
-        ("error_ratio", 0.0),
-        ("latency_p99_seconds", 0.006),
-    ] {
-        r.service.insert(("web".into(), metric.into()), value);
-    }
-    r
-}
-
 /// The record behind [`POLICY_HEALS`], without Prometheus: on the drill's live rows of each fault,
 /// the fixture policy heals (a restart of replica 0 with P(act) at or above [`CONFIDENCE`])
 /// exactly for the listed faults, and keeps to the no-op on a healthy cluster. Prints what it saw.
@@ -267,42 +233,64 @@ fn the_fixture_policy_heals_on_the_live_rows_of_exactly_the_listed_faults() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = cluster(dir.path(), drill::free_port());
     let policy = load_fixture(&cluster);
-    let schema = mend_monitor::features::FeatureSchema::builtin();
-    for fault in [None].into_iter().chain(Fault::ALL.map(Some)) {
-        let readings = live_readings(fault);
-        let features = FeatureExtractor::builtin().extract(&readings.to_snapshot(now_ms()));
-        let proposed = policy.decide(&features, &readings, &cluster).unwrap();
-        let row: Vec<String> = schema
-            .columns
-            .iter()
-            .zip(&features.rows)
-            .filter(|(_, v)| **v != 0.0)
-            .map(|(c, v)| format!("{}={v:.3}", c.name))
-            .collect();
+    for d in live_rows::decide_on_live_rows(&policy, &cluster) {
+        let name = d.fault.map_or("healthy", Fault::name);
         eprintln!(
-            "{}: P(act) {:?}, proposal `{}`; live row {}",
-            fault.map_or("healthy", Fault::name),
-            proposed.act_probability,
-            proposed.reason,
-            row.join(" ")
+            "{name}: P(act) {:.3}, proposal `{}`; live row {}",
+            d.act_probability, d.reason, d.row
         );
-        let act = proposed.act_probability.expect("a probability policy");
-        let restart = ActionKind::Restart { replica: Some(0) };
-        let heals = act >= CONFIDENCE && proposed.action.kind == restart;
-        match fault {
-            None => assert!(
-                act < 0.5 && proposed.action.is_noop(),
-                "healthy: P(act) {act}, {}",
-                proposed.reason
-            ),
-            Some(f) => assert_eq!(
-                heals,
-                POLICY_HEALS.contains(&f),
-                "{f:?}: P(act) {act}, {}: update POLICY_HEALS",
-                proposed.reason
-            ),
+        let act = d.act_probability;
+        let heals = match d.fault {
+            None => {
+                assert!(
+                    act < 0.5 && d.is_noop,
+                    "healthy: P(act) {act}, {}",
+                    d.reason
+                );
+                continue;
+            }
+            // The fallback wants a restart on every one of these rows (a replica down from the
+            // second observation on; memory above its 0.9 threshold), so the policy heals by itself
+            // only if, as its alert ages at the loop's cadence, it goes from a confident no-op
+            // straight to a confident restart.
+            Some(f) => heals_through_the_gate(&policy, &cluster, f),
+        };
+        let f = d.fault.expect("a fault");
+        assert_eq!(
+            heals,
+            POLICY_HEALS.contains(&f),
+            "{f:?}: P(act) {act}, {}: update POLICY_HEALS",
+            d.reason
+        );
+    }
+}
+
+/// Whether, on `fault`'s live row with the alert aging from 0 to its
+/// [`live_rows::alert_age_s`] in the loop's 0.5 s steps, the policy reaches a restart of
+/// the faulty replica at or above [`CONFIDENCE`] without a step in the gate's band (neither the
+/// no-op nor acting at [`CONFIDENCE`]), where the gate would hand the decision to the fallback.
+fn heals_through_the_gate(policy: &LivePolicy, cluster: &ClusterFile, fault: Fault) -> bool {
+    let steps = (live_rows::alert_age_s(Some(fault)) / drill::STEP.as_secs_f64()) as usize;
+    let mut trail = Vec::new();
+    for i in 0..=steps {
+        let age = i as f64 * drill::STEP.as_secs_f64();
+        let d = live_rows::decide_on_live_row(policy, cluster, Some(fault), age);
+        trail.push(format!("{age:.1} s: {:.3}", d.act_probability));
+        if d.act_probability >= CONFIDENCE && d.restarts_the_faulty_replica {
+            eprintln!("{}: alert age -> P(act) {}", fault.name(), trail.join(", "));
+            return true;
+        }
+        if d.act_probability > 1.0 - CONFIDENCE {
+            eprintln!(
+                "{}: alert age -> P(act) {} (in the gate's band: the fallback acts)",
+                fault.name(),
+                trail.join(", ")
+            );
+            return false;
         }
     }
+    eprintln!("{}: alert age -> P(act) {}", fault.name(), trail.join(", "));
+    false
 }
 
 /// The policy's side of the last 40 decisions (reason, first-stage probability, confidence,

@@ -1,12 +1,12 @@
-//! The simulator's side of the policy probe: what a policy sees and proposes on the `default`
-//! scenario when one fault is injected into an otherwise quiet world, decision by decision, so the
-//! drill's live rows (`examples/policy_probe.rs`) can be read next to the rows the policy was
-//! trained on. The scenario's stochastic fault processes are thinned out (`rate_multiplier`
-//! 1e-6: none fires in the window) and the fault is injected through the cluster env's `faults`
-//! reset option; the world runs without actions up to one decision before the onset. Every
-//! decision is a no-op, so the fault shows its symptoms as long as it lasts. Training uses the
-//! simulator (through the cluster env), which the executor library never does: this lives in tests
-//! and examples only.
+//! The simulator's side of the policy probe: what a policy sees and proposes on a simulated
+//! scenario (`default`, or the drill-shaped `drill-like` the fixture candidates train on) when one
+//! fault is injected into an otherwise quiet world, decision by decision, so the drill's live rows
+//! (`examples/policy_probe.rs`) can be read next to the rows the policy was trained on. The
+//! scenario's stochastic fault processes are thinned out (`rate_multiplier` 1e-6: none fires in
+//! the window) and the fault is injected through the cluster env's `faults` reset option; the world
+//! runs without actions up to one decision before the onset. Every decision is a no-op, so the
+//! fault shows its symptoms as long as it lasts. Training uses the simulator (through the cluster
+//! env), which the executor library never does: this lives in tests and examples only.
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a subset
 
@@ -34,32 +34,80 @@ pub struct SimFault {
     pub scope: Scope,
 }
 
-/// The probed replica (one of three, as the drill's `web`) and its service.
-pub const REPLICA: &str = "catalog-0";
-/// The service whose row is printed.
-pub const SERVICE: &str = "catalog";
+/// A simulated world to probe: a scenario, the replica the faults hit and the service whose row
+/// is printed, and the faults that correspond to the drill's.
+#[derive(Debug, Clone, Copy)]
+pub struct SimProbe {
+    /// Scenario name (for errors and the env).
+    pub name: &'static str,
+    /// Scenario text (TOML).
+    pub text: &'static str,
+    /// The `[faults]` line whose multiplier is set to 1e-6 (no stochastic fault in the window).
+    pub rate_line: &'static str,
+    /// The probed replica (one of three, as the drill's `web`).
+    pub replica: &'static str,
+    /// The service whose row is printed.
+    pub service: &'static str,
+    /// The faults, one probe each.
+    pub faults: &'static [SimFault],
+}
 
-/// The faults of `default` that correspond to the drill's: a process crash (kill -9), faults that
-/// make one replica unreachable while its process may still run (a node crash, a partition of its
-/// zone: the closest the catalog has to a hung process, which it does not model), and a leak.
-pub const SIM_FAULTS: [SimFault; 4] = [
-    SimFault {
-        kind: "process_crash",
-        scope: Scope::Replica,
-    },
-    SimFault {
-        kind: "node_crash",
-        scope: Scope::Node,
-    },
-    SimFault {
-        kind: "partition",
-        scope: Scope::Zone,
-    },
-    SimFault {
-        kind: "memory_leak",
-        scope: Scope::Replica,
-    },
-];
+/// `default`: `catalog-0`; a process crash (kill -9), a process hang (SIGSTOP), faults that make
+/// the replica unreachable with its node or zone (a node crash, a partition: what stood in for a
+/// hang before the simulator modelled it), and a leak.
+pub const DEFAULT: SimProbe = SimProbe {
+    name: "default",
+    text: include_str!("../../../scenarios/default.toml"),
+    rate_line: "rate_multiplier = 30.0",
+    replica: "catalog-0",
+    service: "catalog",
+    faults: &[
+        SimFault {
+            kind: "process_crash",
+            scope: Scope::Replica,
+        },
+        SimFault {
+            kind: "process_hang",
+            scope: Scope::Replica,
+        },
+        SimFault {
+            kind: "node_crash",
+            scope: Scope::Node,
+        },
+        SimFault {
+            kind: "partition",
+            scope: Scope::Zone,
+        },
+        SimFault {
+            kind: "memory_leak",
+            scope: Scope::Replica,
+        },
+    ],
+};
+
+/// The drill-shaped training scenario (`fixtures/policy/drill-like.toml`): `web-0`; the drill's
+/// three faults, kill -9, SIGSTOP hang and leak.
+pub const DRILL_LIKE: SimProbe = SimProbe {
+    name: "drill-like",
+    text: include_str!("../fixtures/policy/drill-like.toml"),
+    rate_line: "rate_multiplier = 1.0",
+    replica: "web-0",
+    service: "web",
+    faults: &[
+        SimFault {
+            kind: "process_crash",
+            scope: Scope::Replica,
+        },
+        SimFault {
+            kind: "process_hang",
+            scope: Scope::Replica,
+        },
+        SimFault {
+            kind: "memory_leak",
+            scope: Scope::Replica,
+        },
+    ],
+};
 
 /// Onset of the injected fault (simulated seconds): an hour in, before the scripted region outage.
 pub const ONSET_S: u64 = 3_600;
@@ -77,23 +125,27 @@ pub struct SimDecision {
     pub row: String,
 }
 
-/// Runs `fault` on quiet `default` (seed `seed`) for `decisions` decisions from one decision before
-/// the onset, the policy deciding on each observation under the env's mask (nothing is applied).
+/// Runs `fault` on the quiet `probe` world (seed `seed`) for `decisions` decisions from one
+/// decision before the onset, the policy deciding on each observation under the env's mask
+/// (nothing is applied).
 pub fn probe_sim(
     policy: &PolicyFile,
+    probe: &SimProbe,
     fault: &SimFault,
     decisions: usize,
     seed: u64,
 ) -> Result<Vec<SimDecision>, String> {
-    let mut env = ClusterEnv::builtin("default", ClusterConfig::default()).map_err(s)?;
-    let text = mend_sim::scenario::BUILTINS
-        .iter()
-        .find(|(n, _)| *n == "default")
-        .ok_or("no built-in `default` scenario")?
-        .1
-        .replace("rate_multiplier = 30.0", "rate_multiplier = 0.000001");
+    let scenario = mend_sim::Scenario::from_toml_str(probe.text, probe.name).map_err(s)?;
+    let mut env =
+        ClusterEnv::new(std::sync::Arc::new(scenario), ClusterConfig::default()).map_err(s)?;
+    if !probe.text.contains(probe.rate_line) {
+        return Err(format!("{}: no `{}` line", probe.name, probe.rate_line));
+    }
+    let text = probe
+        .text
+        .replace(probe.rate_line, "rate_multiplier = 0.000001");
     let interval = env.scenario().spec().scenario.decision_interval.0 / 1000;
-    let target = target_name(&mut env, fault.scope)?;
+    let target = target_name(&mut env, probe.replica, fault.scope)?;
     let start = ONSET_S - interval;
     let options: Info = serde_json::from_value(serde_json::json!({
         "scenario": text,
@@ -111,8 +163,8 @@ pub fn probe_sim(
     let names = layout.names().to_vec();
     let row_of = names
         .iter()
-        .position(|n| n == SERVICE)
-        .ok_or(format!("no entity {SERVICE}"))?;
+        .position(|n| n == probe.service)
+        .ok_or(format!("no entity {}", probe.service))?;
     let schema = env.feature_schema().clone();
     let mut out = Vec::new();
     for i in 0..decisions {
@@ -147,18 +199,18 @@ pub fn probe_sim(
     Ok(out)
 }
 
-/// The name of [`REPLICA`], its node or its zone in `env`'s topology (after a plain reset).
-fn target_name(env: &mut ClusterEnv, scope: Scope) -> Result<String, String> {
+/// The name of `replica`, its node or its zone in `env`'s topology (after a plain reset).
+fn target_name(env: &mut ClusterEnv, replica: &str, scope: Scope) -> Result<String, String> {
     env.reset(Some(0), None).map_err(s)?;
     let topo = env.simulation().ok_or("a cluster simulation")?.topology();
-    let replica = topo
+    let r = topo
         .replicas
         .iter()
-        .find(|r| r.name == REPLICA)
-        .ok_or(format!("no replica {REPLICA}"))?;
-    let node = &topo.nodes[replica.node.index()];
+        .find(|r| r.name == replica)
+        .ok_or(format!("no replica {replica}"))?;
+    let node = &topo.nodes[r.node.index()];
     Ok(match scope {
-        Scope::Replica => REPLICA.to_owned(),
+        Scope::Replica => replica.to_owned(),
         Scope::Node => node.name.clone(),
         Scope::Zone => topo.zones[node.zone.index()].name.clone(),
     })
