@@ -31,6 +31,18 @@
 //! 0.877 vs no-op 0.854, paired +0.0226 ± 0.0124, incidents -7.2 ± 3.9, MTTR -159 ± 76 s, cost +9.8
 //! USD; vs reactive -0.007 ± 0.017 (n.s.), vs runbook -0.041 ± 0.018. After 20,000 further DQN steps:
 //! +0.0120 ± 0.0070 vs no-op (fine-tuning erodes the demonstrations' lesson: fewer actions, 53 vs 60).
+//!
+//! Session 6 (busy machine, provisional; train and evaluate with ONE build: the others' uncommitted
+//! changes to the env or the forward moved the same files' scores by 0.02 between builds). One warm
+//! start per training seed (`dqn_cluster --dqn 'start_e = 0.01; end_e = 0.01; learning_starts =
+//! 1000; warm_start = { teacher = "runbook", steps = 23040, pretrain_steps = 3000, act_weight =
+//! 10.0 }' --variants ...`), DQN phases of 20,000 steps from copies of it, seeds 0-2, test seeds
+//! 1000-1019. Pre-trained only: 0.8978 (vs no-op +0.0434 ± 0.0204, vs reactive +0.0136 ± 0.0191
+//! n.s., vs runbook -0.0205 ± 0.0085). After 20,000 steps: lr 3e-5 + demo_ratio 0.5 (the new
+//! defaults) 0.8964 (10,000 steps: 0.9009), i.e. kept; target period 8,000 0.8953 (seeds 0-1 only,
+//! pre-trained 0.8956 on those); lr 1e-4 alone and demo_ratio 0.5 alone: seed 2 only, 0.8953 and
+//! 0.8839 vs 0.9025 pre-trained. The dueling head pre-trains to a policy that acts twice as often
+//! (216 actions per episode) and lower availability (0.821, seeds 0-1, another build).
 
 use std::path::PathBuf;
 
