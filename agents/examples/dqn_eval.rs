@@ -39,7 +39,9 @@
 //! 10.0 }' --variants ...`), DQN phases of 20,000 steps from copies of it, seeds 0-2, test seeds
 //! 1000-1019. Pre-trained only: 0.8978 (vs no-op +0.0434 ± 0.0204, vs reactive +0.0136 ± 0.0191
 //! n.s., vs runbook -0.0205 ± 0.0085). After 20,000 steps: lr 3e-5 + demo_ratio 0.5 (the new
-//! defaults) 0.8964 (10,000 steps: 0.9009), i.e. kept; target period 8,000 0.8953 (seeds 0-1 only,
+//! defaults) 0.8964 (10,000 steps: 0.9009), i.e. kept; the session-5 phase (lr 5e-4, ratio 0.25)
+//! 0.8932 on seeds 0 and 2 (pre-trained 0.8909 on those; on the build before, seeds 0-2, it eroded
+//! 0.8927 -> 0.8693 as in session 5); target period 8,000 0.8953 (seeds 0-1 only,
 //! pre-trained 0.8956 on those); lr 1e-4 alone and demo_ratio 0.5 alone: seed 2 only, 0.8953 and
 //! 0.8839 vs 0.9025 pre-trained. The dueling head pre-trains to a policy that acts twice as often
 //! (216 actions per episode) and lower availability (0.821, seeds 0-1, another build).

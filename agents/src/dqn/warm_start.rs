@@ -72,8 +72,10 @@ pub struct DqnWarmStartConfig {
     /// the pre-training's rate, for both). Omitted when serialised if `None`. Default 3e-5 with
     /// `demo_ratio` 0.5 (session 6, `default`, training seeds 0-2, paired evaluation seeds
     /// 1000-1019, provisional): the warm start's availability is kept after 20,000 DQN steps
-    /// (0.8978 pre-trained, 0.8964 after), where the DQN phase at the pre-training's rate 5e-4 and
-    /// ratio 0.25 eroded it (agents/examples/dqn_eval.rs has the table).
+    /// (0.8978 pre-trained, 0.8964 after). The DQN phase at the pre-training's rate 5e-4 and ratio
+    /// 0.25 eroded it on one build (0.893 -> 0.869) and not on the next (seeds 0 and 2: 0.8909 ->
+    /// 0.8932): the smaller rate is the conservative choice, not a measured gain
+    /// (agents/examples/dqn_eval.rs has the table).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dqn_learning_rate: Option<f64>,
 }
