@@ -96,3 +96,21 @@ fn a_directed_candidate_scores_rises_only_on_every_adaptive_metric() {
     // `both` leaves the candidate as it was.
     assert_eq!(both.clone().directed(Direction::Both), both);
 }
+
+#[test]
+fn false_alerts_by_metric_has_one_row_per_rule_and_covers_the_whole_set() {
+    use mend_monitor::alerting::RuleSet;
+    let run = simulate(&default_scenario(), 5);
+    let runs = std::slice::from_ref(&run);
+    let rules = RuleSet::for_detector("median_mad(z=4, for_s=0, dir=auto)").unwrap();
+    let rows = false_alerts_by_metric(runs, &rules).unwrap();
+    assert_eq!(rows.len(), rules.rules.len());
+    assert_eq!(rows[0].metric, "service error_ratio");
+    // An entity paged by two metrics at once is one episode for the set, one per metric here.
+    let whole = detect_on_run(&run, &rules, AccountingConfig::default())
+        .unwrap()
+        .false_alerts_per_day();
+    let sum: f64 = rows.iter().map(|r| r.false_alerts_per_day).sum();
+    assert!(whole > 0.0, "z = 4 without a hold pages on noise");
+    assert!(sum >= whole - 1e-9, "per metric {sum} vs whole set {whole}");
+}

