@@ -420,3 +420,31 @@ fn load_all(args: &[String]) -> Result<Vec<Arc<mend_sim::Scenario>>> {
         .map(|arg| scenarios::load(arg).map(Arc::new))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_agents_env_runs_the_agents_own_detector() {
+        let (experiment, _) = crate::experiment::load(None).unwrap();
+        let index = |kind: &str| {
+            experiment
+                .agents
+                .iter()
+                .position(|a| a.kind == kind)
+                .unwrap()
+        };
+        let detector = |i| env_config(&experiment, i).alert_detector.unwrap();
+        // default.toml: PPO has its own ewma detector; the reactive controller the file's rules.
+        assert!(
+            detector(index("ppo")).starts_with("ewma(z=4"),
+            "{}",
+            detector(index("ppo"))
+        );
+        assert_eq!(detector(index("reactive")), "static_threshold");
+        for i in 0..experiment.agents.len() {
+            assert_eq!(detector(i), experiment.detector_of(i));
+        }
+    }
+}
