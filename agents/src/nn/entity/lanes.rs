@@ -4,8 +4,8 @@
 //! weight `W[j, k]` is broadcast from the layer's own row-major matrix (never transposed, copied
 //! or padded; with AVX-512 the broadcast is folded into the multiply's memory operand).
 //!
-//! One call computes a whole layer, `y[j][e] = act(init[j] + x[0][e] W[j, c] + x[1][e] W[j, c + 1]
-//! + ...)` for `c = col_start`, and writes it in the same feature-major layout, which is the next
+//! One call computes a whole layer, `y[j][e] = act(init[j] + x[0][e] W[j, c] + ...)` (inputs in
+//! order, `c = col_start`), and writes it in the same feature-major layout, which is the next
 //! layer's input: the four entity layers chain without a transposition. Per block of `LANES`
 //! entities, `J` outputs stay in `J` accumulator registers over the whole `k` loop (each step: one
 //! load of `x[k]`, then per output a multiply by the broadcast weight and an add), written with
