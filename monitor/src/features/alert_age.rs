@@ -63,7 +63,7 @@ fn without_hold(config: &DetectorConfig) -> DetectorConfig {
         DetectorConfig::StaticThreshold(s) => {
             DetectorConfig::StaticThreshold(StaticThresholdConfig {
                 for_seconds: 0.0,
-                ..s.clone()
+                ..*s
             })
         }
         other => other.clone(),
