@@ -358,3 +358,35 @@ fn an_agent_with_its_own_train_timesteps_trains_that_many_steps() {
     assert_eq!(trained("q"), 720, "the [budget] default");
     assert_eq!(trained("short"), 480, "the agent's own budget");
 }
+
+#[test]
+fn a_warm_started_agent_with_zero_steps_is_its_pre_trained_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let heldout = tmp.path().join("tiny-heldout.toml");
+    std::fs::write(&heldout, include_str!("../../scenarios/tiny.toml")).unwrap();
+    let exp = tmp.path().join("warm.toml");
+    let text = experiment(&heldout).replace(
+        "[seeds]\ntrain = { start = 0, count = 2 }",
+        "[seeds]\ntrain = { start = 0, count = 1 }",
+    ) + "\n[[agents]]\nkind = \"ppo\"\nname = \"cloned\"\ntrain_timesteps = 0\n\
+           params = { num_envs = 2, num_steps = 16, warm_start = { teacher = \"runbook\", steps = 64, epochs = 1 } }\n";
+    std::fs::write(&exp, text).unwrap();
+    let out = tmp.path().join("r");
+    run_all(&exp, &out, &[]);
+    let run = out.join(RUN);
+    let path = run.join("policies/cloned-train0.safetensors");
+    let (metadata, _) = mend_agents::store::read_file(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&metadata[mend_agents::policy_file::MANIFEST_KEY]).unwrap();
+    assert_eq!(manifest["training"]["summary"]["num_timesteps"], 0);
+    // The warm start ran: its curve rows are there, at step 0.
+    let curves = String::from_utf8(read(&run.join("learning_curves.csv"))).unwrap();
+    let warm: Vec<&str> = curves
+        .lines()
+        .filter(|l| l.contains("cloned") && l.contains("warm_start/train_agreement"))
+        .collect();
+    assert_eq!(warm.len(), 1, "{curves}");
+    let episodes = String::from_utf8(read(&run.join("episodes.csv"))).unwrap();
+    assert_eq!(episodes.lines().filter(|l| l.contains(",cloned,")).count(), 2, "{episodes}");
+}

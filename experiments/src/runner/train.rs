@@ -215,11 +215,15 @@ pub fn run_job(
     }
     let chunk = ctx.experiment.budget.checkpoint_timesteps.max(1);
     let mut chunks_here = 0u64;
+    // A zero budget (allowed only with a warm start) still calls `learn` once on a fresh run:
+    // the warm start, the only training such an agent gets, happens inside it.
+    let mut untrained = !checkpoint.is_file();
     loop {
         let done = learner.agent().num_timesteps();
-        if done >= budget {
+        if done >= budget && !(budget == 0 && untrained) {
             break;
         }
+        untrained = false;
         if ctx.max_chunks.is_some_and(|m| chunks_here >= m) {
             return Ok(TrainStatus::Stopped);
         }
