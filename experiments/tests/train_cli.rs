@@ -375,8 +375,8 @@ fn a_warm_started_agent_with_zero_steps_is_its_pre_trained_policy() {
     run_all(&exp, &out, &[]);
     let run = out.join(RUN);
     let path = run.join("policies/cloned-train0.safetensors");
-    let (metadata, _) = mend_agents::store::read_file(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (metadata, _) =
+        mend_agents::store::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let manifest: serde_json::Value =
         serde_json::from_str(&metadata[mend_agents::policy_file::MANIFEST_KEY]).unwrap();
     assert_eq!(manifest["training"]["summary"]["num_timesteps"], 0);
@@ -388,5 +388,9 @@ fn a_warm_started_agent_with_zero_steps_is_its_pre_trained_policy() {
         .collect();
     assert_eq!(warm.len(), 1, "{curves}");
     let episodes = String::from_utf8(read(&run.join("episodes.csv"))).unwrap();
-    assert_eq!(episodes.lines().filter(|l| l.contains(",cloned,")).count(), 2, "{episodes}");
+    assert_eq!(
+        episodes.lines().filter(|l| l.contains(",cloned,")).count(),
+        2,
+        "{episodes}"
+    );
 }
