@@ -23,7 +23,7 @@ use crate::detection::{
 };
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use mend_monitor::detectors::{DETECTOR_NAMES, DetectorConfig, Direction};
+use mend_monitor::detectors::{DETECTOR_NAMES, DetectorConfig, Direction, MetricDirections};
 use mend_monitor::nab::{
     NabReport, PROBATIONARY_PERCENT, Profile, leave_one_file_out, load_corpus, run_nab,
     score_reference, write_file_results_csv,
@@ -195,7 +195,8 @@ pub struct SimArgs {
     #[arg(long = "eval-scenario")]
     pub eval_scenarios: Vec<String>,
     /// `--study tune`: the changes the tuned detectors score: both (default), only rises (`up`,
-    /// for "higher is worse" metrics such as error ratio and latency) or only falls.
+    /// for "higher is worse" metrics such as error ratio and latency), only falls, or per metric
+    /// (`auto`: rises on error ratio and latency, both ways on utilisations).
     #[arg(long, value_enum, default_value_t = DirectionArg::Both)]
     pub direction: DirectionArg,
 }
@@ -209,14 +210,17 @@ pub enum DirectionArg {
     Up,
     /// Falls only.
     Down,
+    /// Per metric (`dir=auto`, `mend_monitor::detectors::metric_direction`).
+    Auto,
 }
 
 impl DirectionArg {
-    fn direction(self) -> Direction {
+    fn directions(self) -> MetricDirections {
         match self {
-            DirectionArg::Both => Direction::Both,
-            DirectionArg::Up => Direction::Up,
-            DirectionArg::Down => Direction::Down,
+            DirectionArg::Both => MetricDirections::Uniform(Direction::Both),
+            DirectionArg::Up => MetricDirections::Uniform(Direction::Up),
+            DirectionArg::Down => MetricDirections::Uniform(Direction::Down),
+            DirectionArg::Auto => MetricDirections::Auto,
         }
     }
 }
@@ -399,7 +403,7 @@ fn sim_tune(args: &SimArgs) -> Result<ExitCode> {
         eval_seeds: (1..=args.test).map(|i| args.seed + 1000 + i).collect(),
         grid: budget_grid(&families)
             .into_iter()
-            .map(|c| c.directed(args.direction.direction()))
+            .map(|c| c.with_directions(args.direction.directions()))
             .collect(),
         budget_ratio: args.budget_ratio,
     };
