@@ -135,6 +135,30 @@ impl Ensemble {
     }
 }
 
+/// Feeds one sample to every member detector, in order (an ensemble's or a fusion's members).
+pub(super) fn update_members(
+    members: &mut [Box<dyn Detector>],
+    timestamp: f64,
+    value: f64,
+) -> Vec<Detection> {
+    members
+        .iter_mut()
+        .map(|m| m.update(timestamp, value))
+        .collect()
+}
+
+/// [`update_members`] for a vector sample; the first member's error stops it.
+pub(super) fn update_members_vector(
+    members: &mut [Box<dyn Detector>],
+    timestamp: f64,
+    values: &[f64],
+) -> Result<Vec<Detection>, DetectorError> {
+    members
+        .iter_mut()
+        .map(|m| m.update_vector(timestamp, values))
+        .collect()
+}
+
 impl Detector for Ensemble {
     fn name(&self) -> &'static str {
         "ensemble"
@@ -144,11 +168,7 @@ impl Detector for Ensemble {
         if !value.is_finite() {
             return Detection::default();
         }
-        let ds: Vec<Detection> = self
-            .members
-            .iter_mut()
-            .map(|m| m.update(timestamp, value))
-            .collect();
+        let ds = update_members(&mut self.members, timestamp, value);
         self.fold(ds.into_iter())
     }
 
@@ -157,11 +177,7 @@ impl Detector for Ensemble {
         timestamp: f64,
         values: &[f64],
     ) -> Result<Detection, DetectorError> {
-        let ds = self
-            .members
-            .iter_mut()
-            .map(|m| m.update_vector(timestamp, values))
-            .collect::<Result<Vec<_>, _>>()?;
+        let ds = update_members_vector(&mut self.members, timestamp, values)?;
         Ok(self.fold(ds.into_iter()))
     }
 

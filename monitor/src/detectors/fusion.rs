@@ -27,6 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ensemble::{update_members, update_members_vector};
 use super::registry::DetectorConfig;
 use super::{Detection, Detector, DetectorError, check};
 
@@ -182,12 +183,8 @@ impl Detector for Fusion {
         if !value.is_finite() {
             return Detection::default();
         }
-        let scores: Vec<f64> = self
-            .members
-            .iter_mut()
-            .map(|m| m.update(timestamp, value).score)
-            .collect();
-        self.fold(scores.into_iter())
+        let ds = update_members(&mut self.members, timestamp, value);
+        self.fold(ds.iter().map(|d| d.score))
     }
 
     fn update_vector(
@@ -195,12 +192,8 @@ impl Detector for Fusion {
         timestamp: f64,
         values: &[f64],
     ) -> Result<Detection, DetectorError> {
-        let scores = self
-            .members
-            .iter_mut()
-            .map(|m| m.update_vector(timestamp, values).map(|d| d.score))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(self.fold(scores.into_iter()))
+        let ds = update_members_vector(&mut self.members, timestamp, values)?;
+        Ok(self.fold(ds.iter().map(|d| d.score)))
     }
 
     fn reset(&mut self) {
