@@ -62,6 +62,7 @@
 pub mod alert_age;
 pub mod history;
 mod plan;
+pub mod risk;
 
 pub use plan::{FeaturePlan, flat_values};
 
@@ -140,6 +141,12 @@ pub enum Source {
     },
     /// The number of a service's replicas.
     ReplicaCount,
+    /// Not read from the snapshot: extraction leaves 0, and the column's owner writes rows of
+    /// `kind` afterwards (schema v4's `svc_failure_risk`: [`risk::RiskTracker`]). Never missing.
+    Written {
+        /// Entity kind the column applies to.
+        kind: EntityKind,
+    },
 }
 
 /// An aggregation over a set of values (0 when the set is empty).
