@@ -532,6 +532,21 @@ impl PredictionData {
     }
 }
 
+/// `(start, end)` seconds of each SLO incident of `run`, per service (in `run.services` order):
+/// what prediction labels are cut from.
+pub fn service_incidents(run: &SimulatedRun) -> Vec<Vec<(f64, f64)>> {
+    (0..run.services.len())
+        .map(|s| {
+            let name = EntityRef::new(EntityKind::Service, &run.services[s]);
+            run.incidents
+                .iter()
+                .filter(|w| w.entities.first() == Some(&name))
+                .map(|w| (w.start, w.end))
+                .collect()
+        })
+        .collect()
+}
+
 /// Cuts labelled windows of every service's feature rows (schema v1) from `runs`, followed by
 /// the precursor trends when `config.trend_window > 0`.
 pub fn prediction_data(runs: &[SimulatedRun], config: &PredictionConfig) -> PredictionData {
@@ -582,16 +597,7 @@ pub fn prediction_data(runs: &[SimulatedRun], config: &PredictionConfig) -> Pred
                     .collect()
             })
             .collect();
-        let starts: Vec<Vec<(f64, f64)>> = (0..run.services.len())
-            .map(|s| {
-                let name = EntityRef::new(EntityKind::Service, &run.services[s]);
-                run.incidents
-                    .iter()
-                    .filter(|w| w.entities.first() == Some(&name))
-                    .map(|w| (w.start, w.end))
-                    .collect()
-            })
-            .collect();
+        let starts = service_incidents(run);
         for (s, st) in starts.iter().enumerate() {
             data.incidents
                 .extend(st.iter().map(|&(start, _)| (run.seed, s, start)));

@@ -11,7 +11,8 @@ pub mod validate;
 use std::path::Path;
 
 pub use schema::{
-    AgentEntry, Budget, Detectors, Experiment, ExperimentHeader, ScenarioSets, SeedRange, Seeds,
+    AgentEntry, Budget, Detectors, Experiment, ExperimentHeader, FailurePrediction, ScenarioSets,
+    SeedRange, Seeds,
 };
 pub use validate::ExperimentError;
 

@@ -14,6 +14,7 @@
 
 pub mod episode;
 pub mod jobs;
+pub mod predictor;
 pub mod seeding;
 pub mod train;
 pub mod ttd;

@@ -151,6 +151,11 @@ pub struct Detectors {
         deserialize_with = "detector_spec::required"
     )]
     pub alerting: String,
+    /// The failure predictor the runner trains before the learned agents (issue 6 item 8): its
+    /// risk score becomes the observation's `svc_failure_risk` column (feature schema v4) for the
+    /// agents it names. `None`: no predictor, the column stays 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_prediction: Option<FailurePrediction>,
 }
 
 impl Detectors {
@@ -163,6 +168,83 @@ impl Default for Detectors {
     fn default() -> Self {
         Self {
             alerting: Self::default_alerting(),
+            failure_prediction: None,
+        }
+    }
+}
+
+/// `[detectors] failure_prediction = { agents = ["ppo"], ... }`: which agents read the failure
+/// predictor's risk score and how the runner trains the predictor (`runner::predictor`). Defaults follow the prediction study's settings
+/// (`detection::PredictionConfig`: horizon 600 s, 32 hidden units, 8 epochs; trends over 600 s
+/// as `PredictionConfig::with_precursors`' 40 scrapes of 15 s).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailurePrediction {
+    /// A sample is positive when an SLO incident on its service starts within this many seconds.
+    #[serde(default = "FailurePrediction::default_horizon_s")]
+    pub horizon_s: f64,
+    /// Seconds of history the trend inputs (delta and least-squares change of memory, p99
+    /// latency, error ratio, CPU) are taken over, by timestamp.
+    #[serde(default = "FailurePrediction::default_trend_s")]
+    pub trend_s: f64,
+    /// Names of the agents whose observations carry the risk score, in their training and
+    /// evaluation envs and in their exported policies' manifests (the paper study's framework
+    /// arm; baselines do not). At least one.
+    pub agents: Vec<String>,
+    /// Hidden units of the predictor's one tanh layer.
+    #[serde(default = "FailurePrediction::default_hidden")]
+    pub hidden: usize,
+    /// Passes over the training samples.
+    #[serde(default = "FailurePrediction::default_epochs")]
+    pub epochs: usize,
+    /// Simulated runs (no agent) per training scenario; the last one is held out to measure the
+    /// predictor (PR-AUC, precision and recall at 0.5). Their seeds lie in the training range
+    /// (`runner::seeding::predictor_seeds`), never an evaluation seed.
+    #[serde(default = "FailurePrediction::default_seeds")]
+    pub seeds: u64,
+    /// Minibatch size.
+    #[serde(default = "FailurePrediction::default_batch_size")]
+    pub batch_size: usize,
+    /// AdamW learning rate.
+    #[serde(default = "FailurePrediction::default_learning_rate")]
+    pub learning_rate: f64,
+}
+
+impl FailurePrediction {
+    fn default_horizon_s() -> f64 {
+        600.0
+    }
+    fn default_trend_s() -> f64 {
+        600.0
+    }
+    fn default_hidden() -> usize {
+        32
+    }
+    fn default_epochs() -> usize {
+        8
+    }
+    fn default_seeds() -> u64 {
+        4
+    }
+    fn default_batch_size() -> usize {
+        128
+    }
+    fn default_learning_rate() -> f64 {
+        3e-3
+    }
+}
+
+impl Default for FailurePrediction {
+    fn default() -> Self {
+        Self {
+            horizon_s: Self::default_horizon_s(),
+            trend_s: Self::default_trend_s(),
+            agents: Vec::new(),
+            hidden: Self::default_hidden(),
+            epochs: Self::default_epochs(),
+            seeds: Self::default_seeds(),
+            batch_size: Self::default_batch_size(),
+            learning_rate: Self::default_learning_rate(),
         }
     }
 }
@@ -320,6 +402,20 @@ impl Experiment {
             .get(index)
             .and_then(|a| a.train_timesteps)
             .unwrap_or(self.budget.train_timesteps)
+    }
+
+    /// Whether agent `index` reads the failure predictor's risk score (its name is in
+    /// `[detectors] failure_prediction.agents`).
+    pub fn uses_failure_prediction(&self, index: usize) -> bool {
+        let (Some(prediction), Some(agent)) =
+            (&self.detectors.failure_prediction, self.agents.get(index))
+        else {
+            return false;
+        };
+        prediction
+            .agents
+            .iter()
+            .any(|name| name == agent.display_name())
     }
 
     /// Deterministic run id: `<name>-seed<seed>` (never the wall clock).

@@ -146,6 +146,107 @@ fn has_warm_start(agent: &super::schema::AgentEntry) -> bool {
     }
 }
 
+/// Checks `[detectors] failure_prediction`: listed agent names, training scenarios to learn from,
+/// and each setting's range (errors name `detectors.failure_prediction.KEY`).
+fn check_failure_prediction(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
+    let Some(p) = &e.detectors.failure_prediction else {
+        return Ok(());
+    };
+    let invalid = |key: &str, expected: &str, found: String| ExperimentError::Invalid {
+        file: file.to_string(),
+        field: format!("detectors.failure_prediction.{key}"),
+        expected: expected.to_string(),
+        found,
+    };
+    let names: Vec<&str> = e.agents.iter().map(|a| a.display_name()).collect();
+    if p.agents.is_empty() {
+        return Err(invalid(
+            "agents",
+            &format!(
+                "the names of the agents whose observations carry the risk score, at least one of: {}",
+                names.join(", ")
+            ),
+            "an empty list".into(),
+        ));
+    }
+    for (i, agent) in p.agents.iter().enumerate() {
+        if !names.contains(&agent.as_str()) {
+            return Err(invalid(
+                &format!("agents[{i}]"),
+                &format!("the name of a listed agent ({})", names.join(", ")),
+                format!("{agent:?}"),
+            ));
+        }
+        if p.agents[..i].contains(agent) {
+            return Err(invalid(
+                &format!("agents[{i}]"),
+                "each agent named once",
+                format!("{agent:?}, already listed"),
+            ));
+        }
+    }
+    if e.scenarios.train.is_empty() {
+        return Err(ExperimentError::Invalid {
+            file: file.to_string(),
+            field: "scenarios.train".into(),
+            expected: "at least one training scenario (the failure predictor is trained on them)"
+                .into(),
+            found: "an empty list".into(),
+        });
+    }
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if !positive(p.horizon_s) {
+        return Err(invalid(
+            "horizon_s",
+            "a finite number of seconds > 0 (e.g. 600)",
+            p.horizon_s.to_string(),
+        ));
+    }
+    if !positive(p.trend_s) {
+        return Err(invalid(
+            "trend_s",
+            "a finite number of seconds > 0 (e.g. 600)",
+            p.trend_s.to_string(),
+        ));
+    }
+    if !(1..=1024).contains(&p.hidden) {
+        return Err(invalid(
+            "hidden",
+            "1 to 1024 hidden units",
+            p.hidden.to_string(),
+        ));
+    }
+    if p.epochs == 0 {
+        return Err(invalid(
+            "epochs",
+            "at least 1 pass over the samples",
+            "0".into(),
+        ));
+    }
+    if p.seeds < 2 {
+        return Err(invalid(
+            "seeds",
+            "at least 2 simulated runs per training scenario (the last one is held out to measure the predictor)",
+            p.seeds.to_string(),
+        ));
+    }
+    if p.batch_size == 0 {
+        return Err(invalid(
+            "batch_size",
+            "at least 1 sample per minibatch",
+            "0".into(),
+        ));
+    }
+    if !positive(p.learning_rate) {
+        return Err(invalid(
+            "learning_rate",
+            "a finite number > 0 (e.g. 0.003)",
+            p.learning_rate.to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks everything the schema's types cannot express.
 pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
     let invalid = |field: &str, expected: &str, found: String| ExperimentError::Invalid {
@@ -326,6 +427,7 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
         }
         check_chunks(e, file, &num_envs)?;
     }
+    check_failure_prediction(e, file)?;
     let baseline = e.baseline();
     if !seen.contains(&baseline.as_str()) {
         return Err(invalid(
@@ -366,6 +468,91 @@ mod tests {
              [budget]\neval_episodes = 1\n{budget}\n\n[[agents]]\nkind = \"no-op\"\n\n[[agents]]\n{agent}\n"
         );
         from_toml_str(&text, "z.toml").map(|_| ())
+    }
+
+    /// The failure-prediction table's errors name the file, the field and what was expected.
+    #[test]
+    fn failure_prediction_errors_name_the_field_and_the_expected_value() {
+        let with = |table: &str| {
+            let text = format!(
+                "[experiment]\nname = \"z\"\n\n[scenarios]\ntrain = [\"tiny\"]\neval = [\"default\"]\n\n\
+                 [seeds]\ntrain = {{ start = 0, count = 1 }}\neval = {{ start = 100, count = 2 }}\n\n\
+                 [detectors]\nfailure_prediction = {table}\n\n[[agents]]\nkind = \"no-op\"\n\n\
+                 [[agents]]\nkind = \"reactive\"\n"
+            );
+            from_toml_str(&text, "z.toml")
+        };
+        let e = with("{ agents = [\"reactive\"] }").unwrap();
+        assert!(!e.uses_failure_prediction(0) && e.uses_failure_prediction(1));
+        assert_eq!(
+            e.detectors.failure_prediction.as_ref().unwrap().horizon_s,
+            600.0
+        );
+        for (table, field, expected) in [
+            (
+                "{ agents = [] }",
+                "detectors.failure_prediction.agents",
+                "at least one of: no-op, reactive",
+            ),
+            (
+                "{ agents = [\"ppo\"] }",
+                "detectors.failure_prediction.agents[0]",
+                "a listed agent",
+            ),
+            (
+                "{ agents = [\"no-op\", \"no-op\"] }",
+                "detectors.failure_prediction.agents[1]",
+                "named once",
+            ),
+            (
+                "{ agents = [\"no-op\"], horizon_s = 0 }",
+                "detectors.failure_prediction.horizon_s",
+                "> 0",
+            ),
+            (
+                "{ agents = [\"no-op\"], trend_s = -5.0 }",
+                "detectors.failure_prediction.trend_s",
+                "> 0",
+            ),
+            (
+                "{ agents = [\"no-op\"], hidden = 0 }",
+                "detectors.failure_prediction.hidden",
+                "1 to 1024",
+            ),
+            (
+                "{ agents = [\"no-op\"], epochs = 0 }",
+                "detectors.failure_prediction.epochs",
+                "at least 1",
+            ),
+            (
+                "{ agents = [\"no-op\"], seeds = 1 }",
+                "detectors.failure_prediction.seeds",
+                "held out",
+            ),
+            (
+                "{ agents = [\"no-op\"], batch_size = 0 }",
+                "detectors.failure_prediction.batch_size",
+                "at least 1",
+            ),
+            (
+                "{ agents = [\"no-op\"], learning_rate = 0.0 }",
+                "detectors.failure_prediction.learning_rate",
+                "> 0",
+            ),
+        ] {
+            let err = with(table).unwrap_err().to_string();
+            for needle in ["z.toml", field, expected] {
+                assert!(
+                    err.contains(needle),
+                    "{table}: {needle:?} missing from: {err}"
+                );
+            }
+        }
+        // A misspelt key is a parse error naming it and the line.
+        let err = with("{ agents = [\"no-op\"], horizon = 600 }")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("z.toml:") && err.contains("horizon"), "{err}");
     }
 
     const WARM_DQN: &str =

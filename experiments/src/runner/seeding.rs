@@ -23,6 +23,25 @@ pub fn training_env_seed(train_seed: u64, requested: u64) -> u64 {
     TRAINING_SEED_BIT | (fnv1a(&bytes) >> 2)
 }
 
+/// The seeds of the failure predictor's simulated runs (`runner::predictor`): `count` seeds in the
+/// training range (top bit set, so never an evaluation seed), derived from the experiment's master
+/// seed alone, so every agent, shard and resumed run gets the same runs.
+pub fn predictor_seeds(experiment_seed: u64, count: u64) -> Vec<u64> {
+    (0..count)
+        .map(|k| training_env_seed(experiment_seed ^ PREDICTOR_STREAM, k))
+        .collect()
+}
+
+/// The seed of the predictor's weight initialisation and minibatch shuffle, from the experiment's
+/// master seed.
+pub fn predictor_train_seed(experiment_seed: u64) -> u64 {
+    training_env_seed(experiment_seed ^ PREDICTOR_STREAM, u64::MAX) & !TRAINING_SEED_BIT
+}
+
+/// Mixed into the master seed for the predictor's seeds, so they differ from the training
+/// episodes' seeds of a training seed equal to the master seed (`b"predict!"` as a number).
+const PREDICTOR_STREAM: u64 = u64::from_le_bytes(*b"predict!");
+
 /// A vector env whose reset seeds are mapped by [`training_env_seed`].
 pub struct TrainingSeeds<V> {
     inner: V,
@@ -96,6 +115,14 @@ mod tests {
             }
         }
         assert_ne!(training_env_seed(0, 5), training_env_seed(1, 5));
+        let predictor = predictor_seeds(0, 4);
+        assert!(
+            predictor.iter().all(|&s| s >= TRAINING_SEED_BIT),
+            "{predictor:?}"
+        );
+        assert_eq!(predictor, predictor_seeds(0, 4));
+        assert_ne!(predictor, predictor_seeds(1, 4));
+        assert!(!predictor.contains(&training_env_seed(0, 0)));
         assert_ne!(training_env_seed(0, 5), training_env_seed(0, 6));
     }
 }
