@@ -69,7 +69,7 @@ pub use error::{AgentError, PolicyFileError};
 pub use nn::entity::{EntityParams, EntityPolicy, EntitySpec};
 pub use noop_first::{NoopFirstDecision, noop_first_decision};
 pub use policy::{ActionScores, MlpPolicy, Policy, PolicyNet};
-pub use policy_file::{FeatureSchema, Manifest, NetworkSpec, PolicyFile};
+pub use policy_file::{FeatureSchema, Manifest, Monitoring, NetworkSpec, PolicyFile};
 pub use ppo::warm_start::{
     Agreement, Teacher, WarmStartConfig, WarmStartReport, teacher_agreement,
 };

@@ -127,6 +127,35 @@ pub struct Manifest {
     pub training: TrainingInfo,
     /// Version of the code that wrote the file ([`CODE_VERSION`]).
     pub code_version: String,
+    /// The monitoring the policy was trained behind (absent from the JSON when it is the default,
+    /// so files written before this field existed read the same and write the same bytes).
+    #[serde(default, skip_serializing_if = "Monitoring::is_default")]
+    pub monitoring: Monitoring,
+}
+
+/// The monitoring behind a policy's observation: which detector drives the alert-age columns
+/// (feature schema v3, `mend_monitor::features::alert_age`). The executor rebuilds exactly this
+/// live, so the columns mean what they meant in training.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Monitoring {
+    /// Detector spec text behind the alert-age columns, as experiment files and `--detector` take
+    /// it; `None`: the default (`mend_monitor::features::alert_age::DEFAULT_ALERT_DETECTOR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_detector: Option<String>,
+}
+
+impl Monitoring {
+    /// Is this the default (nothing recorded)?
+    pub fn is_default(&self) -> bool {
+        *self == Monitoring::default()
+    }
+
+    /// The alert detector spec to run: the recorded one or the default.
+    pub fn alert_detector_spec(&self) -> &str {
+        self.alert_detector
+            .as_deref()
+            .unwrap_or(mend_monitor::features::alert_age::DEFAULT_ALERT_DETECTOR)
+    }
 }
 
 /// A policy together with its manifest.
@@ -175,8 +204,15 @@ impl PolicyFile {
             action_kinds,
             training,
             code_version: CODE_VERSION.to_string(),
+            monitoring: Monitoring::default(),
         };
         Self { manifest, policy }
+    }
+
+    /// The same file, recording the monitoring the policy was trained behind.
+    pub fn with_monitoring(mut self, monitoring: Monitoring) -> Self {
+        self.manifest.monitoring = monitoring;
+        self
     }
 
     /// The file's bytes (deterministic: same policy and manifest, same bytes).

@@ -9,8 +9,8 @@ use mend_agents::nn::{Activation, MlpSpec};
 use mend_agents::policy::OutputKind;
 use mend_agents::policy_file::{FORMAT_VERSION, TrainingInfo};
 use mend_agents::{
-    EntityParams, EntityPolicy, EntitySpec, FeatureSchema, MlpPolicy, NetworkSpec, Policy,
-    PolicyFile, PolicyFileError, PolicyNet, TrainSummary,
+    EntityParams, EntityPolicy, EntitySpec, FeatureSchema, MlpPolicy, Monitoring, NetworkSpec,
+    Policy, PolicyFile, PolicyFileError, PolicyNet, TrainSummary,
 };
 use mend_envs::EntityObs;
 use mend_envs::Observation;
@@ -124,6 +124,35 @@ fn round_trip_keeps_manifest_weights_and_actions() {
     assert_eq!(
         std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
         1
+    );
+}
+
+#[test]
+fn monitoring_round_trips_and_is_absent_when_default() {
+    // Default monitoring writes no `monitoring` key: files from before the field read the same.
+    let plain = sample_file();
+    let (_dir, path) = saved(&plain);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains("\"monitoring\""));
+    assert_eq!(
+        PolicyFile::inspect(&path).unwrap().monitoring,
+        Monitoring::default()
+    );
+    assert_eq!(
+        plain.manifest.monitoring.alert_detector_spec(),
+        mend_monitor::features::alert_age::DEFAULT_ALERT_DETECTOR
+    );
+    // A recorded detector comes back exactly and is the spec to run.
+    let monitoring = Monitoring {
+        alert_detector: Some("static_threshold".into()),
+    };
+    let file = sample_file().with_monitoring(monitoring.clone());
+    let (_dir2, path2) = saved(&file);
+    let loaded = PolicyFile::load(&path2, Some(&FeatureSchema::cartpole())).unwrap();
+    assert_eq!(loaded.manifest.monitoring, monitoring);
+    assert_eq!(
+        loaded.manifest.monitoring.alert_detector_spec(),
+        "static_threshold"
     );
 }
 

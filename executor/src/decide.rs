@@ -30,10 +30,11 @@ use mend_agents::baselines::{
     BaselineError, Controller, ReactiveConfig, ReactiveController, Runbook,
 };
 use mend_agents::{
-    ActionScores, FeatureSchema as PolicySchema, NetworkSpec, Policy, PolicyFile, PolicyFileError,
-    noop_first_decision,
+    ActionScores, FeatureSchema as PolicySchema, Monitoring, NetworkSpec, Policy, PolicyFile,
+    PolicyFileError, noop_first_decision,
 };
 use mend_envs::Observation;
+use mend_monitor::features::alert_age::AlertClock;
 use mend_monitor::features::{FeatureSchema, Features};
 
 use crate::cluster::ClusterFile;
@@ -179,6 +180,16 @@ impl LivePolicy {
                 ),
             ));
         }
+        // The alert detector behind the alert-age columns must build here, as it did in training.
+        let spec = file.manifest.monitoring.alert_detector_spec();
+        if let Err(e) = AlertClock::new(spec) {
+            return Err(bad(
+                "monitoring.alert_detector",
+                format!(
+                    "`{spec}` does not build: {e}; expected a detector spec as in experiment files"
+                ),
+            ));
+        }
         let want = 1 + services.len() * kinds.len();
         // An entity network scores `1 + rows x kinds` actions for whatever rows it is given.
         if !entity && (file.manifest.action_count != want || file.policy.n_actions() != want) {
@@ -203,6 +214,12 @@ impl LivePolicy {
     /// The policy file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The monitoring the policy was trained behind (its manifest's `monitoring`), which the
+    /// pipeline rebuilds live.
+    pub fn monitoring(&self) -> &Monitoring {
+        &self.file.manifest.monitoring
     }
 
     /// The policy's proposal for `features` (of the live snapshot) given `readings`.

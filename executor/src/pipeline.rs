@@ -105,6 +105,8 @@ pub struct Pipeline {
     pending: BTreeSet<String>,
     /// The detector bank and alert timers behind the alert-age columns.
     alerts: AlertClock,
+    /// The spec `alerts` runs.
+    alert_detector: String,
 }
 
 impl Pipeline {
@@ -116,6 +118,15 @@ impl Pipeline {
     ) -> Result<Self, GuardConfigError> {
         let mut config = cluster.guards.clone();
         config.shadow = mode == Mode::Shadow;
+        // A policy reads alert ages from the detector it was trained behind (its manifest's
+        // `monitoring`); rules and baselines keep the default. `LivePolicy::load` refused a
+        // spec that does not build, so the fallback to the default below is never taken.
+        let alert_detector = match &proposer {
+            Proposer::Policy(p) => p.monitoring().alert_detector_spec(),
+            Proposer::Rule | Proposer::Baseline(_) => DEFAULT_ALERT_DETECTOR,
+        }
+        .to_owned();
+        let alerts = AlertClock::new(&alert_detector).unwrap_or_else(|_| default_alert_clock());
         Ok(Pipeline {
             extractor: FeatureExtractor::builtin(),
             features: Features::default(),
@@ -125,7 +136,8 @@ impl Pipeline {
             history: Vec::new(),
             action_starts: BTreeMap::new(),
             pending: BTreeSet::new(),
-            alerts: default_alert_clock(),
+            alerts,
+            alert_detector,
         })
     }
 
@@ -134,7 +146,13 @@ impl Pipeline {
     /// the same detector in its env (`ClusterConfig::alert_detector`).
     pub fn set_alert_detector(&mut self, spec: &str) -> Result<(), DetectorError> {
         self.alerts = AlertClock::new(spec)?;
+        spec.clone_into(&mut self.alert_detector);
         Ok(())
+    }
+
+    /// The detector spec behind the alert-age columns (the policy's own, see [`Pipeline::new`]).
+    pub fn alert_detector(&self) -> &str {
+        &self.alert_detector
     }
 
     /// `"policy <path>"`, `"baseline <name>"` or `"rule"`: where proposals come from.

@@ -200,3 +200,59 @@ fn an_entity_policy_with_a_foreign_feature_schema_is_rejected() {
         other => panic!("expected a schema rejection, got {other:?}"),
     }
 }
+
+#[test]
+fn the_pipeline_runs_the_alert_detector_the_policy_was_trained_behind() {
+    use mend_agents::Monitoring;
+    use mend_executor::pipeline::{Pipeline, Proposer};
+    use mend_monitor::features::alert_age::DEFAULT_ALERT_DETECTOR;
+    let dir = tempfile::tempdir().unwrap();
+    let c = cluster(&["web"]);
+    let load = |name: &str, monitoring: Monitoring| {
+        let path = dir.path().join(name);
+        entity_policy_file(FeatureSchema::builtin_entities())
+            .with_monitoring(monitoring)
+            .save(&path)
+            .unwrap();
+        LivePolicy::load(&path, &c).unwrap()
+    };
+    let recorded = Monitoring {
+        alert_detector: Some("static_threshold".into()),
+    };
+    let policy = load("static.safetensors", recorded);
+    let mode = mend_executor::pipeline::Mode::Shadow;
+    let pipeline = Pipeline::new(&c, mode, Proposer::Policy(Box::new(policy))).unwrap();
+    assert_eq!(pipeline.alert_detector(), "static_threshold");
+    // Nothing recorded: the default; a rule proposer: the default.
+    let policy = load("default.safetensors", Monitoring::default());
+    let pipeline = Pipeline::new(&c, mode, Proposer::Policy(Box::new(policy))).unwrap();
+    assert_eq!(pipeline.alert_detector(), DEFAULT_ALERT_DETECTOR);
+    assert_eq!(
+        Pipeline::new(&c, mode, Proposer::Rule)
+            .unwrap()
+            .alert_detector(),
+        DEFAULT_ALERT_DETECTOR
+    );
+}
+
+#[test]
+fn a_policy_whose_alert_detector_does_not_build_is_rejected_naming_the_field() {
+    use mend_agents::Monitoring;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad-detector.safetensors");
+    entity_policy_file(FeatureSchema::builtin_entities())
+        .with_monitoring(Monitoring {
+            alert_detector: Some("no_such_detector(z=4)".into()),
+        })
+        .save(&path)
+        .unwrap();
+    match LivePolicy::load(&path, &cluster(&["web"])) {
+        Err(e @ DecideError::Manifest { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("monitoring.alert_detector"), "{text}");
+            assert!(text.contains("bad-detector.safetensors"), "{text}");
+            assert!(text.contains("no_such_detector"), "{text}");
+        }
+        other => panic!("expected a manifest rejection, got {other:?}"),
+    }
+}
