@@ -1,11 +1,13 @@
 //! `mend/Cluster-v0`: the self-healing environment over the `sim` world (issue 3, item 7).
 //!
 //! - Observation: `Observation::Entities`, one row per service and node plus global features, built
-//!   by `mend_monitor::features` (schema v3) from the scraped telemetry, the env's own action
+//!   by `mend_monitor::features` (schema v4) from the scraped telemetry, the env's own action
 //!   history (age of its last action on the row, whether it still runs, how many in the last ten
-//!   minutes; `history`) and the seconds each row's alert has been active under the env's own
-//!   detector bank ([`ClusterConfig::alert_detector`], `observe`) only; ground truth (active faults) is reported in `info["truth"]` (with
-//!   [`StepInfo::Full`]), never in the observation.
+//!   minutes; `history`), the seconds each row's alert has been active under the env's own
+//!   detector bank ([`ClusterConfig::alert_detector`], `observe`) and each service's failure risk
+//!   under the env's own predictor ([`ClusterConfig::risk_model`], 0 without one) only; ground
+//!   truth (active faults) is reported in `info["truth"]` (with [`StepInfo::Full`]), never in the
+//!   observation.
 //! - Action: flat Discrete `0 = no-op, 1 + entity * N_KINDS + kind` ([`layout`]), with a mask of
 //!   what the simulator accepts now; [`ClusterAction`] is the structured form.
 //! - Time: each step advances the world by the scenario's `decision_interval`; the episode is
@@ -36,6 +38,7 @@ use std::sync::Arc;
 
 use mend_monitor::features::alert_age::{AlertClock, DEFAULT_ALERT_DETECTOR};
 use mend_monitor::features::history::ActionValues;
+use mend_monitor::features::risk::{RiskModel, RiskTracker};
 use mend_monitor::features::{FeatureExtractor, FeatureSchema, Features};
 use mend_sim::scenario::ModelKind;
 use mend_sim::time::SimDuration;
@@ -86,6 +89,11 @@ pub struct ClusterConfig {
     /// Default [`DEFAULT_ALERT_DETECTOR`] (the framework arm's detector); `None` leaves the
     /// columns at 0.
     pub alert_detector: Option<String>,
+    /// The failure predictor behind the observation's `svc_failure_risk` column (feature schema
+    /// v4): run after extraction on every observation's service rows
+    /// (`mend_monitor::features::risk::RiskTracker`). It only reads the rows, so the world, the
+    /// rewards and the masks are the same with or without it. Default `None`: the column is 0.
+    pub risk_model: Option<Arc<RiskModel>>,
 }
 
 impl Default for ClusterConfig {
@@ -95,6 +103,7 @@ impl Default for ClusterConfig {
             replay: None,
             step_info: StepInfo::default(),
             alert_detector: Some(DEFAULT_ALERT_DETECTOR.to_owned()),
+            risk_model: None,
         }
     }
 }
@@ -117,6 +126,8 @@ pub struct ClusterEnv {
     history_values: Vec<ActionValues>,
     /// The detector bank and alert timers behind the alert-age columns (`None`: columns 0).
     alerts: Option<AlertClock>,
+    /// The failure predictor behind the risk column (`None`: column 0).
+    risk: Option<RiskTracker>,
     /// Resolved simulator action per flat index (None = masked) for the current state, computed
     /// on first use (the mask costs one precondition check per entity and kind).
     resolved: OnceCell<Vec<Option<mend_sim::Action>>>,
@@ -156,6 +167,14 @@ impl ClusterEnv {
             })?),
             None => None,
         };
+        let extractor = FeatureExtractor::builtin();
+        let risk = match &config.risk_model {
+            Some(model) => Some(
+                RiskTracker::new(Arc::clone(model), extractor.schema())
+                    .map_err(|e| bad("risk_model", &format!("a model of this env's rows ({e})")))?,
+            ),
+            None => None,
+        };
         let decision_interval = scenario.spec().scenario.decision_interval;
         // The entity set is fixed by the topology: count it once from a throwaway world.
         let probe = Simulation::new(&scenario, DEFAULT_SEED);
@@ -164,7 +183,7 @@ impl ClusterEnv {
             scenario,
             config,
             decision_interval,
-            extractor: FeatureExtractor::builtin(),
+            extractor,
             rng: ChaCha8Rng::seed_from_u64(DEFAULT_SEED),
             sim: None,
             layout: None,
@@ -173,6 +192,7 @@ impl ClusterEnv {
             history: history::RowHistory::default(),
             history_values: Vec::new(),
             alerts,
+            risk,
             resolved: OnceCell::new(),
             last_components: RewardComponents::default(),
             n_entities,
@@ -256,6 +276,9 @@ impl ClusterEnv {
             &self.extractor,
             &mut self.features,
         );
+        if let Some(risk) = &mut self.risk {
+            risk.fill_features(sim.telemetry().time.as_secs_f64(), &mut self.features);
+        }
         // Rows change only when the structure does: check them against the layout then.
         let names_match = !rebuilt
             || self.features.entities.len() == layout.n_entities()
@@ -352,6 +375,9 @@ impl Env for ClusterEnv {
         self.feed = observe::SnapshotFeed::default();
         if let Some(clock) = &mut self.alerts {
             clock.reset();
+        }
+        if let Some(risk) = &mut self.risk {
+            risk.reset();
         }
         self.sim = Some(sim);
         self.episode_scenario = Some(episode);

@@ -25,7 +25,8 @@
 //! (`crate::pipeline`). Code that extracts features from readings without a pipeline (probes,
 //! tests) so sees "never acted", never a missing column. Likewise every service's alert age
 //! (feature schema v3) starts at 0 ("no alert active"), and the pipeline's alert clock overwrites
-//! it.
+//! it. The failure-risk column (schema v4) is not a metric: extraction leaves it 0 and the
+//! pipeline's risk model, if any, writes it into the rows afterwards.
 //!
 //! Freshness ([`Readings::metric_times`], judged by the fresh-metrics guard): `S:up` is always
 //! required; any other metric is required while at least one replica of `S` is up (a live replica

@@ -19,12 +19,20 @@
 //! evaluation, Prometheus' `activeAt`), with the framework arm's detector
 //! ([`DEFAULT_ALERT_DETECTOR`]) unless [`Pipeline::set_alert_detector`] chose another. It runs in
 //! every mode: what it measures is the cluster, not this executor's actions.
+//!
+//! Failure risk (feature schema v4): with a failure predictor ([`Pipeline::set_risk_model`]) the
+//! pipeline scores every service after extraction (`mend_monitor::features::risk::RiskTracker`,
+//! the cluster env's code: the current row without the alert ages, plus trends over the model's
+//! window by snapshot time, so the 0.5-15 s live cadence reads the same trends as the env's 30 s)
+//! and writes `svc_failure_risk`; without one the column is 0, as in an env without a model.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use mend_monitor::detectors::DetectorError;
 use mend_monitor::features::alert_age::{AlertClock, DEFAULT_ALERT_DETECTOR};
 use mend_monitor::features::history::EntityActions;
+use mend_monitor::features::risk::{RiskError, RiskModel, RiskTracker};
 use mend_monitor::features::{FeatureExtractor, Features};
 use mend_monitor::telemetry::{EntityKind, Snapshot};
 
@@ -107,6 +115,8 @@ pub struct Pipeline {
     alerts: AlertClock,
     /// The spec `alerts` runs.
     alert_detector: String,
+    /// The failure predictor behind the risk column (`None`: column 0).
+    risk: Option<RiskTracker>,
 }
 
 impl Pipeline {
@@ -138,6 +148,7 @@ impl Pipeline {
             pending: BTreeSet::new(),
             alerts,
             alert_detector,
+            risk: None,
         })
     }
 
@@ -153,6 +164,19 @@ impl Pipeline {
     /// The detector spec behind the alert-age columns (the policy's own, see [`Pipeline::new`]).
     pub fn alert_detector(&self) -> &str {
         &self.alert_detector
+    }
+
+    /// Runs `model` behind the `svc_failure_risk` column from now on, cold (no trend history);
+    /// the policy should have been trained with the same model in its env
+    /// (`ClusterConfig::risk_model`). Refuses a model of another feature schema, naming the field.
+    pub fn set_risk_model(&mut self, model: Arc<RiskModel>) -> Result<(), RiskError> {
+        self.risk = Some(RiskTracker::new(model, self.extractor.schema())?);
+        Ok(())
+    }
+
+    /// The failure predictor behind the risk column, if any.
+    pub fn risk_model(&self) -> Option<&Arc<RiskModel>> {
+        self.risk.as_ref().map(RiskTracker::model)
     }
 
     /// `"policy <path>"`, `"baseline <name>"` or `"rule"`: where proposals come from.
@@ -221,6 +245,9 @@ impl Pipeline {
         self.fill_action_history(&mut snapshot, readings, now_ms);
         self.alerts.observe_snapshot(&mut snapshot);
         self.extractor.extract_into(&snapshot, &mut self.features);
+        if let Some(risk) = &mut self.risk {
+            risk.fill_features(snapshot.timestamp, &mut self.features);
+        }
         let mut digest_input: Vec<f64> = self.features.rows.iter().map(|&x| f64::from(x)).collect();
         digest_input.extend(self.features.global.iter().map(|&x| f64::from(x)));
         self.rule.observe(readings);
@@ -371,6 +398,65 @@ replica_metrics = { up = { scrape = "up" } }
             p.features().missing
         );
         assert!(p.set_alert_detector("no_such_detector").is_err());
+    }
+
+    #[test]
+    fn live_risk_equals_the_env_path_on_the_same_rows_whatever_the_alert_ages() {
+        use mend_monitor::features::risk::RISK_COLUMN;
+        let cluster = ClusterFile::parse(Path::new("c.toml"), CLUSTER, Path::new(".")).unwrap();
+        let mut p = Pipeline::new(&cluster, Mode::Shadow, Proposer::Rule).unwrap();
+        assert!(p.risk_model().is_none());
+        let schema = FeatureExtractor::builtin().schema().clone();
+        let model = Arc::new(RiskModel::init(&schema, 16, 600.0, 900.0, 4));
+        p.set_risk_model(Arc::clone(&model)).unwrap();
+        p.set_alert_detector("static_threshold").unwrap();
+        // The env's path: extraction without an alert clock, then the tracker on the rows.
+        let mut env_path = RiskTracker::new(model, &schema).unwrap();
+        let extractor = FeatureExtractor::builtin();
+        let column = schema.column_index(RISK_COLUMN).unwrap();
+        let alert = schema.column_index("svc_alert_age").unwrap();
+        let t0 = 1_700_000_000_000u64;
+        let (mut risks, mut alerting) = (Vec::new(), 0);
+        // Irregular live cadence (0.5 s to 15 s); web's memory leaks, its replica 1 is down for a while.
+        let mut now_ms = t0;
+        for (step, dt_ms) in [0u64, 500, 500, 15_000, 2_000, 7_500, 500, 15_000, 1_000]
+            .into_iter()
+            .enumerate()
+        {
+            now_ms += dt_ms;
+            let mut r = readings();
+            let leak = 0.3 + (now_ms - t0) as f64 / 100_000.0;
+            for i in 0..2 {
+                r.replica
+                    .insert(("web".into(), i, "memory_utilization".into()), leak);
+            }
+            if (2..6).contains(&step) {
+                r.replica.insert(("web".into(), 1, "up".into()), 0.0);
+            }
+            p.decide(&cluster, &r, now_ms, false).unwrap();
+            let live = p.features().clone();
+            let mut env = extractor.extract(&r.to_snapshot(now_ms));
+            env_path.fill_features(now_ms as f64 / 1000.0, &mut env);
+            assert_eq!(live.entities, env.entities);
+            for row in 0..live.entities.len() {
+                assert_eq!(
+                    live.row(row)[column],
+                    env.row(row)[column],
+                    "step {step}, row {row}"
+                );
+            }
+            alerting += usize::from(live.row(1)[alert] > 0.0);
+            risks.push(live.row(1)[column]);
+        }
+        assert!(
+            alerting > 0,
+            "the live alert ages differed from the env path's zeros"
+        );
+        assert!(risks.windows(2).any(|w| w[0] != w[1]), "{risks:?}");
+        let mut other = RiskModel::init(&schema, 4, 600.0, 900.0, 0);
+        other.schema_id = "v3-0000000000000000".into();
+        let err = p.set_risk_model(Arc::new(other)).unwrap_err();
+        assert!(err.to_string().contains("schema_id"), "{err}");
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! cluster env (simulated telemetry) and the live executor (Prometheus samples) call this same code
 //! and a policy sees the same features in both. A policy file records [`FeatureSchema::hash`].
 //!
-//! # Schema v3
+//! # Schema v4
 //! Entities: every service, then every node, each sorted by name (replicas are folded into their
-//! service through the `service` label). One row per entity, width 25; a row's columns for the other
+//! service through the `service` label). One row per entity, width 26; a row's columns for the other
 //! kind are 0. Columns (`name`: source, transform):
 //!
 //! | # | name | source | transform |
@@ -35,6 +35,7 @@
 //! | 22 | `node_actions_recent` | node `mend_actions_recent` | clamp [0, 10] |
 //! | 23 | `svc_alert_age` | service `mend_alert_active_seconds` | ln(1 + x) |
 //! | 24 | `node_alert_age` | node `mend_alert_active_seconds` | ln(1 + x) |
+//! | 25 | `svc_failure_risk` | written after extraction ([`risk::RiskTracker`]) | clamp [0, 1] |
 //!
 //! Columns 17-22 (new in v2) are the controller's own action history ([`history`]): not scraped
 //! but written into the snapshot, under those metric names, by whoever acts (the cluster env, the
@@ -43,8 +44,12 @@
 //! entity has been active (pending or firing, Prometheus' `activeAt`), from the agent's own
 //! detector bank run beside the observation, 0 when not active, capped at
 //! [`alert_age::ALERT_AGE_CAP_S`]; written into the snapshot by the cluster env and the executor.
-//! Schema v1 was columns 0-16 alone, v2 columns 0-22; policy files recorded under either no
-//! longer load.
+//! Column 25 (new in v4) is the failure predictor's risk that an incident on the service starts
+//! within its horizon ([`risk`]): not a metric but written into the service rows after extraction
+//! by whoever runs a [`risk::RiskModel`] (the cluster env with `ClusterConfig::risk_model`, the
+//! executor's pipeline with `Pipeline::set_risk_model`), 0 on node rows and without a model.
+//! Schema v1 was columns 0-16 alone, v2 columns 0-22, v3 columns 0-24; policy files recorded
+//! under any of them no longer load.
 //!
 //! Global features (11): `n_services` and `n_nodes` (ln(1 + count)); `svc_error_ratio_mean`,
 //! `svc_error_ratio_max`, `svc_latency_p99_max`, `svc_replicas_up_ratio_min`, `node_up_ratio`
@@ -69,7 +74,7 @@ pub use plan::{FeaturePlan, flat_values};
 use crate::telemetry::{EntityKind, EntityRef, Snapshot};
 
 /// Version of the built-in schema; bump it whenever a column, its order or its transform changes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Largest raw value an ln(1 + x) feature represents; larger values are clamped to it. 1e6 is
 /// orders of magnitude above every quantity the log1p features carry: request rates (requests
@@ -314,6 +319,11 @@ impl FeatureSchema {
                 Transform::Log1p,
             ));
         }
+        columns.push(Column {
+            name: risk::RISK_COLUMN.into(),
+            source: Source::Written { kind: Service },
+            transform: clamp1,
+        });
         Self {
             version: SCHEMA_VERSION,
             columns,
@@ -664,7 +674,7 @@ mod tests {
             .map(|e| format!("{}/{}", e.kind.as_str(), e.name))
             .collect();
         assert_eq!(names, ["service/api", "service/db", "node/n1", "node/n2"]);
-        assert_eq!((f.width, f.rows.len(), f.global.len()), (25, 4 * 25, 11));
+        assert_eq!((f.width, f.rows.len(), f.global.len()), (26, 4 * 26, 11));
         assert_eq!(
             (
                 col(&f, 0, "is_service"),
@@ -713,6 +723,14 @@ mod tests {
             "service history columns are 0 on node rows"
         );
         assert_eq!(col(&f, 0, "svc_alert_age"), 90f64.ln_1p() as f32);
+        assert_eq!(
+            (
+                col(&f, 0, "svc_failure_risk"),
+                col(&f, 2, "svc_failure_risk")
+            ),
+            (0.0, 0.0),
+            "written after extraction: 0 from the extractor, and never missing"
+        );
         assert_eq!(col(&f, 2, "node_alert_age"), 600f64.ln_1p() as f32);
         assert_eq!(col(&f, 3, "node_alert_age"), 0.0);
         assert_eq!(
@@ -827,9 +845,9 @@ mod tests {
     fn schema_hash_is_stable_and_changes_with_the_schema() {
         let a = FeatureSchema::builtin();
         assert_eq!(a.hash(), FeatureSchema::builtin().hash());
-        assert!(a.hash().starts_with("v3-") && a.hash().len() == 19);
+        assert!(a.hash().starts_with("v4-") && a.hash().len() == 19);
         assert_eq!(a.version, SCHEMA_VERSION);
-        assert_eq!(a.width(), 25);
+        assert_eq!(a.width(), 26);
         let mut b = a.clone();
         b.columns[3].transform = Transform::Clamp(2.0);
         assert_ne!(a.hash(), b.hash());

@@ -306,25 +306,9 @@ impl RiskTracker {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::features::{Column, Source, Transform};
     use crate::telemetry::EntityRef;
-
-    /// The built-in schema with the risk column appended if it lacks one.
-    pub(crate) fn schema_with_risk() -> FeatureSchema {
-        let mut s = FeatureSchema::builtin();
-        if s.column_index(RISK_COLUMN).is_none() {
-            s.columns.push(Column {
-                name: RISK_COLUMN.into(),
-                source: Source::Written {
-                    kind: EntityKind::Service,
-                },
-                transform: Transform::Clamp(1.0),
-            });
-        }
-        s
-    }
 
     /// Features of two services and one node, with rising memory on `api`.
     fn features(schema: &FeatureSchema, step: u32) -> Features {
@@ -351,7 +335,7 @@ pub(crate) mod tests {
 
     #[test]
     fn the_tracker_writes_the_predictors_risk_of_each_services_input() {
-        let schema = schema_with_risk();
+        let schema = FeatureSchema::builtin();
         let model = Arc::new(RiskModel::init(&schema, 8, 600.0, 900.0, 3));
         let mut tracker = RiskTracker::new(Arc::clone(&model), &schema).unwrap();
         let column = tracker.risk_column();
@@ -398,7 +382,7 @@ pub(crate) mod tests {
 
     #[test]
     fn services_keep_their_own_windows_when_the_order_changes() {
-        let schema = schema_with_risk();
+        let schema = FeatureSchema::builtin();
         let model = Arc::new(RiskModel::init(&schema, 4, 600.0, 900.0, 1));
         let mut tracker = RiskTracker::new(model, &schema).unwrap();
         let (w, c) = (schema.width(), tracker.risk_column());
@@ -428,7 +412,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_model_of_another_schema_or_shape_is_refused_naming_the_field() {
-        let schema = schema_with_risk();
+        let schema = FeatureSchema::builtin();
         let good = RiskModel::init(&schema, 4, 600.0, 900.0, 0);
         assert_eq!(good.check(&schema), Ok(()));
         let mut other = good.clone();
@@ -436,14 +420,13 @@ pub(crate) mod tests {
         let err = RiskTracker::new(Arc::new(other), &schema).unwrap_err();
         assert!(matches!(err, RiskError::SchemaMismatch { .. }), "{err}");
         assert!(err.to_string().contains("schema_id"), "{err}");
-        let without = FeatureSchema::builtin();
-        if without.column_index(RISK_COLUMN).is_none() {
-            let m = RiskModel::init(&without, 4, 600.0, 900.0, 0);
-            assert!(matches!(
-                m.check(&without),
-                Err(RiskError::NoRiskColumn { .. })
-            ));
-        }
+        let mut without = schema.clone();
+        without.columns.retain(|c| c.name != RISK_COLUMN);
+        let m = RiskModel::init(&without, 4, 600.0, 900.0, 0);
+        assert!(matches!(
+            m.check(&without),
+            Err(RiskError::NoRiskColumn { .. })
+        ));
         type Breaker = fn(&mut RiskModel);
         let cases: [(&str, Breaker); 5] = [
             ("trend_seconds", |m| m.trend_seconds = f64::NAN),
@@ -470,7 +453,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_risk_model_round_trips_through_json() {
-        let schema = schema_with_risk();
+        let schema = FeatureSchema::builtin();
         let model = RiskModel::init(&schema, 6, 600.0, 900.0, 11);
         let text = serde_json::to_string(&model).unwrap();
         let back: RiskModel = serde_json::from_str(&text).unwrap();

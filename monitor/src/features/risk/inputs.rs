@@ -144,7 +144,7 @@ mod tests {
     use super::*;
 
     fn schema() -> FeatureSchema {
-        super::super::tests::schema_with_risk()
+        FeatureSchema::builtin()
     }
 
     /// A row whose memory column (`svc_replica_memory_max`) is `memory` and the rest `fill`.
