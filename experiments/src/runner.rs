@@ -34,7 +34,9 @@ use crate::output::write_atomic;
 use crate::results::{self, EpisodeMetrics};
 use crate::{plots, progress, scenarios, traces};
 use episode::EpisodeSettings;
+use mend_agents::Monitoring;
 use mend_envs::ClusterConfig;
+pub use predictor::RiskModel;
 
 pub use jobs::{Job, Shard};
 pub use train::TrainJob;
@@ -60,6 +62,8 @@ pub mod files {
     pub const TRAIN_DIR: &str = "train";
     /// Exported policies of learned agents.
     pub const POLICIES_DIR: &str = "policies";
+    /// The failure predictor (settings, held-out quality, model), when the experiment trains one.
+    pub const PREDICTOR: &str = super::predictor::PREDICTOR_FILE;
     /// Plots (PNG and SVG).
     pub const PLOTS_DIR: &str = "plots";
     /// Recorded episode traces (`mend eval --record`).
@@ -109,6 +113,9 @@ pub struct RunReport {
     pub train_jobs_skipped: usize,
     /// Training jobs stopped before their budget (`max_train_chunks`).
     pub train_jobs_stopped: usize,
+    /// Wall seconds spent preparing the failure predictor (simulating, training, or loading
+    /// `predictor.json`); 0 without `[detectors] failure_prediction`.
+    pub predictor_seconds: f64,
     /// Wall seconds of the training phase.
     pub train_seconds: f64,
     /// Jobs in this run (or shard).
@@ -178,6 +185,12 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
         dir: dir.clone(),
         ..RunReport::default()
     };
+    let train_scenarios = load_all(&experiment.scenarios.train)?;
+
+    // ---- failure predictor (before the agents that read its risk score) ----
+    let predictor_start = Instant::now();
+    let risk_model = predictor::prepare(experiment, &dir, &train_scenarios)?;
+    report.predictor_seconds = predictor_start.elapsed().as_secs_f64();
 
     // ---- training phase ----
     if options.phases != Phases::EvalOnly && !train_plan.is_empty() {
@@ -186,12 +199,12 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
             .iter()
             .filter(|j| options.shard.is_none_or(|s| j.index % s.count == s.index))
             .collect();
-        let train_scenarios = load_all(&experiment.scenarios.train)?;
         let ctx = train::TrainContext {
             experiment,
             scenarios: &train_scenarios,
             dir: &dir,
             max_chunks: options.max_train_chunks,
+            risk_model: risk_model.as_ref(),
         };
         let total_steps = mine
             .iter()
@@ -260,7 +273,7 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
                 };
                 let output = episode::run_job_with(
                     &scenarios[job.scenario_index],
-                    &env_config(experiment, job.agent_index),
+                    &env_config(experiment, job.agent_index, risk_model.as_ref()),
                     factory,
                     job.episode_job(),
                     EpisodeSettings {
@@ -297,11 +310,44 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunReport> {
 /// The cluster env agent `index` trains and is evaluated in: the alert-age columns of its
 /// observations (feature schema v3) come from the agent's own detector ([`Experiment::detector_of`]:
 /// its `detector`, else `[detectors] alerting`), the one its alerts are scored by, so adaptive
-/// monitoring is inside the policy it learns.
-pub fn env_config(experiment: &Experiment, index: usize) -> ClusterConfig {
+/// monitoring is inside the policy it learns; the failure-risk column (schema v4) from
+/// `risk_model` (the experiment's predictor, [`predictor::prepare`]) when the agent is named in
+/// `[detectors] failure_prediction.agents`, else 0.
+pub fn env_config(
+    experiment: &Experiment,
+    index: usize,
+    risk_model: Option<&Arc<RiskModel>>,
+) -> ClusterConfig {
     ClusterConfig {
         alert_detector: Some(experiment.detector_of(index).to_owned()),
+        risk_model: risk_model_of(experiment, index, risk_model),
         ..ClusterConfig::default()
+    }
+}
+
+/// The risk model agent `index` reads: `risk_model` if the agent is named in `[detectors]
+/// failure_prediction.agents`, else none.
+pub fn risk_model_of(
+    experiment: &Experiment,
+    index: usize,
+    risk_model: Option<&Arc<RiskModel>>,
+) -> Option<Arc<RiskModel>> {
+    risk_model
+        .filter(|_| experiment.uses_failure_prediction(index))
+        .cloned()
+}
+
+/// The monitoring behind agent `index`'s observations, recorded in its exported policy's manifest
+/// so the executor rebuilds it live: its alert detector ([`Experiment::detector_of`]) and the risk
+/// model it reads ([`risk_model_of`]).
+pub fn monitoring_of(
+    experiment: &Experiment,
+    index: usize,
+    risk_model: Option<&Arc<RiskModel>>,
+) -> Monitoring {
+    Monitoring {
+        alert_detector: Some(experiment.detector_of(index).to_owned()),
+        failure_risk: risk_model_of(experiment, index, risk_model).map(|m| (*m).clone()),
     }
 }
 
@@ -426,6 +472,93 @@ fn load_all(args: &[String]) -> Result<Vec<Arc<mend_sim::Scenario>>> {
 mod tests {
     use super::*;
 
+    /// Trains on `tiny`; a warm-started PPO (zero PPO steps: the warm start alone) named for failure
+    /// prediction, beside the reactive controller, which is not.
+    const PREDICTING: &str = r#"
+[experiment]
+name = "fp"
+seed = 5
+
+[scenarios]
+train = ["tiny"]
+eval = ["default"]
+
+[seeds]
+train = { start = 0, count = 1 }
+eval = { start = 100, count = 1 }
+
+[budget]
+checkpoint_timesteps = 240
+
+[detectors]
+failure_prediction = { agents = ["ppo"], seeds = 2, epochs = 2, hidden = 8 }
+
+[[agents]]
+kind = "reactive"
+
+[[agents]]
+kind = "ppo"
+train_timesteps = 0
+detector = "ewma(z=4, for_s=120)"
+params = { num_envs = 2, num_steps = 16, warm_start = { teacher = "runbook", steps = 64, epochs = 1 } }
+"#;
+
+    #[test]
+    fn an_agent_named_for_failure_prediction_exports_its_risk_model_and_sees_the_risk_column() {
+        use mend_envs::Env;
+        use mend_monitor::features::FeatureSchema;
+        use mend_monitor::features::risk::RISK_COLUMN;
+        let experiment = crate::experiment::from_toml_str(PREDICTING, "fp.toml").unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let options = RunOptions {
+            out: tmp.path().to_path_buf(),
+            threads: Some(1),
+            quiet: true,
+            shard: None,
+            record: false,
+            phases: Phases::TrainOnly,
+            max_train_chunks: None,
+        };
+        let report = run(&experiment, &options).unwrap();
+        let predictor_file = predictor::load(&report.dir.join(files::PREDICTOR))
+            .unwrap()
+            .expect("predictor.json written");
+        // The exported policy's manifest carries the agent's detector and the trained model.
+        let manifest =
+            mend_agents::PolicyFile::inspect(&report.dir.join("policies/ppo-train0.safetensors"))
+                .unwrap();
+        assert_eq!(
+            manifest.monitoring.alert_detector.as_deref(),
+            Some("ewma(z=4, for_s=120)")
+        );
+        assert_eq!(
+            manifest.monitoring.failure_risk.as_ref(),
+            Some(&predictor_file.model)
+        );
+        // Its envs run the model; the reactive controller's do not.
+        let model = Arc::new(predictor_file.model);
+        assert!(
+            env_config(&experiment, 0, Some(&model))
+                .risk_model
+                .is_none()
+        );
+        let config = env_config(&experiment, 1, Some(&model));
+        assert_eq!(config.risk_model.as_ref(), Some(&model));
+        // An evaluation episode's service rows carry risk scores that move with the world.
+        let column = FeatureSchema::builtin().column_index(RISK_COLUMN).unwrap();
+        let scenario = Arc::new(scenarios::load("default").unwrap());
+        let mut env = mend_envs::ClusterEnv::new(scenario, config).unwrap();
+        let (mut obs, _) = env.reset(Some(100), None).unwrap();
+        let mut risks = std::collections::BTreeSet::new();
+        for _ in 0..120 {
+            let e = obs.as_entities().unwrap();
+            risks.extend(e.rows.chunks(e.width).map(|r| r[column].to_bits()));
+            obs = env.step(0).unwrap().obs;
+        }
+        assert!(risks.len() > 2, "risk column barely varies: {risks:?}");
+        assert!(risks.iter().any(|&b| f32::from_bits(b) > 0.0));
+    }
+
     #[test]
     fn each_agents_env_runs_the_agents_own_detector() {
         let (experiment, _) = crate::experiment::load(None).unwrap();
@@ -436,7 +569,7 @@ mod tests {
                 .position(|a| a.kind == kind)
                 .unwrap()
         };
-        let detector = |i| env_config(&experiment, i).alert_detector.unwrap();
+        let detector = |i| env_config(&experiment, i, None).alert_detector.unwrap();
         // default.toml: PPO has its own ewma detector; the reactive controller the file's rules.
         assert!(
             detector(index("ppo")).starts_with("ewma(z=4"),

@@ -20,9 +20,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use mend_monitor::features::{FeatureExtractor, FeatureSchema};
-use mend_monitor::predictor::{
-    PredictorModel, PredictorSpec, TrainConfig, average_precision, pr_at_threshold,
-};
+use mend_monitor::predictor::{PredictorModel, TrainConfig, average_precision, pr_at_threshold};
 use mend_monitor::telemetry::EntityKind;
 use mend_sim::Scenario;
 use rayon::prelude::*;
@@ -33,7 +31,7 @@ use crate::detection::{SimulatedRun, service_incidents, simulate};
 use crate::experiment::{Experiment, FailurePrediction};
 use crate::output::write_atomic;
 
-pub use risk::{RiskInputs, RiskModel};
+pub use mend_monitor::features::risk::{RiskInputs, RiskModel};
 
 /// The predictor's file in the run folder: its settings, quality and model.
 pub const PREDICTOR_FILE: &str = "predictor.json";
@@ -216,11 +214,13 @@ pub fn train(
         }
     }
     let train_seed = predictor_train_seed(experiment.experiment.seed);
-    let spec = PredictorSpec {
-        input: RiskInputs::input_width(&schema),
-        hidden: config.hidden,
-    };
-    let mut predictor = PredictorModel::init(spec, RiskInputs::input_bounds(&schema), train_seed);
+    let mut model = RiskModel::init(
+        &schema,
+        config.hidden,
+        config.trend_s,
+        config.horizon_s,
+        train_seed,
+    );
     let train_config = TrainConfig {
         epochs: config.epochs,
         batch_size: config.batch_size,
@@ -229,13 +229,13 @@ pub fn train(
         ..TrainConfig::default()
     };
     let train_loss = mend_monitor::predictor::train(
-        &mut predictor,
+        &mut model.predictor,
         &training.inputs,
         &training.labels,
         &train_config,
     )
     .context("failure prediction: training the predictor")?;
-    let held_out_quality = evaluate(&predictor, &held_out);
+    let held_out_quality = evaluate(&model.predictor, &held_out);
     Ok(Some(PredictorReport {
         config: config.clone(),
         scenarios: experiment.scenarios.train.clone(),
@@ -245,7 +245,7 @@ pub fn train(
         train_positives: training.positives(),
         train_loss,
         held_out: held_out_quality,
-        model: RiskModel::new(predictor, &schema, config.trend_s, config.horizon_s),
+        model,
     }))
 }
 
@@ -267,7 +267,7 @@ pub fn prepare(
         && report.scenarios == experiment.scenarios.train
         && report.train_seeds
             == predictor_seeds(experiment.experiment.seed, config.seeds)[..report.train_seeds.len()]
-        && report.model.schema_id == schema_id(&FeatureSchema::builtin())
+        && report.model.schema_id == FeatureSchema::builtin().hash()
     {
         return Ok(Some(Arc::new(report.model)));
     }
@@ -294,140 +294,6 @@ pub fn load(path: &Path) -> Result<Option<PredictorReport>> {
             path.display()
         )
     })
-}
-
-/// The identifier a risk model records for the rows it reads.
-fn schema_id(schema: &FeatureSchema) -> String {
-    schema.hash()
-}
-
-/// Stand-in for `mend_monitor::features::risk` (R1, session 7) until it lands: the contract's
-/// `RiskModel` and `RiskInputs`, same signatures and semantics.
-mod risk {
-    use mend_monitor::features::FeatureSchema;
-    use mend_monitor::predictor::PredictorModel;
-    use serde::{Deserialize, Serialize};
-
-    use crate::detection::{TREND_COLUMNS, ols_slope, trend_bounds};
-
-    /// A trained predictor and what it reads.
-    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-    pub struct RiskModel {
-        /// The MLP.
-        pub predictor: PredictorModel,
-        /// Seconds of trend history.
-        pub trend_seconds: f64,
-        /// What it was trained to predict.
-        pub horizon_seconds: f64,
-        /// The schema of the rows it reads.
-        pub schema_id: String,
-    }
-
-    impl RiskModel {
-        pub(crate) fn new(
-            predictor: PredictorModel,
-            schema: &FeatureSchema,
-            trend_seconds: f64,
-            horizon_seconds: f64,
-        ) -> Self {
-            Self {
-                predictor,
-                trend_seconds,
-                horizon_seconds,
-                schema_id: super::schema_id(schema),
-            }
-        }
-    }
-
-    /// Per-service input builder.
-    #[derive(Debug, Clone)]
-    pub struct RiskInputs {
-        trend_seconds: f64,
-        kept: Vec<usize>,
-        trend_columns: Vec<Option<usize>>,
-        current: Vec<f32>,
-        history: std::collections::VecDeque<(f64, Vec<f32>)>,
-    }
-
-    fn kept_columns(schema: &FeatureSchema) -> Vec<usize> {
-        schema
-            .columns
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| !c.name.ends_with("_alert_age") && c.name != "svc_failure_risk")
-            .map(|(i, _)| i)
-            .collect()
-    }
-
-    impl RiskInputs {
-        /// An empty history.
-        pub fn new(schema: &FeatureSchema, trend_seconds: f64) -> Self {
-            Self {
-                trend_seconds,
-                kept: kept_columns(schema),
-                trend_columns: TREND_COLUMNS
-                    .iter()
-                    .map(|(n, _)| schema.column_index(n))
-                    .collect(),
-                current: Vec::new(),
-                history: Default::default(),
-            }
-        }
-
-        /// One service row at time `t`.
-        pub fn push(&mut self, t: f64, row: &[f32]) {
-            self.current = self.kept.iter().map(|&i| row[i]).collect();
-            let values = self
-                .trend_columns
-                .iter()
-                .map(|c| c.map_or(0.0, |c| row[c]))
-                .collect();
-            self.history.push_back((t, values));
-            while self
-                .history
-                .front()
-                .is_some_and(|(t0, _)| *t0 < t - self.trend_seconds)
-            {
-                self.history.pop_front();
-            }
-        }
-
-        /// Current row's columns + trends, appended to `out`.
-        pub fn write_input(&self, out: &mut Vec<f32>) {
-            out.extend_from_slice(&self.current);
-            let times: Vec<f32> = self.history.iter().map(|(t, _)| *t as f32).collect();
-            for k in 0..self.trend_columns.len() {
-                let ys: Vec<f32> = self.history.iter().map(|(_, v)| v[k]).collect();
-                let delta = match (ys.first(), ys.last()) {
-                    (Some(a), Some(b)) => b - a,
-                    _ => 0.0,
-                };
-                out.push(delta);
-                let slope = if ys.len() < 2 {
-                    0.0
-                } else {
-                    let dt = (times[times.len() - 1] - times[0]) / (ys.len() - 1) as f32;
-                    ols_slope(&ys) / dt.max(1e-9)
-                };
-                out.push(slope * self.trend_seconds as f32);
-            }
-        }
-
-        /// Input width.
-        pub fn input_width(schema: &FeatureSchema) -> usize {
-            kept_columns(schema).len() + 2 * TREND_COLUMNS.len()
-        }
-
-        /// Input bounds.
-        pub fn input_bounds(schema: &FeatureSchema) -> Vec<(f32, f32)> {
-            let rows = schema.row_bounds();
-            kept_columns(schema)
-                .iter()
-                .map(|&i| rows[i])
-                .chain(trend_bounds())
-                .collect()
-        }
-    }
 }
 
 #[cfg(test)]
