@@ -45,8 +45,10 @@ pub use autoencoder::{Autoencoder, AutoencoderConfig};
 pub use cad_ose::{CadOse, CadOseConfig, CadOseState};
 pub use channels::{Channels, Univariate};
 pub use ensemble::{Combine, Ensemble, EnsembleConfig};
-pub use ewma::{Ewma, EwmaConfig};
-pub use fusion::{Fusion, FusionConfig, member_alert_score, shift_cad_calibrated_config};
+pub use ewma::{Ewma, EwmaConfig, SATURATION_LEVEL};
+pub use fusion::{
+    Fusion, FusionConfig, member_alert_score, shift_cad_apriori_config, shift_cad_calibrated_config,
+};
 pub use holt_winters::{HoltWinters, HoltWintersConfig};
 pub use likelihood::{Likelihood, LikelihoodConfig};
 pub use median_mad::{MedianMad, MedianMadConfig};
@@ -59,7 +61,9 @@ pub use registry::{
 pub use score::{
     Direction, MetricDirections, gaussian_two_sided_tail, metric_direction, score_from_z,
 };
-pub use shift::{Shift, ShiftConfig, ShiftState};
+pub use shift::{
+    CAD_OSE_REST_SAMPLES, NUMENTA_SPATIAL_TOLERANCE, SHEWHART_TAIL, Shift, ShiftConfig, ShiftState,
+};
 pub use static_threshold::{StaticThreshold, StaticThresholdConfig};
 
 /// The output of a detector for one sample.

@@ -9,6 +9,11 @@
 //! square (no cold-start bias). After warm-up the deviation entering the variance is clipped at
 //! `z_threshold` standard deviations (Huber-type robust scale, P. J. Huber, "Robust
 //! Statistics", 1981), so a spike does not blind the detector to the next one.
+//!
+//! Optional saturation gate (`alert_level`, session 7): a sample alerts only when its value is at
+//! or above the level. It exists for utilisations, where a large change far from saturation is
+//! not a symptom (held out, a region's load moving to the surviving replicas paged every one of
+//! them: `mend_experiments::detection::Candidate::with_replica_cpu_gate`).
 
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +43,19 @@ pub struct EwmaConfig {
     pub min_std_absolute: f64,
     /// Which deviations count: both (default), only rises (`up`) or only falls (`down`).
     pub direction: Direction,
+    /// Saturation gate: when set, a sample alerts only if its value is at or above this level
+    /// (its score is capped just below 0.5 otherwise), whatever the direction. For a
+    /// utilisation, a change is a symptom only near saturation (see [`SATURATION_LEVEL`]); a
+    /// load shifted onto a replica by a failover elsewhere moves it far in z but not to
+    /// saturation. Default none.
+    pub alert_level: Option<f64>,
 }
+
+/// Utilisation from which a rise is worth a page: 0.8. In an M/M/1 queue the mean time in
+/// system is `S / (1 - rho)` (L. Kleinrock, *Queueing Systems*, vol. 1, 1975, §3.2): 5x the
+/// service time at 0.8, 10x at 0.9 (the static rules' threshold), so 0.8 is where queueing
+/// delay starts to climb steeply; chosen a priori, not tuned.
+pub const SATURATION_LEVEL: f64 = 0.8;
 
 impl Default for EwmaConfig {
     fn default() -> Self {
@@ -50,6 +67,7 @@ impl Default for EwmaConfig {
             min_std_relative: 0.01,
             min_std_absolute: 1e-6,
             direction: Direction::Both,
+            alert_level: None,
         }
     }
 }
@@ -72,6 +90,15 @@ impl EwmaConfig {
             self.variance_alpha,
             "0 < variance_alpha <= 1",
         )?;
+        if let Some(level) = self.alert_level {
+            check(
+                level.is_finite(),
+                n,
+                "alert_level",
+                level,
+                "a finite level (or none)",
+            )?;
+        }
         check_z_settings(
             n,
             self.z_threshold,
@@ -80,6 +107,9 @@ impl EwmaConfig {
         )
     }
 }
+
+/// Largest score of a gated sample: just below the 0.5 that marks an alert.
+const BELOW_ALERT: f64 = 0.5 - 1e-9;
 
 /// One channel of the EWMA detector.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,9 +154,17 @@ impl Univariate for EwmaState {
         let std = self.var.sqrt().max(floor);
         let out = if warm {
             let z = c.direction.deviation(d / std);
-            Detection {
-                score: score_from_z(z, c.z_threshold),
-                alert: z.abs() >= c.z_threshold,
+            let score = score_from_z(z, c.z_threshold);
+            if c.alert_level.is_some_and(|level| x < level) {
+                Detection {
+                    score: score.min(BELOW_ALERT),
+                    alert: false,
+                }
+            } else {
+                Detection {
+                    score,
+                    alert: z.abs() >= c.z_threshold,
+                }
             }
         } else {
             Detection::default()
@@ -153,5 +191,58 @@ impl Ewma {
     pub fn from_config(config: EwmaConfig) -> Result<Self, DetectorError> {
         config.validate()?;
         Ok(Channels::new(EwmaState::new(config)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detectors::Detector;
+
+    /// A flat series at `level` with small alternating noise, then a step to `after`.
+    fn step_alerts(config: EwmaConfig, level: f64, after: f64) -> (bool, bool) {
+        let mut d = Ewma::from_config(config).unwrap();
+        let mut before = false;
+        for i in 0..200 {
+            let noise = if i % 2 == 0 { 0.005 } else { -0.005 };
+            before |= d.update(i as f64, level + noise).alert;
+        }
+        let step = d.update(200.0, after);
+        assert!(step.score >= 0.0 && step.score <= 1.0);
+        (before, step.alert)
+    }
+
+    #[test]
+    fn the_saturation_gate_silences_steps_that_stay_below_its_level() {
+        let gated = EwmaConfig {
+            alert_level: Some(SATURATION_LEVEL),
+            min_std_absolute: 0.02,
+            ..Default::default()
+        };
+        let open = EwmaConfig {
+            alert_level: None,
+            ..gated
+        };
+        // A load shift 0.14 -> 0.6: far in z, short of saturation.
+        assert_eq!(step_alerts(open, 0.14, 0.6), (false, true));
+        assert_eq!(step_alerts(gated, 0.14, 0.6), (false, false));
+        // The same jump into saturation still alerts.
+        assert_eq!(step_alerts(gated, 0.14, 0.95), (false, true));
+        // A gated sample scores below the alert mark, an open one at or above it.
+        let mut d = Ewma::from_config(gated).unwrap();
+        for i in 0..200 {
+            d.update(i as f64, 0.14);
+        }
+        assert!(d.update(200.0, 0.6).score < 0.5);
+    }
+
+    #[test]
+    fn a_non_finite_alert_level_is_rejected_by_field() {
+        let bad = EwmaConfig {
+            alert_level: Some(f64::NAN),
+            ..Default::default()
+        };
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("alert_level"), "{e}");
     }
 }

@@ -65,6 +65,21 @@ pub fn shift_cad_calibrated_config() -> FusionConfig {
     }
 }
 
+/// `shift_cad_apriori`: [`ShiftConfig::a_priori`](super::ShiftConfig::a_priori) and `cad_ose`
+/// with its reference defaults, calibrated by their own alert scores (0.5 and 0.75), joint rest
+/// CAD OSE's rule ([`CAD_OSE_REST_SAMPLES`](super::shift::CAD_OSE_REST_SAMPLES)). Nothing in it
+/// was chosen on NAB data (session 7).
+pub fn shift_cad_apriori_config() -> FusionConfig {
+    FusionConfig {
+        members: vec![
+            DetectorConfig::Shift(super::ShiftConfig::a_priori()),
+            DetectorConfig::CadOse(Default::default()),
+        ],
+        alert_scores: Vec::new(),
+        rest_samples: super::shift::CAD_OSE_REST_SAMPLES,
+    }
+}
+
 /// The score at which a member's own rule alerts: `alert_score` (shift, likelihood),
 /// `base_threshold` (CAD OSE), and 0.5 for every other detector (the z-score detectors score
 /// exactly 0.5 at their threshold: [`score_from_z`](super::score_from_z)).

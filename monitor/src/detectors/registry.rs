@@ -7,7 +7,7 @@ use super::autoencoder::{Autoencoder, AutoencoderConfig};
 use super::cad_ose::{CadOse, CadOseConfig};
 use super::ensemble::{Combine, Ensemble, EnsembleConfig};
 use super::ewma::{Ewma, EwmaConfig};
-use super::fusion::{Fusion, FusionConfig, shift_cad_calibrated_config};
+use super::fusion::{Fusion, FusionConfig, shift_cad_apriori_config, shift_cad_calibrated_config};
 use super::holt_winters::{HoltWinters, HoltWintersConfig};
 use super::likelihood::{Likelihood, LikelihoodConfig};
 use super::median_mad::{MedianMad, MedianMadConfig};
@@ -38,7 +38,16 @@ pub const DETECTOR_NAMES: [&str; 10] = [
 /// lies from the mean, and misses that contract by design (its own suite: `tests/cad_ose.rs`);
 /// `shift_cad` ([`shift_cad_config`]) and `shift_cad_calibrated`
 /// ([`shift_cad_calibrated_config`](super::shift_cad_calibrated_config)) combine it with `shift`.
-pub const SEQUENCE_DETECTOR_NAMES: [&str; 3] = ["cad_ose", "shift_cad", "shift_cad_calibrated"];
+/// `shift_apriori` ([`ShiftConfig::a_priori`]) and `shift_cad_apriori`
+/// ([`shift_cad_apriori_config`](super::shift_cad_apriori_config)) are the same detectors with
+/// every setting fixed a priori (session 7).
+pub const SEQUENCE_DETECTOR_NAMES: [&str; 5] = [
+    "cad_ose",
+    "shift_cad",
+    "shift_cad_calibrated",
+    "shift_apriori",
+    "shift_cad_apriori",
+];
 
 /// Weight of CAD OSE's score in `shift_cad`. Chosen on NAB's realAWSCloudwatch subset (the only
 /// NAB data here) among 0.25, 0.3, 0.35 and 0.4, so that subset's NAB score is optimistic; a
@@ -105,6 +114,7 @@ impl DetectorConfig {
             "onset" => DetectorConfig::Onset(Default::default()),
             "likelihood" => DetectorConfig::Likelihood(Default::default()),
             "shift" => DetectorConfig::Shift(Default::default()),
+            "shift_apriori" => DetectorConfig::Shift(ShiftConfig::a_priori()),
             "persist" => DetectorConfig::Persist(Default::default()),
             "autoencoder" => DetectorConfig::Autoencoder(Default::default()),
             "cad_ose" => DetectorConfig::CadOse(Default::default()),
@@ -112,6 +122,7 @@ impl DetectorConfig {
             "fusion" | "shift_cad_calibrated" => {
                 DetectorConfig::Fusion(shift_cad_calibrated_config())
             }
+            "shift_cad_apriori" => DetectorConfig::Fusion(shift_cad_apriori_config()),
             _ if name.starts_with("onset:") => DetectorConfig::Onset(OnsetConfig {
                 inner: Box::new(DetectorConfig::default_for(&name["onset:".len()..])?),
                 ..Default::default()

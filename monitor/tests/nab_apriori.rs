@@ -1,0 +1,105 @@
+//! NAB realAWSCloudwatch with nothing chosen on the subset (session 7): `shift_apriori` and
+//! `shift_cad_apriori`, whose every setting comes from published detectors' defaults and
+//! control-chart convention (`ShiftConfig::a_priori`), scored once on the three profiles next to
+//! Numenta HTM's reference scores, with the leave-one-file-out (LOFO) standard score (in which
+//! only NAB's own threshold is chosen on the other 16 files). Run with `--nocapture` for the
+//! table; the figures are reported whatever they show, so the test asserts the wiring, not a
+//! ranking.
+
+use std::path::{Path, PathBuf};
+
+use mend_monitor::detectors::{
+    CAD_OSE_REST_SAMPLES, DetectorConfig, FusionConfig, ShiftConfig, shift_cad_apriori_config,
+};
+use mend_monitor::nab::{
+    NabCorpus, PROBATIONARY_PERCENT, Profile, detector_scores, detector_scores_for,
+    leave_one_file_out_scores, load_corpus, load_detector_scores, score_detector,
+};
+
+type Scores = Vec<Vec<f64>>;
+
+fn nab_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nab")
+}
+
+/// (standard, reward_low_FP_rate, reward_low_FN_rate, LOFO standard).
+fn scores_of(corpus: &NabCorpus, scores: &Scores) -> [f64; 4] {
+    let r = score_detector(
+        corpus,
+        "d",
+        scores,
+        &Profile::nab_defaults(),
+        PROBATIONARY_PERCENT,
+    );
+    let s = |name: &str| r.profile(name).map_or(f64::NAN, |p| p.normalized_score);
+    let standard: Vec<Profile> = Profile::nab_defaults()
+        .into_iter()
+        .filter(|p| p.name == "standard")
+        .collect();
+    let lofo = leave_one_file_out_scores(
+        corpus,
+        std::slice::from_ref(scores),
+        &standard,
+        PROBATIONARY_PERCENT,
+    );
+    [
+        s("standard"),
+        s("reward_low_FP_rate"),
+        s("reward_low_FN_rate"),
+        lofo[0].normalized_score,
+    ]
+}
+
+#[test]
+fn a_priori_detectors_are_scored_once_beside_htm() {
+    let dir = nab_dir();
+    let corpus = load_corpus(&dir, &dir.join("combined_windows.json")).unwrap();
+    let htm = load_detector_scores(&dir.join("reference/numenta"), "numenta", &corpus).unwrap();
+    let shift = detector_scores(&corpus, "shift_apriori", None).unwrap();
+    let fused = detector_scores(&corpus, "shift_cad_apriori", None).unwrap();
+
+    // The registered names are the a-priori configurations, and the fusion's members are them.
+    assert_eq!(
+        DetectorConfig::default_for("shift_apriori").unwrap(),
+        DetectorConfig::Shift(ShiftConfig::a_priori())
+    );
+    let FusionConfig {
+        members,
+        rest_samples,
+        ..
+    } = shift_cad_apriori_config();
+    assert_eq!(rest_samples, CAD_OSE_REST_SAMPLES);
+    assert_eq!(members[0], DetectorConfig::Shift(ShiftConfig::a_priori()));
+    let again =
+        detector_scores_for(&corpus, &DetectorConfig::Fusion(shift_cad_apriori_config())).unwrap();
+    assert_eq!(again, fused, "scoring is deterministic");
+
+    println!(
+        "{:<44} {:>8} {:>8} {:>8} {:>10}",
+        "detector (realAWSCloudwatch)", "standard", "low_FP", "low_FN", "LOFO std"
+    );
+    let mut table = Vec::new();
+    for (name, s) in [
+        ("Numenta HTM (reference scores)", &htm),
+        ("shift_apriori", &shift),
+        ("shift_cad_apriori", &fused),
+    ] {
+        let r = scores_of(&corpus, s);
+        println!(
+            "{name:<44} {:>8.2} {:>8.2} {:>8.2} {:>10.2}",
+            r[0], r[1], r[2], r[3]
+        );
+        table.push(r);
+    }
+    for r in &table {
+        for v in r {
+            // Normalised NAB scores: 0 is the null detector, 100 the perfect one.
+            assert!(v.is_finite() && *v > -100.0 && *v <= 100.0, "{r:?}");
+        }
+    }
+    // Each file's scores are in [0, 1] and as long as the file.
+    for (f, s) in corpus.files.iter().zip(&fused) {
+        assert_eq!(s.len(), f.series.values.len());
+        assert!(s.iter().all(|x| (0.0..=1.0).contains(x)));
+    }
+}
