@@ -14,6 +14,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use mend_monitor::features::risk::RiskModel;
+
 use crate::agent::TrainSummary;
 use crate::error::PolicyFileError;
 use crate::nn::entity::{EntityParams, EntityPolicy, EntitySpec, PART_NAMES};
@@ -134,14 +136,18 @@ pub struct Manifest {
 }
 
 /// The monitoring behind a policy's observation: which detector drives the alert-age columns
-/// (feature schema v3, `mend_monitor::features::alert_age`). The executor rebuilds exactly this
-/// live, so the columns mean what they meant in training.
+/// (feature schema v3, `mend_monitor::features::alert_age`) and which failure predictor writes the
+/// risk column (v4, `mend_monitor::features::risk`). The executor rebuilds exactly this live, so
+/// the columns mean what they meant in training.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Monitoring {
     /// Detector spec text behind the alert-age columns, as experiment files and `--detector` take
     /// it; `None`: the default (`mend_monitor::features::alert_age::DEFAULT_ALERT_DETECTOR`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_detector: Option<String>,
+    /// The failure predictor behind the `svc_failure_risk` column; `None`: the column is 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_risk: Option<RiskModel>,
 }
 
 impl Monitoring {
@@ -262,6 +268,7 @@ impl PolicyFile {
             });
         }
         store::check_finite(path, &tensors)?;
+        check_monitoring(path, &manifest)?;
         let policy = match &manifest.network {
             NetworkSpec::Mlp(spec) => PolicyNet::Mlp(MlpPolicy {
                 algorithm: manifest.algorithm.clone(),
@@ -317,6 +324,20 @@ fn parse_manifest(
         path: path.to_path_buf(),
         detail: e.to_string(),
     })
+}
+
+/// A recorded failure predictor must fit the rows the cluster env and the executor extract (the
+/// monitor's built-in schema) and hold finite parameters of its declared shape.
+fn check_monitoring(path: &Path, manifest: &Manifest) -> Result<(), PolicyFileError> {
+    let Some(model) = &manifest.monitoring.failure_risk else {
+        return Ok(());
+    };
+    model
+        .check(&mend_monitor::features::FeatureSchema::builtin())
+        .map_err(|e| PolicyFileError::Manifest {
+            path: path.to_path_buf(),
+            detail: format!("field `monitoring.failure_risk`: {e}"),
+        })
 }
 
 /// An entity network's manifest must agree with itself: the feature schema has `row_width +

@@ -145,6 +145,7 @@ fn monitoring_round_trips_and_is_absent_when_default() {
     // A recorded detector comes back exactly and is the spec to run.
     let monitoring = Monitoring {
         alert_detector: Some("static_threshold".into()),
+        ..Monitoring::default()
     };
     let file = sample_file().with_monitoring(monitoring.clone());
     let (_dir2, path2) = saved(&file);
@@ -154,6 +155,42 @@ fn monitoring_round_trips_and_is_absent_when_default() {
         loaded.manifest.monitoring.alert_detector_spec(),
         "static_threshold"
     );
+}
+
+#[test]
+fn a_recorded_failure_predictor_round_trips_and_a_bad_one_is_rejected_naming_the_field() {
+    use mend_monitor::features::risk::RiskModel;
+    let schema = mend_monitor::features::FeatureSchema::builtin();
+    let model = RiskModel::init(&schema, 4, 600.0, 600.0, 7);
+    let with = |model: RiskModel| {
+        entity_file().with_monitoring(Monitoring {
+            failure_risk: Some(model),
+            ..Monitoring::default()
+        })
+    };
+    let file = with(model.clone());
+    let (_dir, path) = saved(&file);
+    let loaded = PolicyFile::load(&path, Some(&FeatureSchema::builtin_entities())).unwrap();
+    assert_eq!(
+        loaded.manifest.monitoring.failure_risk.as_ref(),
+        Some(&model)
+    );
+    // A predictor trained on other rows, or with a parameter missing, is refused on load.
+    let mut foreign = model.clone();
+    foreign.schema_id = "v0-0000000000000000".into();
+    let mut short = model;
+    short.predictor.params.pop();
+    for (name, bad) in [("foreign", foreign), ("short", short)] {
+        let (_dir, path) = saved(&with(bad));
+        match PolicyFile::load(&path, None) {
+            Err(e @ PolicyFileError::Manifest { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains("monitoring.failure_risk"), "{name}: {text}");
+                assert!(text.contains("policy.safetensors"), "{name}: {text}");
+            }
+            other => panic!("{name}: expected a manifest rejection, got {other:?}"),
+        }
+    }
 }
 
 #[test]

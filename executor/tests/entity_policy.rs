@@ -218,6 +218,7 @@ fn the_pipeline_runs_the_alert_detector_the_policy_was_trained_behind() {
     };
     let recorded = Monitoring {
         alert_detector: Some("static_threshold".into()),
+        ..Monitoring::default()
     };
     let policy = load("static.safetensors", recorded);
     let mode = mend_executor::pipeline::Mode::Shadow;
@@ -243,6 +244,7 @@ fn a_policy_whose_alert_detector_does_not_build_is_rejected_naming_the_field() {
     entity_policy_file(FeatureSchema::builtin_entities())
         .with_monitoring(Monitoring {
             alert_detector: Some("no_such_detector(z=4)".into()),
+            ..Monitoring::default()
         })
         .save(&path)
         .unwrap();
