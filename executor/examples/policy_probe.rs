@@ -11,7 +11,7 @@
 //! cargo build -p mend-executor --bins --examples
 //! nice -n 10 target/debug/examples/policy_probe [--policy FILE] [--seconds 12]
 //!     [--sim [--sim-scenario default|drill-like]] [--offline] [--no-health-checks]
-//!     [--train OUT [--act-weight 6] [--ppo-steps 16384] [--seed 0]]
+//!     [--train OUT [--act-weight 6] [--ppo-steps 16384] [--teacher-steps 11520] [--seed 0]]
 //! ```
 //! `--train OUT` first trains the fixture's kind of policy on the drill-shaped scenario
 //! (`tests/fixtures/policy/drill-like.toml`, `tests/common/trained.rs`), saves it to `OUT` and
@@ -23,7 +23,8 @@
 //! scenario's rows of the corresponding faults (process crash, process hang, node crash,
 //! partition, memory leak of one of `catalog`'s three replicas; `tests/common/sim_rows.rs`), or
 //! with `--sim-scenario drill-like` on the drill-shaped training scenario's (crash, hang, leak of
-//! `web-0`), one decision every 30 simulated seconds over `--seconds` (give e.g. 1800).
+//! `web-0`), one decision per the scenario's `decision_interval` (30 s in `default`, 0.5 s in
+//! `drill-like` since session 7) over `--seconds` simulated seconds.
 //! `--offline` prints the policy on the drill's measured steady live rows without Prometheus
 //! (`tests/common/live_rows.rs`, the rows `e2e_policy_heals`' offline test checks), one line per
 //! fault: the quick check of a training sweep.
@@ -114,6 +115,10 @@ fn probe() -> Result<(), String> {
             "--ppo-steps" => {
                 training.ppo_steps = value.parse().map_err(|e| format!("--ppo-steps: {e}"))?
             }
+            "--teacher-steps" => {
+                training.teacher_steps =
+                    value.parse().map_err(|e| format!("--teacher-steps: {e}"))?
+            }
             "--seed" => training.seed = value.parse().map_err(|e| format!("--seed: {e}"))?,
             "--sim-scenario" => {
                 sim_probe = match value.as_str() {
@@ -135,11 +140,7 @@ fn probe() -> Result<(), String> {
         policy_path = out;
     }
     if sim {
-        return probe_sim(
-            &policy_path,
-            &sim_probe,
-            (seconds / 30.0).ceil() as usize + 1,
-        );
+        return probe_sim(&policy_path, &sim_probe, seconds);
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let prom_port = drill::free_port();
@@ -165,6 +166,23 @@ fn probe() -> Result<(), String> {
                     ""
                 },
                 d.row
+            );
+        }
+        // P(act) as the alert ages at the loop's 0.5 s cadence on each fault's live row: what the
+        // confidence gate sees decision by decision (`e2e_policy_heals`' offline test).
+        for fault in Fault::ALL {
+            let steps = (live_rows::alert_age_s(Some(fault)) / drill::STEP.as_secs_f64()) as usize;
+            let trail: Vec<String> = (0..=steps)
+                .map(|i| {
+                    let age = i as f64 * drill::STEP.as_secs_f64();
+                    let d = live_rows::decide_on_live_row(&policy, &cluster, Some(fault), age);
+                    format!("{age:.1}s {:.3}", d.act_probability)
+                })
+                .collect();
+            println!(
+                "offline {} by alert age: {}",
+                fault.name(),
+                trail.join(", ")
             );
         }
         return Ok(());
@@ -246,14 +264,19 @@ fn probe() -> Result<(), String> {
 }
 
 /// `--sim`: the simulator's rows of the corresponding faults in `probe`'s world
-/// (`tests/common/sim_rows.rs`), one decision every 30 simulated seconds for `decisions` decisions
-/// from one before the onset; then P(act) in the quiet world before the onset.
+/// (`tests/common/sim_rows.rs`), one decision per the scenario's decision interval over `seconds`
+/// simulated seconds from one decision before the onset; then P(act) in the quiet world before the
+/// onset.
 fn probe_sim(
     policy_path: &std::path::Path,
     probe: &sim_rows::SimProbe,
-    decisions: usize,
+    seconds: f64,
 ) -> Result<(), String> {
     let file = mend_agents::PolicyFile::load(policy_path, None).map_err(|e| e.to_string())?;
+    let scenario =
+        mend_sim::Scenario::from_toml_str(probe.text, probe.name).map_err(|e| e.to_string())?;
+    let interval_s = scenario.spec().scenario.decision_interval.0 as f64 / 1000.0;
+    let decisions = (seconds / interval_s).ceil() as usize + 1;
     let mut summary = Vec::new();
     for fault in probe.faults {
         let rows = sim_rows::probe_sim(&file, probe, fault, decisions, 0)?;
