@@ -4,7 +4,7 @@
 //! cargo run --release -p mend-agents --example cluster -- [--scenario tiny|default]
 //!     [--seeds START COUNT] [--agents no-op,random,reactive,runbook,tabular]
 //!     [--reactive "TOML; PAIRS"] [--runbook FILE]
-//!     [--train-seeds START COUNT] [--train-steps N] [--train-scenario NAME]
+//!     [--train-seeds START COUNT] [--train-steps N] [--tabular-steps N] [--train-scenario NAME]
 //!     [--algo ppo] [--ppo-seeds K] [--ppo "TOML; PAIRS"] [--ppo-sampled]
 //!     [--save-dir DIR] [--load-ppo FILE,FILE,...]
 //! ```
@@ -26,9 +26,11 @@
 //! seed (rows `ppo#seed`, greedy = the no-op-first decision of `mend_agents::noop_first`;
 //! `--ppo-sampled` adds rows `ppo#seed/sampled` acting on sampled actions). With several PPO policies,
 //! rows `ppo mean of K (greedy|sampled)` average the K policies per evaluation seed. Paired tables
-//! then give every agent's differences to no-op, reactive and runbook on the same seeds.
+//! then give every agent's differences to no-op, random, reactive and runbook on the same seeds.
 //! Defaults: scenario `default`, evaluation seeds 1000..1020, training/tuning seeds 0..8 (disjoint;
-//! checked), tabular Q trained for 72,000 steps (100 episodes of `default`), all agents. Each agent meets every seed once (common random numbers: same faults and load).
+//! checked), tabular Q trained for 72,000 steps (100 episodes of `default`), all agents.
+//! `--train-steps` sets both learners' budgets; `--tabular-steps` then overrides tabular Q's alone (so
+//! PPO can run a short budget beside a fully trained table in one paired table). Each agent meets every seed once (common random numbers: same faults and load).
 //! Metrics come from the simulator's ground truth, as `mend run` computes them: availability
 //! (request-weighted share within SLO), incidents (SLO-violation episodes > 1 min), MTTR (mean fault
 //! onset -> end over faults that ended), cost (infrastructure + actions, USD) and return. Columns show
@@ -160,6 +162,7 @@ fn main() -> anyhow::Result<()> {
     let mut ppo_sampled = false;
     let mut ppo_config = PpoConfig::cluster_default(0);
     let (mut train_start, mut train_count, mut train_steps) = (0u64, 8u64, 72_000u64);
+    let mut tabular_steps: Option<u64> = None;
     let mut train_scenario: Option<String> = None;
     let mut save_dir: Option<std::path::PathBuf> = None;
     let mut load_ppo: Vec<std::path::PathBuf> = Vec::new();
@@ -189,6 +192,7 @@ fn main() -> anyhow::Result<()> {
                 i += 1;
             }
             "--train-steps" => train_steps = val(1)?.parse()?,
+            "--tabular-steps" => tabular_steps = Some(val(1)?.parse()?),
             // A flag: takes no value.
             "--ppo-sampled" => {
                 ppo_sampled = true;
@@ -241,7 +245,8 @@ fn main() -> anyhow::Result<()> {
             train_start,
         )?;
         let t0 = Instant::now();
-        let summary = q.learn(&mut env, &train_seeds, train_steps, &mut NullSink)?;
+        let steps = tabular_steps.unwrap_or(train_steps);
+        let summary = q.learn(&mut env, &train_seeds, steps, &mut NullSink)?;
         println!(
             "tabular Q: {} steps on `{scen}` seeds {train_start}..{} in {:.1} s, mean return of the last \
              {} episodes {:.1}",
@@ -420,7 +425,7 @@ fn main() -> anyhow::Result<()> {
             results.push((name, rows));
         }
     }
-    print_paired(&results, &["no-op", "reactive", "runbook"], &|_| true);
+    print_paired(&results, &["no-op", "random", "reactive", "runbook"], &|_| true);
     println!("\nactions by kind (all seeds):");
     for line in kinds_used {
         println!("  {line}");
