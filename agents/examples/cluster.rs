@@ -425,7 +425,11 @@ fn main() -> anyhow::Result<()> {
             results.push((name, rows));
         }
     }
-    print_paired(&results, &["no-op", "random", "reactive", "runbook"], &|_| true);
+    print_paired(
+        &results,
+        &["no-op", "random", "reactive", "runbook"],
+        &|_| true,
+    );
     println!("\nactions by kind (all seeds):");
     for line in kinds_used {
         println!("  {line}");
