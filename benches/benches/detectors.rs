@@ -15,7 +15,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mend_monitor::alerting::{EntityDetectors, RuleSet};
 use mend_monitor::detectors::{
-    DETECTOR_NAMES, Detector, Ewma, EwmaConfig, SEQUENCE_DETECTOR_NAMES, by_name,
+    DETECTOR_NAMES, Detector, Ewma, EwmaConfig, SATURATION_LEVEL, SEQUENCE_DETECTOR_NAMES, by_name,
 };
 use mend_monitor::features::FeatureSchema;
 use mend_monitor::nab::{
@@ -49,6 +49,23 @@ fn detectors(c: &mut Criterion) {
     group.bench_function("ewma_concrete", |b| {
         b.iter(|| {
             let mut d = Ewma::from_config(EwmaConfig::default()).unwrap();
+            let mut alerts = 0u32;
+            for (i, &v) in values.iter().enumerate() {
+                alerts += u32::from(d.update(i as f64 * 60.0, v).alert);
+            }
+            black_box(alerts)
+        });
+    });
+    // The same with the saturation gate (session 7): one comparison more per sample. The
+    // series' values (about 10) are above the level, so every sample takes the ungated path
+    // plus the check.
+    group.bench_function("ewma_gated_concrete", |b| {
+        b.iter(|| {
+            let mut d = Ewma::from_config(EwmaConfig {
+                alert_level: Some(SATURATION_LEVEL),
+                ..Default::default()
+            })
+            .unwrap();
             let mut alerts = 0u32;
             for (i, &v) in values.iter().enumerate() {
                 alerts += u32::from(d.update(i as f64 * 60.0, v).alert);

@@ -11,7 +11,8 @@
 //! `--study tune`: the framework's adaptive detector (`--family`) tuned within a false-alert
 //! budget (`--budget-ratio` x the static rules' rate) on the training scenario and seeds, then
 //! measured against the static rules on held-out scenarios (`--eval-scenario`); `--direction up`
-//! tunes and measures detectors that score only rises (`dir=up` specs).
+//! tunes and measures detectors that score only rises (`dir=up` specs); `--replica-cpu-gate 0.8`
+//! lets replica CPU alert only near saturation.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -199,6 +200,11 @@ pub struct SimArgs {
     /// (`auto`: rises on error ratio and latency, both ways on utilisations).
     #[arg(long, value_enum, default_value_t = DirectionArg::Both)]
     pub direction: DirectionArg,
+    /// `--study tune`: gate every setting's replica CPU rule at this utilisation (it alerts only
+    /// at or above it; `Candidate::with_replica_cpu_gate`); a priori 0.8
+    /// (`mend_monitor::detectors::SATURATION_LEVEL`). Default: no gate.
+    #[arg(long)]
+    pub replica_cpu_gate: Option<f64>,
 }
 
 /// `--direction` values.
@@ -403,7 +409,13 @@ fn sim_tune(args: &SimArgs) -> Result<ExitCode> {
         eval_seeds: (1..=args.test).map(|i| args.seed + 1000 + i).collect(),
         grid: budget_grid(&families)
             .into_iter()
-            .map(|c| c.with_directions(args.direction.directions()))
+            .map(|c| {
+                let c = c.with_directions(args.direction.directions());
+                match args.replica_cpu_gate {
+                    Some(level) => c.with_replica_cpu_gate(level),
+                    None => c,
+                }
+            })
             .collect(),
         budget_ratio: args.budget_ratio,
     };

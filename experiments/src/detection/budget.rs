@@ -19,6 +19,8 @@ use mend_monitor::alerting::{RuleSet, TunedDetector};
 use mend_sim::Scenario;
 use serde::Serialize;
 
+use super::breakdown::{MetricFalseAlerts, false_alerts_by_metric};
+
 use super::tuned::{
     Candidate, HeldOutRow, TTD_CAP_SECONDS, TrainingRow, choose_per_family, held_out_row, mean_of,
     measure, simulate_all, training_rows,
@@ -110,6 +112,8 @@ pub struct HeldOutScenario {
     pub scenario: String,
     /// Rows, paired with the static rules over the same seeds.
     pub rows: Vec<HeldOutRow>,
+    /// Per row, each watched metric's false alerts alone ([`false_alerts_by_metric`]).
+    pub by_metric: Vec<Vec<MetricFalseAlerts>>,
 }
 
 /// Result of [`budget_study`].
@@ -181,6 +185,17 @@ impl BudgetReport {
                     ci(&r.false_alerts_vs_baseline)
                 ));
             }
+            s.push_str("\nLargest false-alert sources (each metric's rule alone, per day)\n\n");
+            for (r, metrics) in h.rows.iter().zip(&h.by_metric) {
+                let mut top: Vec<&MetricFalseAlerts> = metrics.iter().collect();
+                top.sort_by(|a, b| b.false_alerts_per_day.total_cmp(&a.false_alerts_per_day));
+                let listed: Vec<String> = top
+                    .iter()
+                    .take(3)
+                    .map(|m| format!("{} {:.1}", m.metric, m.false_alerts_per_day))
+                    .collect();
+                s.push_str(&format!("- {}: {}\n", r.setting, listed.join(", ")));
+            }
         }
         s.push_str(
             "\nTraining grid\n\n| family | setting | capped TTD s | false/day | within budget | \
@@ -222,6 +237,8 @@ pub fn budget_study(study: &BudgetStudy<'_>) -> Result<BudgetReport, DetectionEr
     let budget = study.budget_ratio * baseline_false;
     let mut training = training_rows(&train, grid, budget)?;
     let picks = choose_per_family(grid, &mut training);
+    // Held out, each choice runs its candidate's own rules (its spec's, plus any change made to
+    // the candidate such as `Candidate::with_replica_cpu_gate`).
     let chosen_specs: Vec<(usize, TunedDetector)> = picks
         .iter()
         .filter_map(|&i| grid[i].spec.clone().map(|s| (i, s)))
@@ -246,13 +263,21 @@ pub fn budget_study(study: &BudgetStudy<'_>) -> Result<BudgetReport, DetectionEr
             &base,
             &base,
         )];
-        for (_, spec) in &chosen_specs {
-            let m = measure(&runs, &spec.rules())?;
-            rows.push(held_out_row(spec.family, &spec.to_string(), &m, &base));
+        let mut by_metric = vec![false_alerts_by_metric(&runs, &baseline)?];
+        for (i, spec) in &chosen_specs {
+            let rules = &grid[*i].rules;
+            let m = measure(&runs, rules)?;
+            let setting = match grid[*i].setting.split_once(" gate=") {
+                Some((_, level)) => format!("{spec} gate={level}"),
+                None => spec.to_string(),
+            };
+            rows.push(held_out_row(spec.family, &setting, &m, &base));
+            by_metric.push(false_alerts_by_metric(&runs, rules)?);
         }
         held_out.push(HeldOutScenario {
             scenario: scenario.name().to_owned(),
             rows,
+            by_metric,
         });
     }
     Ok(BudgetReport {

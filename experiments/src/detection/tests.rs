@@ -114,3 +114,42 @@ fn false_alerts_by_metric_has_one_row_per_rule_and_covers_the_whole_set() {
     assert!(whole > 0.0, "z = 4 without a hold pages on noise");
     assert!(sum >= whole - 1e-9, "per metric {sum} vs whole set {whole}");
 }
+
+#[test]
+fn the_replica_cpu_gate_touches_only_replica_cpu() {
+    use mend_monitor::detectors::{DetectorConfig, SATURATION_LEVEL};
+    let open = Candidate::tuned("ewma", 4.0, 120.0);
+    let gated = open.clone().with_replica_cpu_gate(SATURATION_LEVEL);
+    assert_eq!(gated.setting, format!("{} gate=0.8", open.setting));
+    assert_eq!(gated.spec, open.spec);
+    assert_eq!(gated.rules.rules.len(), open.rules.rules.len());
+    let mut touched = 0;
+    for (g, o) in gated.rules.rules.iter().zip(&open.rules.rules) {
+        let is_replica_cpu = g.kind == EntityKind::Replica && g.metric == "cpu_utilization";
+        if !is_replica_cpu {
+            assert_eq!(g, o, "{} {}", g.kind.as_str(), g.metric);
+            continue;
+        }
+        let DetectorConfig::Persist(p) = &g.detector else {
+            panic!("replica cpu is held for 120 s");
+        };
+        let DetectorConfig::Ewma(e) = p.inner.as_ref() else {
+            panic!("replica cpu runs ewma");
+        };
+        assert_eq!(e.alert_level, Some(SATURATION_LEVEL));
+        touched += 1;
+    }
+    assert_eq!(touched, 1);
+    // On a run, the gate can only remove replica CPU alerts: never more false alerts.
+    let run = simulate(&default_scenario(), 5);
+    let runs = std::slice::from_ref(&run);
+    let before = false_alerts_by_metric(runs, &open.rules).unwrap();
+    let after = false_alerts_by_metric(runs, &gated.rules).unwrap();
+    for (b, a) in before.iter().zip(&after) {
+        if b.metric == "replica cpu_utilization" {
+            assert!(a.false_alerts_per_day <= b.false_alerts_per_day);
+        } else {
+            assert_eq!(a, b);
+        }
+    }
+}
