@@ -137,8 +137,16 @@ impl Pipeline {
         }
         .to_owned();
         let alerts = AlertClock::new(&alert_detector).unwrap_or_else(|_| default_alert_clock());
+        let extractor = FeatureExtractor::builtin();
+        // Likewise its failure predictor (the policy file's load checked it against this schema).
+        let risk = match &proposer {
+            Proposer::Policy(p) => p.monitoring().failure_risk.as_ref().and_then(|model| {
+                RiskTracker::new(Arc::new(model.clone()), extractor.schema()).ok()
+            }),
+            Proposer::Rule | Proposer::Baseline(_) => None,
+        };
         Ok(Pipeline {
-            extractor: FeatureExtractor::builtin(),
+            extractor,
             features: Features::default(),
             proposer,
             rule: FallbackRule::new(&cluster.namespace, cluster.fallback.clone()),
@@ -148,7 +156,7 @@ impl Pipeline {
             pending: BTreeSet::new(),
             alerts,
             alert_detector,
-            risk: None,
+            risk,
         })
     }
 

@@ -224,6 +224,19 @@ fn the_pipeline_runs_the_alert_detector_the_policy_was_trained_behind() {
     let mode = mend_executor::pipeline::Mode::Shadow;
     let pipeline = Pipeline::new(&c, mode, Proposer::Policy(Box::new(policy))).unwrap();
     assert_eq!(pipeline.alert_detector(), "static_threshold");
+    assert!(pipeline.risk_model().is_none());
+    // A recorded failure predictor runs behind the risk column.
+    let schema = mend_monitor::features::FeatureSchema::builtin();
+    let model = mend_monitor::features::risk::RiskModel::init(&schema, 4, 600.0, 600.0, 3);
+    let policy = load(
+        "risk.safetensors",
+        Monitoring {
+            failure_risk: Some(model.clone()),
+            ..Monitoring::default()
+        },
+    );
+    let pipeline = Pipeline::new(&c, mode, Proposer::Policy(Box::new(policy))).unwrap();
+    assert_eq!(pipeline.risk_model().map(|m| m.as_ref()), Some(&model));
     // Nothing recorded: the default; a rule proposer: the default.
     let policy = load("default.safetensors", Monitoring::default());
     let pipeline = Pipeline::new(&c, mode, Proposer::Policy(Box::new(policy))).unwrap();
