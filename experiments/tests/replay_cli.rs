@@ -242,6 +242,46 @@ fn replay_refuses_other_features_and_other_scenarios() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("recorded on scenario `default`"), "{e}");
 
+    // A network policy runs behind the monitoring its manifest records: one recording an alert
+    // detector that does not exist is refused, naming the env's field.
+    let spec = mend_agents::EntitySpec {
+        row_width: MonitorSchema::builtin().width(),
+        global_width: MonitorSchema::builtin().global.len(),
+        hidden: 4,
+        n_kinds: kinds().len(),
+        activation: mend_agents::nn::Activation::Tanh,
+    };
+    let entity = PolicyFile::new(
+        mend_agents::EntityPolicy {
+            algorithm: "ppo".into(),
+            output: OutputKind::Logits,
+            params: mend_agents::EntityParams::zeros(spec),
+            exploration_eps: 0.0,
+            n_actions: 1 + 3 * kinds().len(),
+        },
+        FeatureSchema::builtin_entities(),
+        kinds(),
+        training(),
+    )
+    .with_monitoring(mend_agents::Monitoring {
+        alert_detector: Some("no_such_detector(z=4)".into()),
+        ..mend_agents::Monitoring::default()
+    });
+    let path = tmp.path().join("monitored.safetensors");
+    entity.save(&path).unwrap();
+    let out = run(&[
+        "replay",
+        trace.to_str().unwrap(),
+        "--policy",
+        path.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("alert_detector") && e.contains("no_such_detector"),
+        "{e}"
+    );
+
     // Neither --agent nor --policy.
     let out = run(&["replay", trace.to_str().unwrap()]);
     assert!(!out.status.success());

@@ -212,6 +212,7 @@ pub fn replay_policy(
     if let Some(d) = &recorded.divergence {
         eprintln!("warning: the recorded run's re-simulation is approximate: {d}");
     }
+    let config = &config_for_policy(config, policy_path)?;
     let mut env = ClusterEnv::new(Arc::clone(scenario), config.clone())
         .with_context(|| format!("scenario {}", scenario.name()))?;
     env.reset(Some(seed), None)
@@ -263,6 +264,30 @@ fn same_onsets(
         );
     }
     Ok(expected)
+}
+
+/// `base` with the monitoring a network policy file records (its manifest's `monitoring`: the
+/// alert detector behind the alert-age columns, the failure predictor behind the risk column), so
+/// the policy reads the columns it was trained on. A tabular file records none: `base` unchanged.
+fn config_for_policy(base: &ClusterConfig, path: &Path) -> Result<ClusterConfig> {
+    let (metadata, _) = mend_agents::store::read_file(path)?;
+    let tabular = metadata
+        .get(mend_agents::policy_file::MANIFEST_KEY)
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+        .and_then(|m| {
+            m.get("algorithm")
+                .and_then(|a| a.as_str().map(str::to_owned))
+        })
+        .is_some_and(|a| a == mend_agents::tabular::file::ALGORITHM);
+    if tabular {
+        return Ok(base.clone());
+    }
+    let monitoring = mend_agents::PolicyFile::inspect(path)?.monitoring;
+    Ok(ClusterConfig {
+        alert_detector: Some(monitoring.alert_detector_spec().to_owned()),
+        risk_model: monitoring.failure_risk.map(Arc::new),
+        ..base.clone()
+    })
 }
 
 /// Loads a policy file for the cluster env whose rows follow `schema` and which has `n_actions`
