@@ -6,15 +6,24 @@
 //! is shown for honesty. Criterion's "elements/s" is env steps per second (one vector step of N
 //! sub-envs counts N).
 //!
+//! `envs/cluster/default/noop_step_risk` is `default/noop_step` with a failure predictor behind the
+//! schema v4 risk column (`ClusterConfig::risk_model`: an untrained model of the experiments'
+//! default size, 32 tanh units; training changes the weights, not the work): its ratio to
+//! `default/noop_step` is the predictor's cost per env step. Only this pair:
+//! `cargo bench -p mend-benches --bench envs -- 'default/noop_step'`.
+//!
 //! Run: `cargo bench -p mend-benches --bench envs` (add `-- --quick` for a short run). Figures
 //! taken while other builds run on the machine are provisional.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mend_envs::cluster::{ClusterConfig, ClusterEnv};
 use mend_envs::{AutoresetMode, CartPole, Env, ParallelVectorEnv, SyncVectorEnv, VectorEnv};
+use mend_monitor::features::FeatureSchema;
+use mend_monitor::features::risk::{DEFAULT_TREND_SECONDS, RiskModel};
 
 /// Steps per measured iteration for single envs.
 const BATCH: u64 = 1000;
@@ -46,12 +55,31 @@ fn cartpole(c: &mut Criterion) {
     g.finish();
 }
 
+/// Hidden units of the risk model in `default/noop_step_risk` (the experiments' default,
+/// `FailurePrediction::default_hidden` in experiments/src/experiment/schema.rs).
+const RISK_HIDDEN: usize = 32;
+
 fn cluster(c: &mut Criterion) {
     let mut g = c.benchmark_group("envs/cluster");
     g.throughput(Throughput::Elements(100));
-    for scenario in ["tiny", "default"] {
-        g.bench_function(format!("{scenario}/noop_step"), |b| {
-            let mut env = ClusterEnv::builtin(scenario, ClusterConfig::default()).unwrap();
+    let risk = ClusterConfig {
+        risk_model: Some(Arc::new(RiskModel::init(
+            &FeatureSchema::builtin(),
+            RISK_HIDDEN,
+            DEFAULT_TREND_SECONDS,
+            900.0,
+            0,
+        ))),
+        ..ClusterConfig::default()
+    };
+    let cases = [
+        ("tiny/noop_step", "tiny", ClusterConfig::default()),
+        ("default/noop_step", "default", ClusterConfig::default()),
+        ("default/noop_step_risk", "default", risk),
+    ];
+    for (label, scenario, config) in cases {
+        g.bench_function(label, |b| {
+            let mut env = ClusterEnv::builtin(scenario, config.clone()).unwrap();
             env.reset(Some(1), None).unwrap();
             b.iter(|| {
                 for _ in 0..100 {
