@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::detection::{
-    BudgetStudy, ClientSplit, FederatedStudyConfig, PredictionConfig, TunedFamily, budget_grid,
-    budget_study, default_grid, federated_study, precursor_markdown, precursor_study,
+    BudgetStudy, Candidate, ClientSplit, FederatedStudyConfig, PredictionConfig, TunedFamily,
+    budget_grid, budget_study, default_grid, federated_study, precursor_markdown, precursor_study,
     tuned_detection_study,
 };
 use anyhow::{Context, Result};
@@ -205,6 +205,11 @@ pub struct SimArgs {
     /// (`mend_monitor::detectors::SATURATION_LEVEL`). Default: no gate.
     #[arg(long)]
     pub replica_cpu_gate: Option<f64>,
+    /// `--study tune`: measure these parametrised specs (repeat; e.g.
+    /// `"ewma(z=4, for_s=120, dir=auto)"`) instead of searching the grid; `--family` and
+    /// `--direction` are then ignored (the spec says both), one setting per family is kept.
+    #[arg(long = "spec")]
+    pub specs: Vec<String>,
 }
 
 /// `--direction` values.
@@ -402,15 +407,33 @@ fn sim_tune(args: &SimArgs) -> Result<ExitCode> {
         }
         f
     };
+    let grid = if args.specs.is_empty() {
+        budget_grid(&families)
+    } else {
+        let mut grid = Vec::new();
+        for text in &args.specs {
+            let c = Candidate::from_spec(text)
+                .with_context(|| format!("--spec {text:?}"))?
+                .with_context(|| {
+                    format!("--spec {text:?}: not a parametrised spec, e.g. ewma(z=4, for_s=120)")
+                })?;
+            grid.push(c);
+        }
+        grid
+    };
     let study = BudgetStudy {
         train_scenario: &train_scenario,
         train_seeds: (1..=args.train).map(|i| args.seed + i).collect(),
         eval_scenarios: eval.iter().collect(),
         eval_seeds: (1..=args.test).map(|i| args.seed + 1000 + i).collect(),
-        grid: budget_grid(&families)
+        grid: grid
             .into_iter()
             .map(|c| {
-                let c = c.with_directions(args.direction.directions());
+                let c = if args.specs.is_empty() {
+                    c.with_directions(args.direction.directions())
+                } else {
+                    c
+                };
                 match args.replica_cpu_gate {
                     Some(level) => c.with_replica_cpu_gate(level),
                     None => c,

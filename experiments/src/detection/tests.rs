@@ -153,3 +153,17 @@ fn the_replica_cpu_gate_touches_only_replica_cpu() {
         }
     }
 }
+
+#[test]
+fn a_candidate_from_a_spec_runs_that_spec_and_rejects_bad_text() {
+    let c = Candidate::from_spec("ewma(z=4, for_s=120, dir=auto)")
+        .unwrap()
+        .expect("a parametrised spec");
+    let spec = c.spec.as_ref().unwrap();
+    assert_eq!(c.setting, spec.to_string());
+    assert_eq!(c.rules, spec.rules());
+    assert_eq!(c.family, "ewma");
+    assert!(Candidate::from_spec("ewma").unwrap().is_none());
+    let e = Candidate::from_spec("ewma(z=-1)").unwrap_err().to_string();
+    assert!(e.contains('z'), "{e}");
+}

@@ -13,7 +13,9 @@
 //!  test seeds  ─ simulate ─► baseline + choices ─► paired differences (crate::stats) ─► report
 //! ```
 
-use mend_monitor::alerting::{AccountingConfig, DetectionOutcome, RuleSet, TunedDetector};
+use mend_monitor::alerting::{
+    AccountingConfig, AlertSpecError, DetectionOutcome, RuleSet, TunedDetector,
+};
 pub use mend_monitor::alerting::{hybrid_rules, metric_floor};
 use mend_monitor::detectors::{
     AutoencoderConfig, DetectorConfig, Direction, MetricDirections, ShiftConfig,
@@ -57,6 +59,17 @@ impl Candidate {
             rules: spec.rules(),
             spec: Some(spec),
         }
+    }
+
+    /// The setting a parametrised spec names (`ewma(z=4, for_s=120, dir=auto)`), its rules the
+    /// spec's own; `None` for a plain registry name.
+    pub fn from_spec(text: &str) -> Result<Option<Candidate>, AlertSpecError> {
+        Ok(TunedDetector::parse(text)?.map(|spec| Candidate {
+            family: spec.family.to_owned(),
+            setting: spec.to_string(),
+            rules: spec.rules(),
+            spec: Some(spec),
+        }))
     }
 
     /// The same setting with replica CPU's EWMA rule gated at `level` (see `gate_replica_cpu`
