@@ -1,42 +1,28 @@
-//! Precursor (trend) features for the failure predictor (issue 5, item 5): incidents the
-//! simulator produces are often announced by a slow build-up (a memory leak growing to OOM, a
-//! latency or error-rate creep before an SLO breach), which a short window of raw feature rows
-//! shows poorly. For each watched service column, over the last `trend_window` scrapes:
+//! Precursor (trend) features of the window-based prediction studies (`mend detect sim
+//! --study precursors`, issue 5, item 5): incidents the simulator produces are often announced by
+//! a slow build-up (a memory leak growing to OOM, a latency or error-rate creep before an SLO
+//! breach), which a short window of raw feature rows shows poorly. For each watched service
+//! column, over the last `trend_window` scrapes:
 //! - `delta`: last value minus first value;
 //! - `slope`: the ordinary least-squares slope, times `trend_window - 1` (the fitted change over
 //!   the window, in the column's units, so it is comparable with `delta` but robust to noise at
 //!   the two ends).
 //!
-//! Bounds (for the predictor's fixed input scaling, never data statistics, so federated clients
-//! share nothing but updates) are set a priori per column: changes beyond them saturate.
+//! The watched columns and their a-priori bounds are the monitor's
+//! (`mend_monitor::features::risk::trend`, re-exported here). The failure predictor the runner
+//! trains for agents (`runner::predictor`) takes its trends from the monitor's `RiskInputs`
+//! instead: by timestamp over `trend_seconds`, so the same model fits the simulator's 15 s scrapes,
+//! the env's 30 s decisions and the executor's loop. This module keeps the scrape-count windows
+//! the published study figures were measured with.
 
 use mend_monitor::features::FeatureSchema;
-
-/// The service columns whose trends are added, with the change that saturates the scaled input
-/// (a priori: half the utilisation or error range, one unit of log latency, one of CPU).
-pub const TREND_COLUMNS: [(&str, f32); 4] = [
-    ("svc_replica_memory_max", 0.5),
-    ("svc_latency_p99", 1.0),
-    ("svc_error_ratio", 0.5),
-    ("svc_replica_cpu_max", 1.0),
-];
-
-/// Trend inputs appended per sample: `delta` and `slope` of each [`TREND_COLUMNS`] entry.
-pub const TREND_INPUTS: usize = 2 * TREND_COLUMNS.len();
+pub use mend_monitor::features::risk::{TREND_COLUMNS, TREND_INPUTS, trend_bounds};
 
 /// Indices of [`TREND_COLUMNS`] in `schema` (a column missing from the schema reads as 0).
 pub fn trend_column_indices(schema: &FeatureSchema) -> Vec<Option<usize>> {
     TREND_COLUMNS
         .iter()
         .map(|(name, _)| schema.column_index(name))
-        .collect()
-}
-
-/// Bounds of the trend inputs, in the order [`push_trends`] writes them.
-pub fn trend_bounds() -> Vec<(f32, f32)> {
-    TREND_COLUMNS
-        .iter()
-        .flat_map(|&(_, span)| [(-span, span), (-span, span)])
         .collect()
 }
 
