@@ -13,11 +13,12 @@
 //! on the live rows of exactly the faults listed (`common/live_rows.rs`: the drill's measured
 //! steady rows, schema v3 with the service's alert age), so a better fixture fails it until the
 //! list is extended, and the end-to-end test then covers the new faults. "Heals" means what the
-//! gate lets through: for a replica down (kill -9, hang) the fallback's liveness rule wants a
-//! restart from the second observation on, so the policy must go, as its alert ages at the loop's
-//! 0.5 s cadence, from a confident no-op (P(act) <= 0.2) straight to a confident restart (>= 0.8);
-//! one step in between and the gate hands the decision to the fallback. The leak likewise, on its
-//! first reading above the fallback's 0.9 memory threshold, where the fallback wants a restart.
+//! gate lets through (`heals_through_the_gate`): for a replica down (kill -9, hang) the fallback's
+//! liveness rule wants a restart from the second observation on, so from there the policy must go,
+//! as its alert ages at the loop's 0.5 s cadence, from a confident no-op (P(act) <= 0.2) straight
+//! to a confident restart (>= 0.8); one step in between and the gate hands the decision to the
+//! fallback (an unsure first observation is harmless: the fallback still wants the no-op). The leak
+//! likewise from its first reading above the fallback's 0.9 memory threshold.
 //!
 //! Session 6 (engineer B), the drill-trained file: shadow mode live, P(act) = `1 - p[no-op]` rises
 //! with the alert's age to 0.84 at about 7.7 s after a kill -9 or hang and 0.98 at 12 s, and to
@@ -28,6 +29,14 @@
 //! P(act) 0.69, let through only because the fallback agreed. The policy was trained with
 //! decisions every 30 s, where the alert's age is 0 or 15 s before the runbook acts and 30 or 45 s
 //! when it does: live ages between are an interpolation.
+//!
+//! Session 7 (engineer D): the fixture is retrained on `drill-like.toml` at the drill's own time
+//! scale (0.5 s decisions, 1 s scrapes, instant ejection as the live row's in-rotation count, 1 s
+//! restarts; the README beside the fixture). The ramp is gone: live, P(act) jumps in one decision
+//! from 0.02 to 0.62 (kill -9) / 0.71 (hang) on the first observation of the replica down and holds
+//! there. But that is still inside the gate's band (the teacher's no-op and restart fall on the
+//! same scrape's row, which caps the cloned P(act) near `act_weight / (act_weight + 1)`), so the
+//! fallback restarts first.
 //!
 //! So the list stays empty: the policy heals none of the drill's faults by itself through the gate.
 //!
@@ -70,7 +79,7 @@ const HEAL_BOUND: Duration = Duration::from_secs(25);
 /// it, or the gate hands the decision to the runbook fallback, and the test fails.
 const CONFIDENCE: f64 = 0.8;
 /// The faults the drill-trained policy heals by itself through the gate on the drill's live rows
-/// (see the module doc: none in session 6).
+/// (see the module doc: none in sessions 6 and 7).
 const POLICY_HEALS: &[Fault] = &[];
 
 fn cluster(dir: &Path, prom_port: u16) -> ClusterFile {
@@ -249,10 +258,7 @@ fn the_fixture_policy_heals_on_the_live_rows_of_exactly_the_listed_faults() {
                 );
                 continue;
             }
-            // The fallback wants a restart on every one of these rows (a replica down from the
-            // second observation on; memory above its 0.9 threshold), so the policy heals by itself
-            // only if, as its alert ages at the loop's cadence, it goes from a confident no-op
-            // straight to a confident restart.
+            // Decision by decision as the gate and its fallback would judge them.
             Some(f) => heals_through_the_gate(&policy, &cluster, f),
         };
         let f = d.fault.expect("a fault");
@@ -265,22 +271,39 @@ fn the_fixture_policy_heals_on_the_live_rows_of_exactly_the_listed_faults() {
     }
 }
 
-/// Whether, on `fault`'s live row with the alert aging from 0 to its
-/// [`live_rows::alert_age_s`] in the loop's 0.5 s steps, the policy reaches a restart of
-/// the faulty replica at or above [`CONFIDENCE`] without a step in the gate's band (neither the
-/// no-op nor acting at [`CONFIDENCE`]), where the gate would hand the decision to the fallback.
+/// Whether the policy heals `fault` by itself through the confidence gate, decision by decision
+/// on its live row as the alert ages at the loop's 0.5 s cadence. The gate
+/// (`src/guards/confidence.rs`) lets the policy's proposal through when its probability reaches
+/// [`CONFIDENCE`] (a no-op's probability is `1 - P(act)`) or when it equals the fallback's; else
+/// the fallback's action replaces it. The fallback (`src/fallback.rs`) restarts a replica seen
+/// down for `down_for` = 2 consecutive observations, and a replica whose memory is above 0.9 at
+/// once. So:
+/// - kill -9, hang: on the first observation of the replica down the fallback still wants the
+///   no-op, so an unsure policy is harmless there (its restart is replaced by the no-op); from the
+///   second on, the policy heals only with P(act) >= [`CONFIDENCE`] (a restart of the faulty
+///   replica) before any step in the band (1 - [`CONFIDENCE`], [`CONFIDENCE`]), where the fallback
+///   restarts instead; a confident no-op (P(act) <= 1 - [`CONFIDENCE`]) lets the fault wait.
+/// - leak: the row is the first reading above 0.9 ([`live_rows::LEAK_FIRST_READING`]), where the
+///   fallback already wants the restart: no unsure step is harmless from that reading on.
 fn heals_through_the_gate(policy: &LivePolicy, cluster: &ClusterFile, fault: Fault) -> bool {
-    let steps = (live_rows::alert_age_s(Some(fault)) / drill::STEP.as_secs_f64()) as usize;
+    let step = drill::STEP.as_secs_f64();
+    // (alert age of the first decision, decisions on which the fallback still wants the no-op).
+    let (first_age, harmless) = match fault {
+        Fault::Leak => (live_rows::LEAK_ALERT_AGE_S, 0),
+        Fault::Kill9 | Fault::Hang => (0.0, 1),
+    };
+    let last_age = first_age.max(live_rows::alert_age_s(Some(fault)));
+    let steps = ((last_age - first_age) / step) as usize;
     let mut trail = Vec::new();
     for i in 0..=steps {
-        let age = i as f64 * drill::STEP.as_secs_f64();
+        let age = first_age + i as f64 * step;
         let d = live_rows::decide_on_live_row(policy, cluster, Some(fault), age);
         trail.push(format!("{age:.1} s: {:.3}", d.act_probability));
         if d.act_probability >= CONFIDENCE && d.restarts_the_faulty_replica {
             eprintln!("{}: alert age -> P(act) {}", fault.name(), trail.join(", "));
             return true;
         }
-        if d.act_probability > 1.0 - CONFIDENCE {
+        if i >= harmless && d.act_probability > 1.0 - CONFIDENCE {
             eprintln!(
                 "{}: alert age -> P(act) {} (in the gate's band: the fallback acts)",
                 fault.name(),
