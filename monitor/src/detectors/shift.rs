@@ -107,6 +107,11 @@ impl ShiftConfig {
     /// - `rest_samples` [`CAD_OSE_REST_SAMPLES`]: CAD OSE's rest rule. This one coincides with the
     ///   joint rest picked for `shift_cad_calibrated` in session 6 after seeing scores; here it is
     ///   taken from CAD OSE's rule for every rest, including shift's own (288 by hand before).
+    ///
+    /// Scored once on NAB realAWSCloudwatch (standard / low_FP / low_FN / LOFO standard,
+    /// `tests/nab_apriori.rs`): 60.34 / 57.20 / 64.67 / 52.27; `shift_cad_apriori` 62.35 / 56.97
+    /// / 66.49 / 57.49; Numenta HTM 73.42 / 68.75 / 76.72 / 70.23. Below HTM: the subset-chosen
+    /// defaults' lead over HTM did not survive fixing them a priori.
     pub fn a_priori() -> Self {
         ShiftConfig {
             warmup: 288 + 100,
