@@ -20,6 +20,14 @@
 //! `learn` calls, and each call starts with a seeded reset of the training env (SB3's callback does
 //! not reset it), so a training episode is cut at each evaluation point.
 //!
+//! That deviation matters: SB3's callback leaves the training trajectory untouched (it plays a
+//! separate env, and `DQN.predict(.., deterministic=True)` draws no random number: `not
+//! deterministic and np.random.rand() < exploration_rate` short-circuits), so the zoo's final model
+//! is that of an uninterrupted run, which is `cartpole dqn` here, not this example. Session 7
+//! (provisional, busy machine): this example 500, 500, 500, 500, 162.5 (4 of 5); `cartpole dqn`
+//! 500, 500, 372.9, 191.8, 98.7 (2 of 5, identical to session 3). The 4 of 5 here is seed variance
+//! under a perturbed trajectory, not a pass of the issue's criterion.
+//!
 //! ```text
 //! cargo run --release -p mend-agents --example dqn_cartpole -- [SEEDS...] [--eval-freq 25000]
 //!     [--eval-episodes 5]
