@@ -13,8 +13,11 @@
 //! ```text
 //! cargo build --release -p mend-executor --bins --examples
 //! nice -n 10 target/release/examples/fault_figures [--runs 3] [--sources rule,reactive,policy]
-//!     [--train-steps 2048] [--threshold 0.99]
+//!     [--train-steps 2048] [--threshold 0.99] [--policy FILE]
 //! ```
+//! `--policy FILE` runs the `policy` source with that policy file instead of training one on
+//! `tiny` (e.g. the drill fixture `tests/fixtures/policy/ppo-drill-like.safetensors` with
+//! `--threshold 0.8`, the drill's gate).
 //! Needs `prometheus` on PATH (`.ci/prometheus.sh`). Every process it starts is stopped on exit.
 
 #[path = "../tests/common/drill.rs"]
@@ -46,6 +49,7 @@ struct Args {
     sources: Vec<String>,
     train_steps: u64,
     threshold: f64,
+    policy: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -54,6 +58,7 @@ fn parse_args() -> Result<Args, String> {
         sources: vec!["rule".into(), "reactive".into(), "policy".into()],
         train_steps: 2048,
         threshold: 0.99,
+        policy: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -69,6 +74,7 @@ fn parse_args() -> Result<Args, String> {
             "--threshold" => {
                 args.threshold = value()?.parse().map_err(|e| format!("--threshold: {e}"))?
             }
+            "--policy" => args.policy = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -118,8 +124,14 @@ fn measure(source: &str, args: &Args, dir: &std::path::Path) -> Result<Vec<Fault
     let proposer = match source {
         "rule" => Proposer::Rule,
         "policy" => {
-            let path = folder.join("ppo-tiny.safetensors");
-            trained::train_tiny_policy(&path, 11, args.train_steps);
+            let path = match &args.policy {
+                Some(file) => file.clone(),
+                None => {
+                    let path = folder.join("ppo-tiny.safetensors");
+                    trained::train_tiny_policy(&path, 11, args.train_steps);
+                    path
+                }
+            };
             Proposer::Policy(Box::new(
                 LivePolicy::load(&path, &cluster).map_err(|e| e.to_string())?,
             ))
