@@ -49,6 +49,7 @@ pub fn merge(dirs: &[PathBuf], into: &Path) -> Result<()> {
         }
     }
     write_atomic(&into.join(files::CONFIG), &reference)?;
+    merge_predictor(dirs, into)?;
     for dir in dirs {
         if dir == into {
             continue;
@@ -61,6 +62,36 @@ pub fn merge(dirs: &[PathBuf], into: &Path) -> Result<()> {
         }
     }
     runner::finish(into)
+}
+
+/// Every shard trains the experiment's failure predictor identically (it depends on the
+/// experiment alone); the merged folder gets that `predictor.json`, and shards that disagree are
+/// refused (they ran different builds).
+fn merge_predictor(dirs: &[PathBuf], into: &Path) -> Result<()> {
+    let mut found: Option<(Vec<u8>, &Path)> = None;
+    for dir in dirs {
+        let path = dir.join(files::PREDICTOR);
+        if !path.is_file() {
+            continue;
+        }
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        match &found {
+            Some((reference, first)) if *reference != bytes => bail!(
+                "{}: differs from {}'s {}: shards of one sweep must train the same failure predictor \
+                 (same build, experiment and seed)",
+                path.display(),
+                first.display(),
+                files::PREDICTOR
+            ),
+            Some(_) => {}
+            None => found = Some((bytes, dir)),
+        }
+    }
+    if let Some((bytes, _)) = found {
+        write_atomic(&into.join(files::PREDICTOR), &bytes)?;
+    }
+    Ok(())
 }
 
 /// Copies the files under `from` to the same relative paths under `to` (atomically each).
@@ -82,4 +113,44 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shards_predictor_is_kept_once_and_disagreeing_shards_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let shard = |name: &str, predictor: Option<&str>| {
+            let dir = tmp.path().join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            if let Some(text) = predictor {
+                std::fs::write(dir.join(files::PREDICTOR), text).unwrap();
+            }
+            dir
+        };
+        let (a, b, c) = (
+            shard("a", Some("{1}")),
+            shard("b", None),
+            shard("c", Some("{1}")),
+        );
+        let into = shard("merged", None);
+        merge_predictor(&[a.clone(), b.clone(), c], &into).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(into.join(files::PREDICTOR)).unwrap(),
+            "{1}"
+        );
+        // No shard trained one: none is written.
+        let empty = shard("empty", None);
+        merge_predictor(std::slice::from_ref(&b), &empty).unwrap();
+        assert!(!empty.join(files::PREDICTOR).exists());
+        // Shards from different builds disagree: refused, naming both files.
+        let d = shard("d", Some("{2}"));
+        let e = merge_predictor(&[a, d], &into).unwrap_err().to_string();
+        assert!(
+            e.contains("predictor.json") && e.contains("d/") && e.contains("a"),
+            "{e}"
+        );
+    }
 }

@@ -82,6 +82,13 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
 
 /// Prints where the results went and the runner's time split; with results, the summary table.
 pub fn print_report(report: &RunReport, quiet: bool) {
+    if report.predictor_seconds > 0.0 {
+        eprintln!(
+            "failure predictor: {:.2} s wall ({})",
+            report.predictor_seconds,
+            report.dir.join(runner::files::PREDICTOR).display()
+        );
+    }
     if report.train_jobs_total > 0 {
         eprintln!(
             "{} training jobs ({} run, {} already done{}); training {:.2} s wall",
