@@ -1,10 +1,14 @@
-//! Teachers for warm starts: the expert runbook or the reactive controller acting on a training vector
-//! env, one stateful controller per sub-env, and the recording of their transitions.
+//! Teachers for warm starts: the expert runbook (the shipped file or a runbook file given by path) or
+//! the reactive controller acting on a training vector env, one stateful controller per sub-env, and
+//! the recording of their transitions.
 //!
-//! Owns [`Teacher`] (by name, [`TEACHERS`]), [`teachers_named`], [`TeacherData`] (a step-major
+//! Owns [`Teacher`] (by name, [`TEACHERS`], or a runbook file's path: [`is_runbook_file`],
+//! [`check_teacher`]), [`teachers_named`], [`TeacherData`] (a step-major
 //! rollout of teacher transitions with the final observations of truncated episodes),
 //! [`record_teacher`] and [`record_warm_start`] (the recording step both warm starts run). PPO's behaviour cloning ([`crate::ppo::warm_start`]) and DQN's learning from
 //! demonstrations ([`crate::dqn::warm_start`]) read the same data, recorded the same way.
+
+use std::path::Path;
 
 use mend_envs::{Observation, VectorEnv};
 
@@ -20,7 +24,34 @@ use crate::obs::final_entity_obs;
 pub const TEACHER_SEED_OFFSET: u64 = 1 << 40;
 
 /// The teacher names a warm start accepts (`PpoConfig::warm_start`, `DqnConfig::warm_start`).
+/// PPO's warm start also takes the path of a runbook file ([`is_runbook_file`]).
 pub const TEACHERS: [&str; 2] = ["runbook", "reactive"];
+
+/// Whether a warm start's `teacher` value is the path of a runbook file (it ends in `.toml`; same
+/// format as the shipped agents/runbooks/default.toml) rather than one of [`TEACHERS`].
+pub fn is_runbook_file(teacher: &str) -> bool {
+    teacher.ends_with(".toml")
+}
+
+/// Checks a warm start's `teacher` value: one of [`TEACHERS`] or a runbook file's path
+/// ([`is_runbook_file`]); `field` names the config field in the error. The file itself is read
+/// (and its errors name it) when the teacher is built ([`Teacher::named`]), so a config recorded in a
+/// policy file still validates where the runbook file is absent.
+pub fn check_teacher(field: &'static str, teacher: &str) -> Result<(), AgentError> {
+    if TEACHERS.contains(&teacher) || is_runbook_file(teacher) {
+        return Ok(());
+    }
+    Err(unknown_teacher(field, teacher))
+}
+
+/// The error of a `teacher` value that is neither one of [`TEACHERS`] nor a runbook file's path.
+fn unknown_teacher(field: &'static str, teacher: &str) -> AgentError {
+    AgentError::InvalidConfig {
+        field,
+        expected: "must be \"runbook\", \"reactive\" or the path of a runbook file ending in .toml",
+        got: format!("{teacher:?}"),
+    }
+}
 
 /// A stateful teacher for one sub-env (call [`Teacher::decide`] once per decision, in order, and
 /// [`Teacher::reset`] when its episode ends).
@@ -33,9 +64,11 @@ pub enum Teacher {
 }
 
 impl Teacher {
-    /// A fresh teacher by name: `"reactive"` (the Kubernetes-style controller with
-    /// `ReactiveConfig::tuned()`), anything else the shipped expert runbook
-    /// (agents/runbooks/default.toml); configs check the name against [`TEACHERS`] first.
+    /// A fresh teacher by name: `"runbook"` (the shipped expert runbook,
+    /// agents/runbooks/default.toml), `"reactive"` (the Kubernetes-style controller with
+    /// `ReactiveConfig::tuned()`), or the path of a runbook file ([`is_runbook_file`]; relative to
+    /// the working directory), read and validated here: its errors name the file, the field and the
+    /// line. Any other name is refused naming `warm_start.teacher`.
     pub fn named(name: &str, kind_names: Vec<String>) -> Result<Self, AgentError> {
         let schema = mend_monitor::features::FeatureSchema::builtin();
         Ok(match name {
@@ -44,7 +77,13 @@ impl Teacher {
                 schema,
                 kind_names,
             )?)),
-            _ => Teacher::Runbook(Box::new(Runbook::default_runbook(schema, kind_names)?)),
+            "runbook" => Teacher::Runbook(Box::new(Runbook::default_runbook(schema, kind_names)?)),
+            path if is_runbook_file(path) => Teacher::Runbook(Box::new(Runbook::from_file(
+                Path::new(path),
+                schema,
+                kind_names,
+            )?)),
+            other => return Err(unknown_teacher("warm_start.teacher", other)),
         })
     }
 
@@ -70,7 +109,7 @@ impl Teacher {
     }
 }
 
-/// One fresh teacher named `teacher` (one of [`TEACHERS`]) per sub-env, reading the action kinds from
+/// One fresh teacher named `teacher` (one of [`TEACHERS`] or a runbook file's path) per sub-env, reading the action kinds from
 /// the env's reset info. `field` names the config field in errors (`warm_start.teacher`).
 pub fn teachers_named(
     teacher: &str,
@@ -186,7 +225,7 @@ pub fn record_teacher(
 }
 
 /// The recording step of a warm start (PPO's behaviour cloning and DQN's demonstrations): one fresh
-/// `teacher` (one of [`TEACHERS`]) per sub-env of `env`, rolled from a reset with `agent_seed +`
+/// `teacher` (one of [`TEACHERS`] or a runbook file's path) per sub-env of `env`, rolled from a reset with `agent_seed +`
 /// [`TEACHER_SEED_OFFSET`] for `steps` transitions over all sub-envs (rounded up to a multiple of
 /// `num_envs`), rewards multiplied by `reward_scale`.
 pub fn record_warm_start(

@@ -32,7 +32,8 @@ use crate::nn::entity_candle::EntityBatch;
 use crate::optim::{Adam, clip_grad_norm};
 use crate::policy::Policy;
 pub use crate::teacher::{
-    TEACHER_SEED_OFFSET, TEACHERS, Teacher, TeacherData, record_teacher, teachers_named,
+    TEACHER_SEED_OFFSET, TEACHERS, Teacher, TeacherData, check_teacher, is_runbook_file,
+    record_teacher, teachers_named,
 };
 
 /// `PpoConfig::warm_start`: behaviour cloning of a teacher before PPO, and the fading imitation term
@@ -41,8 +42,11 @@ pub use crate::teacher::{
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WarmStartConfig {
-    /// `"runbook"` (the shipped expert runbook, agents/runbooks/default.toml) or `"reactive"` (the
-    /// Kubernetes-style controller with `ReactiveConfig::tuned()`).
+    /// `"runbook"` (the shipped expert runbook, agents/runbooks/default.toml), `"reactive"` (the
+    /// Kubernetes-style controller with `ReactiveConfig::tuned()`), or the path of a runbook file
+    /// ending in `.toml` (same format as the shipped one; relative to the working directory; read
+    /// when the teacher is built, [`Teacher::named`]): e.g. a runbook whose `for_s` fits a world's
+    /// decision interval.
     pub teacher: String,
     /// Teacher transitions recorded on the training vector env, over all its sub-envs (rounded up to
     /// a multiple of `num_envs`). Default 23,040 (32 `default` episodes of 720 decisions).
@@ -82,12 +86,7 @@ impl WarmStartConfig {
     /// Checks every field; errors name it as `warm_start.FIELD`.
     pub fn validate(&self) -> Result<(), AgentError> {
         use crate::config_check as check;
-        check::one_of(
-            "warm_start.teacher",
-            &self.teacher,
-            &TEACHERS,
-            "must be \"runbook\" or \"reactive\"",
-        )?;
+        crate::teacher::check_teacher("warm_start.teacher", &self.teacher)?;
         check::at_least_one("warm_start.steps", self.steps)?;
         check::at_least_one("warm_start.epochs", self.epochs as u64)?;
         check::at_least_one("warm_start.minibatch_size", self.minibatch_size as u64)?;
