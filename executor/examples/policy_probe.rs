@@ -11,11 +11,14 @@
 //! cargo build -p mend-executor --bins --examples
 //! nice -n 10 target/debug/examples/policy_probe [--policy FILE] [--seconds 12]
 //!     [--sim [--sim-scenario default|drill-like]] [--offline] [--no-health-checks]
-//!     [--train OUT [--act-weight 6] [--ppo-steps 16384] [--teacher-steps 11520] [--seed 0]]
+//!     [--train OUT [--act-weight 6] [--ppo-steps 16384] [--teacher-steps 11520] [--seed 0]
+//!         [--teacher runbook|RUNBOOK.toml]]
 //! ```
 //! `--train OUT` first trains the fixture's kind of policy on the drill-shaped scenario
 //! (`tests/fixtures/policy/drill-like.toml`, `tests/common/trained.rs`), saves it to `OUT` and
-//! probes that file (build in release for it: about 15 s of training).
+//! probes that file (build in release for it: about 15 s of training). `--teacher` is the warm
+//! start's teacher: by default the drill runbook `tests/fixtures/policy/drill-runbook.toml` (acts on
+//! the first observation, session 7), `runbook` for the shipped one, or any runbook file.
 //! The load goes through the drill's health-checking balancer (`drill::watch`);
 //! `--no-health-checks` sends it round-robin to every replica, dead or hung ones included (the
 //! session-4 drill).
@@ -50,6 +53,7 @@ use mend_executor::fault_drill::Fault;
 use mend_executor::pipeline::{Mode, Proposer};
 use mend_executor::run_loop::{Executor, now_ms};
 use mend_monitor::features::alert_age::{AlertClock, DEFAULT_ALERT_DETECTOR};
+use mend_monitor::features::history::ActionValues;
 use mend_monitor::features::{FeatureExtractor, FeatureSchema};
 
 const FIXTURE: &str = concat!(
@@ -120,6 +124,7 @@ fn probe() -> Result<(), String> {
                     value.parse().map_err(|e| format!("--teacher-steps: {e}"))?
             }
             "--seed" => training.seed = value.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--teacher" => training.teacher = value,
             "--sim-scenario" => {
                 sim_probe = match value.as_str() {
                     "default" => sim_rows::DEFAULT,
@@ -135,7 +140,7 @@ fn probe() -> Result<(), String> {
         }
     }
     if let Some(out) = train {
-        trained::train_drill_like_policy(&out, training);
+        trained::train_drill_like_policy(&out, &training);
         println!("trained {} ({training:?})", out.display());
         policy_path = out;
     }
@@ -181,6 +186,33 @@ fn probe() -> Result<(), String> {
                 .collect();
             println!(
                 "offline {} by alert age: {}",
+                fault.name(),
+                trail.join(", ")
+            );
+        }
+        // After an earlier restart of the service (the drill's second and third faults): P(act)
+        // on each fault's row by seconds since that action (one recent action, not in flight).
+        for fault in Fault::ALL {
+            let trail: Vec<String> = [1.0, 2.0, 5.0, 10.0, 20.0, 60.0, 300.0]
+                .iter()
+                .map(|&age_s| {
+                    let history = ActionValues {
+                        age_s,
+                        in_flight: false,
+                        recent: 1,
+                    };
+                    let d = live_rows::decide_on_live_row_after(
+                        &policy,
+                        &cluster,
+                        Some(fault),
+                        live_rows::alert_age_s(Some(fault)),
+                        history,
+                    );
+                    format!("{age_s}s {:.3}", d.act_probability)
+                })
+                .collect();
+            println!(
+                "offline {} by seconds since a restart: {}",
                 fault.name(),
                 trail.join(", ")
             );
@@ -291,17 +323,17 @@ fn probe_sim(
         for d in &rows {
             if d.act_probability > max_act {
                 max_act = d.act_probability;
-                best = format!("{} at {:+} s", d.proposal, d.since_onset_s);
+                best = format!("{} at {:+.1} s", d.proposal, d.since_onset_s);
             }
             println!(
-                "sim {} t={:+}s P(act) {:.3} `{}` | {}",
+                "sim {} t={:+.1}s P(act) {:.3} `{}` | {}",
                 fault.kind, d.since_onset_s, d.act_probability, d.proposal, d.row
             );
         }
         // P(act) of the policy's decisions once the balancer has ejected the replica (from 30 s).
         let after: Vec<f64> = rows
             .iter()
-            .filter(|d| d.since_onset_s >= 30)
+            .filter(|d| d.since_onset_s >= 30.0)
             .map(|d| d.act_probability)
             .collect();
         let mean_after = after.iter().sum::<f64>() / after.len().max(1) as f64;

@@ -12,6 +12,7 @@ use mend_executor::fault_drill::Fault;
 use mend_executor::observe::Readings;
 use mend_executor::run_loop::now_ms;
 use mend_monitor::features::alert_age::ALERT_AGE_METRIC;
+use mend_monitor::features::history::ActionValues;
 use mend_monitor::features::{FeatureExtractor, FeatureSchema};
 use mend_monitor::telemetry::EntityKind;
 
@@ -107,17 +108,34 @@ pub fn decide_on_live_rows(policy: &LivePolicy, cluster: &ClusterFile) -> Vec<Li
         .collect()
 }
 
-/// `policy` on `fault`'s live row with the service's alert active for `alert_age_s` seconds.
+/// `policy` on `fault`'s live row with the service's alert active for `alert_age_s` seconds, the
+/// service never acted on (as in shadow mode, or before the drill's first action).
 pub fn decide_on_live_row(
     policy: &LivePolicy,
     cluster: &ClusterFile,
     fault: Option<Fault>,
     alert_age_s: f64,
 ) -> LiveDecision {
+    decide_on_live_row_after(policy, cluster, fault, alert_age_s, ActionValues::NEVER)
+}
+
+/// [`decide_on_live_row`] with the service's action history `history` (the drill's second and
+/// third faults come seconds after the loop restarted a replica for the previous one: e.g. age
+/// 10 s, not in flight, one recent action).
+pub fn decide_on_live_row_after(
+    policy: &LivePolicy,
+    cluster: &ClusterFile,
+    fault: Option<Fault>,
+    alert_age_s: f64,
+    history: ActionValues,
+) -> LiveDecision {
     let schema = FeatureSchema::builtin();
     let readings = live_readings(fault);
     let mut snapshot = readings.to_snapshot(now_ms());
     snapshot.set(EntityKind::Service, "web", ALERT_AGE_METRIC, alert_age_s);
+    for (metric, value) in history.metrics() {
+        snapshot.set(EntityKind::Service, "web", metric, value);
+    }
     let features = FeatureExtractor::builtin().extract(&snapshot);
     let proposed = policy
         .decide(&features, &readings, cluster)

@@ -115,8 +115,8 @@ pub const ONSET_S: u64 = 3_600;
 /// One decision of the simulator probe.
 #[derive(Debug, Clone)]
 pub struct SimDecision {
-    /// Seconds since the fault's onset (negative: before it).
-    pub since_onset_s: i64,
+    /// Seconds since the fault's onset (negative: before it), to the millisecond.
+    pub since_onset_s: f64,
     /// The policy's `1 - p[no-op]`.
     pub act_probability: f64,
     /// `kind on entity` of the likeliest action, or `no-op`.
@@ -144,12 +144,15 @@ pub fn probe_sim(
     let text = probe
         .text
         .replace(probe.rate_line, "rate_multiplier = 0.000001");
-    let interval = env.scenario().spec().scenario.decision_interval.0 / 1000;
+    // In milliseconds: `drill-like` decides every 0.5 s (whole seconds would make it 0).
+    let interval_ms = env.scenario().spec().scenario.decision_interval.0;
     let target = target_name(&mut env, probe.replica, fault.scope)?;
-    let start = ONSET_S - interval;
+    let start_ms = (ONSET_S * 1000)
+        .checked_sub(interval_ms)
+        .ok_or(format!("{}: decision interval past the onset", probe.name))?;
     let options: Info = serde_json::from_value(serde_json::json!({
         "scenario": text,
-        "start_time_s": start,
+        "start_time_s": start_ms as f64 / 1000.0,
         "faults": [{
             "at": format!("{ONSET_S}s"),
             "kind": fault.kind,
@@ -189,7 +192,8 @@ pub fn probe_sim(
             .map(|(c, v)| format!("{}={v:.3}", c.name))
             .collect();
         out.push(SimDecision {
-            since_onset_s: (start + i as u64 * interval) as i64 - ONSET_S as i64,
+            since_onset_s: ((start_ms + i as u64 * interval_ms) as f64 - (ONSET_S * 1000) as f64)
+                / 1000.0,
             act_probability: choice.act_probability.unwrap_or(0.0),
             proposal,
             row: row.join(" "),

@@ -55,8 +55,15 @@ pub fn train_tiny_policy(path: &Path, seed: u64, steps: u64) -> PolicyFile {
 /// The drill-shaped training scenario of the fixture policy (`tests/fixtures/policy/`).
 pub const DRILL_LIKE: &str = include_str!("../fixtures/policy/drill-like.toml");
 
+/// The warm start's teacher of the fixture policy since session 7: a runbook on the drill-like
+/// world's time scale, acting on the first observation (`fixtures/policy/drill-runbook.toml`).
+pub const DRILL_RUNBOOK: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/policy/drill-runbook.toml"
+);
+
 /// How the fixture policy is trained ([`train_drill_like_policy`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DrillTraining {
     /// Training seed.
     pub seed: u64,
@@ -66,12 +73,15 @@ pub struct DrillTraining {
     pub teacher_steps: u64,
     /// The warm start's weight of an acting transition relative to a no-op (`act_weight`).
     pub act_weight: f64,
+    /// The warm start's teacher (`WarmStartConfig::teacher`): `"runbook"` (the shipped file, the
+    /// teacher until session 7) or a runbook file's path ([`DRILL_RUNBOOK`] by default).
+    pub teacher: String,
 }
 
 impl Default for DrillTraining {
-    /// The committed fixture's settings: seed 0, 16,384 PPO steps after 11,520 teacher steps,
-    /// `act_weight` 6 (as the paper study's, `experiments/paper.toml`), the warm start of the README's `default`
-    /// command otherwise (12 epochs at 2e-3, `bc_coef` 0.5 fading over 16,384 steps; PPO learning
+    /// Seed 0, 16,384 PPO steps after 11,520 teacher steps, `act_weight` 6 (as the paper study's,
+    /// `experiments/paper.toml`), the teacher [`DRILL_RUNBOOK`], the warm start of the README's
+    /// `default` command otherwise (12 epochs at 2e-3, `bc_coef` 0.5 fading over 16,384 steps; PPO learning
     /// rate 1e-3, initial act probability 0.05).
     fn default() -> Self {
         DrillTraining {
@@ -79,13 +89,14 @@ impl Default for DrillTraining {
             ppo_steps: 16_384,
             teacher_steps: 11_520,
             act_weight: 6.0,
+            teacher: DRILL_RUNBOOK.to_owned(),
         }
     }
 }
 
-/// Trains entity PPO, warm-started from the runbook, on [`DRILL_LIKE`] (8 envs) and saves the
+/// Trains entity PPO, warm-started from `t.teacher`, on [`DRILL_LIKE`] (8 envs) and saves the
 /// exported policy file (scenario family `drill-like`) to `path`.
-pub fn train_drill_like_policy(path: &Path, t: DrillTraining) -> PolicyFile {
+pub fn train_drill_like_policy(path: &Path, t: &DrillTraining) -> PolicyFile {
     use mend_agents::ppo::WarmStartConfig;
     let scenario = std::sync::Arc::new(
         mend_sim::Scenario::from_toml_str(DRILL_LIKE, "tests/fixtures/policy/drill-like.toml")
@@ -109,6 +120,7 @@ pub fn train_drill_like_policy(path: &Path, t: DrillTraining) -> PolicyFile {
             act_weight: t.act_weight,
             bc_coef: 0.5,
             bc_decay_steps: 16_384,
+            teacher: t.teacher.clone(),
             ..WarmStartConfig::default()
         }),
         ..PpoConfig::cluster_default(t.seed)
