@@ -20,5 +20,6 @@ pub use accounting::{AccountingConfig, AlertEvent, DetectionOutcome, Window, acc
 pub use bank::EntityDetectors;
 pub use rules::{MetricRule, RuleSet};
 pub use spec::{
-    AlertSpecError, SPEC_PARAMETERS, TUNABLE_FAMILIES, TunedDetector, hybrid_rules, metric_floor,
+    AlertSpecError, SPEC_PARAMETERS, TUNABLE_FAMILIES, TunedDetector, gate_replica_cpu,
+    hybrid_rules, metric_floor,
 };

