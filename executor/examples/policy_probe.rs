@@ -192,7 +192,12 @@ fn probe() -> Result<(), String> {
         }
         // After an earlier restart of the service (the drill's second and third faults): P(act)
         // on each fault's row by seconds since that action (one recent action, not in flight).
-        for fault in Fault::ALL {
+        // With the fault's steady alert age, and with no alert (an alert detector that no longer
+        // fires on a second fault: the simulator's rows after an episode's first incident).
+        for (fault, alert_age) in Fault::ALL
+            .into_iter()
+            .flat_map(|f| [(f, live_rows::alert_age_s(Some(f))), (f, 0.0)])
+        {
             let trail: Vec<String> = [1.0, 2.0, 5.0, 10.0, 20.0, 60.0, 300.0]
                 .iter()
                 .map(|&age_s| {
@@ -205,14 +210,14 @@ fn probe() -> Result<(), String> {
                         &policy,
                         &cluster,
                         Some(fault),
-                        live_rows::alert_age_s(Some(fault)),
+                        alert_age,
                         history,
                     );
                     format!("{age_s}s {:.3}", d.act_probability)
                 })
                 .collect();
             println!(
-                "offline {} by seconds since a restart: {}",
+                "offline {} (alert age {alert_age} s) by seconds since a restart: {}",
                 fault.name(),
                 trail.join(", ")
             );

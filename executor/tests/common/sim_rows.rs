@@ -109,7 +109,8 @@ pub const DRILL_LIKE: SimProbe = SimProbe {
     ],
 };
 
-/// Onset of the injected fault (simulated seconds): an hour in, before the scripted region outage.
+/// Onset of the injected fault (simulated seconds): an hour in, before the scripted region outage
+/// (half-way through a scenario whose horizon is shorter than two hours).
 pub const ONSET_S: u64 = 3_600;
 
 /// One decision of the simulator probe.
@@ -147,14 +148,16 @@ pub fn probe_sim(
     // In milliseconds: `drill-like` decides every 0.5 s (whole seconds would make it 0).
     let interval_ms = env.scenario().spec().scenario.decision_interval.0;
     let target = target_name(&mut env, probe.replica, fault.scope)?;
-    let start_ms = (ONSET_S * 1000)
+    // An hour in, or half-way through a shorter episode (`drill-like`'s is 15 min).
+    let onset_ms = (ONSET_S * 1000).min(env.scenario().spec().scenario.horizon.0 / 2);
+    let start_ms = onset_ms
         .checked_sub(interval_ms)
         .ok_or(format!("{}: decision interval past the onset", probe.name))?;
     let options: Info = serde_json::from_value(serde_json::json!({
         "scenario": text,
         "start_time_s": start_ms as f64 / 1000.0,
         "faults": [{
-            "at": format!("{ONSET_S}s"),
+            "at": format!("{onset_ms}ms"),
             "kind": fault.kind,
             "target": target,
             "duration": "2h",
@@ -192,8 +195,7 @@ pub fn probe_sim(
             .map(|(c, v)| format!("{}={v:.3}", c.name))
             .collect();
         out.push(SimDecision {
-            since_onset_s: ((start_ms + i as u64 * interval_ms) as f64 - (ONSET_S * 1000) as f64)
-                / 1000.0,
+            since_onset_s: ((start_ms + i as u64 * interval_ms) as f64 - onset_ms as f64) / 1000.0,
             act_probability: choice.act_probability.unwrap_or(0.0),
             proposal,
             row: row.join(" "),
