@@ -167,6 +167,13 @@ fn a_policy_file_replays_against_the_recorded_faults() {
     assert!(trace.with_extension("replay.png").is_file(), "{text}");
 }
 
+/// Runs `mend` with `args`, which must fail; its standard error.
+fn replay_error(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(!out.status.success(), "mend {args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn replay_refuses_other_features_and_other_scenarios() {
     let tmp = tempfile::tempdir().unwrap();
@@ -193,14 +200,12 @@ fn replay_refuses_other_features_and_other_scenarios() {
     );
     let path = tmp.path().join("cartpole.safetensors");
     cartpole.save(&path).unwrap();
-    let out = run(&[
+    let e = replay_error(&[
         "replay",
         trace.to_str().unwrap(),
         "--policy",
         path.to_str().unwrap(),
     ]);
-    assert!(!out.status.success());
-    let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         e.contains("cartpole.safetensors")
             && e.contains("feature_schema")
@@ -216,21 +221,19 @@ fn replay_refuses_other_features_and_other_scenarios() {
     let policy = TabularPolicy::zeros(fewer.clone(), BucketEdges::default(), 9, 10).unwrap();
     let path = tmp.path().join("extra.safetensors");
     mend_agents::tabular::file::save(&policy, &fewer, kinds(), training(), &path).unwrap();
-    let out = run(&[
+    let e = replay_error(&[
         "replay",
         trace.to_str().unwrap(),
         "--policy",
         path.to_str().unwrap(),
     ]);
-    assert!(!out.status.success());
-    let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         e.contains("extra.safetensors") && e.contains("feature_schema"),
         "{e}"
     );
 
     // A trace from another scenario.
-    let out = run(&[
+    let e = replay_error(&[
         "replay",
         trace.to_str().unwrap(),
         "--policy",
@@ -238,8 +241,6 @@ fn replay_refuses_other_features_and_other_scenarios() {
         "--scenario",
         "tiny",
     ]);
-    assert!(!out.status.success());
-    let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("recorded on scenario `default`"), "{e}");
 
     // A network policy runs behind the monitoring its manifest records: one recording an alert
@@ -269,22 +270,18 @@ fn replay_refuses_other_features_and_other_scenarios() {
     });
     let path = tmp.path().join("monitored.safetensors");
     entity.save(&path).unwrap();
-    let out = run(&[
+    let e = replay_error(&[
         "replay",
         trace.to_str().unwrap(),
         "--policy",
         path.to_str().unwrap(),
     ]);
-    assert!(!out.status.success());
-    let e = String::from_utf8_lossy(&out.stderr);
     assert!(
         e.contains("alert_detector") && e.contains("no_such_detector"),
         "{e}"
     );
 
     // Neither --agent nor --policy.
-    let out = run(&["replay", trace.to_str().unwrap()]);
-    assert!(!out.status.success());
-    let e = String::from_utf8_lossy(&out.stderr);
+    let e = replay_error(&["replay", trace.to_str().unwrap()]);
     assert!(e.contains("--agent") && e.contains("--policy"), "{e}");
 }
