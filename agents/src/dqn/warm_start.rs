@@ -32,7 +32,7 @@ use crate::agent::MetricSink;
 use crate::config_check as check;
 use crate::distribution::masked_logits;
 use crate::error::AgentError;
-use crate::teacher::{TEACHERS, record_warm_start};
+use crate::teacher::{check_teacher, record_warm_start};
 use mend_envs::VectorEnv;
 
 /// `DqnConfig::warm_start`: learning from the teacher's demonstrations (DQfD) before and during DQN.
@@ -40,7 +40,8 @@ use mend_envs::VectorEnv;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DqnWarmStartConfig {
-    /// `"runbook"` (the shipped expert runbook) or `"reactive"` (the Kubernetes-style controller).
+    /// `"runbook"` (the shipped expert runbook), `"reactive"` (the Kubernetes-style controller) or
+    /// the path of a runbook file ending in `.toml` (as PPO's warm start takes it).
     pub teacher: String,
     /// Teacher transitions recorded on the training vector env, over all its sub-envs (rounded up to
     /// a multiple of `num_envs`). Default 23,040 (32 `default` episodes of 720 decisions), as PPO's.
@@ -101,12 +102,7 @@ impl Default for DqnWarmStartConfig {
 impl DqnWarmStartConfig {
     /// Checks every field; errors name it as `warm_start.FIELD`.
     pub fn validate(&self) -> Result<(), AgentError> {
-        check::one_of(
-            "warm_start.teacher",
-            &self.teacher,
-            &TEACHERS,
-            "must be \"runbook\" or \"reactive\"",
-        )?;
+        check_teacher("warm_start.teacher", &self.teacher)?;
         check::at_least_one("warm_start.steps", self.steps)?;
         check::at_least_one(
             "warm_start.target_update_interval",
@@ -347,6 +343,22 @@ pub fn dqn_phase_only(config: &DqnConfig) -> DqnConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_teacher_may_be_a_runbook_file_and_an_unknown_one_is_refused_naming_the_field() {
+        let with = |teacher: &str| DqnWarmStartConfig {
+            teacher: teacher.into(),
+            ..DqnWarmStartConfig::default()
+        };
+        for ok in ["runbook", "reactive", "runbooks/drill.toml"] {
+            with(ok).validate().unwrap();
+        }
+        let e = with("oracle").validate().unwrap_err().to_string();
+        assert!(
+            e.contains("warm_start.teacher") && e.contains("oracle"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn every_invalid_field_is_named_and_defaults_are_valid() {
