@@ -7,8 +7,10 @@ use mend_envs::cluster::{ClusterConfig, ClusterEnv};
 use mend_envs::{Env, EnvError, Observation};
 use mend_monitor::features::FeatureSchema;
 use mend_monitor::features::alert_age::ALERT_AGE_CAP_S;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+
+mod common;
 
 fn alert_columns(schema: &FeatureSchema) -> [usize; 2] {
     ["svc_alert_age", "node_alert_age"].map(|c| schema.column_index(c).expect(c))
@@ -55,12 +57,7 @@ fn the_alert_clock_does_not_change_the_world_and_its_ages_follow_the_alerts() {
     for t in 0..400 {
         let mask = with.action_mask().unwrap();
         assert_eq!(Some(&mask), without.action_mask().as_ref(), "step {t}");
-        let valid: Vec<usize> = (1..mask.len()).filter(|&i| mask[i]).collect();
-        let action = if rng.random_bool(0.1) && !valid.is_empty() {
-            valid[rng.random_range(0..valid.len())]
-        } else {
-            0
-        };
+        let action = common::occasional_valid_action(&mask, &mut rng);
         let sa = with.step(action).unwrap();
         let sb = without.step(action).unwrap();
         assert_eq!(sa.reward.to_bits(), sb.reward.to_bits(), "step {t}");

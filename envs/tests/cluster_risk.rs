@@ -10,8 +10,10 @@ use mend_envs::cluster::{ClusterConfig, ClusterEnv};
 use mend_envs::{Env, EnvError, Observation};
 use mend_monitor::features::FeatureSchema;
 use mend_monitor::features::risk::{RISK_COLUMN, RiskModel, RiskTracker};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+
+mod common;
 
 /// Rows with the risk column removed, as bits.
 fn other_columns(obs: &Observation, skip: usize) -> Vec<u32> {
@@ -75,12 +77,7 @@ fn the_risk_model_does_not_change_the_world_and_fills_the_column_as_a_tracker_do
     for t in 0..300 {
         let mask = with.action_mask().unwrap();
         assert_eq!(Some(&mask), without.action_mask().as_ref(), "step {t}");
-        let valid: Vec<usize> = (1..mask.len()).filter(|&i| mask[i]).collect();
-        let action = if rng.random_bool(0.1) && !valid.is_empty() {
-            valid[rng.random_range(0..valid.len())]
-        } else {
-            0
-        };
+        let action = common::occasional_valid_action(&mask, &mut rng);
         let sa = with.step(action).unwrap();
         let sb = without.step(action).unwrap();
         assert_eq!(sa.reward.to_bits(), sb.reward.to_bits(), "step {t}");

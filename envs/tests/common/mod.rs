@@ -88,3 +88,15 @@ impl Env for CountEnv {
         "test/Count-v0"
     }
 }
+
+/// A random masked action on one step in ten, else the no-op (action 0): the light, seeded action
+/// script of the cluster tests that compare an env with and without an observation add-on.
+pub(crate) fn occasional_valid_action(mask: &[bool], rng: &mut rand_chacha::ChaCha8Rng) -> usize {
+    use rand::Rng;
+    let valid: Vec<usize> = (1..mask.len()).filter(|&i| mask[i]).collect();
+    if rng.random_bool(0.1) && !valid.is_empty() {
+        valid[rng.random_range(0..valid.len())]
+    } else {
+        0
+    }
+}

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use mend_agents::dqn::EntityDqn;
 use mend_agents::policy_file::TrainingInfo;
 use mend_agents::tabular::{self, TabularConfig, TabularPolicy, TabularQ};
-use mend_agents::{Agent, AgentError, DqnConfig, Policy, PolicyFile, Ppo, PpoConfig, TrainSummary};
+use mend_agents::{
+    Agent, AgentError, DqnConfig, Monitoring, Policy, PolicyFile, Ppo, PpoConfig, TrainSummary,
+};
 use mend_envs::VectorEnv;
 use mend_monitor::features::FeatureSchema;
 use serde::Serialize;
@@ -48,8 +50,15 @@ pub trait LearnerFactory: Send + Sync + std::fmt::Debug {
 pub trait Learner: Send {
     /// The agent (learn, checkpoints).
     fn agent(&mut self) -> &mut dyn Agent;
-    /// Writes the current policy to `path` (atomically) with `training` as provenance.
-    fn export(&self, path: &Path, training: TrainingInfo) -> anyhow::Result<()>;
+    /// Writes the current policy to `path` (atomically) with `training` as provenance and
+    /// `monitoring` (the detector and risk model behind its observations) in its manifest. Tabular
+    /// Q tables have their own manifest without that section and ignore `monitoring`.
+    fn export(
+        &self,
+        path: &Path,
+        training: TrainingInfo,
+        monitoring: Monitoring,
+    ) -> anyhow::Result<()>;
     /// The agent's configuration as JSON (recorded in the policy file).
     fn config_json(&self) -> serde_json::Value;
 }
@@ -186,7 +195,12 @@ impl Learner for TabularLearner {
     fn agent(&mut self) -> &mut dyn Agent {
         &mut self.0
     }
-    fn export(&self, path: &Path, training: TrainingInfo) -> anyhow::Result<()> {
+    fn export(
+        &self,
+        path: &Path,
+        training: TrainingInfo,
+        _monitoring: Monitoring,
+    ) -> anyhow::Result<()> {
         tabular::file::save(
             &self.0.policy(),
             &FeatureSchema::builtin(),
@@ -281,13 +295,19 @@ impl Learner for PpoLearner {
     fn agent(&mut self) -> &mut dyn Agent {
         &mut self.0
     }
-    fn export(&self, path: &Path, training: TrainingInfo) -> anyhow::Result<()> {
+    fn export(
+        &self,
+        path: &Path,
+        training: TrainingInfo,
+        monitoring: Monitoring,
+    ) -> anyhow::Result<()> {
         self.0
             .export(
                 mend_agents::FeatureSchema::builtin_entities(),
                 cluster_kind_names(),
                 training,
             )
+            .with_monitoring(monitoring)
             .save(path)?;
         Ok(())
     }
@@ -366,13 +386,19 @@ impl Learner for DqnLearner {
     fn agent(&mut self) -> &mut dyn Agent {
         &mut self.0
     }
-    fn export(&self, path: &Path, training: TrainingInfo) -> anyhow::Result<()> {
+    fn export(
+        &self,
+        path: &Path,
+        training: TrainingInfo,
+        monitoring: Monitoring,
+    ) -> anyhow::Result<()> {
         self.0
             .export(
                 mend_agents::FeatureSchema::builtin_entities(),
                 cluster_kind_names(),
                 training,
             )
+            .with_monitoring(monitoring)
             .save(path)?;
         Ok(())
     }
@@ -538,7 +564,11 @@ mod tests {
         let config = learner.config_json();
         assert_eq!(config["seed"], 4);
         learner
-            .export(&path, training_info("tiny", 4, summary, config))
+            .export(
+                &path,
+                training_info("tiny", 4, summary, config),
+                Monitoring::default(),
+            )
             .unwrap();
         let policy = factory.load(&path).unwrap().make(0);
         assert_eq!(policy.algorithm(), "dqn");

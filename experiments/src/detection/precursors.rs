@@ -16,6 +16,7 @@
 //! the published study figures were measured with.
 
 use mend_monitor::features::FeatureSchema;
+use mend_monitor::features::risk::least_squares_slope;
 pub use mend_monitor::features::risk::{TREND_COLUMNS, TREND_INPUTS, trend_bounds};
 
 /// Indices of [`TREND_COLUMNS`] in `schema` (a column missing from the schema reads as 0).
@@ -26,21 +27,14 @@ pub fn trend_column_indices(schema: &FeatureSchema) -> Vec<Option<usize>> {
         .collect()
 }
 
-/// Ordinary least-squares slope of `ys` against `0, 1, ..., n - 1`; 0 for fewer than 2 points.
+/// Ordinary least-squares slope of `ys` against `0, 1, ..., n - 1`; 0 for fewer than 2 points
+/// (the monitor's [`least_squares_slope`] with the sample index as time).
 pub fn ols_slope(ys: &[f32]) -> f32 {
-    let n = ys.len();
-    if n < 2 {
-        return 0.0;
-    }
-    let mean_x = (n - 1) as f64 / 2.0;
-    let mean_y = ys.iter().map(|&y| f64::from(y)).sum::<f64>() / n as f64;
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for (i, &y) in ys.iter().enumerate() {
-        let dx = i as f64 - mean_x;
-        sxy += dx * (f64::from(y) - mean_y);
-        sxx += dx * dx;
-    }
-    (sxy / sxx) as f32
+    least_squares_slope(
+        ys.iter()
+            .enumerate()
+            .map(|(i, &y)| (i as f64, f64::from(y))),
+    ) as f32
 }
 
 /// Appends the trend inputs of one service to `out`: `rows` are its feature rows over the trend

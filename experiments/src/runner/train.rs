@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use mend_agents::{PolicyFile, TrainSummary, VecSink};
+use mend_agents::{TrainSummary, VecSink};
 use mend_envs::{AutoresetMode, ClusterConfig, ClusterEnv, Env, SyncVectorEnv};
 use mend_sim::Scenario;
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::files;
 use super::jobs::slug;
 use super::seeding::TrainingSeeds;
-use crate::agents_registry::learned::{Learner, LearnerFactory, training_info};
+use crate::agents_registry::learned::{LearnerFactory, training_info};
 use crate::experiment::Experiment;
 use crate::output::write_atomic;
 
@@ -285,35 +285,10 @@ pub fn run_job(
             .with_context(|| format!("cannot create the folder {}", parent.display()))?;
     }
     let monitoring = super::monitoring_of(ctx.experiment, job.agent_index, ctx.risk_model);
-    export_with_monitoring(learner.as_ref(), factory, &policy, info, monitoring)
+    learner
+        .export(&policy, info, monitoring)
         .with_context(|| format!("{}: cannot export the policy", context()))?;
     Ok(TrainStatus::Finished)
-}
-
-/// Exports the learner's policy to `path` with `monitoring` in its manifest (the detector and risk
-/// model behind its observations). The learner writes a policy file beside `path` first, which is
-/// read back, given its monitoring and saved atomically to `path` (the job's "done" mark), so a
-/// run killed in between leaves no policy without its monitoring. Tabular Q tables have their own
-/// manifest without that section: they are exported as they are.
-fn export_with_monitoring(
-    learner: &dyn Learner,
-    factory: &dyn LearnerFactory,
-    path: &Path,
-    info: mend_agents::policy_file::TrainingInfo,
-    monitoring: mend_agents::Monitoring,
-) -> Result<()> {
-    if factory.algorithm() == mend_agents::tabular::file::ALGORITHM {
-        return learner.export(path, info);
-    }
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let draft = path.with_file_name(format!(".{}.draft", file_name.to_string_lossy()));
-    learner.export(&draft, info)?;
-    let file = PolicyFile::load(&draft, None)
-        .with_context(|| format!("cannot read back {}", draft.display()))?;
-    file.with_monitoring(monitoring).save(path)?;
-    std::fs::remove_file(&draft).with_context(|| format!("cannot remove {}", draft.display()))
 }
 
 /// The training summary from the curve rows (the same whether or not the run was resumed).
