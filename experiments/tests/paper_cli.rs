@@ -129,3 +129,56 @@ fn a_run_naming_its_framework_writes_the_paper_table() {
     let out = mend(&["report", run_dir.to_str().unwrap(), "--paper"]);
     assert_eq!(out.stdout, paper.as_bytes());
 }
+
+#[test]
+fn report_against_another_baseline_on_one_scenario() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run_dir = run_small(tmp.path(), SMALL);
+    let summary_before = read(&run_dir.join("summary.json"));
+    let out = mend(&[
+        "report",
+        run_dir.to_str().unwrap(),
+        "--baseline",
+        "runbook",
+        "--scenario",
+        "eval-mid-network",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.as_bytes(),
+        read(&run_dir.join("summary-vs-runbook-eval-mid-network.md"))
+    );
+    assert!(text.contains("against `runbook`"), "{text}");
+    // One scenario: 3 episodes per agent, and the reactive row is the paired difference.
+    assert!(text.contains("| reactive (3) |"), "{text}");
+    let diff_row = text
+        .split("## Paired differences")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("| reactive |"))
+        .unwrap()
+        .to_string();
+    let cells: Vec<&str> = diff_row.split('|').map(str::trim).collect();
+    let incidents = column_mean(&run_dir, "reactive", "eval-mid-network", "incidents")
+        - column_mean(&run_dir, "runbook", "eval-mid-network", "incidents");
+    assert!(
+        cells[4].starts_with(&format!("{incidents:+.2}")),
+        "{} vs {incidents}",
+        cells[4]
+    );
+    // The experiment's own summary is left as it was.
+    assert_eq!(read(&run_dir.join("summary.json")), summary_before);
+
+    for (args, needle) in [
+        (["--baseline", "nope"], "--baseline nope: not an agent"),
+        (["--scenario", "nope"], "--scenario nope: no episode"),
+    ] {
+        let mut full = vec!["report", run_dir.to_str().unwrap()];
+        full.extend(args);
+        let out = run(&full);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{err}");
+    }
+}
