@@ -14,7 +14,7 @@ pub use schema::*;
 
 /// The built-in scenarios, embedded from `scenarios/*.toml` and the held-out evaluation set
 /// `scenarios/eval/*.toml` (so an installed binary runs its embedded experiments anywhere): (name, text).
-pub const BUILTINS: [(&str, &str); 7] = [
+pub const BUILTINS: [(&str, &str); 8] = [
     ("tiny", include_str!("../../scenarios/tiny.toml")),
     ("default", include_str!("../../scenarios/default.toml")),
     ("large", include_str!("../../scenarios/large.toml")),
@@ -30,6 +30,11 @@ pub const BUILTINS: [(&str, &str); 7] = [
     (
         "eval-regional",
         include_str!("../../scenarios/eval/eval-regional.toml"),
+    ),
+    // Last, so the names listed before it (in errors and help text) keep their order.
+    (
+        "tiny-faults",
+        include_str!("../../scenarios/tiny-faults.toml"),
     ),
 ];
 
@@ -83,8 +88,8 @@ impl Scenario {
         })
     }
 
-    /// A built-in scenario by name (`tiny`, `default`, `large`, `renewal`, and the held-out
-    /// `eval-mid-network`, `eval-large-zones`, `eval-regional`).
+    /// A built-in scenario by name (`tiny`, `default`, `large`, `renewal`, the held-out
+    /// `eval-mid-network`, `eval-large-zones`, `eval-regional`, and `tiny-faults`: `tiny` with faults).
     pub fn builtin(name: &str) -> Result<Scenario, ScenarioError> {
         match BUILTINS.iter().find(|(n, _)| *n == name) {
             Some((n, text)) => Scenario::from_toml_str(text, &format!("builtin:{n}.toml")),
