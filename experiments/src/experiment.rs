@@ -132,4 +132,22 @@ mod paper_tests {
         assert!(e.seeds.eval.count >= 20);
         assert!(!e.seeds.train.overlaps(&e.seeds.eval));
     }
+
+    #[test]
+    fn agents_study_is_valid_and_compares_every_learner_with_every_baseline() {
+        let e = from_toml_str_in(
+            include_str!("../agents.toml"),
+            "experiments/agents.toml",
+            Some(Path::new(DEFAULT_BASE)),
+        )
+        .unwrap();
+        for kind in [
+            "no-op", "random", "reactive", "runbook", "tabular", "ppo", "dqn",
+        ] {
+            assert!(e.agents.iter().any(|a| a.kind == kind), "{kind} missing");
+        }
+        assert_eq!(e.baseline(), "no-op");
+        assert!(e.seeds.eval.count >= 20);
+        assert!(!e.seeds.train.overlaps(&e.seeds.eval));
+    }
 }

@@ -120,6 +120,29 @@ fn eval_scenario_must_be_held_out() {
 }
 
 #[test]
+fn in_distribution_allows_evaluating_on_a_training_scenario() {
+    let text = error_text(
+        with("eval = [\"default\"]", "eval = [\"tiny\", \"default\"]"),
+        &["scenarios.eval[0]", "in_distribution = true"],
+    );
+    assert!(!text.contains("eval[1]"), "{text}");
+    let e = from_toml_str(
+        &GOOD.replacen(
+            "eval = [\"default\"]",
+            "eval = [\"tiny\", \"default\"]\nin_distribution = true",
+            1,
+        ),
+        "good.toml",
+    )
+    .unwrap();
+    assert!(e.scenarios.in_distribution);
+    // Off by default, and then absent from the resolved file (older run folders read the same).
+    let plain = from_toml_str(GOOD, "good.toml").unwrap();
+    assert!(!plain.scenarios.in_distribution);
+    assert!(!toml::to_string(&plain).unwrap().contains("in_distribution"));
+}
+
+#[test]
 fn zero_eval_seeds() {
     error_text(
         with(

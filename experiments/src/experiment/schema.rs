@@ -53,8 +53,14 @@ pub struct ScenarioSets {
     /// Scenarios learned agents train on.
     #[serde(default)]
     pub train: Vec<String>,
-    /// Held-out scenarios every agent is evaluated on (must not appear in `train`).
+    /// Held-out scenarios every agent is evaluated on (must not appear in `train` unless
+    /// `in_distribution`).
     pub eval: Vec<String>,
+    /// Allow `eval` to list training scenarios: evaluation then measures in-distribution
+    /// performance (new seeds of a scenario the agents trained on) rather than generalisation.
+    /// The seeds stay disjoint from training either way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_distribution: bool,
 }
 
 /// `[seeds]`.

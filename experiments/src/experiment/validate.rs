@@ -298,11 +298,12 @@ pub fn check(e: &Experiment, file: &str) -> Result<(), ExperimentError> {
         .eval
         .iter()
         .enumerate()
-        .find(|(_, s)| e.scenarios.train.contains(s))
+        .find(|(_, s)| !e.scenarios.in_distribution && e.scenarios.train.contains(s))
     {
         return Err(invalid(
             &format!("scenarios.eval[{i}]"),
-            "a scenario held out from training (not in scenarios.train)",
+            "a scenario held out from training (not in scenarios.train; set \
+             `in_distribution = true` to evaluate on training scenarios)",
             format!("{arg:?}, also a training scenario"),
         ));
     }
