@@ -89,7 +89,7 @@ pub struct CommonArgs {
 /// `mend simulate`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "SCENARIO is a file path or the name of a built-in scenario: tiny, default, large, renewal, eval-mid-network, eval-large-zones, eval-regional."
+    after_help = "SCENARIO is a file path or the name of a built-in scenario: tiny, tiny-faults, default, large, renewal, eval-mid-network, eval-large-zones, eval-regional."
 )]
 pub struct SimulateArgs {
     /// Scenario file or built-in name.
