@@ -11,17 +11,20 @@
 //! seeds. With `--out DIR`, each run's policy file is written to `DIR/{algo}-seed{seed}.safetensors`.
 //! Wall-clock timing lives here, not in the library (which reads no clock).
 //!
-//! Speed (issue 4: PPO at >= 16,000 steps/s, 20x Stable-Baselines3's 826 on this machine). On the
-//! shared machine the wall clock mostly measures the others' load, so also read the process CPU time,
-//! on one thread, with glibc told to keep candle's per-op buffers instead of mapping and unmapping
-//! them on every operation (otherwise a quarter of the CPU time is `sys`):
+//! Speed (issue 4: PPO at >= 16,000 steps/s, 20x Stable-Baselines3's 826 on this machine). The
+//! example runs on mimalloc, as the `mend` binary does (see `GLOBAL` below), so no allocator
+//! environment variables are needed. Set the thread count (candle re-reads `/proc/cpuinfo` on every
+//! matmul without it, CRATES.md) and read both the wall clock (the table's steps/s column, training
+//! only) and the process CPU time (training + the 100 evaluation episodes), which the other
+//! engineers' load on the shared machine disturbs less:
 //! ```text
-//! RAYON_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967296 \
-//!     MALLOC_TOP_PAD_=268435456 /usr/bin/time -f "%U user %S sys" target/release/examples/cartpole ppo 1
+//! cargo build --release -p mend-agents --example cartpole
+//! RAYON_NUM_THREADS=1 /usr/bin/time -f "%e wall %U user %S sys" target/release/examples/cartpole ppo 1
 //! ```
-//! Session 7 (load 5-14, provisional): 100,000 PPO steps (+ the 100 evaluation episodes) in 5.43
-//! CPU-s with those settings (18.4k steps per CPU-second), 7.89 CPU-s without (12.7k, 2.08 s of it
-//! `sys`); wall clock 6.4-7.8k steps/s on 2 busy threads. Returns 500.0 in all 5 seeds.
+//! Figures: session 8's are in `/work/notes` (HD) and the closing note; session 7 (glibc malloc, load
+//! 5-14, provisional): 7.89 CPU-s for 100,000 PPO steps + evaluation (12.7k steps per CPU-second, 2.08
+//! s of it `sys`: glibc mapping and unmapping candle's per-op buffers), 5.43 CPU-s with glibc's buffer
+//! settings; wall clock 6.4-7.8k steps/s on 2 busy threads. Returns 500.0 in all 5 seeds.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -33,6 +36,13 @@ use mend_agents::{
     TrainSummary,
 };
 use mend_envs::{AutoresetMode, SyncVectorEnv};
+
+/// mimalloc instead of glibc's malloc, as the `mend` binary (experiments/src/main.rs): candle allocates
+/// a fresh buffer for every op, and glibc maps and unmaps each one above its mmap threshold (a quarter
+/// of PPO's CPU time was `sys`, session 7). Allocation addresses reach no output, so results are the
+/// same bytes.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ENV_ID: &str = "CartPole-v1";
 const EVAL_EPISODES: usize = 100;

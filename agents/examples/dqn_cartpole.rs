@@ -41,6 +41,10 @@ use mend_agents::eval::{evaluate, mean};
 use mend_agents::{Agent, Dqn, DqnConfig, MlpPolicy, NullSink};
 use mend_envs::{AutoresetMode, SyncVectorEnv};
 
+/// mimalloc, as the `cartpole` example and the `mend` binary (candle allocates a buffer per op).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ENV_ID: &str = "CartPole-v1";
 /// Episodes of the final judgement of each kept policy.
 const JUDGE_EPISODES: usize = 100;
