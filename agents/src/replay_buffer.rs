@@ -101,6 +101,18 @@ impl ReplayBuffer {
         self.len = (self.len + 1).min(self.capacity);
     }
 
+    /// The transition stored at slot `i` (insertion order until the buffer wraps): `(obs, next_obs,
+    /// terminated)`, for tests that check what the training loop stores.
+    #[cfg(test)]
+    pub(crate) fn stored(&self, i: usize) -> (&[f32], &[f32], bool) {
+        let d = self.obs_dim;
+        (
+            &self.obs[i * d..(i + 1) * d],
+            &self.next_obs[i * d..(i + 1) * d],
+            self.terminated[i],
+        )
+    }
+
     /// `batch_size` transitions drawn uniformly with replacement. The buffer must not be empty.
     pub fn sample(&self, batch_size: usize, rng: &mut impl Rng) -> ReplayBatch {
         let d = self.obs_dim;

@@ -543,6 +543,95 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
+    use crate::dqn::{Dqn, DqnConfig};
+    use mend_envs::wrappers::TimeLimit;
+    use mend_envs::{AutoresetMode, CartPole, SyncVectorEnv};
+
+    fn cartpole_env(max_steps: Option<u64>) -> SyncVectorEnv {
+        let env: Box<dyn mend_envs::Env> = match max_steps {
+            Some(m) => Box::new(TimeLimit::new(CartPole::new(), m).unwrap()),
+            None => mend_envs::make("CartPole-v1").unwrap(),
+        };
+        SyncVectorEnv::new(vec![env], AutoresetMode::SameStep).unwrap()
+    }
+
+    /// A small network with the zoo's step counting: train_freq 256, 16 gradient steps per phase,
+    /// target copied every 10 env steps, learning from step 100.
+    fn small_zoo(seed: u64) -> DqnConfig {
+        DqnConfig {
+            total_timesteps: 512,
+            learning_starts: 100,
+            gradient_steps: 16,
+            hidden: vec![32, 32],
+            ..DqnConfig::cartpole_zoo(seed)
+        }
+    }
+
+    #[test]
+    fn target_network_counts_env_steps_so_it_is_frozen_through_each_gradient_phase() {
+        // SB3 `DQN._on_step` (dqn.py) copies the target every `target_update_interval // n_envs`
+        // calls, one call per env step, and `train()` runs after a whole rollout: with train_freq
+        // 256 and interval 10, the copy at step 510 is the online net after the phase at 256, and
+        // it stays the target through all 16 updates of the phase at 512. Counting gradient steps
+        // instead would copy a network from inside the second phase.
+        let mut a = Dqn::new(small_zoo(4), 4, 2).unwrap();
+        a.core
+            .learn(&mut cartpole_env(None), 512, &mut crate::NullSink)
+            .unwrap();
+        let mut b = Dqn::new(small_zoo(4), 4, 2).unwrap();
+        b.core
+            .learn(&mut cartpole_env(None), 256, &mut crate::NullSink)
+            .unwrap();
+        assert_eq!((a.core.gradient_steps, b.core.gradient_steps), (32, 16));
+        assert_eq!(
+            a.core.target, b.core.q,
+            "target = online net after the first phase"
+        );
+        assert_ne!(
+            a.core.target, a.core.q,
+            "the second phase trained the online net"
+        );
+        assert_ne!(b.core.q, Dqn::new(small_zoo(4), 4, 2).unwrap().core.q);
+    }
+
+    #[test]
+    fn a_time_limit_truncation_is_stored_as_not_terminated_with_the_final_observation() {
+        // SB3's ReplayBuffer with handle_timeout_termination (buffers.py: `dones * (1 - timeouts)`)
+        // and `_store_transition` (off_policy_algorithm.py: next_obs = infos["terminal_observation"]).
+        // Episodes of 5 steps from CartPole's near-upright start end by the time limit only.
+        let config = DqnConfig {
+            learning_starts: 10_000,
+            ..small_zoo(2)
+        };
+        let mut agent = Dqn::new(config, 4, 2).unwrap();
+        agent
+            .core
+            .learn(&mut cartpole_env(Some(5)), 20, &mut crate::NullSink)
+            .unwrap();
+        let Replay::Flat(buf) = &agent.core.replay else {
+            unreachable!("an MLP agent has a flat buffer")
+        };
+        assert_eq!(buf.len(), 256, "one whole rollout");
+        for i in 0..40 {
+            let (_, next_obs, terminated) = buf.stored(i);
+            let (following_obs, _, _) = buf.stored(i + 1);
+            assert!(
+                !terminated,
+                "transition {i}: a truncation is not a termination"
+            );
+            if i % 5 == 4 {
+                // The episode's final observation, not the first one of the next episode.
+                assert_ne!(next_obs, following_obs, "transition {i}");
+                assert!(
+                    next_obs.iter().any(|v| v.abs() > 0.05),
+                    "transition {i}: {next_obs:?}"
+                );
+            } else {
+                assert_eq!(next_obs, following_obs, "transition {i}");
+            }
+        }
+    }
+
     #[test]
     fn explore_act_prob_sets_the_noop_share_and_only_valid_actions_are_drawn() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
