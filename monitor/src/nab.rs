@@ -18,7 +18,9 @@ mod loader;
 mod runner;
 mod scoring;
 mod sweeper;
+mod synthetic;
 mod timestamp;
+mod tuning;
 
 pub use cross_validation::{
     CrossValidatedScore, HeldOutFile, leave_one_file_out, leave_one_file_out_scores,
@@ -41,4 +43,12 @@ pub use sweeper::{
     AnomalyPoint, PROBATIONARY_PERCENT, PointLabel, ThresholdScore, best_row, probationary_length,
     row_at_threshold, scaled_sigmoid, score_by_threshold, sweep_file,
 };
+pub use synthetic::{
+    ChangeKind, NAB_WINDOW_SHARE, SYNTHETIC_CATEGORY, SyntheticCorpusConfig, SyntheticFile,
+    generate as generate_synthetic, nab_windows, to_corpus, write_corpus,
+};
 pub use timestamp::Timestamp;
+pub use tuning::{
+    FusionGrid, ShiftGrid, TuningConfig, TuningReport, TuningStep, fuse_scores, normalized_score,
+    tune_shift_cad,
+};
