@@ -6,6 +6,8 @@
 //! ```
 //! `--eval-freq N` also keeps the best policy of periodic evaluations (as the zoo's `EvalCallback`) and
 //! reports its 100-episode mean in the last column; the pass column always judges the final policy.
+//! DQN evaluates inside one uninterrupted run (its final policy is then that of `cartpole dqn`);
+//! PPO's evaluations split training into `learn` calls, each resetting the training envs.
 //! `--double` trains DQN with double-DQN targets instead of SB3's vanilla ones.
 //! Defaults: both algorithms, seeds 1-5. Pass criterion (issue 4): mean return >= 475 in >= 4 of 5
 //! seeds. With `--out DIR`, each run's policy file is written to `DIR/{algo}-seed{seed}.safetensors`.
@@ -67,7 +69,8 @@ struct Row {
 
 /// Trains to `total` steps. With `eval_freq`, also evaluates the policy every `eval_freq` steps on
 /// 10 deterministic episodes and keeps the best one, as rl-baselines3-zoo's `EvalCallback` keeps
-/// `best_model` (training is then split into `learn` calls, each starting with a seeded env reset).
+/// `best_model` (training is then split into `learn` calls, each starting with a seeded env reset:
+/// PPO's case; DQN's goes through [`train_dqn_evaluated`], which does not perturb training).
 fn train<A: Agent>(
     agent: &mut A,
     env: &mut SyncVectorEnv,
@@ -101,6 +104,42 @@ fn train<A: Agent>(
     }
     let summary = summary.ok_or_else(|| anyhow::anyhow!("total steps must be positive"))?;
     Ok((summary, policy_of(agent), best.map(|(_, p)| p)))
+}
+
+/// DQN with the periodic evaluation inside one uninterrupted run ([`Dqn::learn_with_evaluation`],
+/// SB3's callback hook), so the final policy is that of a run without evaluations, as in the zoo.
+fn train_dqn_evaluated(
+    agent: &mut Dqn,
+    env: &mut SyncVectorEnv,
+    total: u64,
+    freq: u64,
+    seed: u64,
+) -> anyhow::Result<(TrainSummary, MlpPolicy, Option<MlpPolicy>)> {
+    let mut eval_env = mend_envs::make(ENV_ID)?;
+    let mut best: Option<(f64, MlpPolicy)> = None;
+    let mut error = None;
+    let mut on_eval = |policy: &MlpPolicy, step: u64| match evaluate(
+        policy,
+        eval_env.as_mut(),
+        10,
+        2_000_000 + seed + step,
+        true,
+    ) {
+        Ok(returns) => {
+            let score = mean(&returns);
+            if best.as_ref().is_none_or(|(b, _)| score >= *b) {
+                best = Some((score, policy.clone()));
+            }
+        }
+        Err(e) => {
+            error.get_or_insert(e);
+        }
+    };
+    let summary = agent.learn_with_evaluation(env, total, &mut NullSink, freq, &mut on_eval)?;
+    if let Some(e) = error {
+        return Err(e.into());
+    }
+    Ok((summary, agent.mlp_policy(), best.map(|(_, p)| p)))
 }
 
 fn run(
@@ -139,14 +178,10 @@ fn run(
                 ..DqnConfig::cartpole_zoo(seed)
             };
             let mut agent = Dqn::for_env(config, &env)?;
-            train(
-                &mut agent,
-                &mut env,
-                total,
-                eval_freq,
-                seed,
-                Dqn::mlp_policy,
-            )?
+            match eval_freq {
+                Some(freq) => train_dqn_evaluated(&mut agent, &mut env, total, freq, seed)?,
+                None => train(&mut agent, &mut env, total, None, seed, Dqn::mlp_policy)?,
+            }
         }
     };
     let seconds = start.elapsed().as_secs_f64();

@@ -16,17 +16,14 @@
 //! So the zoo's headline figure is a final model; the best-model protocol is what training leaves
 //! beside it. This example reports, per seed, both: the final policy and the best-evaluated one
 //! (`EvalCallback`'s rule), each then judged on 100 fresh deterministic episodes (seeds disjoint from
-//! training and from the periodic evaluations). Deviation: the periodic evaluation splits training into
-//! `learn` calls, and each call starts with a seeded reset of the training env (SB3's callback does
-//! not reset it), so a training episode is cut at each evaluation point.
+//! training and from the periodic evaluations).
 //!
-//! That deviation matters: SB3's callback leaves the training trajectory untouched (it plays a
-//! separate env, and `DQN.predict(.., deterministic=True)` draws no random number: `not
-//! deterministic and np.random.rand() < exploration_rate` short-circuits), so the zoo's final model
-//! is that of an uninterrupted run, which is `cartpole dqn` here, not this example. Session 7
-//! (provisional, busy machine): this example 500, 500, 500, 500, 162.5 (4 of 5); `cartpole dqn`
-//! 500, 500, 372.9, 191.8, 98.7 (2 of 5, identical to session 3). The 4 of 5 here is seed variance
-//! under a perturbed trajectory, not a pass of the issue's criterion.
+//! The periodic evaluation runs inside one uninterrupted training run ([`Dqn::learn_with_evaluation`],
+//! SB3's callback hook): as SB3's callback, it plays a separate env and draws none of training's
+//! random numbers (`DQN.predict(.., deterministic=True)` short-circuits `not deterministic and
+//! np.random.rand() < exploration_rate`), so the final model is the one `cartpole dqn` trains, byte
+//! for byte. (Sessions 4-7 evaluated between `learn` calls instead, each of which reset the training
+//! env: a perturbed trajectory, whose 4 of 5 final models at 500 were seed variance, not a pass.)
 //!
 //! ```text
 //! cargo run --release -p mend-agents --example dqn_cartpole -- [SEEDS...] [--eval-freq 25000]
@@ -38,7 +35,7 @@
 use std::time::Instant;
 
 use mend_agents::eval::{evaluate, mean};
-use mend_agents::{Agent, Dqn, DqnConfig, MlpPolicy, NullSink};
+use mend_agents::{Dqn, DqnConfig, MlpPolicy, NullSink};
 use mend_envs::{AutoresetMode, SyncVectorEnv};
 
 /// mimalloc, as the `cartpole` example and the `mend` binary (candle allocates a buffer per op).
@@ -68,25 +65,27 @@ fn run(seed: u64, eval_freq: u64, eval_episodes: usize) -> anyhow::Result<Outcom
     let mut eval_env = mend_envs::make(ENV_ID)?;
     let mut best: Option<(f64, u64, MlpPolicy)> = None;
     let mut evaluations = Vec::new();
+    let mut eval_error = None;
     let start = Instant::now();
-    let mut target = 0;
-    while target < total {
-        target = (target + eval_freq).min(total);
-        agent.learn(&mut env, target, &mut NullSink)?;
-        let policy = agent.mlp_policy();
+    let mut on_eval = |policy: &MlpPolicy, step: u64| {
         let first_seed = 3_000_000 + seed * 1_000 + evaluations.len() as u64;
-        let score = mean(&evaluate(
-            &policy,
-            eval_env.as_mut(),
-            eval_episodes,
-            first_seed,
-            true,
-        )?);
-        evaluations.push((agent.num_timesteps(), score));
-        // EvalCallback: `if mean_reward > self.best_mean_reward` (initially -inf).
-        if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
-            best = Some((score, agent.num_timesteps(), policy));
+        match evaluate(policy, eval_env.as_mut(), eval_episodes, first_seed, true) {
+            Ok(returns) => {
+                let score = mean(&returns);
+                evaluations.push((step, score));
+                // EvalCallback: `if mean_reward > self.best_mean_reward` (initially -inf).
+                if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
+                    best = Some((score, step, policy.clone()));
+                }
+            }
+            Err(e) => {
+                eval_error.get_or_insert(e);
+            }
         }
+    };
+    agent.learn_with_evaluation(&mut env, total, &mut NullSink, eval_freq, &mut on_eval)?;
+    if let Some(e) = eval_error {
+        return Err(e.into());
     }
     let seconds = start.elapsed().as_secs_f64();
     let (_, best_at, best_policy) = best.ok_or_else(|| anyhow::anyhow!("no evaluation ran"))?;

@@ -120,13 +120,45 @@ impl Dqn {
 
     /// The Q-network as an inference policy (epsilon-greedy with `end_e` when sampled).
     pub fn mlp_policy(&self) -> MlpPolicy {
-        MlpPolicy {
-            algorithm: "dqn".into(),
-            output: OutputKind::QValues,
-            net: self.q_params().clone(),
-            exploration_eps: self.core.config.end_e as f32,
-            normalisation: None,
-        }
+        mlp_q_policy(self.q_params().clone(), self.core.config.end_e)
+    }
+
+    /// [`Agent::learn`] with SB3's `EvalCallback` hook: `on_eval(policy, num_timesteps)` is called
+    /// every `eval_every` vector steps of this call with the current Q-network as a policy
+    /// ([`Dqn::mlp_policy`]), as the zoo's `EvalCallback(eval_freq=..)` sees the model (SB3
+    /// `common/callbacks.py`: `if self.eval_freq > 0 and self.n_calls % self.eval_freq == 0`, called
+    /// from `collect_rollouts` after each `env.step`). The hook gets a copy: it cannot change the
+    /// network, the training env or the agent's random numbers, so the run is the uninterrupted one
+    /// (SB3's callback draws none either: `DQN.predict(.., deterministic=True)`), unlike evaluating
+    /// between `learn` calls, each of which resets the training env.
+    pub fn learn_with_evaluation(
+        &mut self,
+        env: &mut dyn VectorEnv,
+        total_timesteps: u64,
+        sink: &mut dyn MetricSink,
+        eval_every: u64,
+        on_eval: &mut dyn FnMut(&MlpPolicy, u64),
+    ) -> Result<TrainSummary, AgentError> {
+        check_env(&self.core, env)?;
+        let end_e = self.core.config.end_e;
+        let mut hook = |q: &QNet, step: u64| {
+            if let QNet::Mlp(p) = q {
+                on_eval(&mlp_q_policy(p.clone(), end_e), step);
+            }
+        };
+        self.core
+            .learn_with_hook(env, total_timesteps, sink, Some((eval_every, &mut hook)))
+    }
+}
+
+/// An MLP Q-network as an inference policy, epsilon-greedy with `end_e` when sampled.
+fn mlp_q_policy(net: MlpParams, end_e: f64) -> MlpPolicy {
+    MlpPolicy {
+        algorithm: "dqn".into(),
+        output: OutputKind::QValues,
+        net,
+        exploration_eps: end_e as f32,
+        normalisation: None,
     }
 }
 

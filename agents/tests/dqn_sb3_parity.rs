@@ -12,7 +12,7 @@ use mend_agents::dqn::td_loss_grads;
 use mend_agents::nn::candle_mlp::CandleMlp;
 use mend_agents::nn::init::{InitScheme, init_mlp};
 use mend_agents::nn::{Activation, MlpParams, MlpSpec};
-use mend_agents::{Dqn, DqnConfig};
+use mend_agents::{Agent, Dqn, DqnConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -160,4 +160,57 @@ fn td_loss_gradients_equal_finite_differences_of_smooth_l1() {
         }
     }
     assert!(checked > 100, "{checked}");
+}
+
+#[test]
+fn evaluating_inside_learn_leaves_training_unchanged() {
+    // SB3's EvalCallback plays a separate env and draws no training random number, so the zoo's
+    // final model is that of an uninterrupted run; `learn_with_evaluation` must keep that property.
+    let config = DqnConfig {
+        total_timesteps: 700,
+        learning_starts: 100,
+        train_frequency: 64,
+        gradient_steps: 8,
+        hidden: vec![32, 32],
+        ..DqnConfig::cartpole_zoo(8)
+    };
+    let cartpole = || {
+        mend_envs::SyncVectorEnv::new(
+            vec![mend_envs::make("CartPole-v1").unwrap()],
+            mend_envs::AutoresetMode::SameStep,
+        )
+        .unwrap()
+    };
+    let mut plain = Dqn::new(config.clone(), 4, 2).unwrap();
+    let plain_summary = plain
+        .learn(&mut cartpole(), 700, &mut mend_agents::NullSink)
+        .unwrap();
+    let untrained = Dqn::new(config.clone(), 4, 2).unwrap();
+    let mut evaluated = Dqn::new(config, 4, 2).unwrap();
+    let mut seen = Vec::new();
+    let mut eval_env = mend_envs::make("CartPole-v1").unwrap();
+    let mut on_eval = |policy: &mend_agents::MlpPolicy, step: u64| {
+        let returns =
+            mend_agents::eval::evaluate(policy, eval_env.as_mut(), 2, step, false).unwrap();
+        seen.push((step, returns.len()));
+    };
+    let summary = evaluated
+        .learn_with_evaluation(
+            &mut cartpole(),
+            700,
+            &mut mend_agents::NullSink,
+            250,
+            &mut on_eval,
+        )
+        .unwrap();
+    // 700 steps end inside a rollout, so training runs to 704 (11 rollouts of 64): calls at 250, 500.
+    assert_eq!(seen, vec![(250, 2), (500, 2)]);
+    assert_eq!(summary.num_timesteps, plain_summary.num_timesteps);
+    assert_eq!(summary.gradient_steps, plain_summary.gradient_steps);
+    assert_eq!(evaluated.q_params(), plain.q_params());
+    assert_ne!(
+        plain.q_params(),
+        untrained.q_params(),
+        "training changed the network"
+    );
 }

@@ -39,6 +39,10 @@ use crate::replay_buffer::entity::{EntityReplayBatch, EntityReplayBuffer, Entity
 use crate::replay_buffer::{ReplayBuffer, Transition};
 use crate::schedule::linear;
 
+/// A step hook: every how many vector steps, and the function called with the online network and
+/// the agent's step count ([`DqnCore::learn_with_hook`]).
+pub(crate) type StepHook<'a> = (u64, &'a mut dyn FnMut(&QNet, u64));
+
 /// The replay storage matching the Q-network.
 #[derive(Clone, Debug)]
 pub(crate) enum Replay {
@@ -131,6 +135,20 @@ impl DqnCore {
         total_timesteps: u64,
         sink: &mut dyn MetricSink,
     ) -> Result<TrainSummary, AgentError> {
+        self.learn_with_hook(env, total_timesteps, sink, None)
+    }
+
+    /// [`DqnCore::learn`], calling `hook` every `hook.0` vector steps of this call (SB3's
+    /// `BaseCallback.on_step`, called in `collect_rollouts` right after `env.step`, before the
+    /// rollout's gradient phase) with the online network and the step count. The hook cannot reach
+    /// the training env or the agent's RNG, so the run is the same as without it.
+    pub(crate) fn learn_with_hook(
+        &mut self,
+        env: &mut dyn VectorEnv,
+        total_timesteps: u64,
+        sink: &mut dyn MetricSink,
+        mut hook: Option<StepHook<'_>>,
+    ) -> Result<TrainSummary, AgentError> {
         let cfg = self.config.clone();
         if let Some(ws) = &cfg.warm_start {
             if !self.warm_started && self.num_timesteps == 0 {
@@ -147,6 +165,8 @@ impl DqnCore {
         let mut current = Current::new(&self.replay, &first_obs, dim)?;
         let mut obs = first_obs;
         let target_every = (cfg.target_network_frequency / n as u64).max(1);
+        // The callback's own `n_calls` (SB3 `BaseCallback`): vector steps of this call.
+        let mut calls_this_learn: u64 = 0;
 
         // SB3 collects whole rollouts of `train_freq` steps (`collect_rollouts` checks only
         // `train_freq`, not the budget) and trains after each one: the last rollout runs past
@@ -177,6 +197,12 @@ impl DqnCore {
             let step = env.step(&actions)?;
             self.num_timesteps += n as u64;
             self.n_calls += 1;
+            calls_this_learn += 1;
+            if let Some((every, on_step)) = hook.as_mut()
+                && calls_this_learn.is_multiple_of((*every).max(1))
+            {
+                on_step(&self.q, self.num_timesteps);
+            }
             let done: Vec<bool> = step
                 .terminated
                 .iter()
