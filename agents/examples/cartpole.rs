@@ -23,10 +23,14 @@
 //! cargo build --release -p mend-agents --example cartpole
 //! RAYON_NUM_THREADS=1 /usr/bin/time -f "%e wall %U user %S sys" target/release/examples/cartpole ppo 1
 //! ```
-//! Figures: session 8's are in `/work/notes` (HD) and the closing note; session 7 (glibc malloc, load
-//! 5-14, provisional): 7.89 CPU-s for 100,000 PPO steps + evaluation (12.7k steps per CPU-second, 2.08
-//! s of it `sys`: glibc mapping and unmapping candle's per-op buffers), 5.43 CPU-s with glibc's buffer
-//! settings; wall clock 6.4-7.8k steps/s on 2 busy threads. Returns 500.0 in all 5 seeds.
+//! Session 8 (mimalloc, shared machine at load 5-16, provisional; 100,000 PPO steps, seeds 1 and 2,
+//! 500.0 each): one thread 18.0k and 13.0k steps/s wall, 4.68 and 5.04 CPU-s for training + evaluation
+//! (21k and 20k steps per CPU-second, `sys` 0.01 s); two threads 14.2k steps/s wall both, 6.0 and
+//! 6.6 CPU-s (rayon's idle spinning). The same build on glibc malloc: 11.6k (1 thread) and 6.7k (2)
+//! steps/s wall, 7.3 and 10.9 CPU-s (`sys` 1.9 and 3.6 s). Session 7 (glibc, load 5-14): 12.7k steps
+//! per CPU-second, 18.4k with glibc's buffer settings (`MALLOC_MMAP_THRESHOLD_` and friends, no
+//! longer needed); wall clock 6.4-7.8k steps/s on 2 busy threads. A quiet-machine wall-clock run is
+//! the lead's to make.
 
 use std::path::PathBuf;
 use std::time::Instant;
