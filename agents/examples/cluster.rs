@@ -256,6 +256,18 @@ fn main() -> anyhow::Result<()> {
             summary.episodes.min(100),
             summary.mean_return_last_100.unwrap_or(f64::NAN)
         );
+        if let Some(r) = q.warm_start_report() {
+            println!(
+                "tabular warm start: {} teacher transitions (teacher acts on {:.3}), {} entries seeded \
+                 ({} positive), greedy agreement {:.3}, act recall {:.3}",
+                r.transitions,
+                r.teacher_act_share,
+                r.entries_seeded,
+                r.entries_positive,
+                r.agreement,
+                r.act_recall
+            );
+        }
         opts.tabular = Some(q.policy());
     }
     let mut agent_list: Vec<String> = agents

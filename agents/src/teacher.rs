@@ -250,3 +250,65 @@ pub fn record_warm_start(
         n_actions,
     )
 }
+
+/// The recording of a warm start on a single env (tabular Q's `learn` over training seeds): one
+/// fresh `teacher` (one of [`TEACHERS`] or a runbook file's path) plays episodes reset with
+/// `seeds[k % seeds.len()]` for episode `k`, for `steps` transitions in all, recorded as a
+/// one-env [`TeacherData`] (rewards multiplied by `reward_scale`; the final observation of a
+/// truncated episode kept in `final_obs`).
+pub fn record_teacher_on_env(
+    env: &mut dyn mend_envs::Env,
+    teacher: &str,
+    seeds: &[u64],
+    steps: u64,
+    reward_scale: f64,
+    n_actions: usize,
+) -> Result<TeacherData, AgentError> {
+    let Some(&first) = seeds.first() else {
+        return Err(AgentError::InvalidConfig {
+            field: "train_seeds",
+            expected: "at least one seed",
+            got: "none".into(),
+        });
+    };
+    let (mut obs, info) = env.reset(Some(first), None)?;
+    let kinds = kind_names_from_info(&info).ok_or_else(|| AgentError::ObservationMismatch {
+        expected: "a cluster env whose reset info lists `action_kinds` (warm_start.teacher)".into(),
+        got: "a reset info without them".into(),
+    })?;
+    let mut t = Teacher::named(teacher, kinds)?;
+    let mut data = TeacherData {
+        num_envs: 1,
+        ..TeacherData::default()
+    };
+    let mut episode = 0usize;
+    for _ in 0..steps {
+        let mask = env.action_mask();
+        let action = t.decide(&obs, mask.as_deref())?;
+        match mask.as_deref() {
+            Some(m) => {
+                data.any_masked |= m.iter().any(|&v| !v);
+                data.masks.extend_from_slice(m);
+            }
+            None => data.masks.extend(std::iter::repeat_n(true, n_actions)),
+        }
+        let step = env.step(action)?;
+        let index = data.actions.len();
+        data.actions.push(action);
+        data.rewards.push((step.reward * reward_scale) as f32);
+        data.terminated.push(step.terminated);
+        data.truncated.push(step.truncated);
+        let previous = std::mem::replace(&mut obs, step.obs);
+        data.obs.push(previous);
+        if step.terminated || step.truncated {
+            if step.truncated && !step.terminated {
+                data.final_obs.push((index, obs.clone()));
+            }
+            episode += 1;
+            t.reset();
+            obs = env.reset(Some(seeds[episode % seeds.len()]), None)?.0;
+        }
+    }
+    data.last_obs = vec![obs];
+    Ok(data)
+}

@@ -1,6 +1,7 @@
 //! [`TabularQ`] under the [`Agent`] trait: construction from a vector env's spaces
 //! ([`TabularQ::for_env`]), learning over a SameStep-autoreset vector env (one Q-learning update per
-//! sub-env per step, bootstrapping from `info["final_obs"]` on truncation), and checkpoints through
+//! sub-env per step, bootstrapping from `info["final_obs"]` on truncation; a configured warm start
+//! first, on the same env, once), and checkpoints through
 //! [`crate::checkpoint`] (tables as tensors; config, visit counts, counters and RNG position as JSON).
 
 use std::path::Path;
@@ -104,6 +105,17 @@ impl Agent for TabularQ {
         sink: &mut dyn MetricSink,
     ) -> Result<TrainSummary, AgentError> {
         self.check_vector_env(env)?;
+        let (n_actions, seed) = (self.policy.n_actions, self.config.seed);
+        self.warm_start_once(|ws, c| {
+            crate::teacher::record_warm_start(
+                env,
+                &ws.teacher,
+                ws.steps,
+                seed,
+                c.reward_scale,
+                n_actions,
+            )
+        })?;
         let n = env.num_envs();
         let mut tracker = EpisodeTracker::new(n);
         let (mut obs, _) = env.reset(Some(self.config.seed.wrapping_add(self.num_timesteps)))?;
@@ -196,6 +208,7 @@ impl Agent for TabularQ {
             visits: self.visits.clone(),
             target_stats: self.target_stats.clone(),
             rng: RngState::capture(&self.rng),
+            warm_started: self.warm_started,
         };
         checkpoint::write_checkpoint(path, &tensors, &state)?;
         Ok(())
@@ -263,6 +276,7 @@ impl Agent for TabularQ {
         }
         self.visits = state.visits;
         self.target_stats = state.target_stats;
+        self.warm_started = state.warm_started;
         self.rng = state.rng.restore(path)?;
         self.num_timesteps = state.num_timesteps;
         Ok(())
@@ -282,6 +296,10 @@ struct TabularCheckpoint {
     /// Sum and sum of squares of each entry's targets.
     target_stats: Vec<(f64, f64)>,
     rng: RngState,
+    /// Whether the warm start has run (absent in checkpoints written before it existed: false,
+    /// and those configs had no warm start).
+    #[serde(default)]
+    warm_started: bool,
 }
 
 #[cfg(test)]
