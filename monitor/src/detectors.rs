@@ -18,7 +18,8 @@
 //!   ├ cad_ose           contextual anomaly detector (CAD OSE): sequence memory over a binary code
 //!   ├ shift_cad         an ensemble: max(shift, 0.35 x cad_ose), alert when either alerts
 //!   └ fusion            members' scores calibrated by their own alert scores, max, joint rest
-//!                       (`shift_cad_calibrated`: shift and cad_ose, no weight to tune)
+//!                       (`shift_cad_calibrated`: shift and cad_ose, no weight to tune;
+//!                       `shift_cad_simtuned`: settings chosen on a synthetic NAB-layout corpus)
 //! ```
 //! [`by_name`] builds any of them from its name and an optional [`DetectorConfig`], for the CLI.
 //! All but the autoencoder are univariate and run one state per channel ([`Channels`]); the
@@ -38,6 +39,7 @@ mod persist;
 mod registry;
 mod score;
 mod shift;
+mod simtuned;
 mod sorted_window;
 mod static_threshold;
 
@@ -63,6 +65,9 @@ pub use score::{
 };
 pub use shift::{
     CAD_OSE_REST_SAMPLES, NUMENTA_SPATIAL_TOLERANCE, SHEWHART_TAIL, Shift, ShiftConfig, ShiftState,
+};
+pub use simtuned::{
+    SIMTUNED_CORPUS_FILES, SIMTUNED_CORPUS_SEED, shift_cad_simtuned_config, shift_simtuned_config,
 };
 pub use static_threshold::{StaticThreshold, StaticThresholdConfig};
 

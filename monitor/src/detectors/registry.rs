@@ -14,6 +14,7 @@ use super::median_mad::{MedianMad, MedianMadConfig};
 use super::onset::{Onset, OnsetConfig};
 use super::persist::{Persist, PersistConfig};
 use super::shift::{Shift, ShiftConfig};
+use super::simtuned::{shift_cad_simtuned_config, shift_simtuned_config};
 use super::static_threshold::{StaticThreshold, StaticThresholdConfig};
 use super::{Detector, DetectorError};
 
@@ -40,13 +41,18 @@ pub const DETECTOR_NAMES: [&str; 10] = [
 /// ([`shift_cad_calibrated_config`](super::shift_cad_calibrated_config)) combine it with `shift`.
 /// `shift_apriori` ([`ShiftConfig::a_priori`]) and `shift_cad_apriori`
 /// ([`shift_cad_apriori_config`](super::shift_cad_apriori_config)) are the same detectors with
-/// every setting fixed a priori (session 7).
-pub const SEQUENCE_DETECTOR_NAMES: [&str; 5] = [
+/// every setting fixed a priori (session 7); `shift_simtuned`
+/// ([`shift_simtuned_config`](super::shift_simtuned_config)) and `shift_cad_simtuned`
+/// ([`shift_cad_simtuned_config`](super::shift_cad_simtuned_config)) with every setting chosen
+/// on a synthetic tuning corpus (session 8).
+pub const SEQUENCE_DETECTOR_NAMES: [&str; 7] = [
     "cad_ose",
     "shift_cad",
     "shift_cad_calibrated",
     "shift_apriori",
     "shift_cad_apriori",
+    "shift_simtuned",
+    "shift_cad_simtuned",
 ];
 
 /// Weight of CAD OSE's score in `shift_cad`. Chosen on NAB's realAWSCloudwatch subset (the only
@@ -123,6 +129,8 @@ impl DetectorConfig {
                 DetectorConfig::Fusion(shift_cad_calibrated_config())
             }
             "shift_cad_apriori" => DetectorConfig::Fusion(shift_cad_apriori_config()),
+            "shift_simtuned" => DetectorConfig::Shift(shift_simtuned_config()),
+            "shift_cad_simtuned" => DetectorConfig::Fusion(shift_cad_simtuned_config()),
             _ if name.starts_with("onset:") => DetectorConfig::Onset(OnsetConfig {
                 inner: Box::new(DetectorConfig::default_for(&name["onset:".len()..])?),
                 ..Default::default()
