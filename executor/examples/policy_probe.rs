@@ -12,13 +12,16 @@
 //! nice -n 10 target/debug/examples/policy_probe [--policy FILE] [--seconds 12]
 //!     [--sim [--sim-scenario default|drill-like]] [--offline] [--no-health-checks]
 //!     [--train OUT [--act-weight 6] [--ppo-steps 16384] [--teacher-steps 11520] [--seed 0]
-//!         [--teacher runbook|RUNBOOK.toml]]
+//!         [--teacher runbook|RUNBOOK.toml] [--scenario SCENARIO.toml] [--detector SPEC]]
 //! ```
 //! `--train OUT` first trains the fixture's kind of policy on the drill-shaped scenario
 //! (`tests/fixtures/policy/drill-like.toml`, `tests/common/trained.rs`), saves it to `OUT` and
 //! probes that file (build in release for it: about 15 s of training). `--teacher` is the warm
 //! start's teacher: by default the drill runbook `tests/fixtures/policy/drill-runbook.toml` (acts on
 //! the first observation, session 7), `runbook` for the shipped one, or any runbook file.
+//! `--scenario` trains on another scenario file than `drill-like.toml`; `--detector` runs that
+//! alert detector behind the alert-age columns in training (e.g. `static_threshold`) and records
+//! it in the file's `monitoring.alert_detector`, so the executor runs it live too.
 //! The load goes through the drill's health-checking balancer (`drill::watch`);
 //! `--no-health-checks` sends it round-robin to every replica, dead or hung ones included (the
 //! session-4 drill).
@@ -52,7 +55,7 @@ use mend_executor::decide::LivePolicy;
 use mend_executor::fault_drill::Fault;
 use mend_executor::pipeline::{Mode, Proposer};
 use mend_executor::run_loop::{Executor, now_ms};
-use mend_monitor::features::alert_age::{AlertClock, DEFAULT_ALERT_DETECTOR};
+use mend_monitor::features::alert_age::AlertClock;
 use mend_monitor::features::history::ActionValues;
 use mend_monitor::features::{FeatureExtractor, FeatureSchema};
 
@@ -125,6 +128,19 @@ fn probe() -> Result<(), String> {
             }
             "--seed" => training.seed = value.parse().map_err(|e| format!("--seed: {e}"))?,
             "--teacher" => training.teacher = value,
+            "--scenario" => {
+                let text = std::fs::read_to_string(&value)
+                    .map_err(|e| format!("--scenario {value}: {e}"))?;
+                training.scenario = (text, value);
+            }
+            "--detector" => training.alert_detector = Some(value),
+            "--teacher-rows" => {
+                let steps: usize = value.parse().map_err(|e| format!("--teacher-rows: {e}"))?;
+                for line in trained::teacher_labels_after_actions(&training, steps, training.seed) {
+                    println!("teacher rows: {line}");
+                }
+                return Ok(());
+            }
             "--sim-scenario" => {
                 sim_probe = match value.as_str() {
                     "default" => sim_rows::DEFAULT,
@@ -176,7 +192,8 @@ fn probe() -> Result<(), String> {
         // P(act) as the alert ages at the loop's 0.5 s cadence on each fault's live row: what the
         // confidence gate sees decision by decision (`e2e_policy_heals`' offline test).
         for fault in Fault::ALL {
-            let steps = (live_rows::alert_age_s(Some(fault)) / drill::STEP.as_secs_f64()) as usize;
+            let steps = (live_rows::alert_age_for(&policy, Some(fault)) / drill::STEP.as_secs_f64())
+                as usize;
             let trail: Vec<String> = (0..=steps)
                 .map(|i| {
                     let age = i as f64 * drill::STEP.as_secs_f64();
@@ -196,7 +213,7 @@ fn probe() -> Result<(), String> {
         // fires on a second fault: the simulator's rows after an episode's first incident).
         for (fault, alert_age) in Fault::ALL
             .into_iter()
-            .flat_map(|f| [(f, live_rows::alert_age_s(Some(f))), (f, 0.0)])
+            .flat_map(|f| [(f, live_rows::alert_age_for(&policy, Some(f))), (f, 0.0)])
         {
             let trail: Vec<String> = [1.0, 2.0, 5.0, 10.0, 20.0, 60.0, 300.0]
                 .iter()
@@ -242,8 +259,8 @@ fn probe() -> Result<(), String> {
     d.wait_until_healthy(&mut exec, Duration::from_secs(60))
         .map_err(|e| e.to_string())?;
     let schema = FeatureSchema::builtin();
-    let mut alerts =
-        AlertClock::new(DEFAULT_ALERT_DETECTOR).map_err(|e| format!("alert clock: {e}"))?;
+    let mut alerts = AlertClock::new(policy.monitoring().alert_detector_spec())
+        .map_err(|e| format!("alert clock: {e}"))?;
     let span = Duration::from_secs_f64(seconds);
     let mut summary = Vec::new();
     for (case, fault) in [None].into_iter().chain(Fault::ALL.map(Some)).enumerate() {

@@ -31,12 +31,27 @@ pub const STEADY_ALERT_AGE_S: f64 = 10.0;
 /// above 0.9 comes about 6 s later (session 6, `policy_probe`).
 pub const LEAK_ALERT_AGE_S: f64 = 6.0;
 
-/// The alert age of `fault`'s row (0 on a healthy cluster: no alert).
+/// The alert age of `fault`'s row (0 on a healthy cluster: no alert) under the default alert
+/// detector (`DEFAULT_ALERT_DETECTOR`, adaptive).
 pub fn alert_age_s(fault: Option<Fault>) -> f64 {
     match fault {
         None => 0.0,
         Some(Fault::Leak) => LEAK_ALERT_AGE_S,
         Some(_) => STEADY_ALERT_AGE_S,
+    }
+}
+
+/// The alert age of `fault`'s row under the alert detector `policy` was trained behind (its
+/// manifest's `monitoring.alert_detector`, which the executor runs live): as [`alert_age_s`],
+/// except the leak under `static_threshold`, whose replica memory rule is the 0.9 threshold
+/// itself (`mend_monitor::alerting::RuleSet::static_baseline`), so the leak's first reading above
+/// 0.9 is its alert's first anomalous evaluation: age 0 (the adaptive detector flags the climb
+/// about 6 s earlier).
+pub fn alert_age_for(policy: &LivePolicy, fault: Option<Fault>) -> f64 {
+    let static_rules = policy.monitoring().alert_detector_spec() == "static_threshold";
+    match fault {
+        Some(Fault::Leak) if static_rules => 0.0,
+        other => alert_age_s(other),
     }
 }
 
@@ -99,12 +114,12 @@ pub struct LiveDecision {
 }
 
 /// `policy` on the live rows of the healthy cluster and of each drill fault, each with its
-/// [`alert_age_s`].
+/// [`alert_age_for`].
 pub fn decide_on_live_rows(policy: &LivePolicy, cluster: &ClusterFile) -> Vec<LiveDecision> {
     [None]
         .into_iter()
         .chain(Fault::ALL.map(Some))
-        .map(|fault| decide_on_live_row(policy, cluster, fault, alert_age_s(fault)))
+        .map(|fault| decide_on_live_row(policy, cluster, fault, alert_age_for(policy, fault)))
         .collect()
 }
 

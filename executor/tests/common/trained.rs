@@ -76,6 +76,13 @@ pub struct DrillTraining {
     /// The warm start's teacher (`WarmStartConfig::teacher`): `"runbook"` (the shipped file, the
     /// teacher until session 7) or a runbook file's path ([`DRILL_RUNBOOK`] by default).
     pub teacher: String,
+    /// The training scenario's TOML text ([`DRILL_LIKE`] by default) and the name its errors
+    /// give (its path).
+    pub scenario: (String, String),
+    /// The detector behind the alert-age columns in training (`ClusterConfig::alert_detector`),
+    /// recorded in the file's `monitoring.alert_detector` so the executor runs the same one live
+    /// (`None`: the default, `DEFAULT_ALERT_DETECTOR`).
+    pub alert_detector: Option<String>,
 }
 
 impl Default for DrillTraining {
@@ -90,6 +97,11 @@ impl Default for DrillTraining {
             teacher_steps: 11_520,
             act_weight: 6.0,
             teacher: DRILL_RUNBOOK.to_owned(),
+            scenario: (
+                DRILL_LIKE.to_owned(),
+                "tests/fixtures/policy/drill-like.toml".to_owned(),
+            ),
+            alert_detector: None,
         }
     }
 }
@@ -97,14 +109,23 @@ impl Default for DrillTraining {
 /// Trains entity PPO, warm-started from `t.teacher`, on [`DRILL_LIKE`] (8 envs) and saves the
 /// exported policy file (scenario family `drill-like`) to `path`.
 pub fn train_drill_like_policy(path: &Path, t: &DrillTraining) -> PolicyFile {
+    use mend_agents::policy_file::Monitoring;
     use mend_agents::ppo::WarmStartConfig;
+    let (text, name) = &t.scenario;
     let scenario = std::sync::Arc::new(
-        mend_sim::Scenario::from_toml_str(DRILL_LIKE, "tests/fixtures/policy/drill-like.toml")
-            .expect("the drill-like scenario validates"),
+        mend_sim::Scenario::from_toml_str(text, name)
+            .unwrap_or_else(|e| panic!("the training scenario must validate: {e}")),
     );
+    let env_config =
+        ClusterConfig {
+            alert_detector: Some(t.alert_detector.clone().unwrap_or_else(|| {
+                mend_monitor::features::alert_age::DEFAULT_ALERT_DETECTOR.into()
+            })),
+            ..ClusterConfig::default()
+        };
     let envs = (0..8)
         .map(|_| {
-            Box::new(ClusterEnv::new(scenario.clone(), ClusterConfig::default()).expect("env"))
+            Box::new(ClusterEnv::new(scenario.clone(), env_config.clone()).expect("env"))
                 as Box<dyn Env>
         })
         .collect();
@@ -129,17 +150,95 @@ pub fn train_drill_like_policy(path: &Path, t: &DrillTraining) -> PolicyFile {
     let summary = agent
         .learn(&mut env, t.ppo_steps, &mut NullSink)
         .expect("training");
-    let file = agent.export(
-        FeatureSchema::builtin_entities(),
-        SIM_ACTION_KINDS.iter().map(|k| (*k).to_owned()).collect(),
-        TrainingInfo {
-            env_id: "mend/Cluster-v0".into(),
-            scenario_family: Some("drill-like".into()),
-            seed: t.seed,
-            summary,
-            config: serde_json::to_value(agent.config()).expect("config as JSON"),
-        },
-    );
+    let file = agent
+        .export(
+            FeatureSchema::builtin_entities(),
+            SIM_ACTION_KINDS.iter().map(|k| (*k).to_owned()).collect(),
+            TrainingInfo {
+                env_id: "mend/Cluster-v0".into(),
+                scenario_family: Some("drill-like".into()),
+                seed: t.seed,
+                summary,
+                config: serde_json::to_value(agent.config()).expect("config as JSON"),
+            },
+        )
+        .with_monitoring(Monitoring {
+            alert_detector: t.alert_detector.clone(),
+            failure_risk: None,
+        });
     file.save(path).expect("save the policy file");
     file
+}
+
+/// The teacher's labels on the training scenario's rows of a replica down (`svc_replicas_up_ratio`
+/// below 1), binned by seconds since the service's last action and whether its alert is active:
+/// `(action-age bin, alert active, acts, waits)` over `steps` decisions of one world (seed `seed`).
+/// The diagnosis behind the fixture README's "after a restart" figures: which rows the warm
+/// start labels "wait" after an action.
+pub fn teacher_labels_after_actions(t: &DrillTraining, steps: usize, seed: u64) -> Vec<String> {
+    use mend_agents::teacher::{record_teacher, teachers_named};
+    use mend_envs::{Observation, VectorEnv};
+    let (text, name) = &t.scenario;
+    let scenario = std::sync::Arc::new(
+        mend_sim::Scenario::from_toml_str(text, name)
+            .unwrap_or_else(|e| panic!("the training scenario must validate: {e}")),
+    );
+    let env_config =
+        ClusterConfig {
+            alert_detector: Some(t.alert_detector.clone().unwrap_or_else(|| {
+                mend_monitor::features::alert_age::DEFAULT_ALERT_DETECTOR.into()
+            })),
+            ..ClusterConfig::default()
+        };
+    let envs = vec![Box::new(ClusterEnv::new(scenario, env_config).expect("env")) as Box<dyn Env>];
+    let mut env = SyncVectorEnv::new(envs, AutoresetMode::SameStep).expect("vector env");
+    let (_, infos) = env.reset(Some(seed)).expect("reset");
+    let mut teachers = teachers_named(&t.teacher, &infos, 1).expect("teacher");
+    let n_actions = env.single_action_space().n().unwrap_or(1);
+    let data =
+        record_teacher(&mut env, &mut teachers, steps, seed, 1.0, n_actions).expect("recording");
+    let schema = mend_monitor::features::FeatureSchema::builtin();
+    let col = |n: &str| {
+        schema
+            .columns
+            .iter()
+            .position(|c| c.name == n)
+            .unwrap_or_else(|| panic!("column {n}"))
+    };
+    let is_service = col("is_service");
+    let (up, age, alert, flight) = (
+        col("svc_replicas_up_ratio"),
+        col("svc_action_age"),
+        col("svc_alert_age"),
+        col("svc_action_in_flight"),
+    );
+    let bins = [0.0, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 60.0, 600.0, 1e9];
+    let mut counts = std::collections::BTreeMap::new();
+    for (obs, &action) in data.obs.iter().zip(&data.actions) {
+        let Observation::Entities(e) = obs else {
+            continue;
+        };
+        let Some(row) = e.rows.chunks(e.width).find(|r| r[is_service] > 0.0) else {
+            continue;
+        };
+        if row[up] >= 1.0 {
+            continue;
+        }
+        let age_s = f64::from(row[age]).exp_m1();
+        let bin = bins.iter().rposition(|b| age_s >= *b).unwrap_or(0);
+        let key = (bin, row[alert] > 0.0, row[flight] > 0.0);
+        let c = counts.entry(key).or_insert((0u32, 0u32));
+        if action == 0 { c.1 += 1 } else { c.0 += 1 }
+    }
+    counts
+        .into_iter()
+        .map(|((bin, alert, flight), (acts, waits))| {
+            format!(
+                "action age >= {:>4} s, alert {}, in flight {}: acts {acts}, waits {waits}",
+                bins[bin],
+                if alert { "on " } else { "off" },
+                u8::from(flight)
+            )
+        })
+        .collect()
 }
