@@ -27,8 +27,9 @@
 //! 58.78 / 37.76 / 68.08 / 55.55; beside Numenta HTM 73.42 / 68.75 / 76.72 / 70.23 and the
 //! a-priori `shift_cad_apriori` 62.35 / 56.97 / 66.49 / 57.49. The settings chosen on the
 //! synthetic corpus do **not** transfer: they score below the a-priori ones, and far below HTM,
-//! most on the low-FP profile (the 6-hour reference window forgets the normal range quickly,
-//! so real series' recurring bursts re-alert). Nothing was changed after this score.
+//! most on the low-FP profile (a likely cause, not checked: the 6-hour reference window forgets
+//! the normal range quickly, so a real series' recurring bursts alert again). Nothing was
+//! changed after this score.
 
 use super::cad_ose::CadOseConfig;
 use super::fusion::FusionConfig;
