@@ -5,6 +5,7 @@
 //!     [--seeds START COUNT] [--agents no-op,random,reactive,runbook,tabular]
 //!     [--reactive "TOML; PAIRS"] [--runbook FILE]
 //!     [--train-seeds START COUNT] [--train-steps N] [--tabular-steps N] [--train-scenario NAME]
+//!     [--tabular-preset default|recommended|warm_started] [--tabular "TOML; PAIRS"]
 //!     [--algo ppo] [--ppo-seeds K] [--ppo "TOML; PAIRS"] [--ppo-sampled]
 //!     [--save-dir DIR] [--load-ppo FILE,FILE,...]
 //! ```
@@ -29,6 +30,9 @@
 //! then give every agent's differences to no-op, random, reactive and runbook on the same seeds.
 //! Defaults: scenario `default`, evaluation seeds 1000..1020, training/tuning seeds 0..8 (disjoint;
 //! checked), tabular Q trained for 72,000 steps (100 episodes of `default`), all agents.
+//! Tabular Q starts from `--tabular-preset` (`TabularConfig::default()`, `recommended()` or
+//! `warm_started()`, the runbook warm start with timer buckets) and `--tabular` replaces top-level
+//! fields of it (TOML pairs separated by `;`); a warm start prints its agreement with the teacher.
 //! `--train-steps` sets both learners' budgets; `--tabular-steps` then overrides tabular Q's alone (so
 //! PPO can run a short budget beside a fully trained table in one paired table). Each agent meets every seed once (common random numbers: same faults and load).
 //! Metrics come from the simulator's ground truth, as `mend run` computes them: availability
@@ -166,7 +170,8 @@ fn main() -> anyhow::Result<()> {
     let mut train_scenario: Option<String> = None;
     let mut save_dir: Option<std::path::PathBuf> = None;
     let mut load_ppo: Vec<std::path::PathBuf> = Vec::new();
-    let mut opts_tabular = TabularConfig::default();
+    let mut tabular_preset = "default".to_string();
+    let mut tabular_overrides = String::new();
     let mut i = 0;
     while i < args.len() {
         let val = |k: usize| {
@@ -199,7 +204,8 @@ fn main() -> anyhow::Result<()> {
                 i -= 1;
             }
             // TOML pairs separated by ';' overriding TabularConfig's defaults.
-            "--tabular" => opts_tabular = toml::from_str(&val(1)?.replace(';', "\n"))?,
+            "--tabular" => tabular_overrides = val(1)?.replace(';', "\n"),
+            "--tabular-preset" => tabular_preset = val(1)?,
             "--train-scenario" => train_scenario = Some(val(1)?),
             "--algo" if val(1)? == "ppo" => agents.push_str(",ppo"),
             "--ppo-seeds" => ppo_seeds = val(1)?.parse()?,
@@ -238,7 +244,7 @@ fn main() -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("no layout"))?
             .n_actions();
         let mut q = TabularQ::new(
-            opts_tabular.clone(),
+            tabular_config(&tabular_preset, &tabular_overrides)?,
             FeatureSchema::builtin(),
             mend_envs::cluster::N_KINDS,
             n,
@@ -447,4 +453,22 @@ fn main() -> anyhow::Result<()> {
         println!("  {line}");
     }
     Ok(())
+}
+
+/// Tabular Q's config: the `preset` (`default`, `recommended`, `warm_started`) with the top-level
+/// fields of `overrides` (TOML) replaced.
+fn tabular_config(preset: &str, overrides: &str) -> anyhow::Result<TabularConfig> {
+    let base = match preset {
+        "default" => TabularConfig::default(),
+        "recommended" => TabularConfig::recommended(),
+        "warm_started" => TabularConfig::warm_started(),
+        other => anyhow::bail!(
+            "--tabular-preset {other:?}: expected default, recommended or warm_started"
+        ),
+    };
+    let mut table = toml::Table::try_from(&base)?;
+    let extra: toml::Table =
+        toml::from_str(overrides).map_err(|e| anyhow::anyhow!("--tabular {overrides:?}: {e}"))?;
+    table.extend(extra);
+    Ok(table.try_into()?)
 }

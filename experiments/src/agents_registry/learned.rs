@@ -137,7 +137,13 @@ fn config_error(ctx: &ParamContext<'_>, e: AgentError) -> ExperimentError {
 // ---------------------------------------------------------------------------------------------------
 
 /// `kind = "tabular"`: Watkins' Q-learning on the size-independent bucketed state
-/// (`mend_agents::tabular`). `params`: any field of `TabularConfig` plus `num_envs`.
+/// (`mend_agents::tabular`). `params`: any field of `TabularConfig` plus `num_envs`, over the
+/// defaults named by `preset`: `"default"` (`TabularConfig::default()`, when absent) or
+/// `"warm_started"` (`TabularConfig::warm_started()`: the runbook warm start with timer buckets).
+/// Q-learning after the warm start erodes its gain (see `TabularConfig::warm_started`), so keep
+/// the teacher's table with `train_timesteps = 0` and a `warm_start` key in `params` (the
+/// validator allows a zero budget only then): `params = { preset = "warm_started", warm_start =
+/// { act_threshold = 0.05 } }`.
 #[derive(Debug, Clone)]
 pub struct TabularFactory {
     config: TabularConfig,
@@ -154,12 +160,27 @@ pub fn build_tabular(
 ) -> Result<Box<dyn LearnerFactory>, ExperimentError> {
     let mut params = params.clone();
     let num_envs = take_num_envs(&mut params, ctx, TABULAR_NUM_ENVS)?;
+    let preset = match params.remove("preset") {
+        None => TabularConfig::default(),
+        Some(v) => match v.as_str() {
+            Some("default") => TabularConfig::default(),
+            Some("warm_started") => TabularConfig::warm_started(),
+            _ => {
+                return Err(ctx.invalid(
+                    "preset",
+                    "\"default\" or \"warm_started\" (TabularConfig::warm_started: the runbook warm start)",
+                    v.to_string(),
+                ));
+            }
+        },
+    };
     let config = overlay(
-        &TabularConfig::default(),
+        &preset,
         &params,
         ctx,
         "tabular Q-learning (mend_agents::tabular::TabularConfig)",
-        &[],
+        // Absent from the serialised defaults when `None`, accepted all the same.
+        &["warm_start"],
     )?;
     // Value checks (ranges) live in the agents crate: build a one-entity learner to run them.
     let n_kinds = cluster_kind_names().len();
@@ -495,6 +516,30 @@ mod tests {
 
     fn table(text: &str) -> toml::Table {
         text.parse().expect("test TOML parses")
+    }
+
+    #[test]
+    fn tabular_presets_and_warm_start_params_are_accepted_and_checked() {
+        build_tabular(
+            &table("preset = \"warm_started\"\nwarm_start = { act_threshold = 0.1 }"),
+            &ctx(),
+        )
+        .expect("the warm-started preset with a partial warm start");
+        let cases = [
+            ("preset = \"fancy\"", "agents[2].params.preset"),
+            // The default preset has no advantages over the no-op, which the warm start seeds.
+            ("warm_start = { steps = 10 }", "agents[2].params.warm_start"),
+            (
+                "preset = \"warm_started\"\nwarm_start = { act_threshold = 1.5 }",
+                "agents[2].params.warm_start.act_threshold",
+            ),
+        ];
+        for (text, field) in cases {
+            let err = build_tabular(&table(text), &ctx())
+                .expect_err(text)
+                .to_string();
+            assert!(err.contains(field), "{text}: {err}");
+        }
     }
 
     #[test]
