@@ -13,8 +13,11 @@
 //! ```text
 //! cargo build --release -p mend-executor --bins --examples
 //! nice -n 10 target/release/examples/fault_figures [--runs 3] [--sources rule,reactive,policy]
-//!     [--train-steps 2048] [--threshold 0.99] [--policy FILE]
+//!     [--train-steps 2048] [--threshold 0.99] [--policy FILE] [--fresh]
 //! ```
+//! `--fresh` starts a fresh executor (and demo cluster) for each fault, so every fault is the first
+//! the loop sees (no action history): the drill fixture's policy heals a fault by itself only
+//! then (`tests/fixtures/policy/README.md`, session 8).
 //! `--policy FILE` runs the `policy` source with that policy file instead of training one on
 //! `tiny` (e.g. the drill fixture `tests/fixtures/policy/ppo-drill-like.safetensors` with
 //! `--threshold 0.8`, the drill's gate).
@@ -50,6 +53,8 @@ struct Args {
     train_steps: u64,
     threshold: f64,
     policy: Option<PathBuf>,
+    /// Each fault on a fresh executor (no action history: every fault is the first it sees).
+    fresh: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -59,9 +64,14 @@ fn parse_args() -> Result<Args, String> {
         train_steps: 2048,
         threshold: 0.99,
         policy: None,
+        fresh: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--fresh" {
+            args.fresh = true;
+            continue;
+        }
         let mut value = || it.next().ok_or(format!("{flag}: expected a value"));
         match flag.as_str() {
             "--runs" => args.runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
@@ -108,8 +118,36 @@ fn demo_binary() -> Result<PathBuf, String> {
     }
 }
 
-/// Runs every fault `runs` times with `source`; returns the times and the audit's record count.
+/// Runs every fault `args.runs` times with `source` on one executor (faults one after the other,
+/// as `e2e_policy_heals` injects them), or with `--fresh` each fault on its own executor; returns
+/// the times.
 fn measure(source: &str, args: &Args, dir: &std::path::Path) -> Result<Vec<FaultTimes>, String> {
+    let faults: &[Fault] = if source == "reactive" {
+        &Fault::ALL[..2]
+    } else {
+        &Fault::ALL
+    };
+    if !args.fresh {
+        return measure_on_one_executor(source, args, dir, faults, args.runs);
+    }
+    let mut out = Vec::new();
+    for run in 0..args.runs {
+        for &fault in faults {
+            let folder = dir.join(format!("{source}-{}-{run}", fault.name().replace(' ', "-")));
+            out.extend(measure_on_one_executor(source, args, &folder, &[fault], 1)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `faults` `runs` times with `source` on one executor started for them.
+fn measure_on_one_executor(
+    source: &str,
+    args: &Args,
+    dir: &std::path::Path,
+    faults: &[Fault],
+    runs: usize,
+) -> Result<Vec<FaultTimes>, String> {
     let prom_port = drill::free_port();
     let extra = if source == "reactive" {
         FAST_REACTIVE
@@ -146,13 +184,8 @@ fn measure(source: &str, args: &Args, dir: &std::path::Path) -> Result<Vec<Fault
     let d = drill::drill(Duration::from_secs(30));
     d.wait_until_healthy(&mut exec, Duration::from_secs(60))
         .map_err(|e| e.to_string())?;
-    let faults: &[Fault] = if source == "reactive" {
-        &Fault::ALL[..2]
-    } else {
-        &Fault::ALL
-    };
     let mut out = Vec::new();
-    for run in 0..args.runs {
+    for run in 0..runs {
         for (i, &fault) in faults.iter().enumerate() {
             let replica = (run + i) % 3;
             let t = d

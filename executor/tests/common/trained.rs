@@ -62,6 +62,11 @@ pub const DRILL_RUNBOOK: &str = concat!(
     "/tests/fixtures/policy/drill-runbook.toml"
 );
 
+/// The fixture policy's alert detector since session 8: the static rules, whose replica `up` and
+/// memory rules are the drill's symptoms themselves, so an alert's age means the same in the
+/// simulator and live (`fixtures/policy/README.md`, session 8).
+pub const DRILL_ALERT_DETECTOR: &str = "static_threshold";
+
 /// How the fixture policy is trained ([`train_drill_like_policy`]).
 #[derive(Debug, Clone)]
 pub struct DrillTraining {
@@ -81,13 +86,14 @@ pub struct DrillTraining {
     pub scenario: (String, String),
     /// The detector behind the alert-age columns in training (`ClusterConfig::alert_detector`),
     /// recorded in the file's `monitoring.alert_detector` so the executor runs the same one live
-    /// (`None`: the default, `DEFAULT_ALERT_DETECTOR`).
+    /// ([`DRILL_ALERT_DETECTOR`] by default; `None`: the env's default, `DEFAULT_ALERT_DETECTOR`).
     pub alert_detector: Option<String>,
 }
 
 impl Default for DrillTraining {
     /// Seed 0, 16,384 PPO steps after 11,520 teacher steps, `act_weight` 6 (as the paper study's,
-    /// `experiments/paper.toml`), the teacher [`DRILL_RUNBOOK`], the warm start of the README's
+    /// `experiments/paper.toml`), the teacher [`DRILL_RUNBOOK`] on [`DRILL_LIKE`] behind
+    /// [`DRILL_ALERT_DETECTOR`], the warm start of the README's
     /// `default` command otherwise (12 epochs at 2e-3, `bc_coef` 0.5 fading over 16,384 steps; PPO learning
     /// rate 1e-3, initial act probability 0.05).
     fn default() -> Self {
@@ -101,35 +107,41 @@ impl Default for DrillTraining {
                 DRILL_LIKE.to_owned(),
                 "tests/fixtures/policy/drill-like.toml".to_owned(),
             ),
-            alert_detector: None,
+            alert_detector: Some(DRILL_ALERT_DETECTOR.to_owned()),
         }
     }
 }
 
-/// Trains entity PPO, warm-started from `t.teacher`, on [`DRILL_LIKE`] (8 envs) and saves the
-/// exported policy file (scenario family `drill-like`) to `path`.
-pub fn train_drill_like_policy(path: &Path, t: &DrillTraining) -> PolicyFile {
-    use mend_agents::policy_file::Monitoring;
-    use mend_agents::ppo::WarmStartConfig;
+/// `n` cluster envs of `t`'s scenario behind `t`'s alert detector, in a vector env.
+fn drill_envs(t: &DrillTraining, n: usize) -> SyncVectorEnv {
     let (text, name) = &t.scenario;
     let scenario = std::sync::Arc::new(
         mend_sim::Scenario::from_toml_str(text, name)
             .unwrap_or_else(|e| panic!("the training scenario must validate: {e}")),
     );
+    let detector = t.alert_detector.clone();
     let env_config =
         ClusterConfig {
-            alert_detector: Some(t.alert_detector.clone().unwrap_or_else(|| {
+            alert_detector: Some(detector.unwrap_or_else(|| {
                 mend_monitor::features::alert_age::DEFAULT_ALERT_DETECTOR.into()
             })),
             ..ClusterConfig::default()
         };
-    let envs = (0..8)
+    let envs = (0..n)
         .map(|_| {
             Box::new(ClusterEnv::new(scenario.clone(), env_config.clone()).expect("env"))
                 as Box<dyn Env>
         })
         .collect();
-    let mut env = SyncVectorEnv::new(envs, AutoresetMode::SameStep).expect("vector env");
+    SyncVectorEnv::new(envs, AutoresetMode::SameStep).expect("vector env")
+}
+
+/// Trains entity PPO, warm-started from `t.teacher`, on `t.scenario` (8 envs) and saves the
+/// exported policy file (scenario family `drill-like`) to `path`.
+pub fn train_drill_like_policy(path: &Path, t: &DrillTraining) -> PolicyFile {
+    use mend_agents::policy_file::Monitoring;
+    use mend_agents::ppo::WarmStartConfig;
+    let mut env = drill_envs(t, 8);
     let config = PpoConfig {
         total_timesteps: t.ppo_steps,
         learning_rate: 1e-3,
@@ -178,20 +190,7 @@ pub fn train_drill_like_policy(path: &Path, t: &DrillTraining) -> PolicyFile {
 pub fn teacher_labels_after_actions(t: &DrillTraining, steps: usize, seed: u64) -> Vec<String> {
     use mend_agents::teacher::{record_teacher, teachers_named};
     use mend_envs::{Observation, VectorEnv};
-    let (text, name) = &t.scenario;
-    let scenario = std::sync::Arc::new(
-        mend_sim::Scenario::from_toml_str(text, name)
-            .unwrap_or_else(|e| panic!("the training scenario must validate: {e}")),
-    );
-    let env_config =
-        ClusterConfig {
-            alert_detector: Some(t.alert_detector.clone().unwrap_or_else(|| {
-                mend_monitor::features::alert_age::DEFAULT_ALERT_DETECTOR.into()
-            })),
-            ..ClusterConfig::default()
-        };
-    let envs = vec![Box::new(ClusterEnv::new(scenario, env_config).expect("env")) as Box<dyn Env>];
-    let mut env = SyncVectorEnv::new(envs, AutoresetMode::SameStep).expect("vector env");
+    let mut env = drill_envs(t, 1);
     let (_, infos) = env.reset(Some(seed)).expect("reset");
     let mut teachers = teachers_named(&t.teacher, &infos, 1).expect("teacher");
     let n_actions = env.single_action_space().n().unwrap_or(1);
