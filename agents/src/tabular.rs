@@ -125,9 +125,9 @@ impl TabularConfig {
     /// no-op, acting only on entities with a symptom. [`Default`] keeps the one-step value rule of
     /// the first version. Validation showed these settings are fragile: longer training (288,000
     /// steps) learnt to scale in symptomatic services and fell far below no-op; `confidence_z = 2`
-    /// never acted (no-op); `confidence_z = 1` also learnt scale-in. Session 7 on schema v3 (and
-    /// session 8 on v4, same figures): never acts on `default`'s evaluation seeds. Superseded by
-    /// [`TabularConfig::warm_started`], the first setting that beats the no-op there.
+    /// never acted (no-op); `confidence_z = 1` also learnt scale-in. Session 7 (schema v3): never
+    /// acts on `default`'s evaluation seeds. Superseded by [`TabularConfig::warm_started`], the
+    /// first setting that beats the no-op there.
     pub fn recommended() -> Self {
         Self {
             entity_advantage: true,
