@@ -6,7 +6,8 @@
 //! through the per-(entity, metric) alerting bank.
 //!
 //! Run: `cargo bench -p mend-benches --bench detectors` (about a minute); `-- detectors/ewma`
-//! or `-- nab` or `-- predictor` or `-- alerting` runs one part. The NAB part reads `../shared/data/nab` beside the repository.
+//! or `-- nab` or `-- predictor` or `-- alerting` or `-- nab_synthetic` runs one part
+//! (`-- simtuned` the session-8 detectors tuned on the synthetic corpus). The NAB part reads `../shared/data/nab` beside the repository.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,8 @@ use mend_monitor::detectors::{
 };
 use mend_monitor::features::FeatureSchema;
 use mend_monitor::nab::{
-    PROBATIONARY_PERCENT, Profile, load_corpus, load_detector_scores, run_nab, score_detector,
+    PROBATIONARY_PERCENT, Profile, SyntheticCorpusConfig, generate_synthetic, load_corpus,
+    load_detector_scores, run_nab, score_detector,
 };
 use mend_monitor::predictor::{PredictorModel, PredictorSpec};
 use mend_monitor::telemetry::{EntityKind, Snapshot};
@@ -230,5 +232,25 @@ fn alerting(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, detectors, nab, predictor, alerting);
+/// The synthetic NAB tuning corpus (`mend detect sim --study nab-tune`): rows generated per
+/// second (one 4,032-row file per iteration). The simtuned detectors themselves are measured in
+/// the `detectors` group (`detectors/shift_simtuned`, `detectors/shift_cad_simtuned`).
+fn synthetic(c: &mut Criterion) {
+    let config = SyntheticCorpusConfig {
+        files: 1,
+        ..Default::default()
+    };
+    let mut group = c.benchmark_group("nab_synthetic");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Elements(config.rows as u64));
+    group.bench_function("generate_file", |b| {
+        b.iter(|| black_box(generate_synthetic(black_box(&config))))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, detectors, nab, predictor, alerting, synthetic);
 criterion_main!(benches);
