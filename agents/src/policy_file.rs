@@ -249,6 +249,13 @@ impl PolicyFile {
         parse_manifest(path, &metadata)
     }
 
+    /// Reads the manifest of any mend policy file (network or tabular) as JSON, after the
+    /// container and format-version checks, for printing (`mend policy inspect`).
+    pub fn inspect_json(path: &Path) -> Result<serde_json::Value, PolicyFileError> {
+        let (metadata, _) = store::read_file(path)?;
+        manifest_json(path, &metadata)
+    }
+
     /// Reads and checks a policy file. With `expected_schema`, the file must read exactly those features.
     pub fn load(
         path: &Path,
@@ -296,11 +303,23 @@ fn parse_manifest(
     path: &Path,
     metadata: &BTreeMap<String, String>,
 ) -> Result<Manifest, PolicyFileError> {
+    let value = manifest_json(path, metadata)?;
+    serde_json::from_value(value).map_err(|e| PolicyFileError::Manifest {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })
+}
+
+/// The manifest entry as JSON, checked to be this format version (before any typed parse, so a
+/// future layout reports its version, not a missing field).
+fn manifest_json(
+    path: &Path,
+    metadata: &BTreeMap<String, String>,
+) -> Result<serde_json::Value, PolicyFileError> {
     let json = metadata.get(MANIFEST_KEY).ok_or(PolicyFileError::Foreign {
         path: path.to_path_buf(),
         key: MANIFEST_KEY,
     })?;
-    // Check the version before the full parse, so a future layout reports its version, not a missing field.
     let value: serde_json::Value =
         serde_json::from_str(json).map_err(|e| PolicyFileError::Manifest {
             path: path.to_path_buf(),
@@ -320,10 +339,7 @@ fn parse_manifest(
             expected: FORMAT_VERSION,
         });
     }
-    serde_json::from_value(value).map_err(|e| PolicyFileError::Manifest {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    })
+    Ok(value)
 }
 
 /// A recorded failure predictor must fit the rows the cluster env and the executor extract (the

@@ -353,6 +353,13 @@ fn policy_file_round_trip_and_rejections() {
     assert_eq!(manifest.algorithm, "tabular_q");
     assert_eq!(manifest.action_kinds, kinds());
     assert_eq!(loaded.tables(), policy.tables());
+    // `mend policy inspect` reads any mend policy file's manifest, tabular ones too.
+    let json = mend_agents::PolicyFile::inspect_json(&path).unwrap();
+    assert_eq!(json["algorithm"], "tabular_q");
+    assert_eq!(
+        json["action_kinds"].as_array().map(Vec::len),
+        Some(kinds().len())
+    );
 
     // A schema that lacks a column the file was written for.
     let mut other = FeatureSchema::builtin();

@@ -16,6 +16,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     configure_thread_count_for_candle();
+    exit_quietly_on_a_closed_pipe();
     let cli = Cli::parse();
     match mend_experiments::commands::dispatch(cli) {
         Ok(code) => code,
@@ -35,5 +36,16 @@ fn configure_thread_count_for_candle() {
         // SAFETY: called first thing in `main`, before any other thread is spawned, so no other
         // thread can be reading the environment concurrently (the condition `set_var` requires).
         unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+    }
+}
+
+/// `mend policy inspect FILE | head` must end quietly, as Unix tools do, rather than panic on the
+/// closed pipe: Rust ignores SIGPIPE by default, so every `print!` would fail with EPIPE. Restore
+/// the default action (terminate) before anything is printed.
+#[allow(unsafe_code)]
+fn exit_quietly_on_a_closed_pipe() {
+    // SAFETY: `signal` with SIG_DFL installs no handler code; called first thing in `main`.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

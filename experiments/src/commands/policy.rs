@@ -53,9 +53,8 @@ fn summarise_long_number_lists(value: &mut serde_json::Value) {
 pub fn run(command: &PolicyCommand) -> Result<ExitCode> {
     match command {
         PolicyCommand::Inspect { file, full } => {
-            let manifest = PolicyFile::inspect(file)
+            let mut json = PolicyFile::inspect_json(file)
                 .with_context(|| format!("{}: cannot read the policy manifest", file.display()))?;
-            let mut json = serde_json::to_value(&manifest)?;
             if !full {
                 summarise_long_number_lists(&mut json);
             }
