@@ -6,49 +6,13 @@
 //! table; the figures are reported whatever they show, so the test asserts the wiring, not a
 //! ranking.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::*;
 
 use mend_monitor::detectors::{
     CAD_OSE_REST_SAMPLES, DetectorConfig, FusionConfig, ShiftConfig, shift_cad_apriori_config,
 };
-use mend_monitor::nab::{
-    NabCorpus, PROBATIONARY_PERCENT, Profile, detector_scores, detector_scores_for,
-    leave_one_file_out_scores, load_corpus, load_detector_scores, score_detector,
-};
-
-type Scores = Vec<Vec<f64>>;
-
-fn nab_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nab")
-}
-
-/// (standard, reward_low_FP_rate, reward_low_FN_rate, LOFO standard).
-fn scores_of(corpus: &NabCorpus, scores: &Scores) -> [f64; 4] {
-    let r = score_detector(
-        corpus,
-        "d",
-        scores,
-        &Profile::nab_defaults(),
-        PROBATIONARY_PERCENT,
-    );
-    let s = |name: &str| r.profile(name).map_or(f64::NAN, |p| p.normalized_score);
-    let standard: Vec<Profile> = Profile::nab_defaults()
-        .into_iter()
-        .filter(|p| p.name == "standard")
-        .collect();
-    let lofo = leave_one_file_out_scores(
-        corpus,
-        std::slice::from_ref(scores),
-        &standard,
-        PROBATIONARY_PERCENT,
-    );
-    [
-        s("standard"),
-        s("reward_low_FP_rate"),
-        s("reward_low_FN_rate"),
-        lofo[0].normalized_score,
-    ]
-}
+use mend_monitor::nab::{detector_scores, detector_scores_for, load_corpus, load_detector_scores};
 
 #[test]
 fn a_priori_detectors_are_scored_once_beside_htm() {

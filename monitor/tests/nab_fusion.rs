@@ -4,50 +4,14 @@
 //! `--nocapture` for the table. All the transforms here are causal (each score uses only the
 //! stream's past), so each variant could run live.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::*;
 
 use mend_monitor::detectors::{DetectorConfig, LikelihoodConfig};
 use mend_monitor::nab::{
-    NabCorpus, PROBATIONARY_PERCENT, Profile, detector_scores, detector_scores_for,
-    leave_one_file_out_scores, load_corpus, load_detector_scores, score_detector,
+    NabCorpus, PROBATIONARY_PERCENT, detector_scores, detector_scores_for,
+    leave_one_file_out_scores, load_corpus, load_detector_scores,
 };
-
-type Scores = Vec<Vec<f64>>;
-
-fn nab_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nab")
-}
-
-fn standard() -> Vec<Profile> {
-    Profile::nab_defaults()
-        .into_iter()
-        .filter(|p| p.name == "standard")
-        .collect()
-}
-
-/// (standard, reward_low_FP_rate, reward_low_FN_rate, LOFO standard).
-fn scores_of(corpus: &NabCorpus, scores: &Scores) -> [f64; 4] {
-    let r = score_detector(
-        corpus,
-        "d",
-        scores,
-        &Profile::nab_defaults(),
-        PROBATIONARY_PERCENT,
-    );
-    let s = |name: &str| r.profile(name).map_or(f64::NAN, |p| p.normalized_score);
-    let lofo = leave_one_file_out_scores(
-        corpus,
-        std::slice::from_ref(scores),
-        &standard(),
-        PROBATIONARY_PERCENT,
-    );
-    [
-        s("standard"),
-        s("reward_low_FP_rate"),
-        s("reward_low_FN_rate"),
-        lofo[0].normalized_score,
-    ]
-}
 
 fn map2(a: &Scores, b: &Scores, f: impl Fn(f64, f64) -> f64) -> Scores {
     a.iter()

@@ -3,16 +3,13 @@
 //! (The published per-row `S(t)_*` columns come from an older NAB scorer that wrote a value only
 //! at detections, so they are not compared; the per-file tables are what NAB publishes.)
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::*;
 
 use mend_monitor::nab::{
     NabCorpus, PROBATIONARY_PERCENT, Profile, load_corpus, load_detector_scores, load_profiles,
     probationary_length, score_profile,
 };
-
-fn nab_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nab")
-}
 
 fn corpus() -> NabCorpus {
     let dir = nab_dir();

@@ -2,14 +2,13 @@
 //! cold over every file and is scored; the Numenta HTM reference outputs are scored by the same
 //! code. Run with `--nocapture` to print the comparison table.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::*;
+
+use std::path::Path;
 
 use mend_monitor::detectors::DETECTOR_NAMES;
 use mend_monitor::nab::{NabReport, Profile, run_nab, score_reference, write_file_results_csv};
-
-fn nab_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nab")
-}
 
 fn line(r: &NabReport) -> String {
     let s = |p: &str| r.profile(p).map_or(f64::NAN, |x| x.normalized_score);

@@ -3,26 +3,16 @@
 //! are both chosen on the other files (the honest figure: the registered weight was chosen on
 //! this subset). Run with `--nocapture` for the table.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::*;
 
 use mend_monitor::detectors::{
     DetectorConfig, EnsembleConfig, SHIFT_CAD_WEIGHT, by_name, shift_cad_config,
 };
 use mend_monitor::nab::{
-    NabCorpus, PROBATIONARY_PERCENT, Profile, detector_scores, leave_one_file_out_scores,
-    load_corpus, load_detector_scores, score_detector,
+    NabCorpus, PROBATIONARY_PERCENT, detector_scores, leave_one_file_out_scores, load_corpus,
+    load_detector_scores, score_detector,
 };
-
-fn nab_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nab")
-}
-
-fn standard() -> Vec<Profile> {
-    Profile::nab_defaults()
-        .into_iter()
-        .filter(|p| p.name == "standard")
-        .collect()
-}
 
 fn standard_score(corpus: &NabCorpus, scores: &[Vec<f64>]) -> f64 {
     score_detector(corpus, "d", scores, &standard(), PROBATIONARY_PERCENT).profiles[0]

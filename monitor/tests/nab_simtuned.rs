@@ -6,53 +6,19 @@
 //! not a ranking. Also: the registered settings equal the recorded choice, and the detectors
 //! detect a step and stay quiet on noise.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::*;
 
 use mend_monitor::detectors::{
     CadOseConfig, DetectorConfig, FusionConfig, SIMTUNED_CORPUS_FILES, SIMTUNED_CORPUS_SEED,
     ShiftConfig, by_name, shift_cad_simtuned_config, shift_simtuned_config,
 };
 use mend_monitor::nab::{
-    NabCorpus, PROBATIONARY_PERCENT, Profile, SyntheticCorpusConfig, TuningConfig, detector_scores,
-    leave_one_file_out_scores, load_corpus, load_detector_scores, score_detector,
+    SyntheticCorpusConfig, TuningConfig, detector_scores, load_corpus, load_detector_scores,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
-
-type Scores = Vec<Vec<f64>>;
-
-fn nab_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nab")
-}
-
-/// (standard, reward_low_FP_rate, reward_low_FN_rate, LOFO standard).
-fn scores_of(corpus: &NabCorpus, scores: &Scores) -> [f64; 4] {
-    let r = score_detector(
-        corpus,
-        "d",
-        scores,
-        &Profile::nab_defaults(),
-        PROBATIONARY_PERCENT,
-    );
-    let s = |name: &str| r.profile(name).map_or(f64::NAN, |p| p.normalized_score);
-    let standard: Vec<Profile> = Profile::nab_defaults()
-        .into_iter()
-        .filter(|p| p.name == "standard")
-        .collect();
-    let lofo = leave_one_file_out_scores(
-        corpus,
-        std::slice::from_ref(scores),
-        &standard,
-        PROBATIONARY_PERCENT,
-    );
-    [
-        s("standard"),
-        s("reward_low_FP_rate"),
-        s("reward_low_FN_rate"),
-        lofo[0].normalized_score,
-    ]
-}
 
 #[test]
 fn registered_settings_equal_the_recorded_choice() {
