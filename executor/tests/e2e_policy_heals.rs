@@ -2,8 +2,9 @@
 //! (`tests/fixtures/policy/ppo-drill-like.safetensors`, warm-started from the runbook and trained on
 //! the drill-shaped `fixtures/policy/drill-like.toml`; how it was made is in the README beside it)
 //! drives the executor in auto mode against three `mend-demo-service` replicas watched by the
-//! Debian package's Prometheus. Faults are injected one at a time (kill -9, SIGSTOP hang, memory
-//! leak); each fault in [`POLICY_HEALS`] must be healed within [`HEAL_BOUND`] by a restart that
+//! Debian package's Prometheus. Faults are injected one at a time, [`SPACING`] (60 s) after the
+//! restart that healed the previous one (memory leak, kill -9, SIGSTOP hang: the order of
+//! [`POLICY_HEALS`]); each fault in [`POLICY_HEALS`] must be healed within [`HEAL_BOUND`] by a restart that
 //! *the policy proposed*, confident enough for the gate ([`CONFIDENCE`]), not by the gate's
 //! fallback; no action leaves the allowlist; the audit log verifies; a healthy cluster is left
 //! alone. The `default`-trained fixture (`ppo-default-warm.safetensors`) is checked for its
@@ -44,10 +45,24 @@
 //! the file's `monitoring`, so the executor runs it live). On a service never acted on it restarts
 //! on the first observation of a fault with P(act) 0.93-0.998: live, kill -9 is healed by the
 //! policy's own restart. A fault seconds after an earlier restart (the drill's second and third
-//! faults) still gets a confident no-op that ages into the gate's band, so only the drill's first
-//! fault is listed. The offline test therefore checks each fault with the action history the
-//! drill gives it ([`drill_position`]): none for the first, one restart [`PREVIOUS_RESTART_S`]
-//! before the injection per fault healed earlier.
+//! faults, then 4 s after it) still gets a confident no-op that ages into the gate's band, so only
+//! the drill's first fault was listed. The offline test therefore checks each fault with the
+//! action history the drill gives it ([`drill_position`]): none for the first, one restart
+//! [`PREVIOUS_RESTART_S`] before the injection per fault healed earlier.
+//!
+//! The spacing (session 8, engineer H7b; the fixture unchanged): the policy reads the service's
+//! seconds since its last action (`svc_action_age`; its recent-action count has a 600 s window,
+//! `mend_monitor::features::history::RECENT_WINDOW_S`, so waiting does not clear it). Offline, on a
+//! replica-down row at its first observation (alert age 0) after one restart, P(act) is 0.71 when
+//! the restart was 20 s before the injection, 0.80 at 25 s, 0.85 at 30 s, 0.91 at 40 s, 0.95 at
+//! 60 s (after two restarts 0.72, 0.79, 0.83, 0.89, 0.94); half a second later (alert age 0.5 s) it
+//! has fallen to 0.17 at 20 s, 0.62 at 40 s, 0.82 at 60 s (two restarts: 0.79). So the drill waits
+//! 60 s, running the loop (which must not act), after each healing restart: the first observation
+//! is well above the gate and the second about at it. The leak goes first, on a service never
+//! acted on (0.93): after any restart its first reading above 0.9 stays in the band for minutes
+//! (offline 0.33 at 60 s, 0.49 at 120 s, 0.59 at 180 s), so no practical spacing heals it second.
+//! Limitation: a replica down within about 20 s of a restart of the same service, or a leak within
+//! minutes of one, goes to the gate's fallback (which heals it, as fast as the runbook).
 //!
 //! A fixture that does not load (another feature schema, a corrupt file) fails the tests with the
 //! loader's error: it is never skipped. Prometheus missing is a failure too (`.ci/prometheus.sh`).
@@ -230,6 +245,7 @@ fn the_fixture_policy_heals_kill_hang_and_leak_by_itself_through_the_guards() {
             "the policy proposed the restart: {r}"
         );
         let act = fields["act_probability"].as_f64().expect("act_probability");
+        eprintln!("healing record {seq} (web-{replica}): P(act) {act:.3}");
         assert!(act >= CONFIDENCE, "the policy chose to act: {r}");
         let action: Action = serde_json::from_value(d["action"].clone())
             .unwrap_or_else(|e| panic!("action of {r}: {e}"));
