@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Stable-Baselines3's DQN on CartPole-v1 with rl-baselines3-zoo's settings: the peer of
+`agents/examples/cartpole.rs dqn` (issue 4's DQN proof: mean of 100 deterministic episodes >= 475).
+
+Settings from rl-baselines3-zoo hyperparams/dqn.yml (CartPole-v1): lr 2.3e-3, batch 64, buffer 100,000,
+learning_starts 1,000, gamma 0.99, target_update_interval 10, train_freq 256, gradient_steps 128,
+exploration_fraction 0.16, exploration_final_eps 0.04, net_arch [256, 256], 50,000 steps; SB3's
+defaults otherwise. One torch thread.
+
+    python3 -m venv /tmp/sb3env
+    /tmp/sb3env/bin/pip install --no-deps torch            # the PyPI wheel imports without CUDA libs
+    /tmp/sb3env/bin/pip install -r benches/peers/requirements-sb3.txt
+    for s in 1 2 3 4 5 6 7 8 9 10; do /tmp/sb3env/bin/python benches/peers/sb3_dqn_cartpole.py $s; done
+
+Session 8 (SB3 2.9.2, torch 2.15.0, gymnasium 1.4.0; machine busy): seeds 1-10 -> 500.0, 500.0, 190.6,
+500.0, 500.0, 301.1, 490.2, 500.0, 500.0, 500.0: 8 of 10 at >= 475, 46-227 s each. mend's DQN with the
+same settings: 3 of 10 (500, 500, 372.9, 191.8, 98.7, 438.7, 500, 111.5, 359.9, 383.0). Seeds are not
+comparable one by one (different generators), the rates are: a difference remains to be found.
+"""
+import sys
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import DQN
+
+EVAL_EPISODES = 100
+
+
+def main() -> None:
+    seed = int(sys.argv[1])
+    torch.set_num_threads(1)
+    env = gym.make("CartPole-v1")
+    model = DQN(
+        "MlpPolicy",
+        env,
+        learning_rate=2.3e-3,
+        batch_size=64,
+        buffer_size=100_000,
+        learning_starts=1_000,
+        gamma=0.99,
+        target_update_interval=10,
+        train_freq=256,
+        gradient_steps=128,
+        exploration_fraction=0.16,
+        exploration_final_eps=0.04,
+        policy_kwargs=dict(net_arch=[256, 256]),
+        seed=seed,
+        verbose=0,
+    )
+    start = time.time()
+    model.learn(total_timesteps=50_000)
+    seconds = time.time() - start
+    eval_env = gym.make("CartPole-v1")
+    returns = []
+    for episode in range(EVAL_EPISODES):
+        obs, _ = eval_env.reset(seed=10_000 + episode)
+        done, total = False, 0.0
+        while not done:
+            action, _ = model.predict(obs, deterministic=True)
+            obs, reward, terminated, truncated, _ = eval_env.step(action)
+            total += reward
+            done = terminated or truncated
+        returns.append(total)
+    mean = float(np.mean(returns))
+    verdict = ">= 475" if mean >= 475 else "< 475"
+    print(
+        f"sb3 dqn seed {seed}: train {seconds:.0f} s, eval mean {mean:.1f} min {min(returns):.0f} {verdict}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
