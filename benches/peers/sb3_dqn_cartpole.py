@@ -15,7 +15,8 @@ defaults otherwise. One torch thread.
 Session 8 (SB3 2.9.2, torch 2.15.0, gymnasium 1.4.0; machine busy): seeds 1-10 -> 500.0, 500.0, 190.6,
 500.0, 500.0, 301.1, 490.2, 500.0, 500.0, 500.0: 8 of 10 at >= 475, 46-227 s each. mend's DQN with the
 same settings: 3 of 10 (500, 500, 372.9, 191.8, 98.7, 438.7, 500, 111.5, 359.9, 383.0). Seeds are not
-comparable one by one (different generators), the rates are: a difference remains to be found.
+comparable one by one (different generators), the rates are (two-sided Fisher exact p 0.07): a
+difference likely remains, still to be found.
 """
 import sys
 import time
