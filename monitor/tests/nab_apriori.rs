@@ -38,32 +38,13 @@ fn a_priori_detectors_are_scored_once_beside_htm() {
         detector_scores_for(&corpus, &DetectorConfig::Fusion(shift_cad_apriori_config())).unwrap();
     assert_eq!(again, fused, "scoring is deterministic");
 
-    println!(
-        "{:<44} {:>8} {:>8} {:>8} {:>10}",
-        "detector (realAWSCloudwatch)", "standard", "low_FP", "low_FN", "LOFO std"
+    print_and_check_scores(
+        &corpus,
+        &[
+            ("Numenta HTM (reference scores)", &htm),
+            ("shift_apriori", &shift),
+            ("shift_cad_apriori", &fused),
+        ],
     );
-    let mut table = Vec::new();
-    for (name, s) in [
-        ("Numenta HTM (reference scores)", &htm),
-        ("shift_apriori", &shift),
-        ("shift_cad_apriori", &fused),
-    ] {
-        let r = scores_of(&corpus, s);
-        println!(
-            "{name:<44} {:>8.2} {:>8.2} {:>8.2} {:>10.2}",
-            r[0], r[1], r[2], r[3]
-        );
-        table.push(r);
-    }
-    for r in &table {
-        for v in r {
-            // Normalised NAB scores: 0 is the null detector, 100 the perfect one.
-            assert!(v.is_finite() && *v > -100.0 && *v <= 100.0, "{r:?}");
-        }
-    }
-    // Each file's scores are in [0, 1] and as long as the file.
-    for (f, s) in corpus.files.iter().zip(&fused) {
-        assert_eq!(s.len(), f.series.values.len());
-        assert!(s.iter().all(|x| (0.0..=1.0).contains(x)));
-    }
+    assert_scores_fit_the_files(&corpus, &fused);
 }

@@ -122,29 +122,9 @@ fn simtuned_detectors_are_scored_once_beside_htm() {
         .iter()
         .map(|n| detector_scores(&corpus, n, None).unwrap())
         .collect();
-    println!(
-        "{:<44} {:>8} {:>8} {:>8} {:>10}",
-        "detector (realAWSCloudwatch)", "standard", "low_FP", "low_FN", "LOFO std"
-    );
-    let mut table = Vec::new();
-    for (name, s) in std::iter::once(("Numenta HTM (reference scores)", &htm))
+    let rows: Vec<(&str, &Scores)> = std::iter::once(("Numenta HTM (reference scores)", &htm))
         .chain(names.iter().copied().zip(&runs))
-    {
-        let r = scores_of(&corpus, s);
-        println!(
-            "{name:<44} {:>8.2} {:>8.2} {:>8.2} {:>10.2}",
-            r[0], r[1], r[2], r[3]
-        );
-        table.push(r);
-    }
-    for r in &table {
-        for v in r {
-            // Normalised NAB scores: 0 is the null detector, 100 the perfect one.
-            assert!(v.is_finite() && *v > -100.0 && *v <= 100.0, "{r:?}");
-        }
-    }
-    for (f, s) in corpus.files.iter().zip(&runs[3]) {
-        assert_eq!(s.len(), f.series.values.len());
-        assert!(s.iter().all(|x| (0.0..=1.0).contains(x)));
-    }
+        .collect();
+    print_and_check_scores(&corpus, &rows);
+    assert_scores_fit_the_files(&corpus, &runs[3]);
 }

@@ -47,3 +47,35 @@ pub(crate) fn scores_of(corpus: &NabCorpus, scores: &Scores) -> [f64; 4] {
         lofo[0].normalized_score,
     ]
 }
+
+/// Prints each detector's four scores (see [`scores_of`]) as a table on the NAB subset and checks
+/// that each is a normalised NAB score (finite, above -100, at most 100: 0 is the null detector,
+/// 100 the perfect one).
+pub(crate) fn print_and_check_scores(corpus: &NabCorpus, rows: &[(&str, &Scores)]) {
+    println!(
+        "{:<44} {:>8} {:>8} {:>8} {:>10}",
+        "detector (realAWSCloudwatch)", "standard", "low_FP", "low_FN", "LOFO std"
+    );
+    let mut table = Vec::new();
+    for (name, s) in rows {
+        let r = scores_of(corpus, s);
+        println!(
+            "{name:<44} {:>8.2} {:>8.2} {:>8.2} {:>10.2}",
+            r[0], r[1], r[2], r[3]
+        );
+        table.push(r);
+    }
+    for r in &table {
+        for v in r {
+            assert!(v.is_finite() && *v > -100.0 && *v <= 100.0, "{r:?}");
+        }
+    }
+}
+
+/// Each file's scores are in [0, 1] and as long as the file.
+pub(crate) fn assert_scores_fit_the_files(corpus: &NabCorpus, scores: &Scores) {
+    for (f, s) in corpus.files.iter().zip(scores) {
+        assert_eq!(s.len(), f.series.values.len());
+        assert!(s.iter().all(|x| (0.0..=1.0).contains(x)));
+    }
+}
