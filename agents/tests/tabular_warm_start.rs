@@ -6,7 +6,9 @@
 use mend_agents::Policy;
 use mend_agents::tabular::file::{load, save};
 use mend_agents::tabular::state::BucketEdges;
-use mend_agents::tabular::{TabularConfig, TabularQ, TabularWarmStartConfig};
+use mend_agents::tabular::{
+    TabularConfig, TabularQ, TabularWarmStartConfig, TabularWarmStartReport,
+};
 use mend_agents::teacher::TeacherData;
 use mend_agents::{Agent, AgentError, NullSink};
 use mend_envs::{ClusterConfig, ClusterEnv, EntityObs, Env, Observation};
@@ -78,10 +80,11 @@ fn teacher_data() -> TeacherData {
     d
 }
 
-#[test]
-fn the_warm_started_table_takes_the_teachers_action_on_its_states() {
+/// A table over the built-in schema warm-started on [`teacher_data`] with `config(act_threshold,
+/// margin)`, and the warm start's report.
+fn warm_started_table(act_threshold: f64, margin: f64) -> (TabularQ, TabularWarmStartReport) {
     let mut q = TabularQ::new(
-        config(0.5, 0.8),
+        config(act_threshold, margin),
         FeatureSchema::builtin(),
         N_KINDS,
         1 + N_KINDS,
@@ -89,6 +92,12 @@ fn the_warm_started_table_takes_the_teachers_action_on_its_states() {
     )
     .unwrap();
     let report = q.warm_start_from(&teacher_data()).unwrap();
+    (q, report)
+}
+
+#[test]
+fn the_warm_started_table_takes_the_teachers_action_on_its_states() {
+    let (q, report) = warm_started_table(0.5, 0.8);
     let policy = q.policy();
     let (down, errors) = (service_obs(0.5, 0.0), service_obs(1.0, 0.3));
     // No-op values: each truncated step bootstraps with its reward held, r / (1 - gamma).
@@ -112,15 +121,7 @@ fn the_warm_started_table_takes_the_teachers_action_on_its_states() {
     assert_eq!(report.entries_positive, 1);
 
     // Above the teacher's share (0.75 < 0.8), the same data seeds a table that waits.
-    let mut strict = TabularQ::new(
-        config(0.8, 0.8),
-        FeatureSchema::builtin(),
-        N_KINDS,
-        1 + N_KINDS,
-        0,
-    )
-    .unwrap();
-    strict.warm_start_from(&teacher_data()).unwrap();
+    let (strict, _) = warm_started_table(0.8, 0.8);
     assert_eq!(
         strict
             .policy()
@@ -289,15 +290,7 @@ fn configs_and_files_written_before_the_warm_start_read_and_write_the_same() {
     // A policy file with the timer buckets round-trips (its manifest carries the edges).
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("warm.safetensors");
-    let mut q = TabularQ::new(
-        config(0.5, 0.8),
-        FeatureSchema::builtin(),
-        N_KINDS,
-        1 + N_KINDS,
-        0,
-    )
-    .unwrap();
-    q.warm_start_from(&teacher_data()).unwrap();
+    let (q, _) = warm_started_table(0.5, 0.8);
     let policy = q.policy();
     let kinds: Vec<String> = mend_sim::ActionKind::ALL
         .iter()
