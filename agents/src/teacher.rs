@@ -168,6 +168,17 @@ impl TeacherData {
     pub fn act_share(&self) -> f64 {
         self.actions.iter().filter(|&&a| a != 0).count() as f64 / self.len().max(1) as f64
     }
+
+    /// Records the mask the teacher decided under (all `n_actions` true where the env gave none).
+    fn push_mask(&mut self, mask: Option<&[bool]>, n_actions: usize) {
+        match mask {
+            Some(m) => {
+                self.any_masked |= m.iter().any(|&v| !v);
+                self.masks.extend_from_slice(m);
+            }
+            None => self.masks.extend(std::iter::repeat_n(true, n_actions)),
+        }
+    }
 }
 
 /// Rolls `teachers` (one per sub-env) on `env` for `steps_per_env` steps each from a reset with
@@ -193,13 +204,7 @@ pub fn record_teacher(
         for (e, mask) in masks.iter().enumerate() {
             let mask = mask.as_deref();
             actions.push(teachers[e].decide(&obs[e], mask)?);
-            match mask {
-                Some(m) => {
-                    data.any_masked |= m.iter().any(|&v| !v);
-                    data.masks.extend_from_slice(m);
-                }
-                None => data.masks.extend(std::iter::repeat_n(true, n_actions)),
-            }
+            data.push_mask(mask, n_actions);
         }
         let step = env.step(&actions)?;
         for (e, teacher) in teachers.iter_mut().enumerate() {
@@ -272,11 +277,7 @@ pub fn record_teacher_on_env(
         });
     };
     let (mut obs, info) = env.reset(Some(first), None)?;
-    let kinds = kind_names_from_info(&info).ok_or_else(|| AgentError::ObservationMismatch {
-        expected: "a cluster env whose reset info lists `action_kinds` (warm_start.teacher)".into(),
-        got: "a reset info without them".into(),
-    })?;
-    let mut t = Teacher::named(teacher, kinds)?;
+    let mut t = teachers_named(teacher, std::slice::from_ref(&info), 1)?.remove(0);
     let mut data = TeacherData {
         num_envs: 1,
         ..TeacherData::default()
@@ -285,13 +286,7 @@ pub fn record_teacher_on_env(
     for _ in 0..steps {
         let mask = env.action_mask();
         let action = t.decide(&obs, mask.as_deref())?;
-        match mask.as_deref() {
-            Some(m) => {
-                data.any_masked |= m.iter().any(|&v| !v);
-                data.masks.extend_from_slice(m);
-            }
-            None => data.masks.extend(std::iter::repeat_n(true, n_actions)),
-        }
+        data.push_mask(mask.as_deref(), n_actions);
         let step = env.step(action)?;
         let index = data.actions.len();
         data.actions.push(action);
