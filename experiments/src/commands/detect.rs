@@ -73,14 +73,11 @@ fn nab(args: &NabArgs) -> Result<ExitCode> {
     let bar = progress::bar(detectors.len() as u64, "detectors", "", args.quiet);
     let corpus = load_corpus(&args.data, &windows)?;
     let mut lofo = vec![f64::NAN; reports.len()];
+    let standard = [Profile::standard()];
     for name in &detectors {
         bar.set_message(name.clone());
         reports.push(run_nab(&args.data, &windows, name)?);
         let config = DetectorConfig::default_for(name)?;
-        let standard: Vec<Profile> = Profile::nab_defaults()
-            .into_iter()
-            .filter(|p| p.name == "standard")
-            .collect();
         let cv = leave_one_file_out(&corpus, &[config], &standard, PROBATIONARY_PERCENT)?;
         lofo.push(cv.first().map_or(f64::NAN, |c| c.normalized_score));
         bar.inc(1);
@@ -476,10 +473,7 @@ fn nab_tune(args: &SimArgs) -> Result<ExitCode> {
     let files = generate_synthetic(&corpus_config);
     let windows = write_corpus(&files, &dir)?;
     let corpus = load_corpus(&dir, &windows)?;
-    let standard = Profile::nab_defaults()
-        .into_iter()
-        .find(|p| p.name == "standard")
-        .context("NAB's standard profile")?;
+    let standard = Profile::standard();
     let tuning = TuningConfig::default();
     let bar = progress::bar(
         1,

@@ -131,6 +131,14 @@ impl Profile {
             p("standard", 0.11, 1.0),
         ]
     }
+
+    /// NAB's standard profile (the one its headline scores use).
+    pub fn standard() -> Profile {
+        Profile::nab_defaults()
+            .into_iter()
+            .find(|p| p.name == "standard")
+            .expect("nab_defaults lists the standard profile")
+    }
 }
 
 fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>, NabError> {

@@ -18,10 +18,7 @@ pub(crate) fn nab_dir() -> PathBuf {
 
 /// NAB's standard profile alone.
 pub(crate) fn standard() -> Vec<Profile> {
-    Profile::nab_defaults()
-        .into_iter()
-        .filter(|p| p.name == "standard")
-        .collect()
+    vec![Profile::standard()]
 }
 
 /// (standard, reward_low_FP_rate, reward_low_FN_rate, LOFO standard).
