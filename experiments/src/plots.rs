@@ -134,11 +134,7 @@ pub fn redraw_run(run_dir: &Path) -> Result<Vec<PathBuf>> {
         )
     })?;
     let rows = crate::results::parse_episodes_csv(&bytes, &episodes.display().to_string())?;
-    let agents: Vec<String> = experiment
-        .agents
-        .iter()
-        .map(|a| a.display_name().to_string())
-        .collect();
+    let agents = experiment.agent_names();
     let summary = crate::results::summarise(
         &experiment.experiment.name,
         &experiment.run_id(),

@@ -430,11 +430,7 @@ pub fn finish(dir: &Path) -> Result<()> {
         &dir.join(files::LEARNING_CURVES),
         &train::curves_csv(&curves)?,
     )?;
-    let agents: Vec<String> = experiment
-        .agents
-        .iter()
-        .map(|a| a.display_name().to_string())
-        .collect();
+    let agents = experiment.agent_names();
     let summary = results::summarise(
         &experiment.experiment.name,
         &experiment.run_id(),

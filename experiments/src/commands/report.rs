@@ -71,11 +71,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
 fn summary_against(args: &ReportArgs) -> Result<(String, String)> {
     let config = args.dir.join(files::CONFIG);
     let experiment = crate::experiment::load(Some(&config))?.0;
-    let agents: Vec<String> = experiment
-        .agents
-        .iter()
-        .map(|a| a.display_name().to_string())
-        .collect();
+    let agents = experiment.agent_names();
     let baseline = args
         .baseline
         .clone()
@@ -152,12 +148,7 @@ fn paper_markdown(args: &ReportArgs) -> Result<String> {
             "{}: which agent is the framework arm? Give --framework NAME or set `framework` in \
              [experiment] (agents: {})",
             config.display(),
-            experiment
-                .agents
-                .iter()
-                .map(|a| a.display_name())
-                .collect::<Vec<_>>()
-                .join(", ")
+            experiment.agent_names().join(", ")
         ),
     };
     let rows = read_episodes(&args.dir)?;

@@ -428,6 +428,14 @@ impl Experiment {
     pub fn run_id(&self) -> String {
         format!("{}-seed{}", self.experiment.name, self.experiment.seed)
     }
+
+    /// The agents' names in results (`name`, else `kind`), in experiment order.
+    pub fn agent_names(&self) -> Vec<String> {
+        self.agents
+            .iter()
+            .map(|a| a.display_name().to_string())
+            .collect()
+    }
 }
 
 #[cfg(test)]
