@@ -135,19 +135,35 @@ mod paper_tests {
 
     #[test]
     fn agents_study_is_valid_and_compares_every_learner_with_every_baseline() {
-        let e = from_toml_str_in(
-            include_str!("../agents.toml"),
-            "experiments/agents.toml",
-            Some(Path::new(DEFAULT_BASE)),
-        )
-        .unwrap();
-        for kind in [
-            "no-op", "random", "reactive", "runbook", "tabular", "ppo", "dqn",
+        for (text, origin, train) in [
+            (
+                include_str!("../agents.toml"),
+                "experiments/agents.toml",
+                "default",
+            ),
+            (
+                include_str!("../agents-tiny.toml"),
+                "experiments/agents-tiny.toml",
+                "tiny-faults",
+            ),
         ] {
-            assert!(e.agents.iter().any(|a| a.kind == kind), "{kind} missing");
+            let e = from_toml_str_in(text, origin, Some(Path::new(DEFAULT_BASE))).unwrap();
+            for kind in [
+                "no-op", "random", "reactive", "runbook", "tabular", "ppo", "dqn",
+            ] {
+                assert!(
+                    e.agents.iter().any(|a| a.kind == kind),
+                    "{origin}: {kind} missing"
+                );
+            }
+            assert_eq!(e.baseline(), "no-op");
+            assert!(e.seeds.eval.count >= 20, "{origin}");
+            assert!(!e.seeds.train.overlaps(&e.seeds.eval), "{origin}");
+            assert_eq!(e.scenarios.train, [train], "{origin}");
+            assert!(
+                e.scenarios.eval.iter().any(|s| s == train),
+                "{origin}: evaluated in distribution"
+            );
         }
-        assert_eq!(e.baseline(), "no-op");
-        assert!(e.seeds.eval.count >= 20);
-        assert!(!e.seeds.train.overlaps(&e.seeds.eval));
     }
 }
