@@ -14,6 +14,7 @@
 //!   config.rs  hyperparameters, presets        qnet.rs   MLP | entity network, candle twin
 //!   train.rs   the loop, gradient step, checkpoints (shared by both agents)
 //!   loss.rs    TD target (vanilla / double, masked), Huber loss and its gradients
+//!   mlp_update.rs  one MLP gradient step on a given batch (SB3's `DQN.train` body)
 //!   decision.rs  no-op margin decision, size-prior removal, the entity Q-policy and its loader
 //!   warm_start.rs  DQfD config, recording + pre-training      demos.rs  demonstrations, n-step returns
 //!   dqfd.rs    DQfD loss: 1-step TD + n-step TD + large-margin loss on mixed minibatches
@@ -26,6 +27,7 @@ pub mod demos;
 pub mod dqfd;
 pub mod dueling;
 pub mod loss;
+pub mod mlp_update;
 pub mod qnet;
 mod train;
 pub mod warm_start;
@@ -39,6 +41,7 @@ use rand_chacha::ChaCha8Rng;
 pub use config::DqnConfig;
 pub use decision::{DqnEntityPolicy, load_policy, noop_margin_decision, policy_from_file};
 pub use loss::{TdInput, huber_loss, td_loss_grads, td_target, td_target_by, td_targets};
+pub use mlp_update::{UpdateStats, mlp_gradient_step};
 pub use qnet::QNet;
 pub use warm_start::{DqnWarmStartConfig, DqnWarmStartReport};
 

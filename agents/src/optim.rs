@@ -8,6 +8,14 @@
 use serde::{Deserialize, Serialize};
 
 /// Adam optimizer state over a fixed list of parameter tensors.
+///
+/// The decay complements `1 - beta1` and `1 - beta2` come in two roundings: PyTorch computes them in
+/// double precision and rounds once (`value=1 - beta2` in `exp_avg_sq.mul_(beta2).addcmul_(grad, grad,
+/// value=1 - beta2)`, `torch/optim/adam.py`, so 0.001 in f32), which [`Adam::torch`] matches;
+/// [`Adam::new`] keeps the first implementation's `1 - (beta2 as f32)` = 0.00099998713, 1.3e-5 short,
+/// which makes every step about 6.5e-6 larger than PyTorch's. The MLP DQN (SB3's peer) uses the
+/// former, found by the lock-step test against SB3 (`agents/tests/dqn_lockstep.rs`); PPO and the
+/// entity DQN keep the latter so that their results stay byte-identical.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Adam {
     /// First-moment estimates, one per tensor.
@@ -22,6 +30,9 @@ pub struct Adam {
     pub beta2: f64,
     /// Denominator epsilon (PyTorch default 1e-8; SB3/CleanRL PPO use 1e-5).
     pub eps: f64,
+    /// `1 - beta` rounded from f64 as PyTorch does ([`Adam::torch`]) rather than computed in f32.
+    #[serde(default)]
+    pub torch_complements: bool,
 }
 
 impl Adam {
@@ -34,6 +45,15 @@ impl Adam {
             beta1: 0.9,
             beta2: 0.999,
             eps,
+            torch_complements: false,
+        }
+    }
+
+    /// [`Adam::new`] with PyTorch's rounding of `1 - beta1` and `1 - beta2` (see [`Adam`]).
+    pub fn torch(lengths: &[usize], eps: f64) -> Self {
+        Self {
+            torch_complements: true,
+            ..Self::new(lengths, eps)
         }
     }
 
@@ -44,6 +64,11 @@ impl Adam {
         let bias1 = 1.0 - self.beta1.powi(t);
         let bias2 = 1.0 - self.beta2.powi(t);
         let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);
+        let (one_minus_b1, one_minus_b2) = if self.torch_complements {
+            ((1.0 - self.beta1) as f32, (1.0 - self.beta2) as f32)
+        } else {
+            (1.0 - b1, 1.0 - b2)
+        };
         let step_size = (lr / bias1) as f32;
         let bias2_sqrt = bias2.sqrt() as f32;
         let eps = self.eps as f32;
@@ -54,8 +79,8 @@ impl Adam {
             .zip(&mut self.v)
         {
             for i in 0..p.len() {
-                m[i] = b1 * m[i] + (1.0 - b1) * g[i];
-                v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
+                m[i] = b1 * m[i] + one_minus_b1 * g[i];
+                v[i] = b2 * v[i] + one_minus_b2 * g[i] * g[i];
                 p[i] -= step_size * m[i] / (v[i].sqrt() / bias2_sqrt + eps);
             }
         }
@@ -96,6 +121,21 @@ mod tests {
         assert!((p[1] + 1.9).abs() < 1e-6);
         assert_eq!(p[2], 0.5);
         assert_eq!(adam.t, 1);
+    }
+
+    #[test]
+    fn torch_complements_give_pytorchs_second_moment() {
+        // One step from zero moments: v = (1 - beta2) g^2, with 1 - 0.999 = 0.001 in PyTorch (rounded
+        // once from f64) and 1 - 0.999f32 = 0.00099998713 in the legacy rounding.
+        let g = [vec![2.0f32]];
+        let mut p = [0.0f32];
+        let mut torch = Adam::torch(&[1], 1e-8);
+        torch.step(vec![p.as_mut_slice()], &g, 0.1);
+        assert_eq!(torch.v[0][0], 0.001f32 * 4.0);
+        let mut legacy = Adam::new(&[1], 1e-8);
+        legacy.step(vec![p.as_mut_slice()], &g, 0.1);
+        assert_eq!(legacy.v[0][0], (1.0 - 0.999f32) * 4.0);
+        assert!((legacy.v[0][0] / torch.v[0][0] - 1.0).abs() > 1e-5);
     }
 
     #[test]

@@ -115,10 +115,22 @@ impl ReplayBuffer {
 
     /// `batch_size` transitions drawn uniformly with replacement. The buffer must not be empty.
     pub fn sample(&self, batch_size: usize, rng: &mut impl Rng) -> ReplayBatch {
-        let d = self.obs_dim;
+        let indices: Vec<usize> = (0..batch_size)
+            .map(|_| rng.random_range(0..self.len))
+            .collect();
+        self.batch_at(&indices)
+    }
+
+    /// The transitions at slots `indices`, in that order (SB3's `_get_samples(batch_inds)`; the
+    /// lock-step test replays SB3's own indices through it). Every index must be below [`Self::len`].
+    ///
+    /// # Panics
+    /// If an index is not below the number of stored transitions.
+    pub fn batch_at(&self, indices: &[usize]) -> ReplayBatch {
+        let (d, na) = (self.obs_dim, self.n_actions);
         let mut b = ReplayBatch::default();
-        for _ in 0..batch_size {
-            let i = rng.random_range(0..self.len);
+        for &i in indices {
+            assert!(i < self.len, "replay index {i} >= {} stored", self.len);
             b.obs.extend_from_slice(&self.obs[i * d..(i + 1) * d]);
             b.next_obs
                 .extend_from_slice(&self.next_obs[i * d..(i + 1) * d]);
@@ -126,7 +138,7 @@ impl ReplayBuffer {
             b.rewards.push(self.rewards[i]);
             b.terminated.push(self.terminated[i]);
             b.next_masks
-                .extend_from_slice(&self.next_masks[i * self.n_actions..(i + 1) * self.n_actions]);
+                .extend_from_slice(&self.next_masks[i * na..(i + 1) * na]);
         }
         b
     }

@@ -13,7 +13,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use mend_envs::{EntityObs, Observation, VectorEnv};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -23,9 +23,8 @@ use super::config::DqnConfig;
 use super::decision::noop_margin_decision;
 use super::demos::Demos;
 use super::dqfd::{DqfdLosses, dqfd_loss_grads};
-use super::loss::{
-    TdInput, entity_q_rows, entity_td_loss_grads, td_loss_grads, td_target_by, td_targets,
-};
+use super::loss::{entity_q_rows, entity_td_loss_grads, td_target_by};
+use super::mlp_update::mlp_gradient_step;
 use super::qnet::{CandleQ, QNet};
 use crate::agent::{EpisodeTracker, MetricSink, TrainSummary};
 use crate::checkpoint::{self, AdamScalars, RngState};
@@ -109,7 +108,12 @@ impl DqnCore {
         dims: (usize, usize, usize),
     ) -> Self {
         let lengths: Vec<usize> = q.tensors().iter().map(|t| t.len()).collect();
-        let adam = Adam::new(&lengths, config.adam_eps);
+        // The MLP network is SB3's peer: PyTorch's Adam rounding (lock-step test); the entity network
+        // keeps the first rounding, so cluster results stay byte-identical (`Adam`'s doc).
+        let adam = match q {
+            QNet::Mlp(_) => Adam::torch(&lengths, config.adam_eps),
+            QNet::Entity(_) => Adam::new(&lengths, config.adam_eps),
+        };
         let (obs_dim, n_actions, n_kinds) = dims;
         Self {
             target: q.clone(),
@@ -324,32 +328,12 @@ impl DqnCore {
             let losses = self.dqfd_step(target_net, false)?;
             return Ok((losses.total, losses.mean_q));
         }
-        let gamma = self.config.gamma as f32;
-        let double_q = self.config.double_q;
-        let (loss, mean_q, mut flat) = match (&self.replay, target_net, &self.q) {
+        let (loss, mean_q, mut flat) = match (&self.replay, target_net, &mut self.q) {
             (Replay::Flat(replay), CandleQ::Mlp(target), QNet::Mlp(q)) => {
                 let batch = replay.sample(self.config.batch_size, &mut self.rng);
-                let (b, dim, na) = (batch.actions.len(), self.obs_dim, self.n_actions);
-                let online = crate::nn::candle_mlp::CandleMlp::from_params(q, &Device::Cpu)?;
-                let next_x = Tensor::from_slice(&batch.next_obs, (b, dim), &Device::Cpu)?;
-                let next_target = target.forward(&next_x)?.flatten_all()?.to_vec1::<f32>()?;
-                let next_online = if double_q {
-                    Some(online.forward(&next_x)?.flatten_all()?.to_vec1::<f32>()?)
-                } else {
-                    None
-                };
-                let targets = td_targets(
-                    TdInput {
-                        rewards: &batch.rewards,
-                        terminated: &batch.terminated,
-                        next_q_target: &next_target,
-                        next_q_online: next_online.as_deref(),
-                        next_masks: &batch.next_masks,
-                    },
-                    na,
-                    gamma,
-                );
-                td_loss_grads(&online, &batch.obs, &batch.actions, targets, dim)?
+                let stats = mlp_gradient_step(q, target, &mut self.adam, &batch, &self.config)?;
+                self.gradient_steps += 1;
+                return Ok((stats.loss, stats.mean_q));
             }
             (Replay::Entity(replay), CandleQ::Entity(target), QNet::Entity(q)) => {
                 let batch = replay.sample(self.config.batch_size, &mut self.rng);
