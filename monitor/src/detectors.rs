@@ -16,6 +16,7 @@
 //!   ├ shift             value beyond its range, level or dispersion shift vs a reference window
 //!   ├ autoencoder       multivariate: reconstruction error of a window of the whole vector
 //!   ├ cad_ose           contextual anomaly detector (CAD OSE): sequence memory over a binary code
+//!   ├ artime            ARTime: adaptive resonance (DVFA) over wavelet features (NAB's top)
 //!   ├ shift_cad         an ensemble: max(shift, 0.35 x cad_ose), alert when either alerts
 //!   └ fusion            members' scores calibrated by their own alert scores, max, joint rest
 //!                       (`shift_cad_calibrated`: shift and cad_ose, no weight to tune;
@@ -25,6 +26,7 @@
 //! All but the autoencoder are univariate and run one state per channel ([`Channels`]); the
 //! autoencoder implements [`Detector::update_vector`] natively, over all channels at once.
 
+mod artime;
 mod autoencoder;
 mod cad_ose;
 mod channels;
@@ -43,6 +45,7 @@ mod simtuned;
 mod sorted_window;
 mod static_threshold;
 
+pub use artime::{ARTIME_MIN_ROWS, Artime, ArtimeConfig, ArtimeState, artime_nab_scores};
 pub use autoencoder::{Autoencoder, AutoencoderConfig};
 pub use cad_ose::{CadOse, CadOseConfig, CadOseState};
 pub use channels::{Channels, Univariate};

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::artime::{Artime, ArtimeConfig};
 use super::autoencoder::{Autoencoder, AutoencoderConfig};
 use super::cad_ose::{CadOse, CadOseConfig};
 use super::ensemble::{Combine, Ensemble, EnsembleConfig};
@@ -44,8 +45,9 @@ pub const DETECTOR_NAMES: [&str; 10] = [
 /// every setting fixed a priori (session 7); `shift_simtuned`
 /// ([`shift_simtuned_config`](super::shift_simtuned_config)) and `shift_cad_simtuned`
 /// ([`shift_cad_simtuned_config`](super::shift_cad_simtuned_config)) with every setting chosen
-/// on a synthetic tuning corpus (session 8).
-pub const SEQUENCE_DETECTOR_NAMES: [&str; 7] = [
+/// on a synthetic tuning corpus (session 8). `artime` ([`ArtimeConfig`]) is ARTime with its
+/// published settings, cold start (session 9): it scores nothing during its probation.
+pub const SEQUENCE_DETECTOR_NAMES: [&str; 8] = [
     "cad_ose",
     "shift_cad",
     "shift_cad_calibrated",
@@ -53,6 +55,7 @@ pub const SEQUENCE_DETECTOR_NAMES: [&str; 7] = [
     "shift_cad_apriori",
     "shift_simtuned",
     "shift_cad_simtuned",
+    "artime",
 ];
 
 /// Weight of CAD OSE's score in `shift_cad`. Chosen on NAB's realAWSCloudwatch subset (the only
@@ -106,6 +109,8 @@ pub enum DetectorConfig {
     CadOse(CadOseConfig),
     /// [`Fusion`]'s.
     Fusion(FusionConfig),
+    /// [`Artime`]'s.
+    Artime(ArtimeConfig),
 }
 
 impl DetectorConfig {
@@ -131,6 +136,7 @@ impl DetectorConfig {
             "shift_cad_apriori" => DetectorConfig::Fusion(shift_cad_apriori_config()),
             "shift_simtuned" => DetectorConfig::Shift(shift_simtuned_config()),
             "shift_cad_simtuned" => DetectorConfig::Fusion(shift_cad_simtuned_config()),
+            "artime" => DetectorConfig::Artime(Default::default()),
             _ if name.starts_with("onset:") => DetectorConfig::Onset(OnsetConfig {
                 inner: Box::new(DetectorConfig::default_for(&name["onset:".len()..])?),
                 ..Default::default()
@@ -161,6 +167,7 @@ impl DetectorConfig {
             DetectorConfig::Autoencoder(_) => "autoencoder",
             DetectorConfig::CadOse(_) => "cad_ose",
             DetectorConfig::Fusion(_) => "fusion",
+            DetectorConfig::Artime(_) => "artime",
         }
     }
 
@@ -179,6 +186,7 @@ impl DetectorConfig {
             DetectorConfig::Autoencoder(c) => c.validate(),
             DetectorConfig::CadOse(c) => c.validate(),
             DetectorConfig::Fusion(c) => c.validate(),
+            DetectorConfig::Artime(c) => c.validate(),
         }
     }
 
@@ -197,6 +205,7 @@ impl DetectorConfig {
             DetectorConfig::Autoencoder(c) => Box::new(Autoencoder::from_config(*c)?),
             DetectorConfig::CadOse(c) => Box::new(CadOse::from_config(*c)?),
             DetectorConfig::Fusion(c) => Box::new(Fusion::from_config(c)?),
+            DetectorConfig::Artime(c) => Box::new(Artime::from_config(*c)?),
         })
     }
 }
