@@ -8,6 +8,7 @@
 //! ([`file`]).
 
 mod agent;
+mod credit;
 pub mod file;
 mod nstep;
 pub mod state;
@@ -371,6 +372,13 @@ pub struct TabularQ {
     visits: Vec<u32>,
     /// Sum and sum of squares of the targets each `q_entity` entry was updated towards.
     target_stats: Vec<(f64, f64)>,
+    /// Visits the warm start gave each `q_entity` entry (pseudo-count step sizes count the updates
+    /// beyond them: [`credit`]).
+    seeded_visits: Vec<u32>,
+    /// Per entity bucket: the no-op's value in states with an entity in it, and its update count
+    /// (the entity baseline of [`credit`]; unused when it is off).
+    wait_value: Vec<f32>,
+    wait_visits: Vec<u32>,
     /// Whether the warm start ([`TabularConfig::warm_start`]) has run (it runs once, at the first
     /// `learn` call).
     warm_started: bool,
@@ -404,8 +412,12 @@ impl TabularQ {
             config.q_init_action as f32
         };
         policy.q_entity.fill(init);
+        let n_buckets = policy.discretiser.n_entity_buckets();
         Ok(Self {
             visits: vec![0; policy.q_entity.len()],
+            seeded_visits: vec![0; policy.q_entity.len()],
+            wait_value: vec![0.0; n_buckets],
+            wait_visits: vec![0; n_buckets],
             target_stats: vec![(0.0, 0.0); policy.q_entity.len()],
             policy,
             config,
@@ -654,7 +666,10 @@ impl TabularQ {
     }
 
     /// Moves the entry `action` chose in state `(g, entries)` towards `target`:
-    /// `Q += learning_rate * (target - Q)`.
+    /// `Q += step * (target - Q)`, the step `learning_rate` or, for entity entries with
+    /// `warm_start.prior_count`, the pseudo-count step ([`credit`]). With advantages, an entity
+    /// action's target is `target` minus its baseline (the global no-op value, or the entity
+    /// baseline of [`credit`]); a no-op also updates the entity baseline.
     fn update_entry(
         &mut self,
         g: usize,
@@ -662,9 +677,12 @@ impl TabularQ {
         action: Action,
         target: f64,
     ) -> Result<(), AgentError> {
-        let lr = self.config.learning_rate;
+        let mut lr = self.config.learning_rate;
+        if action == 0 {
+            self.update_wait_values(entries, target);
+        }
         let target = if action != 0 && self.config.entity_advantage {
-            target - f64::from(self.policy.q_noop[g])
+            target - self.advantage_baseline(g, entries[action - 1])
         } else {
             target
         };
@@ -673,6 +691,7 @@ impl TabularQ {
         } else {
             let i = entries[action - 1];
             self.visits[i] = self.visits[i].saturating_add(1);
+            lr = self.entity_step_size(i);
             let stats = &mut self.target_stats[i];
             stats.0 += target;
             stats.1 += target * target;

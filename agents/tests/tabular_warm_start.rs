@@ -199,6 +199,57 @@ fn warm_start_then_q_learning_is_deterministic_and_resumes_without_redoing_it() 
     assert_eq!(resumed.policy().tables(), first.policy().tables());
 }
 
+/// [`small_warm_started`] with both credit options (agents/src/tabular/credit.rs) on.
+fn small_credit(seed: u64) -> TabularConfig {
+    let mut c = small_warm_started(seed);
+    let ws = c.warm_start.as_mut().unwrap();
+    ws.prior_count = 50.0;
+    ws.entity_baseline = true;
+    c
+}
+
+#[test]
+fn credit_options_train_deterministically_and_resume_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credit.ckpt");
+    let run = |config: TabularConfig, steps| {
+        let mut env = tiny_faults_vector_env(2);
+        let mut q = TabularQ::for_env(config, &env).unwrap();
+        Agent::learn(&mut q, &mut env, steps, &mut NullSink).unwrap();
+        q
+    };
+    let (a, b) = (run(small_credit(7), 480), run(small_credit(7), 480));
+    assert_eq!(a.policy().tables(), b.policy().tables());
+    // The options change what Q-learning learns from the same warm start and episodes.
+    let plain = run(small_warm_started(7), 480);
+    assert_ne!(a.policy().tables(), plain.policy().tables());
+
+    // Stopped at 240 steps and resumed from the checkpoint (pseudo-counts and entity baselines
+    // included): the same table as the uninterrupted run.
+    let mut first = run(small_credit(7), 240);
+    first.save_checkpoint(&path).unwrap();
+    let mut resumed = TabularQ::for_env(small_credit(7), &tiny_faults_vector_env(2)).unwrap();
+    resumed.load_checkpoint(&path).unwrap();
+    Agent::learn(
+        &mut resumed,
+        &mut tiny_faults_vector_env(2),
+        480,
+        &mut NullSink,
+    )
+    .unwrap();
+    Agent::learn(
+        &mut first,
+        &mut tiny_faults_vector_env(2),
+        480,
+        &mut NullSink,
+    )
+    .unwrap();
+    assert_eq!(resumed.policy().tables(), first.policy().tables());
+    // A checkpoint of another configuration is refused.
+    let mut other = TabularQ::for_env(small_warm_started(7), &tiny_faults_vector_env(2)).unwrap();
+    assert!(other.load_checkpoint(&path).is_err());
+}
+
 #[test]
 fn the_single_env_learner_warm_starts_on_its_training_seeds() {
     let mut env = ClusterEnv::builtin("tiny-faults", ClusterConfig::default()).unwrap();
@@ -260,6 +311,20 @@ fn warm_start_settings_are_checked_and_named() {
             ..
         })
     ));
+    for n in [-1.0, f64::NAN, f64::INFINITY] {
+        let mut c = TabularConfig::warm_started();
+        c.warm_start.as_mut().unwrap().prior_count = n;
+        assert!(
+            matches!(
+                make(c),
+                Some(AgentError::InvalidConfig {
+                    field: "warm_start.prior_count",
+                    ..
+                })
+            ),
+            "{n}"
+        );
+    }
     let mut bad_teacher = TabularConfig::warm_started();
     bad_teacher.warm_start.as_mut().unwrap().teacher = "oracle".into();
     assert!(matches!(
@@ -286,6 +351,16 @@ fn configs_and_files_written_before_the_warm_start_read_and_write_the_same() {
     assert!(json["edges"].get("alert_age_s").is_none());
     let back: TabularConfig = serde_json::from_value(json).unwrap();
     assert_eq!(back, TabularConfig::default());
+    // The warm start's credit options are omitted while off (experiment configs and policy-file
+    // manifests of the warm-started preset are unchanged), and read back as off.
+    let json = serde_json::to_value(TabularConfig::warm_started()).unwrap();
+    assert!(json["warm_start"].get("prior_count").is_none(), "{json}");
+    assert!(
+        json["warm_start"].get("entity_baseline").is_none(),
+        "{json}"
+    );
+    let back: TabularConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(back, TabularConfig::warm_started());
 
     // A policy file with the timer buckets round-trips (its manifest carries the edges).
     let dir = tempfile::tempdir().unwrap();

@@ -199,6 +199,13 @@ impl Agent for TabularQ {
             ),
         );
         tensors.insert("q_noop".into(), (vec![q_noop.len()], q_noop.to_vec()));
+        // The credit options' state, only when they are on (checkpoints of other configs are
+        // unchanged).
+        let baseline = self.entity_baseline_on();
+        if baseline {
+            let w = &self.wait_value;
+            tensors.insert("wait_value".into(), (vec![w.len()], w.clone()));
+        }
         let state = TabularCheckpoint {
             algorithm: super::file::ALGORITHM.into(),
             config: self.config.clone(),
@@ -209,6 +216,16 @@ impl Agent for TabularQ {
             target_stats: self.target_stats.clone(),
             rng: RngState::capture(&self.rng),
             warm_started: self.warm_started,
+            seeded_visits: if self.prior_count() > 0.0 {
+                self.seeded_visits.clone()
+            } else {
+                Vec::new()
+            },
+            wait_visits: if baseline {
+                self.wait_visits.clone()
+            } else {
+                Vec::new()
+            },
         };
         checkpoint::write_checkpoint(path, &tensors, &state)?;
         Ok(())
@@ -274,6 +291,48 @@ impl Agent for TabularQ {
             ))
             .into());
         }
+        for (name, saved, dst) in [
+            (
+                "seeded_visits",
+                &state.seeded_visits,
+                &mut self.seeded_visits,
+            ),
+            ("wait_visits", &state.wait_visits, &mut self.wait_visits),
+        ] {
+            if !saved.is_empty() && saved.len() != dst.len() {
+                return Err(bad(format!(
+                    "field `{name}`: {} entries, expected {}",
+                    saved.len(),
+                    dst.len()
+                ))
+                .into());
+            }
+        }
+        if self.entity_baseline_on() {
+            match tensors.get("wait_value") {
+                Some((_, values)) if values.len() == self.wait_value.len() => {
+                    self.wait_value.copy_from_slice(values);
+                }
+                other => {
+                    return Err(PolicyFileError::Tensor {
+                        path: path.to_path_buf(),
+                        tensor: "wait_value".into(),
+                        detail: format!(
+                            "expected {} values, found {:?}",
+                            self.wait_value.len(),
+                            other.map(|(_, v)| v.len())
+                        ),
+                    }
+                    .into());
+                }
+            }
+        }
+        if !state.seeded_visits.is_empty() {
+            self.seeded_visits = state.seeded_visits;
+        }
+        if !state.wait_visits.is_empty() {
+            self.wait_visits = state.wait_visits;
+        }
         self.visits = state.visits;
         self.target_stats = state.target_stats;
         self.warm_started = state.warm_started;
@@ -300,6 +359,13 @@ struct TabularCheckpoint {
     /// and those configs had no warm start).
     #[serde(default)]
     warm_started: bool,
+    /// Visits the warm start gave each entry (written only with `warm_start.prior_count`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    seeded_visits: Vec<u32>,
+    /// Updates of each entity bucket's baseline (written only with `warm_start.entity_baseline`;
+    /// the values are the `wait_value` tensor).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    wait_visits: Vec<u32>,
 }
 
 #[cfg(test)]

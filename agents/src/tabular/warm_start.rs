@@ -55,6 +55,25 @@ pub struct TabularWarmStartConfig {
     /// often does so in a minority of the states the bucket stands for: a lower threshold follows it
     /// there (chosen on validation seeds: `TabularConfig::warm_started`).
     pub act_threshold: f64,
+    /// Pseudo-count of each seeded entry in the Q-learning that follows: an entity entry's `k`-th
+    /// update after the warm start uses step size `1 / (prior_count + k)` instead of
+    /// `learning_rate`, so the entry is the average of its seeded value (weighted `prior_count`)
+    /// and the `k` targets it has seen (the sample-average rule, Sutton & Barto 2018, §2.4 and
+    /// §2.6: a prior worth `prior_count` observations). 0 (the default): `learning_rate`.
+    /// See [`super::credit`].
+    #[serde(skip_serializing_if = "is_zero")]
+    pub prior_count: f64,
+    /// Whether advantage targets compare an action on an entity with the no-op in states where an
+    /// entity was in the same bucket ([`super::credit`]) rather than with the no-op value of the
+    /// global bucket. false (the default): the global bucket's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub entity_baseline: bool,
+}
+
+/// `skip_serializing_if` for fields whose default is 0 (configs written before they existed read
+/// and write the same).
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Default for TabularWarmStartConfig {
@@ -64,6 +83,8 @@ impl Default for TabularWarmStartConfig {
             steps: 23_040,
             margin: 0.8,
             act_threshold: 0.5,
+            prior_count: 0.0,
+            entity_baseline: false,
         }
     }
 }
@@ -75,15 +96,22 @@ impl TabularWarmStartConfig {
         crate::config_check::at_least_one("warm_start.steps", self.steps)?;
         crate::config_check::positive_finite("warm_start.margin", self.margin)?;
         let t = self.act_threshold;
-        if t > 0.0 && t < 1.0 {
-            Ok(())
-        } else {
-            Err(AgentError::InvalidConfig {
+        if !(t > 0.0 && t < 1.0) {
+            return Err(AgentError::InvalidConfig {
                 field: "warm_start.act_threshold",
                 expected: "in (0, 1)",
                 got: t.to_string(),
-            })
+            });
         }
+        let n = self.prior_count;
+        if !(n.is_finite() && n >= 0.0) {
+            return Err(AgentError::InvalidConfig {
+                field: "warm_start.prior_count",
+                expected: "finite and >= 0 (0: the learning rate)",
+                got: n.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// The seeded advantage of an entry the teacher took in a share `share` of its demonstrated
@@ -165,6 +193,7 @@ impl TabularQ {
                 .max(self.config.min_visits);
             self.policy.q_entity[i] = advantage as f32;
             self.visits[i] = n;
+            self.seeded_visits[i] = n;
             self.target_stats[i] = (
                 advantage * f64::from(n),
                 advantage * advantage * f64::from(n),
@@ -175,6 +204,8 @@ impl TabularQ {
         // ---- no-op values: the teacher's discounted returns per global bucket ----
         let gamma = self.config.gamma;
         let mut sums = vec![(0.0f64, 0u64); self.policy.q_noop.len()];
+        // The discounted return from every transition (for the entity baseline).
+        let mut returns = vec![0.0f64; len];
         for e in 0..n_envs {
             let mut ret = 0.0;
             let steps = len / n_envs;
@@ -189,6 +220,7 @@ impl TabularQ {
                 } else {
                     r + gamma * ret
                 };
+                returns[t] = ret;
                 let cell = &mut sums[states[t].0];
                 cell.0 += ret;
                 cell.1 += 1;
@@ -200,6 +232,9 @@ impl TabularQ {
         let overall = if count > 0 { total / count as f64 } else { 0.0 };
         for (q, &(sum, n)) in self.policy.q_noop.iter_mut().zip(&sums) {
             *q = if n > 0 { sum / n as f64 } else { overall } as f32;
+        }
+        if ws.entity_baseline {
+            self.seed_wait_values(&states, &data.actions, &returns);
         }
         // ---- how well the seeded greedy policy agrees with the teacher ----
         let (mut agree, mut acts, mut recalled) = (0u64, 0u64, 0u64);

@@ -1,0 +1,293 @@
+//! How Q-learning after a warm start credits an entity action (both options off by default; set in
+//! the `warm_start` section, [`super::TabularWarmStartConfig`]):
+//!
+//! - **Pseudo-count step sizes** (`prior_count = n0`): the `k`-th update of an entity entry after
+//!   the warm start uses step size `1 / (n0 + k)`, so the entry stays the weighted average
+//!   `(n0 * seeded + sum of its k targets) / (n0 + k)`: the warm start is a prior worth `n0`
+//!   observations and Q-learning moves an entry only as far as its evidence weighs (the
+//!   sample-average rule with an initial estimate, Sutton & Barto 2018, §2.4 and §2.6). No-op values
+//!   keep `learning_rate`.
+//! - **Entity baseline** (`entity_baseline`): an advantage target is `return - W[b]`, where `W[b]`
+//!   is the value of the no-op in states where an entity was in bucket `b` (the acted entity's
+//!   bucket), instead of `return - q_noop[global]`. One cluster-wide reward makes both returns
+//!   carry the whole cluster's next minutes; the global no-op value averages over every state of
+//!   the global bucket, most of them better than the states where a symptom calls for action, so
+//!   `return - q_noop[global]` is biased against acting. `W[b]` averages over states with the same
+//!   symptom, the same kind of state the action is taken in (a baseline of the acted entity's
+//!   situation: the counterfactual comparison of difference rewards, Wolpert & Tumer 2002, with a
+//!   learnt default action's value). `W[b]` is seeded by the teacher's discounted returns from its
+//!   no-op decisions in such states (as `q_noop`, [`super::warm_start`]) and then updated towards
+//!   the targets of every no-op decision taken with an entity in `b`, at `learning_rate`. Until a
+//!   bucket has a value, the global no-op value stands in.
+//!
+//! Only the targets change: acting is still on `q_noop[global] + advantage` (act where the
+//! advantage is positive), so policy files are unchanged.
+
+use super::TabularQ;
+
+impl TabularQ {
+    /// Whether the entity baseline is on (`warm_start.entity_baseline`).
+    pub(crate) fn entity_baseline_on(&self) -> bool {
+        self.config
+            .warm_start
+            .as_ref()
+            .is_some_and(|ws| ws.entity_baseline)
+    }
+
+    /// The pseudo-count of seeded entries (`warm_start.prior_count`; 0: off).
+    pub(crate) fn prior_count(&self) -> f64 {
+        self.config
+            .warm_start
+            .as_ref()
+            .map_or(0.0, |ws| ws.prior_count)
+    }
+
+    /// Step size of the next update of entity entry `i`, whose visit count already includes this
+    /// update: `1 / (prior_count + updates since the warm start)` when `prior_count` is set, else
+    /// `learning_rate`.
+    pub(crate) fn entity_step_size(&self, i: usize) -> f64 {
+        let n0 = self.prior_count();
+        if n0 > 0.0 {
+            let k = self.visits[i].saturating_sub(self.seeded_visits[i]);
+            1.0 / (n0 + f64::from(k))
+        } else {
+            self.config.learning_rate
+        }
+    }
+
+    /// The value an advantage target of entity entry `i`, taken in global bucket `g`, is measured
+    /// from: `W[bucket of i]` with the entity baseline once that bucket has a value, else
+    /// `q_noop[g]`.
+    pub(crate) fn advantage_baseline(&self, g: usize, i: usize) -> f64 {
+        let b = i / self.policy.n_kinds.max(1);
+        if self.entity_baseline_on() && self.wait_visits[b] > 0 {
+            f64::from(self.wait_value[b])
+        } else {
+            f64::from(self.policy.q_noop[g])
+        }
+    }
+
+    /// The distinct entity buckets of a state (its entries, `n_kinds` per entity) that the learner
+    /// may act on, ascending.
+    fn actionable_buckets(&self, entries: &[usize]) -> Vec<usize> {
+        let k = self.policy.n_kinds.max(1);
+        let mut buckets: Vec<usize> = entries
+            .iter()
+            .step_by(k)
+            .filter(|&&i| self.actionable(i))
+            .map(|&i| i / k)
+            .collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        buckets
+    }
+
+    /// After a no-op decision in a state with entity entries `entries` and return `target`, moves
+    /// `W[b]` of every actionable bucket `b` in the state towards `target` at `learning_rate` (its
+    /// first value is the target itself). No-op with the entity baseline off.
+    pub(crate) fn update_wait_values(&mut self, entries: &[usize], target: f64) {
+        if !self.entity_baseline_on() {
+            return;
+        }
+        let lr = self.config.learning_rate;
+        for b in self.actionable_buckets(entries) {
+            let w = &mut self.wait_value[b];
+            *w = if self.wait_visits[b] == 0 {
+                target as f32
+            } else {
+                *w + (lr * (target - f64::from(*w))) as f32
+            };
+            self.wait_visits[b] = self.wait_visits[b].saturating_add(1);
+        }
+    }
+
+    /// Seeds `W` from a teacher's transitions (encoded `states`, the teacher's `actions` and the
+    /// discounted `returns` from each): `W[b]` is the mean return of the teacher's no-op decisions
+    /// in states with an entity in actionable bucket `b`; buckets with none stay without a value.
+    pub(crate) fn seed_wait_values(
+        &mut self,
+        states: &[(usize, Vec<usize>)],
+        actions: &[usize],
+        returns: &[f64],
+    ) {
+        let mut sums = vec![(0.0f64, 0u32); self.wait_value.len()];
+        for (((_, entries), &action), &ret) in states.iter().zip(actions).zip(returns) {
+            if action != 0 {
+                continue;
+            }
+            for b in self.actionable_buckets(entries) {
+                sums[b].0 += ret;
+                sums[b].1 = sums[b].1.saturating_add(1);
+            }
+        }
+        for (b, &(sum, n)) in sums.iter().enumerate() {
+            if n > 0 {
+                self.wait_value[b] = (sum / f64::from(n)) as f32;
+                self.wait_visits[b] = n;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mend_envs::{EntityObs, Observation};
+    use mend_monitor::features::FeatureSchema;
+
+    use super::super::{TabularConfig, TabularQ, TabularWarmStartConfig};
+    use crate::teacher::TeacherData;
+
+    const N_KINDS: usize = mend_envs::cluster::N_KINDS;
+
+    /// Rows of services given as `(up_ratio, error_ratio)`, never acted on, alert active 40 s.
+    fn services(rows: &[(f32, f32)]) -> Observation {
+        let s = FeatureSchema::builtin();
+        let w = s.columns.len();
+        let col = |n: &str| s.column_index(n).unwrap();
+        let mut data = vec![0.0; w * rows.len()];
+        for (r, &(up, err)) in rows.iter().enumerate() {
+            let row = &mut data[r * w..(r + 1) * w];
+            row[col("is_service")] = 1.0;
+            row[col("svc_replicas_up_ratio")] = up;
+            row[col("svc_error_ratio")] = err;
+            row[col("svc_action_age")] = 3600f32.ln_1p();
+            row[col("svc_alert_age")] = 40f32.ln_1p();
+        }
+        Observation::Entities(EntityObs {
+            global: vec![],
+            width: w,
+            rows: data,
+        })
+    }
+
+    const DOWN: (f32, f32) = (0.5, 0.0);
+    const ERRORS: (f32, f32) = (1.0, 0.3);
+
+    /// One service. Replica down in four states: the teacher restarts it (action 1) in three and
+    /// waits in one. Errors in four others: it always waits. Every step is truncated, reward -1
+    /// (down) or -2 (errors), so with gamma 0.5 each return is `r / (1 - 0.5)`: -2 or -4.
+    fn teacher_data() -> TeacherData {
+        let mut d = TeacherData {
+            num_envs: 1,
+            ..TeacherData::default()
+        };
+        let (down, errors) = (services(&[DOWN]), services(&[ERRORS]));
+        for (obs, action, reward) in [
+            (&down, 1, -1.0),
+            (&down, 1, -1.0),
+            (&down, 0, -1.0),
+            (&down, 1, -1.0),
+            (&errors, 0, -2.0),
+            (&errors, 0, -2.0),
+            (&errors, 0, -2.0),
+            (&errors, 0, -2.0),
+        ] {
+            d.obs.push(obs.clone());
+            d.masks.extend(std::iter::repeat_n(true, 1 + N_KINDS));
+            d.actions.push(action);
+            d.rewards.push(reward);
+            d.terminated.push(false);
+            d.truncated.push(true);
+        }
+        d.last_obs = vec![errors];
+        d
+    }
+
+    /// A learner for `n_services` services, warm-started on [`teacher_data`] (majority vote,
+    /// margin 0.8: restart on `DOWN` seeded at 0.8 * (0.75 - 0.5) / 0.5 = 0.4).
+    fn warm(n_services: usize, prior_count: f64, entity_baseline: bool) -> TabularQ {
+        let config = TabularConfig {
+            gamma: 0.5,
+            learning_rate: 0.5,
+            warm_start: Some(TabularWarmStartConfig {
+                act_threshold: 0.5,
+                margin: 0.8,
+                prior_count,
+                entity_baseline,
+                ..TabularWarmStartConfig::default()
+            }),
+            ..TabularConfig::warm_started()
+        };
+        let n_actions = 1 + n_services * N_KINDS;
+        let mut q = TabularQ::new(config, FeatureSchema::builtin(), N_KINDS, n_actions, 0).unwrap();
+        // The warm start reads one-service states: warm-start a one-service learner and copy.
+        let mut one = TabularQ::new(
+            q.config.clone(),
+            FeatureSchema::builtin(),
+            N_KINDS,
+            1 + N_KINDS,
+            0,
+        )
+        .unwrap();
+        one.warm_start_from(&teacher_data()).unwrap();
+        q.policy.q_entity.clone_from(&one.policy.q_entity);
+        q.policy.q_noop.clone_from(&one.policy.q_noop);
+        q.visits.clone_from(&one.visits);
+        q.seeded_visits.clone_from(&one.seeded_visits);
+        q.wait_value.clone_from(&one.wait_value);
+        q.wait_visits.clone_from(&one.wait_visits);
+        q
+    }
+
+    /// The restart entry of the first service of `obs`, the state's global bucket and its entries.
+    fn restart_entry(q: &TabularQ, obs: &Observation) -> (usize, usize, Vec<usize>) {
+        let (g, entries) = q.policy.entries(obs).unwrap();
+        (entries[0], g, entries)
+    }
+
+    #[test]
+    fn pseudo_counts_average_the_seeded_value_with_the_targets() {
+        let mut q = warm(1, 3.0, false);
+        let (i, g, entries) = restart_entry(&q, &services(&[DOWN]));
+        assert!((q.policy.q_entity[i] - 0.4).abs() < 1e-6);
+        // Seeded visits: max(4 demonstrated states, min_visits 20).
+        assert_eq!((q.visits[i], q.seeded_visits[i]), (20, 20));
+        assert_eq!(q.policy.q_noop[g], -2.0);
+        // Return -3 twice: advantage target -3 - (-2) = -1. Step sizes 1/(3 + 1), then 1/(3 + 2):
+        // 0.4 + (-1 - 0.4) / 4 = 0.05; 0.05 + (-1 - 0.05) / 5 = -0.16 = (3 * 0.4 - 1 - 1) / 5.
+        q.update_entry(g, &entries, 1, -3.0).unwrap();
+        assert!((q.policy.q_entity[i] - 0.05).abs() < 1e-6);
+        q.update_entry(g, &entries, 1, -3.0).unwrap();
+        assert!((q.policy.q_entity[i] - (-0.16)).abs() < 1e-6);
+        // The no-op keeps the learning rate: -2 + 0.5 * (-3 + 2) = -2.5.
+        q.update_entry(g, &entries, 0, -3.0).unwrap();
+        assert_eq!(q.policy.q_noop[g], -2.5);
+        // Without prior_count the entry moves at the learning rate: 0.4 + 0.5 * (-1 - 0.4) = -0.3.
+        let mut plain = warm(1, 0.0, false);
+        plain.update_entry(g, &entries, 1, -3.0).unwrap();
+        assert!((plain.policy.q_entity[i] - (-0.3)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_entity_baseline_measures_an_action_against_waiting_with_the_same_symptom() {
+        let mut q = warm(2, 0.0, true);
+        let (down, errors) = (services(&[DOWN]), services(&[ERRORS]));
+        let bucket = |obs: &Observation| q.policy.discretiser.encode(obs).unwrap().0[0];
+        let (bd, be) = (bucket(&down), bucket(&errors));
+        // Seeded from the teacher's no-op decisions only: one on DOWN (return -2), four on ERRORS
+        // (-4 each).
+        assert_eq!((q.wait_value[bd], q.wait_visits[bd]), (-2.0, 1));
+        assert_eq!((q.wait_value[be], q.wait_visits[be]), (-4.0, 4));
+        // Both services in one state: a global bucket the teacher never saw, whose no-op value is
+        // the mean of all the teacher's returns, (4 * -2 + 4 * -4) / 8 = -3.
+        let both = services(&[DOWN, ERRORS]);
+        let (i, g, entries) = restart_entry(&q, &both);
+        assert_eq!(q.policy.q_noop[g], -3.0);
+        // Restart the down service, return -2.5: advantage target -2.5 - W[down] = -0.5 (the
+        // global baseline would give +0.5); entry 0.4 + 0.5 * (-0.5 - 0.4) = -0.05.
+        q.update_entry(g, &entries, 1, -2.5).unwrap();
+        assert!((q.policy.q_entity[i] - (-0.05)).abs() < 1e-6);
+        let mut global = warm(2, 0.0, false);
+        global.update_entry(g, &entries, 1, -2.5).unwrap();
+        assert!((global.policy.q_entity[i] - 0.45).abs() < 1e-6);
+        // A no-op with return -6 moves W of both symptoms and the global value at the learning
+        // rate: W[down] -2 + 0.5 * (-4) = -4, W[errors] -4 + 0.5 * (-2) = -5, q_noop -4.5.
+        q.update_entry(g, &entries, 0, -6.0).unwrap();
+        assert_eq!((q.wait_value[bd], q.wait_visits[bd]), (-4.0, 2));
+        assert_eq!((q.wait_value[be], q.wait_visits[be]), (-5.0, 5));
+        assert_eq!(q.policy.q_noop[g], -4.5);
+        // The global-baseline learner keeps no W.
+        global.update_entry(g, &entries, 0, -6.0).unwrap();
+        assert!(global.wait_visits.iter().all(|&n| n == 0));
+    }
+}
