@@ -71,7 +71,10 @@ fn scores_equal_nabs_published_outputs_row_by_row() {
                 series.timestamps[i]
             );
         }
-        assert!(nonzero.len() >= 3, "{file}: the comparison covers detections");
+        assert!(
+            nonzero.len() >= 3,
+            "{file}: the comparison covers detections"
+        );
     }
 }
 
@@ -115,7 +118,13 @@ fn registry_builds_it_and_rejects_bad_settings() {
         ..Default::default()
     });
     let err = by_name("artime", Some(&bad)).unwrap_err();
-    assert!(matches!(err, DetectorError::InvalidConfig { field: "input_range[1]", .. }));
+    assert!(matches!(
+        err,
+        DetectorError::InvalidConfig {
+            field: "input_range[1]",
+            ..
+        }
+    ));
     let short = DetectorConfig::Artime(ArtimeConfig {
         rows: 10,
         ..Default::default()

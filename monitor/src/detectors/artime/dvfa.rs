@@ -174,7 +174,9 @@ impl Dvfa {
             let nwe = w[ei].abs() + w[last].abs();
             let energy_similarity = neme / nwe;
             self.m.push(
-                feature_similarity * feature_similarity * feature_similarity
+                feature_similarity
+                    * feature_similarity
+                    * feature_similarity
                     * (energy_similarity * energy_similarity),
             );
             self.me.push(energy_similarity);

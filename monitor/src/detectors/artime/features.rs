@@ -122,7 +122,7 @@ impl FeatureStage {
         shift_in(&mut self.ds_window, value);
         let row = self.i;
         self.i += 1;
-        if row % self.sstep != 0 {
+        if !row.is_multiple_of(self.sstep) {
             return None;
         }
         let level = self.downsample_level();
@@ -151,7 +151,11 @@ impl FeatureStage {
             sum += v;
         }
         let mean = sum / self.ds_window.len() as f64;
-        let max = self.ds_window.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let max = self
+            .ds_window
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
         let min = self.ds_window.iter().copied().fold(f64::INFINITY, f64::min);
         if self.dsi == 1 {
             self.ds_moving_average = mean;

@@ -193,7 +193,11 @@ impl ArtimeState {
     /// by construction: the last of them completes the probation batch).
     fn start_from_pending(&mut self) {
         let low = self.pending.iter().copied().fold(f64::INFINITY, f64::min);
-        let high = self.pending.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let high = self
+            .pending
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
         self.stage = Some(FeatureStage::new(low, high, self.sstep));
         for value in std::mem::take(&mut self.pending) {
             let replayed = self.process_sample(value);
@@ -263,7 +267,13 @@ mod tests {
 
     #[test]
     fn plan_follows_init() {
-        let plan = |rows| ArtimeConfig { input_range: None, rows }.plan();
+        let plan = |rows| {
+            ArtimeConfig {
+                input_range: None,
+                rows,
+            }
+            .plan()
+        };
         // 4032 rows: floor(604.8) = 604; 604 ÷ 104 = 5; 604 ÷ 5 = 120.
         assert_eq!(plan(4032), (604, 5, 120));
         // 1243 rows: floor(186.45) = 186; 186 ÷ 104 = 1; 186 steps.
@@ -275,7 +285,12 @@ mod tests {
 
     #[test]
     fn too_short_a_series_is_refused() {
-        let err = ArtimeConfig { input_range: None, rows: 50 }.validate().unwrap_err();
+        let err = ArtimeConfig {
+            input_range: None,
+            rows: 50,
+        }
+        .validate()
+        .unwrap_err();
         assert!(err.to_string().contains("rows"));
         assert!(artime_nab_scores(&[1.0; 50]).is_err());
     }

@@ -131,7 +131,10 @@ impl Classifier {
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&a, &b| sim_sum[a].total_cmp(&sim_sum[b]));
         let mut art = Dvfa::new(INITIAL_RHO);
-        let a: Vec<f64> = order.iter().map(|&c| art.train(&columns[c], true).a).collect();
+        let a: Vec<f64> = order
+            .iter()
+            .map(|&c| art.train(&columns[c], true).a)
+            .collect();
         mean(&a[self.trend_window / 2 - 1..])
     }
 
