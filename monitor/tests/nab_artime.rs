@@ -12,7 +12,9 @@ use std::path::Path;
 use mend_monitor::detectors::{
     ArtimeConfig, DetectorConfig, DetectorError, artime_nab_scores, by_name,
 };
-use mend_monitor::nab::{NabCorpus, load_corpus, load_detector_scores};
+use mend_monitor::nab::{
+    NabCorpus, PROBATIONARY_PERCENT, Profile, load_corpus, load_detector_scores, score_profile,
+};
 
 /// The published non-zero scores of one file (`tests/fixtures/artime/`): (row count,
 /// (timestamp, score) pairs).
@@ -75,6 +77,61 @@ fn scores_equal_nabs_published_outputs_row_by_row() {
             nonzero.len() >= 3,
             "{file}: the comparison covers detections"
         );
+    }
+}
+
+/// NAB's published per-file standard results of ARTime on the subset, at its whole-corpus
+/// threshold (`tests/fixtures/artime/ARTime_standard_scores_realAWSCloudwatch.csv`).
+fn published_file_results() -> Vec<(String, f64, f64, u64, u64, u64)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/artime/ARTime_standard_scores_realAWSCloudwatch.csv");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("File,"))
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (
+                c[0].to_string(),
+                c[1].parse().unwrap(),
+                c[2].parse().unwrap(),
+                c[3].parse().unwrap(),
+                c[4].parse().unwrap(),
+                c[5].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// All 17 files, not only the two compared row by row: at NAB's published whole-corpus
+/// threshold, our scores give every file's published Score, TP, FP and FN.
+#[test]
+fn every_file_gives_nabs_published_standard_results_at_its_threshold() {
+    let corpus = corpus();
+    let scores: Vec<Vec<f64>> = corpus
+        .files
+        .iter()
+        .map(|f| artime_nab_scores(&f.series.values).unwrap())
+        .collect();
+    let published = published_file_results();
+    assert_eq!(published.len(), corpus.files.len());
+    let threshold = published[0].1;
+    let ours = score_profile(
+        &corpus,
+        "ARTime",
+        &scores,
+        &Profile::standard(),
+        Some(threshold),
+        PROBATIONARY_PERCENT,
+    );
+    for (file, _, score, tp, fp, fn_) in &published {
+        let r = ours.files.iter().find(|r| &r.file == file).unwrap();
+        assert!(
+            (r.score - score).abs() <= 1e-6,
+            "{file}: score {} vs {score}",
+            r.score
+        );
+        assert_eq!((r.tp, r.fp, r.fn_), (*tp, *fp, *fn_), "{file}");
     }
 }
 
