@@ -35,15 +35,21 @@
 //!
 //! ```text
 //! cargo run --release -p mend-agents --example dqn_cartpole -- [SEEDS...] [--eval-freq 25000]
-//!     [--eval-episodes 5]
+//!     [--eval-episodes 5] [--metrics DIR]
 //! ```
+//! `--metrics DIR` writes `DIR/mend_seed{N}.csv`, one row per gradient phase (step, epsilon, TD loss,
+//! mean Q, gradient norm before clipping, share of clipped steps, training episodes ended since the
+//! previous row and their mean return): the columns `benches/peers/sb3_dqn_cartpole_stats.py` writes
+//! for SB3, so the two trajectories can be compared.
 //! Defaults: seeds 1-5, the zoo's 25,000 / 5. Pass criterion (issue 4): mean >= 475 in >= 4 of 5.
 //! Wall-clock timing lives here, not in the library (which reads no clock).
 
 use std::time::Instant;
 
+use std::path::{Path, PathBuf};
+
 use mend_agents::eval::{evaluate, mean};
-use mend_agents::{Dqn, DqnConfig, MlpPolicy, NullSink};
+use mend_agents::{Dqn, DqnConfig, MetricSink, MlpPolicy};
 use mend_envs::{AutoresetMode, SyncVectorEnv};
 
 /// mimalloc, as the `cartpole` example and the `mend` binary (candle allocates a buffer per op).
@@ -63,7 +69,71 @@ struct Outcome {
     seconds: f64,
 }
 
-fn run(seed: u64, eval_freq: u64, eval_episodes: usize) -> anyhow::Result<Outcome> {
+/// Per-phase rows of the training metrics (see the module doc), in the order the loop records them.
+#[derive(Default)]
+struct PhaseCsv {
+    rows: Vec<String>,
+    phase: Vec<f64>,
+    returns: Vec<f64>,
+}
+
+/// The per-phase metrics, in column order after `step`.
+const PHASE_COLUMNS: [&str; 5] = [
+    "charts/epsilon",
+    "losses/td_loss",
+    "losses/q_values",
+    "losses/grad_norm",
+    "losses/clip_fraction",
+];
+
+impl MetricSink for PhaseCsv {
+    fn record(&mut self, step: u64, name: &str, value: f64) {
+        if name == "charts/episodic_return" {
+            self.returns.push(value);
+        } else if PHASE_COLUMNS.contains(&name) {
+            self.phase.push(value);
+            if self.phase.len() == PHASE_COLUMNS.len() {
+                let mean_return = if self.returns.is_empty() {
+                    f64::NAN
+                } else {
+                    mean(&self.returns)
+                };
+                let cells: Vec<String> = self.phase.iter().map(|v| format!("{v:.6}")).collect();
+                self.rows.push(format!(
+                    "{step},{},{},{mean_return:.2}",
+                    cells.join(","),
+                    self.returns.len()
+                ));
+                self.phase.clear();
+                self.returns.clear();
+            }
+        }
+    }
+}
+
+impl PhaseCsv {
+    /// Writes the rows to `path` (temp file, then rename).
+    fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let mut text = String::from(
+            "step,epsilon,td_loss,q_values,grad_norm,clip_fraction,episodes,mean_return\n",
+        );
+        for row in &self.rows {
+            text.push_str(row);
+            text.push('\n');
+        }
+        let tmp = path.with_extension("csv.tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+}
+
+fn run(
+    seed: u64,
+    eval_freq: u64,
+    eval_episodes: usize,
+    metrics: Option<&Path>,
+) -> anyhow::Result<Outcome> {
     let config = DqnConfig::cartpole_zoo(seed);
     let total = config.total_timesteps;
     let mut env = SyncVectorEnv::new(vec![mend_envs::make(ENV_ID)?], AutoresetMode::SameStep)?;
@@ -91,7 +161,12 @@ fn run(seed: u64, eval_freq: u64, eval_episodes: usize) -> anyhow::Result<Outcom
             }
         }
     };
-    agent.learn_with_evaluation(&mut env, total, &mut NullSink, eval_freq, &mut on_eval)?;
+    let mut phases = PhaseCsv::default();
+    agent.learn_with_evaluation(&mut env, total, &mut phases, eval_freq, &mut on_eval)?;
+    if let Some(dir) = metrics {
+        std::fs::create_dir_all(dir)?;
+        phases.write(&dir.join(format!("mend_seed{seed}.csv")))?;
+    }
     if let Some(e) = eval_error {
         return Err(e.into());
     }
@@ -124,6 +199,7 @@ fn run(seed: u64, eval_freq: u64, eval_episodes: usize) -> anyhow::Result<Outcom
 fn main() -> anyhow::Result<()> {
     let mut seeds = Vec::new();
     let (mut eval_freq, mut eval_episodes) = (25_000u64, 5usize);
+    let mut metrics: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -138,6 +214,13 @@ fn main() -> anyhow::Result<()> {
                     .next()
                     .ok_or_else(|| anyhow::anyhow!("--eval-episodes needs a value"))?
                     .parse()?;
+            }
+            "--metrics" => {
+                metrics = Some(
+                    args.next()
+                        .ok_or_else(|| anyhow::anyhow!("--metrics needs a directory"))?
+                        .into(),
+                );
             }
             s => seeds.push(s.parse::<u64>().map_err(|e| {
                 anyhow::anyhow!("argument `{s}`: expected a seed or --eval-freq N ({e})")
@@ -160,7 +243,7 @@ fn main() -> anyhow::Result<()> {
     );
     let (mut pass_final, mut pass_best) = (0, 0);
     for &seed in &seeds {
-        let o = run(seed, eval_freq, eval_episodes)?;
+        let o = run(seed, eval_freq, eval_episodes, metrics.as_deref())?;
         pass_final += usize::from(o.final_mean >= 475.0);
         pass_best += usize::from(o.best_mean >= 475.0);
         let evals: Vec<String> = o

@@ -14,6 +14,7 @@ pub mod entity;
 pub mod entity_candle;
 pub mod fast_tanh;
 pub mod init;
+pub mod mlp_grad;
 pub mod plain;
 
 use serde::{Deserialize, Serialize};

@@ -11,10 +11,8 @@
 //! Found by it: our Adam computed `1 - beta2` in f32 (0.00099998713, not PyTorch's 0.001), a drift
 //! that grew to 2.4e-3 on one weight within 80 steps; the MLP DQN now uses [`Adam::torch`].
 
-use candle_core::Device;
 use mend_agents::DqnConfig;
 use mend_agents::dqn::mlp_gradient_step;
-use mend_agents::nn::candle_mlp::CandleMlp;
 use mend_agents::nn::init::{InitScheme, init_mlp};
 use mend_agents::nn::{Activation, MlpParams, MlpSpec};
 use mend_agents::optim::Adam;
@@ -123,7 +121,7 @@ fn replay_sb3_phases(make_adam: fn(&[usize], f64) -> Adam) -> Result<(usize, f32
     for (k, phase) in f["phases"].as_array().unwrap().iter().enumerate() {
         config.max_grad_norm = phase["max_grad_norm"].as_f64().unwrap();
         // SB3: the target is the online network as the phase starts (hard copy, tau = 1).
-        let target = CandleMlp::from_params(&q, &Device::Cpu).unwrap();
+        let target = q.clone();
         let losses = floats(&phase["losses"]);
         let norms = floats(&phase["grad_norms"]);
         for (s, row) in phase["indices"].as_array().unwrap().iter().enumerate() {

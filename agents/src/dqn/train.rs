@@ -283,10 +283,15 @@ impl DqnCore {
                 let target_net = self.target.to_candle()?;
                 let mut loss_sum = 0.0;
                 let mut q_sum = 0.0;
+                let (mut norm_sum, mut clipped) = (0.0, 0usize);
                 for _ in 0..cfg.gradient_steps {
-                    let (loss, mean_q) = self.gradient_step(&target_net)?;
+                    let (loss, mean_q, grad_norm) = self.gradient_step(&target_net)?;
                     loss_sum += loss;
                     q_sum += mean_q;
+                    if let Some(norm) = grad_norm {
+                        norm_sum += norm;
+                        clipped += usize::from(norm > cfg.max_grad_norm);
+                    }
                 }
                 let k = cfg.gradient_steps.max(1) as f64;
                 let s = self.num_timesteps;
@@ -294,6 +299,11 @@ impl DqnCore {
                 sink.record(s, "charts/epsilon", epsilon);
                 sink.record(s, "losses/td_loss", loss_sum / k);
                 sink.record(s, "losses/q_values", q_sum / k);
+                if matches!(self.q, QNet::Mlp(_)) {
+                    // The MLP path only, so the entity DQN's metric files keep their columns.
+                    sink.record(s, "losses/grad_norm", norm_sum / k);
+                    sink.record(s, "losses/clip_fraction", clipped as f64 / k);
+                }
                 if !loss_sum.is_finite() {
                     return Err(AgentError::NonFinite {
                         what: "td_loss",
@@ -323,17 +333,25 @@ impl DqnCore {
     // One gradient step: sample, TD targets, Huber loss, clip, Adam
     // -----------------------------------------------------------------------------------------------
 
-    fn gradient_step(&mut self, target_net: &CandleQ) -> Result<(f64, f64), AgentError> {
+    /// One update; returns `(loss, mean Q(s)[a], gradient norm before clipping)`, the norm for the
+    /// MLP network only.
+    fn gradient_step(
+        &mut self,
+        target_net: &CandleQ,
+    ) -> Result<(f64, f64, Option<f64>), AgentError> {
         if self.demos.is_some() {
             let losses = self.dqfd_step(target_net, false)?;
-            return Ok((losses.total, losses.mean_q));
+            return Ok((losses.total, losses.mean_q, None));
         }
         let (loss, mean_q, mut flat) = match (&self.replay, target_net, &mut self.q) {
-            (Replay::Flat(replay), CandleQ::Mlp(target), QNet::Mlp(q)) => {
+            (Replay::Flat(replay), CandleQ::Mlp(_), QNet::Mlp(q)) => {
+                let QNet::Mlp(target) = &self.target else {
+                    unreachable!("the target is a copy of the online network")
+                };
                 let batch = replay.sample(self.config.batch_size, &mut self.rng);
                 let stats = mlp_gradient_step(q, target, &mut self.adam, &batch, &self.config)?;
                 self.gradient_steps += 1;
-                return Ok((stats.loss, stats.mean_q));
+                return Ok((stats.loss, stats.mean_q, Some(stats.grad_norm)));
             }
             (Replay::Entity(replay), CandleQ::Entity(target), QNet::Entity(q)) => {
                 let batch = replay.sample(self.config.batch_size, &mut self.rng);
@@ -354,7 +372,7 @@ impl DqnCore {
         self.adam
             .step(self.q.tensors_mut(), &flat, self.config.learning_rate);
         self.gradient_steps += 1;
-        Ok((loss, mean_q))
+        Ok((loss, mean_q, None))
     }
 
     /// One-step TD targets of an entity minibatch: double DQN (or plain) bootstraps whose action is
