@@ -15,6 +15,7 @@
 mod cross_validation;
 mod error;
 mod loader;
+mod nested_grid;
 mod runner;
 mod scoring;
 mod sweeper;
@@ -31,6 +32,7 @@ pub use loader::{
     list_csv_files, load_corpus, load_detector_scores, load_profiles, load_series, load_windows,
     resolve_windows,
 };
+pub use nested_grid::{Join, NestedGrid, NestedShiftAxes, candidate_config, join_scores};
 pub use runner::{
     NabRunOptions, detector_scores, detector_scores_for, run_nab, run_nab_with, score_reference,
     write_file_results_csv,
