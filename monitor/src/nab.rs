@@ -15,6 +15,7 @@
 mod cross_validation;
 mod error;
 mod loader;
+mod nested;
 mod nested_grid;
 mod runner;
 mod scoring;
@@ -31,6 +32,10 @@ pub use loader::{
     CostMatrix, LabelledSeries, NabCorpus, NabSeries, Profile, RawWindow, WindowSpan,
     list_csv_files, load_corpus, load_detector_scores, load_profiles, load_series, load_windows,
     resolve_windows,
+};
+pub use nested::{
+    FullCorpusChoice, NestedFold, NestedReport, NestedScore, nested_leave_one_file_out,
+    nested_selection,
 };
 pub use nested_grid::{Join, NestedGrid, NestedShiftAxes, candidate_config, join_scores};
 pub use runner::{
