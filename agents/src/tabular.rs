@@ -375,6 +375,9 @@ pub struct TabularQ {
     /// Visits the warm start gave each `q_entity` entry (pseudo-count step sizes count the updates
     /// beyond them: [`credit`]).
     seeded_visits: Vec<u32>,
+    /// The advantage the warm start gave each `q_entity` entry (the centre of the trust region of
+    /// [`credit`]; meaningful where `seeded_visits > 0`).
+    seeded_value: Vec<f32>,
     /// Per entity bucket: the no-op's value in states with an entity in it, and its update count
     /// (the entity baseline of [`credit`]; unused when it is off).
     wait_value: Vec<f32>,
@@ -416,6 +419,7 @@ impl TabularQ {
         Ok(Self {
             visits: vec![0; policy.q_entity.len()],
             seeded_visits: vec![0; policy.q_entity.len()],
+            seeded_value: vec![0.0; policy.q_entity.len()],
             wait_value: vec![0.0; n_buckets],
             wait_visits: vec![0; n_buckets],
             target_stats: vec![(0.0, 0.0); policy.q_entity.len()],
@@ -686,18 +690,23 @@ impl TabularQ {
         } else {
             target
         };
+        let mut region = None;
         let cell = if action == 0 {
             &mut self.policy.q_noop[g]
         } else {
             let i = entries[action - 1];
             self.visits[i] = self.visits[i].saturating_add(1);
             lr = self.entity_step_size(i);
+            region = self.trust_region(i);
             let stats = &mut self.target_stats[i];
             stats.0 += target;
             stats.1 += target * target;
             &mut self.policy.q_entity[i]
         };
         *cell += (lr * (target - f64::from(*cell))) as f32;
+        if let Some((low, high)) = region {
+            *cell = cell.clamp(low, high);
+        }
         if !cell.is_finite() {
             return Err(AgentError::NonFinite {
                 what: "q_table",

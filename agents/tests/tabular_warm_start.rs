@@ -205,6 +205,7 @@ fn small_credit(seed: u64) -> TabularConfig {
     let ws = c.warm_start.as_mut().unwrap();
     ws.prior_count = 50.0;
     ws.entity_baseline = true;
+    ws.trust_radius = Some(0.3);
     c
 }
 
@@ -325,6 +326,20 @@ fn warm_start_settings_are_checked_and_named() {
             "{n}"
         );
     }
+    for r in [-0.1, f64::NAN, f64::INFINITY] {
+        let mut c = TabularConfig::warm_started();
+        c.warm_start.as_mut().unwrap().trust_radius = Some(r);
+        assert!(
+            matches!(
+                make(c),
+                Some(AgentError::InvalidConfig {
+                    field: "warm_start.trust_radius",
+                    ..
+                })
+            ),
+            "{r}"
+        );
+    }
     let mut bad_teacher = TabularConfig::warm_started();
     bad_teacher.warm_start.as_mut().unwrap().teacher = "oracle".into();
     assert!(matches!(
@@ -359,6 +374,7 @@ fn configs_and_files_written_before_the_warm_start_read_and_write_the_same() {
         json["warm_start"].get("entity_baseline").is_none(),
         "{json}"
     );
+    assert!(json["warm_start"].get("trust_radius").is_none(), "{json}");
     let back: TabularConfig = serde_json::from_value(json).unwrap();
     assert_eq!(back, TabularConfig::warm_started());
 

@@ -206,6 +206,11 @@ impl Agent for TabularQ {
             let w = &self.wait_value;
             tensors.insert("wait_value".into(), (vec![w.len()], w.clone()));
         }
+        let seed_record = self.keeps_seed_record();
+        if seed_record {
+            let v = &self.seeded_value;
+            tensors.insert("seeded_value".into(), (vec![v.len()], v.clone()));
+        }
         let state = TabularCheckpoint {
             algorithm: super::file::ALGORITHM.into(),
             config: self.config.clone(),
@@ -216,7 +221,7 @@ impl Agent for TabularQ {
             target_stats: self.target_stats.clone(),
             rng: RngState::capture(&self.rng),
             warm_started: self.warm_started,
-            seeded_visits: if self.prior_count() > 0.0 {
+            seeded_visits: if seed_record {
                 self.seeded_visits.clone()
             } else {
                 Vec::new()
@@ -308,18 +313,23 @@ impl Agent for TabularQ {
                 .into());
             }
         }
-        if self.entity_baseline_on() {
-            match tensors.get("wait_value") {
-                Some((_, values)) if values.len() == self.wait_value.len() => {
-                    self.wait_value.copy_from_slice(values);
-                }
+        let (baseline, seed_record) = (self.entity_baseline_on(), self.keeps_seed_record());
+        for (name, on, dst) in [
+            ("wait_value", baseline, &mut self.wait_value),
+            ("seeded_value", seed_record, &mut self.seeded_value),
+        ] {
+            if !on {
+                continue;
+            }
+            match tensors.get(name) {
+                Some((_, values)) if values.len() == dst.len() => dst.copy_from_slice(values),
                 other => {
                     return Err(PolicyFileError::Tensor {
                         path: path.to_path_buf(),
-                        tensor: "wait_value".into(),
+                        tensor: name.into(),
                         detail: format!(
                             "expected {} values, found {:?}",
-                            self.wait_value.len(),
+                            dst.len(),
                             other.map(|(_, v)| v.len())
                         ),
                     }
@@ -359,7 +369,8 @@ struct TabularCheckpoint {
     /// and those configs had no warm start).
     #[serde(default)]
     warm_started: bool,
-    /// Visits the warm start gave each entry (written only with `warm_start.prior_count`).
+    /// Visits the warm start gave each entry (written only with `warm_start.prior_count` or
+    /// `warm_start.trust_radius`; the seeded values are the `seeded_value` tensor).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     seeded_visits: Vec<u32>,
     /// Updates of each entity bucket's baseline (written only with `warm_start.entity_baseline`;

@@ -20,7 +20,15 @@
 //!   the targets of every no-op decision taken with an entity in `b`, at `learning_rate`. Until a
 //!   bucket has a value, the global no-op value stands in.
 //!
-//! Only the targets change: acting is still on `q_noop[global] + advantage` (act where the
+//! - **Trust region** (`trust_radius = r`): after each update, an entry the warm start seeded
+//!   with advantage `a0` is clamped to `[a0 - r, a0 + r]` (a trust region around the prior, in
+//!   the spirit of conservative policy updates, Schulman et al. 2015; here on table entries). The
+//!   seeded advantage is linear in the teacher's share of the entry's states
+//!   ([`super::TabularWarmStartConfig::advantage`]), so the region lets Q-learning decide exactly
+//!   the entries whose share lies within `r` (in advantage units) of `act_threshold`, and keeps the
+//!   teacher's clear decisions. Entries the warm start did not reach are not constrained.
+//!
+//! Only the targets and the entries' ranges change: acting is still on `q_noop[global] + advantage` (act where the
 //! advantage is positive), so policy files are unchanged.
 
 use super::TabularQ;
@@ -53,6 +61,28 @@ impl TabularQ {
         } else {
             self.config.learning_rate
         }
+    }
+
+    /// The range entity entry `i` is kept in: `seeded advantage ± trust_radius` when a trust
+    /// radius is set and the warm start seeded the entry, else `None`.
+    pub(crate) fn trust_region(&self, i: usize) -> Option<(f32, f32)> {
+        let r = self.config.warm_start.as_ref()?.trust_radius?;
+        if self.seeded_visits[i] == 0 {
+            return None;
+        }
+        let a0 = f64::from(self.seeded_value[i]);
+        Some(((a0 - r) as f32, (a0 + r) as f32))
+    }
+
+    /// Whether the warm start's per-entry record (`seeded_visits`, `seeded_value`) is needed after
+    /// it (pseudo-counts or a trust region are set), so checkpoints carry it.
+    pub(crate) fn keeps_seed_record(&self) -> bool {
+        self.prior_count() > 0.0
+            || self
+                .config
+                .warm_start
+                .as_ref()
+                .is_some_and(|ws| ws.trust_radius.is_some())
     }
 
     /// The value an advantage target of entity entry `i`, taken in global bucket `g`, is measured
@@ -196,6 +226,16 @@ mod tests {
     /// A learner for `n_services` services, warm-started on [`teacher_data`] (majority vote,
     /// margin 0.8: restart on `DOWN` seeded at 0.8 * (0.75 - 0.5) / 0.5 = 0.4).
     fn warm(n_services: usize, prior_count: f64, entity_baseline: bool) -> TabularQ {
+        warm_with(n_services, prior_count, entity_baseline, None)
+    }
+
+    /// [`warm`] with a trust radius.
+    fn warm_with(
+        n_services: usize,
+        prior_count: f64,
+        entity_baseline: bool,
+        trust_radius: Option<f64>,
+    ) -> TabularQ {
         let config = TabularConfig {
             gamma: 0.5,
             learning_rate: 0.5,
@@ -204,6 +244,7 @@ mod tests {
                 margin: 0.8,
                 prior_count,
                 entity_baseline,
+                trust_radius,
                 ..TabularWarmStartConfig::default()
             }),
             ..TabularConfig::warm_started()
@@ -224,6 +265,7 @@ mod tests {
         q.policy.q_noop.clone_from(&one.policy.q_noop);
         q.visits.clone_from(&one.visits);
         q.seeded_visits.clone_from(&one.seeded_visits);
+        q.seeded_value.clone_from(&one.seeded_value);
         q.wait_value.clone_from(&one.wait_value);
         q.wait_visits.clone_from(&one.wait_visits);
         q
@@ -289,5 +331,32 @@ mod tests {
         // The global-baseline learner keeps no W.
         global.update_entry(g, &entries, 0, -6.0).unwrap();
         assert!(global.wait_visits.iter().all(|&n| n == 0));
+    }
+
+    #[test]
+    fn the_trust_region_keeps_seeded_entries_near_their_seeded_values() {
+        let mut q = warm_with(1, 0.0, false, Some(0.1));
+        let (i, g, entries) = restart_entry(&q, &services(&[DOWN]));
+        assert_eq!(q.trust_region(i), Some((0.3, 0.5)));
+        // Return -3: advantage target -1; 0.4 + 0.5 * (-1 - 0.4) = -0.3, clamped to 0.4 - 0.1.
+        q.update_entry(g, &entries, 1, -3.0).unwrap();
+        assert!((q.policy.q_entity[i] - 0.3).abs() < 1e-6);
+        // Return +5: target 7; 0.3 + 0.5 * 6.7 = 3.65, clamped to 0.4 + 0.1.
+        q.update_entry(g, &entries, 1, 5.0).unwrap();
+        assert!((q.policy.q_entity[i] - 0.5).abs() < 1e-6);
+        // Inside the region the update is the plain one: return -1.8, target 0.2;
+        // 0.5 + 0.5 * (0.2 - 0.5) = 0.35.
+        q.update_entry(g, &entries, 1, -1.8).unwrap();
+        assert!((q.policy.q_entity[i] - 0.35).abs() < 1e-6);
+        // A kind the teacher never took there was seeded at -0.8: its region is [-0.9, -0.7].
+        let never = entries[1];
+        let (low, high) = q.trust_region(never).unwrap();
+        assert!((low - (-0.9)).abs() < 1e-6 && (high - (-0.7)).abs() < 1e-6);
+        // Entries the teacher's states never reached are not constrained.
+        let (_, unseen) = q.policy.entries(&services(&[(0.5, 0.3)])).unwrap();
+        assert_eq!(q.seeded_visits[unseen[0]], 0);
+        assert_eq!(q.trust_region(unseen[0]), None);
+        // Without a radius there is no region.
+        assert_eq!(warm(1, 0.0, false).trust_region(i), None);
     }
 }

@@ -68,6 +68,13 @@ pub struct TabularWarmStartConfig {
     /// global bucket. false (the default): the global bucket's.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub entity_baseline: bool,
+    /// A trust region around the seeded values: after each update, a seeded entity entry is kept
+    /// within `trust_radius` of its seeded advantage ([`super::credit`]). With the default margin
+    /// 0.8, a radius below the seeded value keeps the teacher's clear decisions (entries it takes
+    /// often, or never) and lets Q-learning decide the entries near `act_threshold`. `None` (the
+    /// default): no region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_radius: Option<f64>,
 }
 
 /// `skip_serializing_if` for fields whose default is 0 (configs written before they existed read
@@ -85,6 +92,7 @@ impl Default for TabularWarmStartConfig {
             act_threshold: 0.5,
             prior_count: 0.0,
             entity_baseline: false,
+            trust_radius: None,
         }
     }
 }
@@ -109,6 +117,15 @@ impl TabularWarmStartConfig {
                 field: "warm_start.prior_count",
                 expected: "finite and >= 0 (0: the learning rate)",
                 got: n.to_string(),
+            });
+        }
+        if let Some(r) = self.trust_radius
+            && !(r.is_finite() && r >= 0.0)
+        {
+            return Err(AgentError::InvalidConfig {
+                field: "warm_start.trust_radius",
+                expected: "finite and >= 0",
+                got: r.to_string(),
             });
         }
         Ok(())
@@ -194,6 +211,7 @@ impl TabularQ {
             self.policy.q_entity[i] = advantage as f32;
             self.visits[i] = n;
             self.seeded_visits[i] = n;
+            self.seeded_value[i] = advantage as f32;
             self.target_stats[i] = (
                 advantage * f64::from(n),
                 advantage * advantage * f64::from(n),
