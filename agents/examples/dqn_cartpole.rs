@@ -33,6 +33,17 @@
 //! (rl-baselines3-zoo `benchmark.md`: "not a quantitative benchmark as it corresponds to only one
 //! run").
 //!
+//! Session 9, after the lock-step test against SB3's `DQN.train` (`agents/tests/dqn_lockstep.rs`:
+//! Adam's `1 - beta2` now rounded as PyTorch's) and with the plain-matrix update
+//! (`nn/mlp_grad.rs`): final model, seeds 1-5: 500.0, 101.7, 500.0, 500.0, 500.0 (**4 of 5**);
+//! seeds 6-10: 113.2, 341.0, 500.0, 291.5, 190.3 (1 of 5; 5 of 10, two-sided Fisher exact p 0.35
+//! against SB3's 8 of 10). Training 50-59 s per seed (load 3-4; the
+//! candle update took 426 s under load 7 and 205 s in session 8; SB3 46-227 s). SB3 itself:
+//! 8 of 10 (`benches/peers/sb3_dqn_cartpole.py`). Per-phase TD loss, mean Q, gradient norm, clip
+//! share and training returns of seeds 1-3 (`--metrics`, and `sb3_dqn_cartpole_stats.py` for SB3)
+//! show no systematic difference: e.g. mean Q over the last 93 phases 64.7 / 78.4 / 74.6 (mend)
+//! against 68.7 / 68.8 / 70.1 (SB3), clip share 0.19 / 0.49 / 0.25 against 0.27 / 0.17 / 0.23.
+//!
 //! ```text
 //! cargo run --release -p mend-agents --example dqn_cartpole -- [SEEDS...] [--eval-freq 25000]
 //!     [--eval-episodes 5] [--metrics DIR]

@@ -17,6 +17,12 @@ Session 8 (SB3 2.9.2, torch 2.15.0, gymnasium 1.4.0; machine busy): seeds 1-10 -
 same settings: 3 of 10 (500, 500, 372.9, 191.8, 98.7, 438.7, 500, 111.5, 359.9, 383.0). Seeds are not
 comparable one by one (different generators), the rates are (two-sided Fisher exact p 0.07): a
 difference likely remains, still to be found.
+
+Session 9: the lock-step test (`sb3_dqn_lockstep.py`, `agents/tests/dqn_lockstep.rs`) found one
+difference in mend's gradient phase (Adam's `1 - beta2` in f32, fixed for the MLP DQN); with it and the
+plain-matrix update, mend's seeds 1-10 -> 500.0, 101.7, 500.0, 500.0, 500.0, 113.2, 341.0, 500.0, 291.5,
+190.3: 5 of 10 (4 of 5 on seeds 1-5), Fisher p 0.35 against SB3's 8 of 10. Per-phase statistics of
+both (`sb3_dqn_cartpole_stats.py`, `dqn_cartpole --metrics`) show no systematic difference.
 """
 import sys
 import time
