@@ -500,7 +500,8 @@ impl TabularQ {
     }
 
     /// Q-values as the learner acts on them (untried entries at [`UNTRIED`]; with `bounds`, entity
-    /// entries at their lower confidence bound).
+    /// entries at their lower confidence bound, plus the optimism bonus of [`credit`] while
+    /// learning).
     fn effective_q(&self, g: usize, entries: &[usize], bounds: bool) -> Vec<f32> {
         let mut q = Vec::with_capacity(entries.len() + 1);
         let v = self.policy.q_noop[g];
@@ -508,7 +509,7 @@ impl TabularQ {
         q.extend(entries.iter().map(|&i| {
             if self.usable(i) {
                 let entry = if bounds {
-                    self.lower_bound(i)
+                    self.lower_bound(i) + self.optimism_bonus(i)
                 } else {
                     self.policy.q_entity[i]
                 };

@@ -206,6 +206,7 @@ fn small_credit(seed: u64) -> TabularConfig {
     ws.prior_count = 50.0;
     ws.entity_baseline = true;
     ws.trust_radius = Some(0.3);
+    ws.optimism_z = 1.0;
     c
 }
 
@@ -326,6 +327,20 @@ fn warm_start_settings_are_checked_and_named() {
             "{n}"
         );
     }
+    for z in [-1.0, f64::NAN, f64::INFINITY] {
+        let mut c = TabularConfig::warm_started();
+        c.warm_start.as_mut().unwrap().optimism_z = z;
+        assert!(
+            matches!(
+                make(c),
+                Some(AgentError::InvalidConfig {
+                    field: "warm_start.optimism_z",
+                    ..
+                })
+            ),
+            "{z}"
+        );
+    }
     for r in [-0.1, f64::NAN, f64::INFINITY] {
         let mut c = TabularConfig::warm_started();
         c.warm_start.as_mut().unwrap().trust_radius = Some(r);
@@ -375,6 +390,7 @@ fn configs_and_files_written_before_the_warm_start_read_and_write_the_same() {
         "{json}"
     );
     assert!(json["warm_start"].get("trust_radius").is_none(), "{json}");
+    assert!(json["warm_start"].get("optimism_z").is_none(), "{json}");
     let back: TabularConfig = serde_json::from_value(json).unwrap();
     assert_eq!(back, TabularConfig::warm_started());
 

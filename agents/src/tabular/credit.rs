@@ -28,6 +28,13 @@
 //!   the entries whose share lies within `r` (in advantage units) of `act_threshold`, and keeps the
 //!   teacher's clear decisions. Entries the warm start did not reach are not constrained.
 //!
+//! - **Optimism** (`optimism_z = z`): while learning, an entity entry is acted on at
+//!   `entry + z * standard error` of the targets it received since the warm start (an upper
+//!   confidence bound, UCB: Auer et al. 2002). An entry is updated only when it is chosen, so
+//!   without it an entry that noise pushes below 0 is almost never tried again and stays there
+//!   (0 absorbs); with it, it is tried until its targets say it is worse than waiting. The exported
+//!   policy acts on the entries themselves.
+//!
 //! Only the targets and the entries' ranges change: acting is still on `q_noop[global] + advantage` (act where the
 //! advantage is positive), so policy files are unchanged.
 
@@ -74,6 +81,28 @@ impl TabularQ {
         Some(((a0 - r) as f32, (a0 + r) as f32))
     }
 
+    /// The optimism bonus of entity entry `i` while learning: `optimism_z * sd / sqrt(k)` over the
+    /// `k` targets it received since the warm start (0 when off or `k < 2`). The targets' sums are
+    /// `target_stats` minus what the warm start put there (`seeded_visits` copies of the seeded
+    /// value).
+    pub(crate) fn optimism_bonus(&self, i: usize) -> f32 {
+        let z = self
+            .config
+            .warm_start
+            .as_ref()
+            .map_or(0.0, |ws| ws.optimism_z);
+        let n0 = self.seeded_visits[i];
+        let k = f64::from(self.visits[i].saturating_sub(n0));
+        if z == 0.0 || k < 2.0 {
+            return 0.0;
+        }
+        let (a0, n0) = (f64::from(self.seeded_value[i]), f64::from(n0));
+        let (sum, sum_sq) = self.target_stats[i];
+        let (sum, sum_sq) = (sum - a0 * n0, sum_sq - a0 * a0 * n0);
+        let var = ((sum_sq - sum * sum / k) / (k - 1.0)).max(0.0);
+        (z * (var / k).sqrt()) as f32
+    }
+
     /// Whether the warm start's per-entry record (`seeded_visits`, `seeded_value`) is needed after
     /// it (pseudo-counts or a trust region are set), so checkpoints carry it.
     pub(crate) fn keeps_seed_record(&self) -> bool {
@@ -82,7 +111,7 @@ impl TabularQ {
                 .config
                 .warm_start
                 .as_ref()
-                .is_some_and(|ws| ws.trust_radius.is_some())
+                .is_some_and(|ws| ws.trust_radius.is_some() || ws.optimism_z > 0.0)
     }
 
     /// The value an advantage target of entity entry `i`, taken in global bucket `g`, is measured
@@ -236,6 +265,17 @@ mod tests {
         entity_baseline: bool,
         trust_radius: Option<f64>,
     ) -> TabularQ {
+        warm_opt(n_services, prior_count, entity_baseline, trust_radius, 0.0)
+    }
+
+    /// [`warm_with`] with an optimism z.
+    fn warm_opt(
+        n_services: usize,
+        prior_count: f64,
+        entity_baseline: bool,
+        trust_radius: Option<f64>,
+        optimism_z: f64,
+    ) -> TabularQ {
         let config = TabularConfig {
             gamma: 0.5,
             learning_rate: 0.5,
@@ -245,6 +285,7 @@ mod tests {
                 prior_count,
                 entity_baseline,
                 trust_radius,
+                optimism_z,
                 ..TabularWarmStartConfig::default()
             }),
             ..TabularConfig::warm_started()
@@ -266,6 +307,7 @@ mod tests {
         q.visits.clone_from(&one.visits);
         q.seeded_visits.clone_from(&one.seeded_visits);
         q.seeded_value.clone_from(&one.seeded_value);
+        q.target_stats.clone_from(&one.target_stats);
         q.wait_value.clone_from(&one.wait_value);
         q.wait_visits.clone_from(&one.wait_visits);
         q
@@ -358,5 +400,38 @@ mod tests {
         assert_eq!(q.trust_region(unseen[0]), None);
         // Without a radius there is no region.
         assert_eq!(warm(1, 0.0, false).trust_region(i), None);
+    }
+
+    #[test]
+    fn optimism_acts_on_an_upper_bound_of_the_targets_since_the_warm_start() {
+        let mut q = warm_opt(1, 0.0, false, None, 3.0);
+        let (i, g, entries) = restart_entry(&q, &services(&[DOWN]));
+        // No target yet since the warm start (its 20 seeded visits do not count): no bonus.
+        assert_eq!(q.optimism_bonus(i), 0.0);
+        // Returns -3 and -2.6: advantage targets -1 and -0.6; entry 0.4 -> -0.3 -> -0.45 at
+        // learning rate 0.5. Their sd is sqrt(0.08), the standard error sqrt(0.08 / 2) = 0.2, the
+        // bonus 3 * 0.2 = 0.6.
+        q.update_entry(g, &entries, 1, -3.0).unwrap();
+        assert_eq!(q.optimism_bonus(i), 0.0);
+        q.update_entry(g, &entries, 1, -2.6).unwrap();
+        assert!((q.policy.q_entity[i] - (-0.45)).abs() < 1e-6);
+        assert!(
+            (q.optimism_bonus(i) - 0.6).abs() < 1e-5,
+            "{}",
+            q.optimism_bonus(i)
+        );
+        // While learning the restart is still chosen (-0.45 + 0.6 > 0); the exported policy waits.
+        let noop = q.policy.q_noop[g];
+        let acting = q.effective_q(g, &entries, true);
+        assert!((acting[1] - (noop + 0.15)).abs() < 1e-5, "{acting:?}");
+        assert_eq!(crate::distribution::argmax(&acting), 1);
+        let exported = q.policy().q_values(&services(&[DOWN])).unwrap();
+        assert!((exported[1] - (noop - 0.45)).abs() < 1e-5);
+        assert_eq!(crate::distribution::argmax(&exported), 0);
+        // Off, no bonus.
+        let mut plain = warm(1, 0.0, false);
+        plain.update_entry(g, &entries, 1, -3.0).unwrap();
+        plain.update_entry(g, &entries, 1, -2.6).unwrap();
+        assert_eq!(plain.optimism_bonus(i), 0.0);
     }
 }

@@ -75,6 +75,12 @@ pub struct TabularWarmStartConfig {
     /// default): no region.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_radius: Option<f64>,
+    /// While learning, act on `entry + optimism_z * standard error` of the targets an entity entry
+    /// received since the warm start ([`super::credit`]), so an entry that noise pushed below 0 is
+    /// still tried and can recover. The exported policy acts on the entries themselves. 0 (the
+    /// default): off.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub optimism_z: f64,
 }
 
 /// `skip_serializing_if` for fields whose default is 0 (configs written before they existed read
@@ -93,6 +99,7 @@ impl Default for TabularWarmStartConfig {
             prior_count: 0.0,
             entity_baseline: false,
             trust_radius: None,
+            optimism_z: 0.0,
         }
     }
 }
@@ -117,6 +124,14 @@ impl TabularWarmStartConfig {
                 field: "warm_start.prior_count",
                 expected: "finite and >= 0 (0: the learning rate)",
                 got: n.to_string(),
+            });
+        }
+        let z = self.optimism_z;
+        if !(z.is_finite() && z >= 0.0) {
+            return Err(AgentError::InvalidConfig {
+                field: "warm_start.optimism_z",
+                expected: "finite and >= 0 (0: off)",
+                got: z.to_string(),
             });
         }
         if let Some(r) = self.trust_radius
