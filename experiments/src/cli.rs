@@ -181,9 +181,15 @@ pub struct NabArgs {
     /// Anomaly windows JSON (NAB's combined_windows.json). Default: DATA/combined_windows.json.
     #[arg(long)]
     pub labels: Option<PathBuf>,
-    /// Detector name; repeat or omit for all.
+    /// Detector name; repeat or omit for all. `artime_nab` is ARTime fed as NAB's runner feeds it
+    /// (the file's range and length before the first row: look-ahead, for NAB scoring only).
     #[arg(long = "detector")]
     pub detectors: Vec<String>,
+    /// Also run the nested leave-one-file-out of the shift + CAD OSE selection procedure (every
+    /// setting and the threshold chosen on the other files; 2,048 candidates, minutes in release)
+    /// and write `nested_lofo.json`.
+    #[arg(long)]
+    pub nested: bool,
     /// Also score a detector's published result files with our scorer (NAB `results/` layout:
     /// `DIR/<category>/<name>_<file>.csv` with an `anomaly_score` column), e.g. Numenta HTM's.
     #[arg(long)]

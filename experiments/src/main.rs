@@ -21,7 +21,10 @@ fn main() -> ExitCode {
     match mend_experiments::commands::dispatch(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!(
+                "error: {}",
+                mend_experiments::commands::error_message(&error)
+            );
             ExitCode::from(2)
         }
     }

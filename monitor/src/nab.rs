@@ -39,8 +39,8 @@ pub use nested::{
 };
 pub use nested_grid::{Join, NestedGrid, NestedShiftAxes, candidate_config, join_scores};
 pub use runner::{
-    NabRunOptions, detector_scores, detector_scores_for, run_nab, run_nab_with, score_reference,
-    write_file_results_csv,
+    ARTIME_NAB_FEED, NabRunOptions, detector_scores, detector_scores_for, named_detector_scores,
+    run_nab, run_nab_with, score_reference, write_file_results_csv,
 };
 pub use scoring::{
     FileResult, NabReport, ProfileScore, null_score, optimize_threshold, score_detector,

@@ -26,9 +26,10 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use mend_monitor::detectors::{DETECTOR_NAMES, DetectorConfig, Direction, MetricDirections};
 use mend_monitor::nab::{
-    NabReport, PROBATIONARY_PERCENT, Profile, SyntheticCorpusConfig, TuningConfig,
-    generate_synthetic, leave_one_file_out, load_corpus, run_nab, score_reference, tune_shift_cad,
-    write_corpus, write_file_results_csv,
+    NabCorpus, NabReport, NestedGrid, NestedReport, PROBATIONARY_PERCENT, Profile,
+    SyntheticCorpusConfig, TuningConfig, generate_synthetic, leave_one_file_out_scores,
+    load_corpus, named_detector_scores, nested_leave_one_file_out, score_detector, score_reference,
+    tune_shift_cad, write_corpus, write_file_results_csv,
 };
 
 use crate::cli::{DetectCommand, NabArgs};
@@ -76,9 +77,17 @@ fn nab(args: &NabArgs) -> Result<ExitCode> {
     let standard = [Profile::standard()];
     for name in &detectors {
         bar.set_message(name.clone());
-        reports.push(run_nab(&args.data, &windows, name)?);
-        let config = DetectorConfig::default_for(name)?;
-        let cv = leave_one_file_out(&corpus, &[config], &standard, PROBATIONARY_PERCENT)?;
+        // One run per detector feeds both NAB's score and the leave-one-file-out estimate.
+        let scores = named_detector_scores(&corpus, name)?;
+        let profiles = Profile::nab_defaults();
+        reports.push(score_detector(
+            &corpus,
+            name,
+            &scores,
+            &profiles,
+            PROBATIONARY_PERCENT,
+        ));
+        let cv = leave_one_file_out_scores(&corpus, &[scores], &standard, PROBATIONARY_PERCENT);
         lofo.push(cv.first().map_or(f64::NAN, |c| c.normalized_score));
         bar.inc(1);
     }
@@ -103,6 +112,11 @@ fn nab(args: &NabArgs) -> Result<ExitCode> {
         &args.out.join("summary.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
+    let nested = if args.nested {
+        Some(nested_lofo(&corpus, args)?)
+    } else {
+        None
+    };
 
     println!(
         "NAB normalised scores (100 = perfect, 0 = null detector) on {}",
@@ -127,8 +141,42 @@ fn nab(args: &NabArgs) -> Result<ExitCode> {
         "LOFO: leave-one-file-out, each file scored at the threshold optimised on the other files \
          (NaN for published reference results)"
     );
+    if let Some(report) = &nested {
+        for p in &report.profiles {
+            println!(
+                "nested LOFO of the shift + CAD OSE selection ({} candidates), {}: {:.2}; chosen on \
+                 all files: candidate {} at {:.2} (a development-set score)",
+                report.candidates,
+                p.profile,
+                p.normalized_score,
+                p.full_corpus.candidate,
+                p.full_corpus.normalized_score
+            );
+        }
+    }
     println!("per-file results: {}", args.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--nested`: the nested leave-one-file-out of the shift + CAD OSE selection procedure (every
+/// setting of [`NestedGrid::default`] and the threshold chosen on the other files, for each file),
+/// written to `nested_lofo.json`.
+fn nested_lofo(corpus: &NabCorpus, args: &NabArgs) -> Result<NestedReport> {
+    let grid = NestedGrid::default();
+    let bar = progress::bar(grid.len() as u64, "nested LOFO", "candidates", args.quiet);
+    let report = nested_leave_one_file_out(
+        corpus,
+        &grid,
+        &Profile::nab_defaults(),
+        PROBATIONARY_PERCENT,
+        |done, _| bar.set_position(done as u64),
+    )?;
+    bar.finish_and_clear();
+    write_atomic(
+        &args.out.join("nested_lofo.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
+    Ok(report)
 }
 
 /// The summary of one report: profile name -> (threshold, normalised score).

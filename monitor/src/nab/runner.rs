@@ -1,11 +1,17 @@
 //! Running NAB end to end: feed each file of a NAB-layout folder to a fresh detector (cold, one
 //! row at a time, no look-ahead), or read a detector's published result files, then score with
 //! [`score_detector`](super::score_detector). Also writes the per-file rows as CSV.
+//!
+//! One exception to "no look-ahead", by name: [`ARTIME_NAB_FEED`] runs ARTime as NAB's own runner
+//! feeds it, with the file's minimum, maximum and length before the first row (numenta/NAB
+//! `nab/detectors/ARTime/ARTime_detector.py`: `ARTime.init(inputMin, inputMax, len(data))`; NAB's
+//! base detector gives HTM the same range). It exists to score ARTime by NAB's protocol; a live
+//! detector has no file to look ahead in (`artime` is its cold start).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::detectors::{DetectorConfig, by_name};
+use crate::detectors::{DetectorConfig, artime_nab_scores, by_name};
 
 use super::error::NabError;
 use super::loader::{NabCorpus, Profile, load_corpus, load_detector_scores, load_profiles};
@@ -89,6 +95,23 @@ pub fn detector_scores(
         );
     }
     Ok(out)
+}
+
+/// The name under which [`named_detector_scores`] runs ARTime with NAB's feed (see the module
+/// docs): the file's range and length given before the first row.
+pub const ARTIME_NAB_FEED: &str = "artime_nab";
+
+/// Anomaly scores per file of the detector `name` with its default settings, fed row by row, or of
+/// ARTime with NAB's look-ahead feed for [`ARTIME_NAB_FEED`].
+pub fn named_detector_scores(corpus: &NabCorpus, name: &str) -> Result<Vec<Vec<f64>>, NabError> {
+    if name != ARTIME_NAB_FEED {
+        return detector_scores(corpus, name, None);
+    }
+    corpus
+        .files
+        .iter()
+        .map(|file| Ok(artime_nab_scores(&file.series.values)?))
+        .collect()
 }
 
 /// Anomaly scores of a fresh detector built from `config` per file, fed row by row.
