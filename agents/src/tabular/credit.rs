@@ -35,6 +35,34 @@
 //!   (0 absorbs); with it, it is tried until its targets say it is worse than waiting. The exported
 //!   policy acts on the entries themselves.
 //!
+//! Validation (session 9, provisional: busy 2-core machine; `mend run` protocol of
+//! experiments/agents.toml: trained on `default`, training seeds 0-2, 72,000 steps, 4 sub-envs,
+//! preset `warm_started` with `act_threshold = 0.05` and `learning_rate = 0.005`; evaluated on
+//! validation seeds 500-559, never the evaluation seeds). Availability, paired, mean [95 % CI]
+//! (`*`: excludes 0), `default` / `tiny-faults`:
+//!
+//! | after the warm start | vs no-op | vs the warm start alone |
+//! |---|---|---|
+//! | warm start alone (0 steps) | +0.059 * / +0.071 * | |
+//! | plain Q-learning (session 8's arm) | +0.030 * / +0.010 | −0.029 * / −0.061 * |
+//! | `entity_baseline` | +0.015 * / +0.015 * | −0.044 * / −0.055 * |
+//! | `margin = 0.1` | +0.017 * / +0.005 | −0.042 * / −0.066 * |
+//! | `prior_count` 100 / 300 / 1000 | +0.029 * / +0.043 * / +0.049 * (`default`) | −0.030 * / −0.016 * / −0.011 * (`default`); −0.057 * / −0.017 / −0.018 (`tiny-faults`) |
+//! | `prior_count` 3000 / 10000 | +0.053 * / +0.055 * (`default`); +0.052 * / +0.054 * | −0.006 * / −0.004 (`default`); −0.018 / −0.017 * |
+//! | `prior_count = 1000` + `n_step` 8 / 20 | +0.044 * / +0.035 * (`default`) | −0.015 * / −0.024 * (`default`); −0.014 / −0.053 * |
+//! | `trust_radius` 0.05 / 0.1 / 0.2 | +0.037 * / +0.037 * / +0.030 * (`default`) | −0.022 * / −0.023 * / −0.029 * (`default`); −0.019 / −0.019 / −0.061 * |
+//! | `optimism_z = 2` | +0.045 * / +0.045 | −0.014 * / −0.026 |
+//! | **`prior_count = 1000`, `optimism_z = 2`** | **+0.051 * / +0.048 *** | −0.008 [−0.013, −0.002] * / −0.023 [−0.045, −0.000] * |
+//! | `prior_count = 10000`, `optimism_z = 2` | +0.056 * / +0.049 * | −0.003 [−0.007, +0.001] / −0.022 * |
+//!
+//! So the entity baseline hurts (with the runbook, the states where it waits with a symptom are
+//! not the states where it acts: the bucketed state aliases them), and everything Q-learning
+//! changes costs availability, in proportion to how far it moves the table: no variant keeps the
+//! warm start's gain. What helps is slowing Q-learning to its evidence (`prior_count`) and
+//! undoing the absorbing flips (`optimism_z`); the drop that remains is consistent with noise
+//! flipping the entries near `act_threshold`, which the teacher's vote separated by a few
+//! percent of its decisions.
+//!
 //! Only the targets and the entries' ranges change: acting is still on `q_noop[global] + advantage` (act where the
 //! advantage is positive), so policy files are unchanged.
 
