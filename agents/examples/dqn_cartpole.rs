@@ -37,7 +37,10 @@
 //! Adam's `1 - beta2` now rounded as PyTorch's) and with the plain-matrix update
 //! (`nn/mlp_grad.rs`): final model, seeds 1-5: 500.0, 101.7, 500.0, 500.0, 500.0 (**4 of 5**);
 //! seeds 6-10: 113.2, 341.0, 500.0, 291.5, 190.3 (1 of 5; 5 of 10, two-sided Fisher exact p 0.35
-//! against SB3's 8 of 10). Training 50-59 s per seed (load 3-4; the
+//! against SB3's 8 of 10); seeds 11-20: 500.0, 500.0, 499.0, 500.0, 400.0, 500.0, 500.0, 500.0,
+//! 500.0, 496.8 (9 of 10), so **14 of 20** against SB3's 13 of 20 (its seeds 11-20: 353.4, 166.9,
+//! 500, 500, 100.7, 500, 317.5, 496.7, 285.9, 500; Fisher p 1.0): the session-8 gap was seed
+//! variance. Training 50-59 s per seed (load 3-4; the
 //! candle update took 426 s under load 7 and 205 s in session 8; SB3 46-227 s). SB3 itself:
 //! 8 of 10 (`benches/peers/sb3_dqn_cartpole.py`). Per-phase TD loss, mean Q, gradient norm, clip
 //! share and training returns of seeds 1-3 (`--metrics`, and `sb3_dqn_cartpole_stats.py` for SB3)

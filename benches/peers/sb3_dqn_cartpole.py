@@ -21,8 +21,11 @@ difference likely remains, still to be found.
 Session 9: the lock-step test (`sb3_dqn_lockstep.py`, `agents/tests/dqn_lockstep.rs`) found one
 difference in mend's gradient phase (Adam's `1 - beta2` in f32, fixed for the MLP DQN); with it and the
 plain-matrix update, mend's seeds 1-10 -> 500.0, 101.7, 500.0, 500.0, 500.0, 113.2, 341.0, 500.0, 291.5,
-190.3: 5 of 10 (4 of 5 on seeds 1-5), Fisher p 0.35 against SB3's 8 of 10. Per-phase statistics of
-both (`sb3_dqn_cartpole_stats.py`, `dqn_cartpole --metrics`) show no systematic difference.
+190.3: 5 of 10 (4 of 5 on seeds 1-5), Fisher p 0.35 against SB3's 8 of 10. Seeds 11-20: mend 9 of 10
+(500, 500, 499.0, 500, 400.0, 500, 500, 500, 500, 496.8), SB3 5 of 10 (353.4, 166.9, 500.0, 500.0, 100.7,
+500.0, 317.5, 496.7, 285.9, 500.0; 56-244 s each, busy): 14 of 20 against 13 of 20 (Fisher p 1.0).
+Per-phase statistics of both (`sb3_dqn_cartpole_stats.py`, `dqn_cartpole --metrics`) show no
+systematic difference.
 """
 import sys
 import time
