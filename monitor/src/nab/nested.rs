@@ -32,10 +32,9 @@ use super::error::NabError;
 use super::loader::{NabCorpus, Profile};
 use super::nested_grid::{NestedGrid, join_scores};
 use super::runner::detector_scores_for;
-use super::scoring::null_score;
+use super::scoring::{file_points, null_score};
 use super::sweeper::{
     AnomalyPoint, PointLabel, ThresholdScore, best_row, row_at_threshold, score_by_threshold,
-    sweep_file,
 };
 use crate::detectors::{CadOseConfig, DetectorConfig};
 
@@ -199,26 +198,6 @@ fn optimum(points: &[AnomalyPoint], profile: &Profile) -> ThresholdScore {
     let rows = score_by_threshold(points, &profile.cost);
     // score_by_threshold always returns at least the no-detection row.
     best_row(&rows).unwrap_or(rows[0])
-}
-
-/// Every file's swept rows, windows numbered across the corpus.
-fn file_points(
-    corpus: &NabCorpus,
-    scores: &[Vec<f64>],
-    profile: &Profile,
-    probation_percent: f64,
-) -> Vec<Vec<AnomalyPoint>> {
-    let mut next_id = 0u32;
-    corpus
-        .files
-        .iter()
-        .zip(scores)
-        .map(|(file, s)| {
-            let points = sweep_file(s, &file.windows, &profile.cost, probation_percent, next_id);
-            next_id += file.windows.len() as u32;
-            points
-        })
-        .collect()
 }
 
 /// What [`nested_leave_one_file_out`] found, per profile, with the chosen configurations.

@@ -73,7 +73,9 @@ impl NabReport {
     }
 }
 
-fn file_points(
+/// Every file's swept rows, windows numbered across the corpus (shared with the nested
+/// leave-one-file-out).
+pub(super) fn file_points(
     corpus: &NabCorpus,
     scores: &[Vec<f64>],
     profile: &Profile,
