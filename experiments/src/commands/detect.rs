@@ -28,8 +28,8 @@ use mend_monitor::detectors::{DETECTOR_NAMES, DetectorConfig, Direction, MetricD
 use mend_monitor::nab::{
     NabCorpus, NabReport, NestedGrid, NestedReport, PROBATIONARY_PERCENT, Profile,
     SyntheticCorpusConfig, TuningConfig, generate_synthetic, leave_one_file_out_scores,
-    load_corpus, named_detector_scores, nested_leave_one_file_out, score_detector, score_reference,
-    tune_shift_cad, write_corpus, write_file_results_csv,
+    load_corpus, load_detector_scores, named_detector_scores, nested_leave_one_file_out,
+    score_detector, tune_shift_cad, write_corpus, write_file_results_csv,
 };
 
 use crate::cli::{DetectCommand, NabArgs};
@@ -54,32 +54,13 @@ fn nab(args: &NabArgs) -> Result<ExitCode> {
     } else {
         args.detectors.clone()
     };
-    let mut reports = Vec::new();
-    if let Some(reference) = &args.reference {
-        let report = score_reference(
-            &args.data,
-            &windows,
-            reference,
-            &args.reference_name,
-            &Profile::nab_defaults(),
-        )
-        .with_context(|| {
-            format!(
-                "cannot score the reference results in {}",
-                reference.display()
-            )
-        })?;
-        reports.push(report);
-    }
-    let bar = progress::bar(detectors.len() as u64, "detectors", "", args.quiet);
     let corpus = load_corpus(&args.data, &windows)?;
-    let mut lofo = vec![f64::NAN; reports.len()];
+    let profiles = Profile::nab_defaults();
     let standard = [Profile::standard()];
-    for name in &detectors {
-        bar.set_message(name.clone());
-        // One run per detector feeds both NAB's score and the leave-one-file-out estimate.
-        let scores = named_detector_scores(&corpus, name)?;
-        let profiles = Profile::nab_defaults();
+    let mut reports = Vec::new();
+    let mut lofo = Vec::new();
+    // NAB's three scores and the leave-one-file-out estimate of one detector's per-file scores.
+    let mut score = |name: &str, scores: Vec<Vec<f64>>| {
         reports.push(score_detector(
             &corpus,
             name,
@@ -89,6 +70,21 @@ fn nab(args: &NabArgs) -> Result<ExitCode> {
         ));
         let cv = leave_one_file_out_scores(&corpus, &[scores], &standard, PROBATIONARY_PERCENT);
         lofo.push(cv.first().map_or(f64::NAN, |c| c.normalized_score));
+    };
+    if let Some(reference) = &args.reference {
+        let scores =
+            load_detector_scores(reference, &args.reference_name, &corpus).with_context(|| {
+                format!(
+                    "cannot score the reference results in {}",
+                    reference.display()
+                )
+            })?;
+        score(&args.reference_name, scores);
+    }
+    let bar = progress::bar(detectors.len() as u64, "detectors", "", args.quiet);
+    for name in &detectors {
+        bar.set_message(name.clone());
+        score(name, named_detector_scores(&corpus, name)?);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -138,8 +134,7 @@ fn nab(args: &NabArgs) -> Result<ExitCode> {
         );
     }
     println!(
-        "LOFO: leave-one-file-out, each file scored at the threshold optimised on the other files \
-         (NaN for published reference results)"
+        "LOFO: leave-one-file-out, each file scored at the threshold optimised on the other files"
     );
     if let Some(report) = &nested {
         for p in &report.profiles {
