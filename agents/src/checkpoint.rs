@@ -98,21 +98,7 @@ pub fn adam_from_tensors(
 ) -> Result<(), PolicyFileError> {
     for (kind, store) in [("m", &mut adam.m), ("v", &mut adam.v)] {
         for (i, slot) in store.iter_mut().enumerate() {
-            let name = format!("{prefix}{kind}.{i:03}");
-            match tensors.get(&name) {
-                Some((_, values)) if values.len() == slot.len() => slot.copy_from_slice(values),
-                other => {
-                    return Err(PolicyFileError::Tensor {
-                        path: path.to_path_buf(),
-                        tensor: name,
-                        detail: format!(
-                            "expected {} values, found {:?}",
-                            slot.len(),
-                            other.map(|(_, v)| v.len())
-                        ),
-                    });
-                }
-            }
+            copy_tensor(tensors, &format!("{prefix}{kind}.{i:03}"), slot, path)?;
         }
     }
     adam.t = scalars.t;
@@ -120,6 +106,30 @@ pub fn adam_from_tensors(
     adam.beta2 = scalars.beta2;
     adam.eps = scalars.eps;
     Ok(())
+}
+
+/// Copies the checkpoint tensor `name` into `dst`, which it must fill exactly.
+pub fn copy_tensor(
+    tensors: &TensorMap,
+    name: &str,
+    dst: &mut [f32],
+    path: &Path,
+) -> Result<(), PolicyFileError> {
+    match tensors.get(name) {
+        Some((_, values)) if values.len() == dst.len() => {
+            dst.copy_from_slice(values);
+            Ok(())
+        }
+        other => Err(PolicyFileError::Tensor {
+            path: path.to_path_buf(),
+            tensor: name.into(),
+            detail: format!(
+                "expected {} values, found {:?}",
+                dst.len(),
+                other.map(|(_, v)| v.len())
+            ),
+        }),
+    }
 }
 
 /// Writes a checkpoint: `tensors` plus `state` as JSON under [`CHECKPOINT_KEY`].

@@ -35,6 +35,8 @@ import numpy as np
 import torch
 from stable_baselines3 import DQN
 
+from sb3_zoo import ZOO_DQN_CARTPOLE, evaluate
+
 EVAL_EPISODES = 100
 
 
@@ -45,34 +47,14 @@ def main() -> None:
     model = DQN(
         "MlpPolicy",
         env,
-        learning_rate=2.3e-3,
-        batch_size=64,
-        buffer_size=100_000,
-        learning_starts=1_000,
-        gamma=0.99,
-        target_update_interval=10,
-        train_freq=256,
-        gradient_steps=128,
-        exploration_fraction=0.16,
-        exploration_final_eps=0.04,
-        policy_kwargs=dict(net_arch=[256, 256]),
+        **ZOO_DQN_CARTPOLE,
         seed=seed,
         verbose=0,
     )
     start = time.time()
     model.learn(total_timesteps=50_000)
     seconds = time.time() - start
-    eval_env = gym.make("CartPole-v1")
-    returns = []
-    for episode in range(EVAL_EPISODES):
-        obs, _ = eval_env.reset(seed=10_000 + episode)
-        done, total = False, 0.0
-        while not done:
-            action, _ = model.predict(obs, deterministic=True)
-            obs, reward, terminated, truncated, _ = eval_env.step(action)
-            total += reward
-            done = terminated or truncated
-        returns.append(total)
+    returns = evaluate(model, EVAL_EPISODES)
     mean = float(np.mean(returns))
     verdict = ">= 475" if mean >= 475 else "< 475"
     print(

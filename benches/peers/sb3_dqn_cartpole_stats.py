@@ -11,7 +11,6 @@ phase starts (after the rollout's last `_on_step`), which mend logs too.
 
     /tmp/sb3env/bin/python benches/peers/sb3_dqn_cartpole_stats.py OUT_DIR SEED...
 """
-import functools
 import os
 import sys
 
@@ -20,6 +19,8 @@ import numpy as np
 import torch
 from stable_baselines3 import DQN
 from stable_baselines3.common.callbacks import BaseCallback
+
+from sb3_zoo import ZOO_DQN_CARTPOLE, TrainCalls, evaluate
 
 EVAL_EPISODES = 100
 
@@ -43,51 +44,23 @@ def run(seed: int, out_dir: str) -> None:
     model = DQN(
         "MlpPolicy",
         gym.make("CartPole-v1"),
-        learning_rate=2.3e-3,
-        batch_size=64,
-        buffer_size=100_000,
-        learning_starts=1_000,
-        gamma=0.99,
-        target_update_interval=10,
-        train_freq=256,
-        gradient_steps=128,
-        exploration_fraction=0.16,
-        exploration_final_eps=0.04,
-        policy_kwargs=dict(net_arch=[256, 256]),
+        **ZOO_DQN_CARTPOLE,
         seed=seed,
         verbose=0,
     )
-    losses, qs, norms = [], [], []
-    smooth_l1 = torch.nn.functional.smooth_l1_loss
-    clip = torch.nn.utils.clip_grad_norm_
-
-    @functools.wraps(smooth_l1)
-    def recording_loss(current, target, *args, **kwargs):
-        loss = smooth_l1(current, target, *args, **kwargs)
-        losses.append(loss.item())
-        qs.append(current.mean().item())
-        return loss
-
-    @functools.wraps(clip)
-    def recording_clip(*args, **kwargs):
-        norm = clip(*args, **kwargs)
-        norms.append(float(norm))
-        return norm
-
-    torch.nn.functional.smooth_l1_loss = recording_loss
-    torch.nn.utils.clip_grad_norm_ = recording_clip
+    calls = TrainCalls()
     episodes = EpisodeReturns()
     rows = ["step,epsilon,td_loss,q_values,grad_norm,clip_fraction,episodes,mean_return"]
     train = model.train
 
     def logged_train(gradient_steps: int, batch_size: int) -> None:
-        losses.clear(), qs.clear(), norms.clear()
+        calls.clear()
         train(gradient_steps=gradient_steps, batch_size=batch_size)
-        clipped = sum(n > model.max_grad_norm for n in norms) / len(norms)
+        clipped = sum(n > model.max_grad_norm for n in calls.norms) / len(calls.norms)
         ret = np.mean(episodes.returns) if episodes.returns else float("nan")
         rows.append(
-            f"{model.num_timesteps},{model.exploration_rate:.6f},{np.mean(losses):.6f},{np.mean(qs):.6f},"
-            f"{np.mean(norms):.6f},{clipped:.6f},{len(episodes.returns)},{ret:.2f}"
+            f"{model.num_timesteps},{model.exploration_rate:.6f},{np.mean(calls.losses):.6f},{np.mean(calls.qs):.6f},"
+            f"{np.mean(calls.norms):.6f},{clipped:.6f},{len(episodes.returns)},{ret:.2f}"
         )
         episodes.returns.clear()
 
@@ -95,24 +68,13 @@ def run(seed: int, out_dir: str) -> None:
     try:
         model.learn(total_timesteps=50_000, callback=episodes)
     finally:
-        torch.nn.functional.smooth_l1_loss = smooth_l1
-        torch.nn.utils.clip_grad_norm_ = clip
+        calls.restore()
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"sb3_seed{seed}.csv")
     with open(path + ".tmp", "w") as f:
         f.write("\n".join(rows) + "\n")
     os.replace(path + ".tmp", path)
-    eval_env = gym.make("CartPole-v1")
-    returns = []
-    for episode in range(EVAL_EPISODES):
-        obs, _ = eval_env.reset(seed=10_000 + episode)
-        done, total = False, 0.0
-        while not done:
-            action, _ = model.predict(obs, deterministic=True)
-            obs, reward, terminated, truncated, _ = eval_env.step(action)
-            total += reward
-            done = terminated or truncated
-        returns.append(total)
+    returns = evaluate(model, EVAL_EPISODES)
     print(f"sb3 dqn seed {seed}: eval mean {np.mean(returns):.1f} ({path})", flush=True)
 
 

@@ -20,7 +20,6 @@ phase runs with max_grad_norm 1 instead of SB3's 10 so that the clipping bites (
 
     /tmp/sb3env/bin/python benches/peers/sb3_dqn_lockstep.py [OUT]
 """
-import functools
 import json
 import os
 import sys
@@ -30,6 +29,8 @@ import numpy as np
 import torch
 from stable_baselines3 import DQN
 from stable_baselines3.common.logger import configure
+
+from sb3_zoo import ZOO_DQN_CARTPOLE, TrainCalls
 
 HIDDEN = [16, 16]
 N_TRANSITIONS = 300
@@ -51,17 +52,7 @@ def make_model() -> DQN:
     model = DQN(
         "MlpPolicy",
         gym.make("CartPole-v1"),
-        learning_rate=2.3e-3,
-        batch_size=BATCH,
-        buffer_size=100_000,
-        learning_starts=1_000,
-        gamma=0.99,
-        target_update_interval=10,
-        train_freq=256,
-        gradient_steps=128,
-        exploration_fraction=0.16,
-        exploration_final_eps=0.04,
-        policy_kwargs=dict(net_arch=HIDDEN),
+        **{**ZOO_DQN_CARTPOLE, "batch_size": BATCH, "policy_kwargs": dict(net_arch=HIDDEN)},
         seed=0,
     )
     model.set_logger(configure(None, []))
@@ -129,24 +120,7 @@ def train_phases(t: dict, index_rows: list, dtype: torch.dtype) -> tuple[list, l
 
     buffer.sample = fixed_sample
     # Each step's loss and pre-clip gradient norm, from SB3's own calls.
-    losses, norms = [], []
-    smooth_l1 = torch.nn.functional.smooth_l1_loss
-    clip = torch.nn.utils.clip_grad_norm_
-
-    @functools.wraps(smooth_l1)
-    def recording_loss(*args, **kwargs):
-        loss = smooth_l1(*args, **kwargs)
-        losses.append(loss.item())
-        return loss
-
-    @functools.wraps(clip)
-    def recording_clip(*args, **kwargs):
-        norm = clip(*args, **kwargs)
-        norms.append(float(norm))
-        return norm
-
-    torch.nn.functional.smooth_l1_loss = recording_loss
-    torch.nn.utils.clip_grad_norm_ = recording_clip
+    calls = TrainCalls()
     phases = []
     start = 0
     try:
@@ -157,8 +131,8 @@ def train_phases(t: dict, index_rows: list, dtype: torch.dtype) -> tuple[list, l
                 {
                     "max_grad_norm": max_norm,
                     "indices": [r.tolist() for r in index_rows[start : start + n]],
-                    "losses": losses[start : start + n],
-                    "grad_norms": norms[start : start + n],
+                    "losses": calls.losses[start : start + n],
+                    "grad_norms": calls.norms[start : start + n],
                     "after": weights(model),
                 }
             )
@@ -166,8 +140,7 @@ def train_phases(t: dict, index_rows: list, dtype: torch.dtype) -> tuple[list, l
             # The hard target copy between phases (SB3 _on_step: polyak_update with tau = 1).
             model.q_net_target.load_state_dict(model.q_net.state_dict())
     finally:
-        torch.nn.functional.smooth_l1_loss = smooth_l1
-        torch.nn.utils.clip_grad_norm_ = clip
+        calls.restore()
     assert model.policy.optimizer.defaults["eps"] == 1e-8
     return initial, phases
 

@@ -280,12 +280,17 @@ impl DqnCore {
             if self.n_calls.is_multiple_of(cfg.train_frequency)
                 && self.num_timesteps > cfg.learning_starts
             {
-                let target_net = self.target.to_candle()?;
+                // The entity network's update runs on candle and reads a candle copy of the frozen
+                // target; the MLP update reads the target's plain parameters.
+                let target_net = match self.target {
+                    QNet::Entity(_) => Some(self.target.to_candle()?),
+                    QNet::Mlp(_) => None,
+                };
                 let mut loss_sum = 0.0;
                 let mut q_sum = 0.0;
                 let (mut norm_sum, mut clipped) = (0.0, 0usize);
                 for _ in 0..cfg.gradient_steps {
-                    let (loss, mean_q, grad_norm) = self.gradient_step(&target_net)?;
+                    let (loss, mean_q, grad_norm) = self.gradient_step(target_net.as_ref())?;
                     loss_sum += loss;
                     q_sum += mean_q;
                     if let Some(norm) = grad_norm {
@@ -337,23 +342,23 @@ impl DqnCore {
     /// MLP network only.
     fn gradient_step(
         &mut self,
-        target_net: &CandleQ,
+        target_net: Option<&CandleQ>,
     ) -> Result<(f64, f64, Option<f64>), AgentError> {
         if self.demos.is_some() {
-            let losses = self.dqfd_step(target_net, false)?;
+            let losses =
+                self.dqfd_step(target_net.ok_or_else(dqfd_needs_entity_network)?, false)?;
             return Ok((losses.total, losses.mean_q, None));
         }
-        let (loss, mean_q, mut flat) = match (&self.replay, target_net, &mut self.q) {
-            (Replay::Flat(replay), CandleQ::Mlp(_), QNet::Mlp(q)) => {
-                let QNet::Mlp(target) = &self.target else {
-                    unreachable!("the target is a copy of the online network")
-                };
-                let batch = replay.sample(self.config.batch_size, &mut self.rng);
-                let stats = mlp_gradient_step(q, target, &mut self.adam, &batch, &self.config)?;
-                self.gradient_steps += 1;
-                return Ok((stats.loss, stats.mean_q, Some(stats.grad_norm)));
-            }
-            (Replay::Entity(replay), CandleQ::Entity(target), QNet::Entity(q)) => {
+        if let (Replay::Flat(replay), QNet::Mlp(q), QNet::Mlp(target)) =
+            (&self.replay, &mut self.q, &self.target)
+        {
+            let batch = replay.sample(self.config.batch_size, &mut self.rng);
+            let stats = mlp_gradient_step(q, target, &mut self.adam, &batch, &self.config)?;
+            self.gradient_steps += 1;
+            return Ok((stats.loss, stats.mean_q, Some(stats.grad_norm)));
+        }
+        let (loss, mean_q, mut flat) = match (&self.replay, target_net, &self.q) {
+            (Replay::Entity(replay), Some(CandleQ::Entity(target)), QNet::Entity(q)) => {
                 let batch = replay.sample(self.config.batch_size, &mut self.rng);
                 let online = crate::nn::entity_candle::CandleEntity::from_params(q, &Device::Cpu)?;
                 let targets = self.entity_targets(target, &online, &batch)?;
@@ -420,11 +425,7 @@ impl DqnCore {
         let (Replay::Entity(replay), CandleQ::Entity(target), QNet::Entity(q), Some(demos)) =
             (&self.replay, target_net, &self.q, &self.demos)
         else {
-            return Err(AgentError::InvalidConfig {
-                field: "warm_start",
-                expected: "needs the entity network (the cluster env) and recorded demonstrations",
-                got: "an MLP agent or no demonstrations".into(),
-            });
+            return Err(dqfd_needs_entity_network());
         };
         let batch = self.config.batch_size;
         let n_demo = if pretraining || replay.is_empty() {
@@ -522,6 +523,15 @@ impl DqnCore {
         self.gradient_steps = state.gradient_steps;
         self.warm_started = state.warm_started;
         Ok(())
+    }
+}
+
+/// DQfD's error when its network or demonstrations are missing.
+fn dqfd_needs_entity_network() -> AgentError {
+    AgentError::InvalidConfig {
+        field: "warm_start",
+        expected: "needs the entity network (the cluster env) and recorded demonstrations",
+        got: "an MLP agent or no demonstrations".into(),
     }
 }
 

@@ -89,10 +89,7 @@ impl pulp::WithSimd for ForwardOp<'_> {
                 }
             }
             if i != last {
-                match params.spec.activation {
-                    Activation::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),
-                    Activation::Tanh => super::fast_tanh::tanh_in_place(&mut y),
-                }
+                super::plain::activate(&mut y, params.spec.activation);
             }
             inputs.push(std::mem::replace(&mut h, y));
         }

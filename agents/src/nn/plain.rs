@@ -55,7 +55,8 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     sum
 }
 
-fn activate(values: &mut [f32], activation: Activation) {
+/// Applies a hidden layer's activation in place (shared with [`super::mlp_grad`]).
+pub(super) fn activate(values: &mut [f32], activation: Activation) {
     match activation {
         Activation::Tanh => super::fast_tanh::tanh_in_place(values),
         Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),

@@ -272,7 +272,7 @@ impl Agent for TabularQ {
             ("q_entity", &mut self.policy.q_entity),
             ("q_noop", &mut self.policy.q_noop),
         ] {
-            copy_tensor(&tensors, name, dst, path)?;
+            checkpoint::copy_tensor(&tensors, name, dst, path)?;
         }
         if state.target_stats.len() != self.visits.len() {
             return Err(bad(format!(
@@ -307,7 +307,7 @@ impl Agent for TabularQ {
             if !on {
                 continue;
             }
-            copy_tensor(&tensors, name, dst, path)?;
+            checkpoint::copy_tensor(&tensors, name, dst, path)?;
         }
         if !state.seeded_visits.is_empty() {
             self.seeded_visits = state.seeded_visits;
@@ -349,30 +349,6 @@ struct TabularCheckpoint {
     /// the values are the `wait_value` tensor).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     wait_visits: Vec<u32>,
-}
-
-/// Copies the checkpoint tensor `name` into `dst`, which it must fill exactly.
-fn copy_tensor(
-    tensors: &TensorMap,
-    name: &str,
-    dst: &mut [f32],
-    path: &Path,
-) -> Result<(), PolicyFileError> {
-    match tensors.get(name) {
-        Some((_, values)) if values.len() == dst.len() => {
-            dst.copy_from_slice(values);
-            Ok(())
-        }
-        other => Err(PolicyFileError::Tensor {
-            path: path.to_path_buf(),
-            tensor: name.into(),
-            detail: format!(
-                "expected {} values, found {:?}",
-                dst.len(),
-                other.map(|(_, v)| v.len())
-            ),
-        }),
-    }
 }
 
 #[cfg(test)]
